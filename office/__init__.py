@@ -1,0 +1,178 @@
+"""The office app: create_app() wires configuration, database, login, CSRF, i18n and features."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, flash, redirect, request, url_for
+from flask_login import LoginManager
+from flask_wtf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from office import config, i18n
+from office.auth.access import can_access, enforce_access, undeclared_endpoints
+from office.db import db
+from office.errors import problem, register_error_handlers, wants_json
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+# Pages only draw from these; no inline script or style, nothing from another host.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+
+
+def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Flask:
+    """Build the app from `environ` (default: the process environment), then `overrides`."""
+    settings = config.load(os.environ if environ is None else environ)
+    app = Flask(
+        __name__,
+        instance_path=str(config.INSTANCE_PATH),
+        template_folder=str(config.ROOT / "templates"),
+        static_folder=str(config.ROOT / "static"),
+    )
+    app.config.update(settings)
+    app.config.update(overrides)
+    if app.config["OFFICE_PROXY_COUNT"]:
+        n = app.config["OFFICE_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    i18n.init_app(app)
+    csrf.init_app(app)
+    _init_login(app)
+    _register_blueprints(app)
+    app.before_request(enforce_access)
+    register_error_handlers(app)
+    _init_templates(app)
+
+    from office import cli
+
+    cli.register(app)
+
+    missing = undeclared_endpoints(app)
+    if missing:
+        raise RuntimeError(f"These views declare no access rule: {', '.join(missing)}")
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from office.auth.models import User
+
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        import hmac
+
+        if wants_json():
+            return None  # the API authenticates by bearer token only, never by cookie
+        raw_id, _, token = user_id.partition(":")
+        if not raw_id.isdigit():
+            return None
+        user = db.session.get(User, int(raw_id))
+        if user is None or not user.is_active:
+            return None
+        if not hmac.compare_digest(user.session_token, token):
+            return None
+        return user
+
+    @login_manager.request_loader
+    def load_user_from_token(req: Any) -> User | None:
+        from office.auth.services import user_for_token
+
+        if not wants_json():
+            return None
+        scheme, _, token = req.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return user_for_token(db.session, token.strip())
+
+    @login_manager.unauthorized_handler
+    def unauthorized() -> Any:
+        if wants_json():
+            response = problem(401, i18n._("Send a valid API token: Authorization: Bearer TOKEN."))
+            response.headers["WWW-Authenticate"] = 'Bearer realm="office"'
+            return response
+        if request.method == "GET":
+            flash(i18n._("Please log in to see this page."), "info")
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login"))
+
+
+def _register_blueprints(app: Flask) -> None:
+    from office.api.views import bp as api_bp
+    from office.audit.views import bp as audit_bp
+    from office.auth.views import bp as auth_bp
+    from office.auth.views import users_bp
+    from office.fuel.views import bp as operations_bp
+    from office.home.views import bp as home_bp
+    from office.repairs.views import bp as repairs_bp
+    from office.reviews.views import bp as reviews_bp
+    from office.staffing.views import bp as staffing_bp
+    from office.supplies.views import bp as deliveries_bp
+    from office.waivers.views import catalogue_bp, ledger_bp, waivers_bp
+
+    csrf.exempt(api_bp)  # authenticated by bearer token, never by cookie
+    blueprints = (
+        auth_bp,
+        users_bp,
+        home_bp,
+        staffing_bp,
+        operations_bp,
+        deliveries_bp,
+        repairs_bp,
+        waivers_bp,
+        ledger_bp,
+        catalogue_bp,
+        reviews_bp,
+        audit_bp,
+        api_bp,
+    )
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+
+
+def _this_page() -> str:
+    """Where switching language should come back to: this page, or after a form was posted
+    (a refused one shown again), the page the form was on."""
+    from urllib.parse import urlsplit
+
+    from office.web import safe_next
+
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc and referrer.netloc != request.host:
+        return "/"
+    target = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return safe_next(target) or "/"
+
+
+def _init_templates(app: Flask) -> None:
+    from office.auth.forms import ActionForm, LanguageForm
+    from office.auth.permissions import role_label
+    from office.navigation import visible_nav_items
+
+    @app.context_processor
+    def shell() -> dict[str, Any]:
+        return {
+            "can_access": can_access,
+            "nav_items": visible_nav_items,
+            "role_label": role_label,
+            "language_form": lambda: LanguageForm(formdata=None, next=_this_page()),
+            "logout_form": lambda: ActionForm(formdata=None),
+        }
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

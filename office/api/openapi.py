@@ -1,0 +1,231 @@
+"""The OpenAPI 3.1 description of API v1, its schemas generated from `office.api.schemas`."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from office.api import schemas
+
+_REF = "#/components/schemas/{model}"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF.format(model=name)}
+
+
+def _json(name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    }
+
+
+_ERRORS = {
+    "401": _problem("Missing or invalid bearer token"),
+    "403": _problem("The token's user lacks the permission"),
+}
+_WRITE_ERRORS = {
+    **_ERRORS,
+    "400": _problem("Malformed JSON"),
+    "422": _problem("Invalid fields; `errors` maps each field to its messages"),
+}
+
+
+def _body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _id_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    models = [
+        (schemas.ResourceIn, "validation"),
+        (schemas.WaiverIn, "validation"),
+        (schemas.StatusIn, "validation"),
+        (schemas.DrawdownIn, "validation"),
+        (schemas.ReversalIn, "validation"),
+        (schemas.ResourceOut, "serialization"),
+        (schemas.ResourceList, "serialization"),
+        (schemas.WaiverOut, "serialization"),
+        (schemas.DrawdownOut, "serialization"),
+        (schemas.DrawdownPage, "serialization"),
+        (schemas.Problem, "serialization"),
+        (schemas.ViolationList, "serialization"),
+    ]
+    _, definitions = models_json_schema(models, ref_template=_REF)
+    classification = {"$ref": _REF.format(model="Classification")}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "office API",
+            "version": "1",
+            "description": (
+                "Sanctions waivers and the drawdown ledger of the inter-Korean joint liaison "
+                "office. Quantities are accepted as JSON numbers or decimal strings and "
+                "returned as decimal strings; dates are YYYY-MM-DD. Errors are RFC 9457 "
+                "problem details. Create a token with `flask --app app users token EMAIL` or "
+                "on the account page."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": definitions["$defs"],
+        },
+        "paths": {
+            "/resources": {
+                "get": {
+                    "operationId": "listResources",
+                    "summary": "The resource catalogue",
+                    "responses": {"200": _json("ResourceList", "Every resource"), **_ERRORS},
+                },
+                "post": {
+                    "operationId": "createResource",
+                    "summary": "Add a resource (reviewer); its control class follows the HS rules",
+                    "requestBody": _body("ResourceIn"),
+                    "responses": {"201": _json("ResourceOut", "Created"), **_WRITE_ERRORS},
+                },
+            },
+            "/waivers": {
+                "post": {
+                    "operationId": "createWaiver",
+                    "summary": "Add a waiver with its lines (reviewer)",
+                    "requestBody": _body("WaiverIn"),
+                    "responses": {"201": _json("WaiverOut", "Created"), **_WRITE_ERRORS},
+                },
+            },
+            "/waivers/{waiver_id}": {
+                "get": {
+                    "operationId": "getWaiver",
+                    "summary": "A waiver, its lines and their use (in each line's unit)",
+                    "parameters": [_id_param("waiver_id")],
+                    "responses": {
+                        "200": _json("WaiverOut", "The waiver"),
+                        "404": _problem("No such waiver"),
+                        **_ERRORS,
+                    },
+                },
+            },
+            "/waivers/{waiver_id}/status": {
+                "post": {
+                    "operationId": "changeWaiverStatus",
+                    "summary": "Move a waiver to another status (reviewer)",
+                    "parameters": [_id_param("waiver_id")],
+                    "requestBody": _body("StatusIn"),
+                    "responses": {
+                        "200": _json("WaiverOut", "The waiver after the change"),
+                        "404": _problem("No such waiver"),
+                        "409": _problem("The transition is not allowed"),
+                        **_WRITE_ERRORS,
+                    },
+                },
+            },
+            "/drawdowns": {
+                "get": {
+                    "operationId": "listDrawdowns",
+                    "summary": "Ledger entries, newest first, paged by cursor",
+                    "parameters": [
+                        _query(
+                            "waiver_id",
+                            {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                            "Only this waiver's entries",
+                        ),
+                        _query("classification", classification, "Only this classification"),
+                        _query("flagged", {"type": "boolean"}, "Only flagged (or unflagged)"),
+                        _query("from", {"type": "string", "format": "date"}, "From this date"),
+                        _query("to", {"type": "string", "format": "date"}, "To this date"),
+                        _query("cursor", {"type": "string"}, "next_cursor of the last page"),
+                        _query(
+                            "limit",
+                            {"type": "integer", "minimum": 1, "maximum": 500},
+                            "Entries per page (default 100)",
+                        ),
+                    ],
+                    "responses": {
+                        "200": _json("DrawdownPage", "A page of entries"),
+                        "422": _problem("Invalid parameters"),
+                        **_ERRORS,
+                    },
+                },
+                "post": {
+                    "operationId": "recordDrawdown",
+                    "summary": "Record a drawdown (office administrator)",
+                    "description": (
+                        "Classified against the waiver's status now. A drawdown that is not "
+                        "covered is refused (409, with `classification`) unless "
+                        "`override_reason` is given; then it is recorded and flagged for review."
+                    ),
+                    "requestBody": _body("DrawdownIn"),
+                    "responses": {
+                        "201": _json("DrawdownOut", "Recorded"),
+                        "409": _problem("Refused; `classification` says why"),
+                        **_WRITE_ERRORS,
+                    },
+                },
+            },
+            "/drawdowns/{entry_id}/reversal": {
+                "post": {
+                    "operationId": "reverseDrawdown",
+                    "summary": "Reverse an entry with a reason (office administrator)",
+                    "parameters": [_id_param("entry_id")],
+                    "requestBody": _body("ReversalIn"),
+                    "responses": {
+                        "201": _json("DrawdownOut", "The reversal entry"),
+                        "404": _problem("No such entry"),
+                        "409": _problem("A reversal, or an entry already reversed"),
+                        **_WRITE_ERRORS,
+                    },
+                },
+            },
+            "/staffing/violations": {
+                "get": {
+                    "operationId": "listStaffingViolations",
+                    "summary": "Every broken staffing rule between two dates (at most 366 days)",
+                    "parameters": [
+                        {
+                            **_query("from", {"type": "string", "format": "date"}, "First day"),
+                            "required": True,
+                        },
+                        {
+                            **_query("to", {"type": "string", "format": "date"}, "Last day"),
+                            "required": True,
+                        },
+                    ],
+                    "responses": {
+                        "200": _json("ViolationList", "The violations, by day"),
+                        "422": _problem("Invalid dates or range"),
+                        "401": _ERRORS["401"],  # every role may read the staffing rules
+                    },
+                },
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {"200": {"description": "OpenAPI 3.1 document"}},
+                },
+            },
+        },
+    }

@@ -1,0 +1,417 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, TypeVar
+
+from flask import Blueprint, Response, jsonify, request, url_for
+from flask_login import current_user
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+
+from office.api import schemas
+from office.api.openapi import openapi_document
+from office.auth.access import permission_required, public
+from office.auth.permissions import Permission
+from office.db import db, utcnow
+from office.errors import DomainError, NotFoundError, problem
+from office.i18n import _, current_locale_code
+from office.staffing import services as staffing_services
+from office.waivers import ledger, services
+from office.waivers.models import Classification, DrawdownEntry, Resource, Waiver, WaiverLine
+from office.waivers.queries import LedgerFilters, ledger_page
+from office.waivers.units import Unit
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
+# Ids are INTEGER columns, 32 bits on PostgreSQL: a larger id names nothing, and binding it
+# as a query parameter would fail.
+MAX_ID = 2**31 - 1
+
+
+class InvalidRequest(Exception):
+    """The request could not be read (400) or its fields are wrong (422)."""
+
+    def __init__(self, status: int, detail: str, errors: dict[str, list[str]] | None = None):
+        super().__init__(detail)
+        self.status, self.detail, self.errors = status, detail, errors
+
+
+def _message(error: Any) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return _("This field is required.")
+    if kind == "extra_forbidden":
+        return _("This field is not part of the request.")
+    if kind in ("string_type", "string_unicode"):
+        return _("Must be a string.")
+    if kind == "string_too_long":
+        return _("Must have at most %(n)d characters.", n=ctx.get("max_length", 0))
+    if kind in ("decimal_type", "decimal_parsing", "finite_number", "float_parsing"):
+        return _('Must be a finite decimal number, as a JSON number or a string such as "12.5".')
+    if kind.startswith("date"):
+        return _("Must be a real date written YYYY-MM-DD.")
+    if kind.startswith("int"):
+        return _("Must be a whole number.")
+    if kind.startswith("bool"):
+        return _("Must be true or false.")
+    if kind in ("enum", "literal_error"):
+        return _("Must be one of: %(choices)s.", choices=ctx.get("expected", ""))
+    if kind in ("list_type", "too_long"):
+        return _("Must be a list of at most %(n)d items.", n=ctx.get("max_length", 500))
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return _("Must be a JSON object.")
+    if kind in ("greater_than_equal", "greater_than"):
+        return _("Must be at least %(n)s.", n=ctx.get("ge", ctx.get("gt", "")))
+    if kind in ("less_than_equal", "less_than"):
+        return _("Must be at most %(n)s.", n=ctx.get("le", ctx.get("lt", "")))
+    if kind == "string_pattern_mismatch":
+        return _("Not a value this parameter takes.")
+    return str(error.get("msg", kind))
+
+
+def _errors(exc: ValidationError) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "body"
+        errors.setdefault(key, []).append(_message(error))
+    return errors
+
+
+def parse_body(model: type[M]) -> M:
+    try:
+        return model.model_validate_json(request.get_data() or b"")
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise InvalidRequest(400, _("The request body is not valid JSON.")) from None
+        raise InvalidRequest(422, _("Some fields are not valid."), _errors(exc)) from None
+
+
+def invalid(field: str, message: str) -> InvalidRequest:
+    return InvalidRequest(422, _("Some fields are not valid."), {field: [message]})
+
+
+@bp.errorhandler(InvalidRequest)
+def _invalid_request(exc: InvalidRequest) -> Response:
+    members = {"errors": exc.errors} if exc.errors is not None else {}
+    return problem(exc.status, exc.detail, **members)
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError) -> Response:
+    db.session.rollback()
+    members: dict[str, Any] = {}
+    if isinstance(exc, ledger.DrawdownRefused):
+        members["classification"] = exc.classification.value
+    elif exc.status_code == 422:
+        members["errors"] = {exc.field or "body": [str(exc)]}
+    return problem(exc.status_code, str(exc), **members)
+
+
+def created(body: dict[str, Any], location: str) -> Response:
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = location
+    return response
+
+
+# --- representations ----------------------------------------------------------------------
+
+
+def resource_out(resource: Resource) -> schemas.ResourceOut:
+    return schemas.ResourceOut(
+        code=resource.code,
+        name=resource.name_en,
+        name_ko=resource.name_ko,
+        hs_code=resource.hs_code,
+        unit=resource.unit.value,
+        control=resource.control,
+        barrels_per_tonne=resource.barrels_per_tonne,
+    )
+
+
+def waiver_out(waiver: Waiver) -> schemas.WaiverOut:
+    lines = []
+    for line in waiver.lines:
+        usage = services.line_usage(line)
+        lines.append(
+            schemas.WaiverLineOut(
+                id=line.id,
+                line_no=line.line_no,
+                resource=line.resource.code,
+                unit=line.unit.value,
+                requested_quantity=line.requested_quantity,
+                granted_quantity=line.granted_quantity,
+                used=usage.used,
+                remaining=usage.remaining,
+            )
+        )
+    return schemas.WaiverOut(
+        id=waiver.id,
+        reference=waiver.reference,
+        authority=waiver.authority,
+        title=waiver.title,
+        purpose=waiver.purpose,
+        status=waiver.status,
+        valid_from=waiver.valid_from,
+        valid_until=waiver.valid_until,
+        lines=lines,
+    )
+
+
+def drawdown_out(entry: DrawdownEntry) -> schemas.DrawdownOut:
+    return schemas.DrawdownOut(
+        id=entry.id,
+        seq=entry.seq,
+        resource=entry.resource.code,
+        quantity=entry.quantity,
+        unit=entry.unit.value,
+        base_quantity=entry.base_quantity,
+        occurred_on=entry.occurred_on,
+        recorded_at=entry.recorded_at,
+        purpose=entry.purpose,
+        waiver_line_id=entry.waiver_line_id,
+        waiver_status=entry.waiver_status,
+        classification=entry.classification,
+        flagged=entry.flagged,
+        override_reason=entry.override_reason,
+        reverses_id=entry.reverses_id,
+        hash=entry.hash,
+    )
+
+
+def _get(model: type[R], id_: int) -> R | None:
+    return db.session.get(model, id_) if 0 < id_ <= MAX_ID else None
+
+
+def _unit(value: str, field: str) -> Unit:
+    try:
+        return Unit(value)
+    except ValueError:
+        raise invalid(field, _("Unknown unit %(unit)s.", unit=value[:20])) from None
+
+
+def _resource(code: str, field: str) -> Resource:
+    resource = services.find_resource(db.session, code)
+    if resource is None:
+        raise invalid(field, _("No resource has the code %(code)s.", code=code[:40]))
+    return resource
+
+
+# --- routes -------------------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+@public
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+@bp.get("/resources")
+@permission_required(Permission.VIEW_LEDGER)
+def resources() -> Response:
+    rows = db.session.scalars(select(Resource).order_by(Resource.code, Resource.id))
+    return jsonify(schemas.dump(schemas.ResourceList(items=[resource_out(r) for r in rows])))
+
+
+@bp.post("/resources")
+@permission_required(Permission.MANAGE_CATALOGUE)
+def create_resource() -> Response:
+    body = parse_body(schemas.ResourceIn)
+    resource = services.save_resource(
+        db.session,
+        code=body.code,
+        name_ko=body.name_ko or body.name,
+        name_en=body.name,
+        hs_code=body.hs_code,
+        unit=body.unit,
+        barrels_per_tonne=body.barrels_per_tonne,
+        actor=current_user,
+    )
+    db.session.commit()
+    return created(schemas.dump(resource_out(resource)), url_for("api.resources"))
+
+
+@bp.post("/waivers")
+@permission_required(Permission.MANAGE_WAIVERS)
+def create_waiver() -> Response:
+    body = parse_body(schemas.WaiverIn)
+    lines = [
+        services.LineSpec(
+            resource=_resource(line.resource, f"lines.{index}.resource"),
+            unit=_unit(line.unit, f"lines.{index}.unit"),
+            requested_quantity=line.requested_quantity,
+            granted_quantity=line.granted_quantity,
+        )
+        for index, line in enumerate(body.lines)
+    ]
+    waiver = services.create_waiver(
+        db.session,
+        reference=body.reference,
+        authority=body.authority,
+        title=body.title,
+        purpose=body.purpose,
+        status=body.status,
+        valid_from=body.valid_from,
+        valid_until=body.valid_until,
+        lines=lines,
+        actor=current_user,
+        now=utcnow(),
+    )
+    db.session.commit()
+    # create_waiver leaves each line in waiver.lines twice (once through the backref); read
+    # the lines back so the response lists each once.
+    db.session.expire(waiver, ["lines"])
+    return created(schemas.dump(waiver_out(waiver)), url_for("api.waiver", waiver_id=waiver.id))
+
+
+def _waiver_or_404(waiver_id: int) -> Waiver:
+    waiver = _get(Waiver, waiver_id)
+    if waiver is None:
+        raise NotFoundError(_("No waiver has the id %(id)d.", id=waiver_id))
+    return waiver
+
+
+@bp.get("/waivers/<int:waiver_id>")
+@permission_required(Permission.VIEW_LEDGER)
+def waiver(waiver_id: int) -> Response:
+    return jsonify(schemas.dump(waiver_out(_waiver_or_404(waiver_id))))
+
+
+@bp.post("/waivers/<int:waiver_id>/status")
+@permission_required(Permission.MANAGE_WAIVERS)
+def change_status(waiver_id: int) -> Response:
+    waiver = _waiver_or_404(waiver_id)
+    body = parse_body(schemas.StatusIn)
+    waiver = services.change_waiver_status(
+        db.session,
+        waiver,
+        body.status,
+        effective_on=body.effective_on,
+        note=body.note,
+        actor=current_user,
+        now=utcnow(),
+    )
+    db.session.commit()
+    return jsonify(schemas.dump(waiver_out(waiver)))
+
+
+@bp.post("/drawdowns")
+@permission_required(Permission.RECORD_DRAWDOWN)
+def record_drawdown() -> Response:
+    body = parse_body(schemas.DrawdownIn)
+    resource = _resource(body.resource, "resource")
+    line = None
+    if body.waiver_line_id is not None:
+        line = _get(WaiverLine, body.waiver_line_id)
+        if line is None:
+            raise invalid(
+                "waiver_line_id", _("No waiver line has the id %(id)d.", id=body.waiver_line_id)
+            )
+    entry = ledger.record_drawdown(
+        db.session,
+        resource=resource,
+        quantity=body.quantity,
+        unit=body.unit,
+        occurred_on=body.occurred_on,
+        waiver_line=line,
+        purpose=body.purpose,
+        note=body.note,
+        override_reason=body.override_reason,
+        actor=current_user,
+        now=utcnow(),
+    )
+    db.session.commit()
+    return created(schemas.dump(drawdown_out(entry)), url_for("api.drawdowns"))
+
+
+class DrawdownQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    waiver_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    classification: Classification | None = None
+    flagged: bool | None = None
+    date_from: Annotated[date | None, Field(alias="from")] = None
+    date_to: Annotated[date | None, Field(alias="to")] = None
+    cursor: Annotated[str | None, Field(pattern=r"^[1-9][0-9]{0,17}$")] = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+@bp.get("/drawdowns")
+@permission_required(Permission.VIEW_LEDGER)
+def drawdowns() -> Response:
+    args = {key: value for key, value in request.args.items() if value != ""}
+    try:
+        query = DrawdownQuery.model_validate(args)
+    except ValidationError as exc:
+        raise InvalidRequest(422, _("Some parameters are not valid."), _errors(exc)) from None
+    filters = LedgerFilters(
+        waiver_id=query.waiver_id,
+        classification=query.classification,
+        flagged=query.flagged,
+        date_from=query.date_from,
+        date_to=query.date_to,
+    )
+    entries, cursor = ledger_page(
+        db.session,
+        filters,
+        before_seq=int(query.cursor) if query.cursor else None,
+        size=query.limit,
+    )
+    page = schemas.DrawdownPage(
+        items=[drawdown_out(entry) for entry in entries],
+        next_cursor=str(cursor) if cursor is not None else None,
+    )
+    return jsonify(schemas.dump(page))
+
+
+@bp.post("/drawdowns/<int:entry_id>/reversal")
+@permission_required(Permission.RECORD_DRAWDOWN)
+def reverse(entry_id: int) -> Response:
+    entry = _get(DrawdownEntry, entry_id)
+    if entry is None:
+        raise NotFoundError(_("No ledger entry has the id %(id)d.", id=entry_id))
+    body = parse_body(schemas.ReversalIn)
+    reversal = ledger.reverse_entry(
+        db.session, entry, reason=body.reason, actor=current_user, now=utcnow()
+    )
+    db.session.commit()
+    return created(schemas.dump(drawdown_out(reversal)), url_for("api.drawdowns"))
+
+
+class ViolationQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    date_from: Annotated[date, Field(alias="from")]
+    date_to: Annotated[date, Field(alias="to")]
+
+
+MAX_VIOLATION_DAYS = 366
+
+
+@bp.get("/staffing/violations")
+@permission_required(Permission.VIEW_STAFFING)
+def staffing_violations() -> Response:
+    args = {key: value for key, value in request.args.items() if value != ""}
+    try:
+        query = ViolationQuery.model_validate(args)
+    except ValidationError as exc:
+        raise InvalidRequest(422, _("Some parameters are not valid."), _errors(exc)) from None
+    if query.date_to < query.date_from:
+        raise invalid(
+            "to",
+            _(
+                "The end (%(end)s) is before the start (%(start)s).",
+                end=query.date_to.isoformat(),
+                start=query.date_from.isoformat(),
+            ),
+        )
+    if (query.date_to - query.date_from).days >= MAX_VIOLATION_DAYS:
+        raise invalid("to", _("Ask for at most %(n)d days at a time.", n=MAX_VIOLATION_DAYS))
+    if query.date_from.year < 2000 or query.date_to.year > 2099:
+        raise invalid("from", _("Enter dates between 2000-01-01 and 2099-12-31."))
+    found, people = staffing_services.violations(
+        db.session, query.date_from, query.date_to, locale=current_locale_code()
+    )
+    items = [schemas.ViolationOut(**violation.as_dict(people)) for violation in found]
+    return jsonify(schemas.dump(schemas.ViolationList(items=items)))

@@ -1,0 +1,131 @@
+"""The audit trail: who did what and when, filterable and exportable; it only reads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request, stream_with_context
+from sqlalchemy import select
+
+from office.audit.queries import AuditFilters, iter_trail, trail_page
+from office.auth.access import permission_required
+from office.auth.models import User
+from office.auth.permissions import Permission
+from office.db import db, utcnow
+from office.i18n import _, office_date
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+ACTION_GROUPS = (
+    "login",
+    "user.",
+    "api_token.",
+    "waiver.",
+    "drawdown.",
+    "resource.",
+    "hs_rule.",
+    "delivery.",
+    "work_order.",
+    "review.",
+    "month.",
+    "plan.",
+    "staff.",
+)
+
+
+def _day(name: str, errors: dict[str, str]) -> date | None:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else date.fromisoformat("x")
+    except ValueError:
+        errors[name] = _("Give the day as YYYY-MM-DD, for example 2018-10-31.")
+        return None
+
+
+def _filters() -> tuple[AuditFilters, dict[str, str]]:
+    errors: dict[str, str] = {}
+    actor = request.args.get("actor", "")
+    action = request.args.get("action", "")
+    filters = AuditFilters(
+        actor_id=int(actor) if actor.isascii() and actor.isdigit() and len(actor) < 10 else None,
+        action=action if action in ACTION_GROUPS else "",
+        date_from=_day("from", errors),
+        date_to=_day("to", errors),
+    )
+    return filters, errors
+
+
+def _cursor(text: str) -> tuple[datetime, str, int] | None:
+    try:
+        at, source, row_id = text.split("|")
+        return datetime.fromisoformat(at), source, int(row_id)
+    except ValueError:
+        return None
+
+
+@bp.get("/", endpoint="index")
+@permission_required(Permission.VIEW_AUDIT)
+def index() -> Any:
+    filters, errors = _filters()
+    rows, after = trail_page(db.session, filters, after=_cursor(request.args.get("after", "")))
+    users = db.session.scalars(select(User).order_by(User.display_name, User.id)).all()
+    return render_template(
+        "audit/index.html",
+        rows=rows,
+        cursor=f"{after[0].isoformat()}|{after[1]}|{after[2]}" if after else None,
+        filters=filters,
+        errors=errors,
+        users=users,
+        groups=ACTION_GROUPS,
+        args={k: v for k, v in request.args.items() if k != "after"},
+    ), (422 if errors else 200)
+
+
+EXPORT_COLUMNS = ("occurred_at", "actor", "email", "action", "object_type", "object_id", "detail")
+
+
+@bp.get("/export.csv", endpoint="export")
+@permission_required(Permission.VIEW_AUDIT)
+def export() -> Any:
+    filters, errors = _filters()
+    if errors:
+        return index()
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write("\ufeff")
+        writer.writerow(EXPORT_COLUMNS)
+        for count, row in enumerate(iter_trail(db.session, filters), start=1):
+            writer.writerow(
+                [
+                    row.occurred_at.isoformat(),
+                    row.actor.email if row.actor else "",
+                    row.email or "",
+                    row.action,
+                    row.object_type or "",
+                    row.object_id or "",
+                    json.dumps(row.detail, ensure_ascii=False, sort_keys=True)
+                    if row.detail
+                    else "",
+                ]
+            )
+            if count % 500 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    stamp = office_date(utcnow()).isoformat()
+    return Response(
+        stream_with_context(lines()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
+    )

@@ -1,0 +1,143 @@
+"""`flask --app app users ...`: accounts from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from office.auth import services
+from office.auth.models import User
+from office.auth.permissions import Role
+from office.db import db, utcnow
+from office.errors import DomainError
+
+users_cli = AppGroup("users", help="User accounts.")
+
+
+def _read_password(password_file: Path | None) -> str:
+    if password_file is not None:
+        try:
+            lines = password_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"Cannot read {password_file}: {exc}") from None
+        if not lines or not lines[0]:
+            raise click.ClickException(f"{password_file} is empty; put the password on line 1.")
+        return lines[0]
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _user(email: str) -> User:
+    user = services.find_user_by_email(db.session, email)
+    if user is None:
+        raise click.ClickException(f"No user has the email {email}.")
+    return user
+
+
+def _commit_or_fail(action: str) -> None:
+    db.session.commit()
+    click.echo(action)
+
+
+_password_file = click.option(
+    "--password-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Read the password from line 1 of this file instead of prompting.",
+)
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--superuser", is_flag=True, help="May manage user accounts.")
+@click.option("--name", help="Display name (default: the part of the email before @).")
+@_password_file
+def create(
+    email: str, role: str, superuser: bool, name: str | None, password_file: Path | None
+) -> None:
+    """Create a user with EMAIL."""
+    password = _read_password(password_file)
+    try:
+        user = services.create_user(
+            db.session,
+            email=email,
+            display_name=name or email.split("@")[0],
+            role=Role(role),
+            password=password,
+            is_superuser=superuser,
+            actor=None,
+        )
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    _commit_or_fail(f"Created {user.email} ({user.role}{', superuser' if superuser else ''}).")
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """List every user."""
+    users = db.session.scalars(select(User).order_by(User.email, User.id)).all()
+    if not users:
+        click.echo("No users yet.")
+    for user in users:
+        flags = [user.role.value]
+        if user.is_superuser:
+            flags.append("superuser")
+        if not user.is_active:
+            flags.append("inactive")
+        click.echo(f"{user.email}\t{user.display_name}\t{', '.join(flags)}")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@_password_file
+def set_password(email: str, password_file: Path | None) -> None:
+    """Give the user with EMAIL a new password (ends their sessions)."""
+    user = _user(email)
+    password = _read_password(password_file)
+    try:
+        services.set_password(db.session, user, password, actor=None)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    _commit_or_fail(f"New password set for {user.email}.")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def deactivate(email: str) -> None:
+    """Stop the user with EMAIL from logging in (ends their sessions)."""
+    user = _user(email)
+    try:
+        services.deactivate_user(db.session, user, actor=None)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    _commit_or_fail(f"Deactivated {user.email}.")
+
+
+@users_cli.command("reactivate")
+@click.argument("email")
+def reactivate(email: str) -> None:
+    """Let the deactivated user with EMAIL log in again."""
+    user = _user(email)
+    try:
+        services.reactivate_user(db.session, user, actor=None)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    _commit_or_fail(f"Reactivated {user.email}.")
+
+
+@users_cli.command("token")
+@click.argument("email")
+@click.option("--name", default="command line", help="A name to tell the token apart.")
+def token(email: str, name: str) -> None:
+    """Print a new API token for the user with EMAIL (shown only this once)."""
+    user = _user(email)
+    try:
+        _row, secret = services.create_api_token(
+            db.session, user, name=name, actor=None, now=utcnow()
+        )
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(secret)

@@ -1,0 +1,295 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from office.auth import services
+from office.auth.access import login_required, permission_required, public
+from office.auth.forms import (
+    ActionForm,
+    LanguageForm,
+    LoginForm,
+    PasswordChangeForm,
+    PasswordSetForm,
+    TokenForm,
+    UserCreateForm,
+    UserEditForm,
+)
+from office.auth.models import ApiToken, User
+from office.auth.permissions import Permission, Role
+from office.db import db, utcnow
+from office.errors import DomainError
+from office.i18n import _, format_datetime
+from office.web import form_status, get_or_404, safe_next, show_domain_error
+
+bp = Blueprint("auth", __name__)
+users_bp = Blueprint("users", __name__, url_prefix="/users")
+
+
+def _start_fresh_session() -> None:
+    """Drop everything kept in the session cookie but the chosen language."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    failed = False
+    if form.validate_on_submit():
+        result = services.attempt_login(
+            db.session,
+            form.email.data,
+            form.password.data,
+            now=utcnow(),
+            remote_addr=request.remote_addr,
+        )
+        db.session.commit()
+        if result.succeeded:
+            _start_fresh_session()
+            login_user(result.user)
+            session.permanent = True
+            return redirect(safe_next(form.next.data) or url_for("home.index"))
+        failed = True
+        if result.locked_until is not None:
+            until = format_datetime(result.locked_until)
+            message = _(
+                "Too many failed attempts. Logging in with this email is blocked until %(time)s.",
+                time=until,
+            )
+        else:
+            message = _("The email or password is not right.")
+        form.form_errors.append(message)
+    status = 401 if failed else form_status(form)
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    form = ActionForm()
+    if form.validate_on_submit():
+        logout_user()
+        _start_fresh_session()
+        flash(_("You have logged out."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+@public
+def language() -> Response:
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["lang"] = form.lang.data
+    return redirect(safe_next(form.next.data) or url_for("home.index"))
+
+
+def _render_account(form: Any = None, token_form: Any = None, new_token: str | None = None) -> Any:
+    form = form or PasswordChangeForm(formdata=None)
+    token_form = token_form or TokenForm(formdata=None)
+    tokens = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == current_user.id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ).all()
+    return render_template(
+        "auth/account.html",
+        form=form,
+        token_form=token_form,
+        tokens=tokens,
+        new_token=new_token,
+        action_form=ActionForm(),
+    ), form_status(form, token_form)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account() -> Any:
+    form = PasswordChangeForm() if request.method == "POST" else None
+    if form is not None and form.validate_on_submit():
+        try:
+            services.change_own_password(
+                db.session, current_user, form.current_password.data, form.new_password.data
+            )
+        except DomainError as exc:
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            # The password change ended every session; keep this one.
+            login_user(current_user._get_current_object())
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("auth.account"))
+    return _render_account(form=form)
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_token() -> Any:
+    form = TokenForm()
+    if form.validate_on_submit():
+        try:
+            _row, token = services.create_api_token(
+                db.session, current_user, name=form.name.data, actor=current_user, now=utcnow()
+            )
+        except DomainError as exc:
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            # Shown in this response only: never stored, never put in the session cookie.
+            return _render_account(new_token=token)
+    return _render_account(token_form=form)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int) -> Response:
+    row = get_or_404(ApiToken, token_id)
+    if row.user_id != current_user.id:
+        abort(404)
+    if ActionForm().validate_on_submit():
+        try:
+            services.revoke_api_token(db.session, row, actor=current_user, now=utcnow())
+        except DomainError as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Token %(prefix)s… revoked.", prefix=row.prefix), "success")
+    return redirect(url_for("auth.account"))
+
+
+# --- user management (superusers) ---------------------------------------------------------
+
+
+@users_bp.get("/")
+@permission_required(Permission.MANAGE_USERS)
+def index() -> str:
+    users = db.session.scalars(
+        select(User).order_by(User.is_active.desc(), User.display_name, User.id)
+    ).all()
+    return render_template("users/index.html", users=users)
+
+
+@users_bp.route("/new", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_USERS)
+def new() -> Any:
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                db.session,
+                email=form.email.data,
+                display_name=form.display_name.data,
+                role=Role(form.role.data),
+                password=form.new_password.data,
+                is_superuser=form.is_superuser.data,
+                actor=current_user,
+            )
+        except DomainError as exc:
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("User %(email)s created.", email=user.email), "success")
+            return redirect(url_for("users.detail", user_id=user.id))
+    return render_template("users/new.html", form=form), form_status(form)
+
+
+def _render_detail(user: User, edit_form: Any = None, password_form: Any = None) -> Any:
+    edit_form = edit_form or UserEditForm(obj=user, formdata=None)
+    password_form = password_form or PasswordSetForm(formdata=None)
+    return render_template(
+        "users/detail.html",
+        user=user,
+        form=edit_form,
+        password_form=password_form,
+        action_form=ActionForm(),
+    ), form_status(edit_form, password_form)
+
+
+@users_bp.route("/<int:user_id>", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_USERS)
+def detail(user_id: int) -> Any:
+    user = get_or_404(User, user_id)
+    form = UserEditForm(obj=user) if request.method == "POST" else None
+    if form is not None and form.validate_on_submit():
+        try:
+            services.update_user(
+                db.session,
+                user,
+                display_name=form.display_name.data,
+                role=Role(form.role.data),
+                is_superuser=form.is_superuser.data,
+                actor=current_user,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Changes to %(email)s saved.", email=user.email), "success")
+            return redirect(url_for("users.detail", user_id=user.id))
+    return _render_detail(user, edit_form=form)
+
+
+@users_bp.post("/<int:user_id>/password")
+@permission_required(Permission.MANAGE_USERS)
+def set_password(user_id: int) -> Any:
+    user = get_or_404(User, user_id)
+    form = PasswordSetForm()
+    if form.validate_on_submit():
+        try:
+            services.set_password(db.session, user, form.new_password.data, actor=current_user)
+        except DomainError as exc:
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            if user.id == current_user.id:
+                login_user(user)
+            flash(_("New password set for %(email)s.", email=user.email), "success")
+            return redirect(url_for("users.detail", user_id=user.id))
+    return _render_detail(user, password_form=form)
+
+
+def _activation(user_id: int, change: Any, done: Callable[[User], str]) -> Response:
+    user = get_or_404(User, user_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            change(db.session, user, actor=current_user)
+        except DomainError as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(done(user), "success")
+    return redirect(url_for("users.detail", user_id=user.id))
+
+
+@users_bp.post("/<int:user_id>/deactivate")
+@permission_required(Permission.MANAGE_USERS)
+def deactivate(user_id: int) -> Response:
+    return _activation(
+        user_id,
+        services.deactivate_user,
+        lambda user: _("%(email)s can no longer log in.", email=user.email),
+    )
+
+
+@users_bp.post("/<int:user_id>/reactivate")
+@permission_required(Permission.MANAGE_USERS)
+def reactivate(user_id: int) -> Response:
+    return _activation(
+        user_id,
+        services.reactivate_user,
+        lambda user: _("%(email)s can log in again.", email=user.email),
+    )

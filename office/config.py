@@ -1,0 +1,120 @@
+"""Settings read from the environment, in one place.
+
+Variables:
+  OFFICE_ENV           development (default) or production
+  OFFICE_DATABASE_URL  SQLAlchemy URL; default an SQLite file under instance/
+  SECRET_KEY           signs sessions and CSRF tokens; required in production
+  OFFICE_PROXY_COUNT   number of reverse proxies in front of gunicorn (default 0)
+  OFFICE_PLANNER_SECONDS  how long the rotation planner searches (default 12)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_PATH = ROOT / "instance"
+ENVIRONMENTS = ("development", "production")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not give a configuration the app can safely start with."""
+
+
+def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dict[str, Any]:
+    """Return Flask settings built from `environ`; raise ConfigError when they are unsafe."""
+    env = environ.get("OFFICE_ENV", "development").strip() or "development"
+    if env not in ENVIRONMENTS:
+        choices = ", ".join(ENVIRONMENTS)
+        raise ConfigError(f"OFFICE_ENV is {env!r}; set it to one of: {choices}.")
+    production = env == "production"
+
+    secret_key = environ.get("SECRET_KEY", "").strip()
+    if not secret_key:
+        if production:
+            raise ConfigError(
+                "SECRET_KEY is not set. In production, set SECRET_KEY to a long random value, "
+                "e.g. the output of: python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        secret_key = development_secret_key(instance_path)
+
+    url = environ.get("OFFICE_DATABASE_URL", "").strip()
+    if not url:
+        if production:
+            raise ConfigError(
+                "OFFICE_DATABASE_URL is not set. In production, point it at PostgreSQL, e.g. "
+                "postgresql+psycopg://office:PASSWORD@db.example/office"
+            )
+        instance_path.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{instance_path / 'office.db'}"
+
+    try:
+        proxy_count = int(environ.get("OFFICE_PROXY_COUNT", "0"))
+    except ValueError:
+        raise ConfigError("OFFICE_PROXY_COUNT must be a whole number (0 when no proxy).") from None
+    try:
+        planner_seconds = float(environ.get("OFFICE_PLANNER_SECONDS", "12"))
+    except ValueError:
+        planner_seconds = -1
+    if not 1 <= planner_seconds <= 25:
+        # Gunicorn's default timeout is 30 seconds; the search must end well before it.
+        raise ConfigError("OFFICE_PLANNER_SECONDS must be a number from 1 to 25.")
+
+    return {
+        "OFFICE_ENV": env,
+        "SECRET_KEY": secret_key,
+        "DATABASE_URL": normalise_database_url(url),
+        "OFFICE_PROXY_COUNT": proxy_count,
+        "OFFICE_PLANNER_SECONDS": planner_seconds,
+        "SESSION_COOKIE_NAME": "office_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # Forms such as the daily log stay open for a long time; the token lives as long as
+        # the session instead of expiring after an hour.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "ko",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Seoul",
+    }
+
+
+def normalise_database_url(url: str) -> str:
+    """Return `url` with PostgreSQL pinned to the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def development_secret_key(instance_path: Path) -> str:
+    """Return the development key kept in instance/, creating it once with mode 0600."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        # Written to a private temporary file, then linked into place: two workers starting
+        # at once both end up reading the same key, and it is never readable by others.
+        tmp = instance_path / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise ConfigError(f"{path} holds a key that is too short; delete it to generate a new one.")
+    return key

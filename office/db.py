@@ -1,0 +1,164 @@
+"""Declarative base, engine factory and the session that lives for one request."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, request
+from flask.globals import app_ctx
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    TypeDecorator,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored in UTC on every database (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware UTC datetime is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def enum_type(enum_class: type[E], name: str) -> Enum:
+    """Return a portable string column type for `enum_class` with a named CHECK constraint."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(member.value) for member in enum_class),
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def create_engine_for(url: str, **kwargs: Any) -> Engine:
+    """Return an engine for `url`, with SQLite set up for foreign keys, WAL and savepoints."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite starts transactions on its own and breaks SAVEPOINT; hand that job to
+    # SQLAlchemy (the documented fix), then turn on what SQLite leaves off by default.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    # A write transaction taken up front: a deferred transaction that reads and then writes
+    # fails at once with SQLITE_BUSY when another writer committed in between, while
+    # BEGIN IMMEDIATE waits its turn (busy_timeout). Writes are therefore serialised here.
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@dataclass
+class _State:
+    engine: Engine
+    bind: Engine | Connection
+    session_options: dict[str, Any] = field(default_factory=dict)
+
+
+def _app_ctx_id() -> int:
+    return id(app_ctx._get_current_object())
+
+
+class Database:
+    """The app's engine and a session per application context (one per request)."""
+
+    def __init__(self) -> None:
+        self.session: scoped_session[Session] = scoped_session(
+            self._create_session, scopefunc=_app_ctx_id
+        )
+
+    def init_app(self, app: Flask) -> None:
+        engine = create_engine_for(app.config["DATABASE_URL"])
+        app.extensions["office.db"] = _State(engine=engine, bind=engine)
+        app.before_request(self._begin_request)
+        app.teardown_appcontext(self._remove_session)
+
+    @property
+    def engine(self) -> Engine:
+        return self._state().engine
+
+    def bind_to(self, app: Flask, connection: Connection) -> None:
+        """Bind `app`'s sessions to `connection`, each commit only releasing a savepoint."""
+        state: _State = app.extensions["office.db"]
+        state.bind = connection
+        state.session_options = {"join_transaction_mode": "create_savepoint"}
+
+    def _state(self) -> _State:
+        return current_app.extensions["office.db"]
+
+    def _create_session(self) -> Session:
+        state = self._state()
+        return Session(bind=state.bind, expire_on_commit=False, **state.session_options)
+
+    def _begin_request(self) -> None:
+        state = self._state()
+        writes = request.method not in SAFE_METHODS
+        if writes and state.bind is state.engine and state.engine.dialect.name == "sqlite":
+            self.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+    def _remove_session(self, _exc: BaseException | None) -> None:
+        self.session.remove()
+
+
+db = Database()

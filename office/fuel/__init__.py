@@ -1,0 +1,1 @@
+"""Fuel, generators and electricity, the daily operations log, and the UN petroleum report."""

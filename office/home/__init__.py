@@ -1,0 +1,1 @@
+"""The landing page: what the signed-in user can do today."""

@@ -1,0 +1,76 @@
+"""Every feature's models, so that Alembic and the tests see one complete metadata."""
+
+from office.audit.models import AuditEvent
+from office.auth.models import ApiToken, LoginAttempt, User
+from office.db import Base
+from office.fuel.models import (
+    DailyLog,
+    DailyLogEvent,
+    DipReading,
+    Generator,
+    GeneratorReading,
+    Meter,
+    MeterReading,
+)
+from office.periods.models import SignedOffMonth
+from office.repairs.models import WorkCost, WorkEquipment, WorkOrder
+from office.reviews.models import ReviewItem, ReviewNote
+from office.staffing.models import (
+    CrossingList,
+    DutyShift,
+    PlanProposal,
+    StaffingRule,
+    StaffMember,
+    Stay,
+)
+from office.stock.models import LotDraw, StockLot, StockMovement, Store
+from office.supplies.models import Delivery, DeliveryLine
+from office.waivers.models import (
+    DrawdownEntry,
+    HsRule,
+    LedgerHead,
+    Resource,
+    Waiver,
+    WaiverLine,
+    WaiverStatusChange,
+)
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "CrossingList",
+    "DailyLog",
+    "DailyLogEvent",
+    "Delivery",
+    "DeliveryLine",
+    "DipReading",
+    "DrawdownEntry",
+    "DutyShift",
+    "Generator",
+    "GeneratorReading",
+    "HsRule",
+    "LedgerHead",
+    "LoginAttempt",
+    "LotDraw",
+    "Meter",
+    "MeterReading",
+    "PlanProposal",
+    "Resource",
+    "ReviewItem",
+    "ReviewNote",
+    "SignedOffMonth",
+    "StaffMember",
+    "StaffingRule",
+    "Stay",
+    "StockLot",
+    "StockMovement",
+    "Store",
+    "User",
+    "Waiver",
+    "WaiverLine",
+    "WaiverStatusChange",
+    "WorkCost",
+    "WorkEquipment",
+    "WorkOrder",
+]

@@ -1,0 +1,1 @@
+"""Months the ministry's reviewers signed off: their operational records are final."""

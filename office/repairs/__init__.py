@@ -1,0 +1,1 @@
+"""Repair works on the venue: work orders, the materials they use, equipment and spend."""

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from office.i18n import _l
+from office.repairs.labels import AREA_LABELS
+from office.waivers.units import Unit
+
+
+class WorkOrderForm(FlaskForm):
+    number = StringField(_l("Number"), validators=[DataRequired(), Length(max=40)])
+    area = SelectField(
+        _l("Area"),
+        validators=[DataRequired()],
+        choices=lambda: [SelectChoice(a.value, str(text)) for a, text in AREA_LABELS.items()],
+    )
+    room = StringField(_l("Room or place"), validators=[Length(max=80)])
+    description = TextAreaField(_l("Work"), validators=[DataRequired(), Length(max=4000)])
+    contractor = StringField(_l("Contractor"), validators=[Length(max=120)])
+    budget_krw = StringField(
+        _l("Budget, KRW"),
+        validators=[DataRequired(), Length(max=20)],
+        render_kw={"inputmode": "numeric"},
+    )
+    funding_decision = StringField(
+        _l("Funding decision (council meeting)"), validators=[Length(max=80)]
+    )
+    planned_start = DateField(_l("Planned start"), validators=[InputRequired()])
+    planned_end = DateField(_l("Planned end"), validators=[InputRequired()])
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("New status"), validators=[DataRequired()])
+    on = DateField(_l("On"), validators=[InputRequired()])
+
+
+class ProgressForm(FlaskForm):
+    progress = IntegerField(
+        _l("Progress (percent done)"), validators=[InputRequired(), NumberRange(0, 100)]
+    )
+
+
+class MaterialForm(FlaskForm):
+    resource = SelectField(_l("Material"), validators=[DataRequired()])
+    quantity = StringField(
+        _l("Quantity"),
+        validators=[DataRequired(), Length(max=40)],
+        render_kw={"inputmode": "decimal"},
+    )
+    unit = SelectField(_l("Unit"), choices=[SelectChoice(u.value, u.value) for u in Unit])
+    used_on = DateField(_l("Used on"), validators=[InputRequired()])
+
+
+class CostForm(FlaskForm):
+    spent_on = DateField(_l("Date"), validators=[InputRequired()])
+    # Its own id: the work order's description, edited on the same page, has "description".
+    description = StringField(
+        _l("For"), validators=[DataRequired(), Length(max=200)], id="cost_description"
+    )
+    amount_krw = StringField(
+        _l("Amount, KRW"),
+        validators=[DataRequired(), Length(max=20)],
+        render_kw={"inputmode": "numeric"},
+    )
+
+
+class EquipmentForm(FlaskForm):
+    lot = SelectField(_l("Equipment on site"), validators=[DataRequired()])
+    note = StringField(_l("Note"), validators=[Length(max=200), Optional()])

@@ -1,0 +1,471 @@
+"""Every flagged record of every feature as one list, joined to its review's state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, union_all
+from sqlalchemy.orm import Session, selectinload
+
+from office.fuel.models import DipReading, Meter, MeterReading
+from office.i18n import _l, current_locale_code, format_number, label
+from office.periods.services import next_month
+from office.reviews.models import ItemKind, ReviewItem, ReviewState
+from office.stock.models import LotDraw, StockLot, StockMovement, Store, StoreKind
+from office.waivers.models import DrawdownEntry, WaiverLine
+
+PAGE_SIZE = 50
+CLOSED = ReviewState.ACKNOWLEDGED
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    kind: ItemKind | None = None
+    state: ReviewState | None = None
+    awaiting: bool = False  # every state but acknowledged
+    month: date | None = None  # its first day
+    waiver_id: int | None = None
+
+
+def _part(
+    kind: ItemKind,
+    source_id: Any,
+    occurred_on: Any,
+    waiver_id: Any,
+    resource_id: Any,
+    filters: QueueFilters,
+) -> Select[Any]:
+    query = select(
+        literal(kind.value).label("kind"),
+        source_id.label("source_id"),
+        occurred_on.label("occurred_on"),
+        waiver_id.label("waiver_id"),
+        resource_id.label("resource_id"),
+    )
+    if filters.month is not None:
+        query = query.where(occurred_on >= filters.month, occurred_on < next_month(filters.month))
+    if filters.waiver_id is not None:
+        query = query.where(waiver_id == filters.waiver_id)
+    return query
+
+
+def flagged_records(filters: QueueFilters, today: date) -> Select[Any] | None:
+    """A UNION of every feature's flagged rows as (kind, source_id, occurred_on, waiver_id,
+    resource_id); None when the filters leave no kind."""
+    no_waiver = literal(None).cast(DrawdownEntry.waiver_id.type)
+    parts: list[Select[Any]] = []
+    wanted = {filters.kind} if filters.kind else set(ItemKind)
+    if ItemKind.OVERRIDE in wanted:
+        parts.append(
+            _part(
+                ItemKind.OVERRIDE,
+                DrawdownEntry.id,
+                DrawdownEntry.occurred_on,
+                DrawdownEntry.waiver_id,
+                DrawdownEntry.resource_id,
+                filters,
+            ).where(DrawdownEntry.flagged.is_(True))
+        )
+    if ItemKind.FLAGGED_USE in wanted:
+        parts.append(
+            _part(
+                ItemKind.FLAGGED_USE,
+                LotDraw.id,
+                StockMovement.occurred_on,
+                WaiverLine.waiver_id,
+                StockMovement.resource_id,
+                filters,
+            )
+            .select_from(LotDraw)
+            .join(StockMovement, StockMovement.id == LotDraw.movement_id)
+            .outerjoin(WaiverLine, WaiverLine.id == LotDraw.waiver_line_id)
+            .where(LotDraw.flagged.is_(True), StockMovement.voided_at.is_(None))
+        )
+    if ItemKind.DIP_VARIANCE in wanted:
+        parts.append(
+            _part(
+                ItemKind.DIP_VARIANCE,
+                DipReading.id,
+                DipReading.read_on,
+                no_waiver,
+                Store.resource_id,
+                filters,
+            )
+            .select_from(DipReading)
+            .join(Store, Store.id == DipReading.store_id)
+            .where(DipReading.flagged.is_(True), DipReading.voided_at.is_(None))
+        )
+    if ItemKind.METER_ANOMALY in wanted:
+        parts.append(
+            _part(
+                ItemKind.METER_ANOMALY,
+                MeterReading.id,
+                MeterReading.read_on,
+                WaiverLine.waiver_id,
+                WaiverLine.resource_id,
+                filters,
+            )
+            .select_from(MeterReading)
+            .join(Meter, Meter.id == MeterReading.meter_id)
+            .outerjoin(WaiverLine, WaiverLine.id == Meter.waiver_line_id)
+            .where(MeterReading.flagged.is_(True), MeterReading.voided_at.is_(None))
+        )
+    if ItemKind.OVERDUE_RETURN in wanted:
+        # Overdue while still on site; once a reviewer took it up it stays in the list.
+        taken_up = select(ReviewItem.source_id).where(ReviewItem.kind == ItemKind.OVERDUE_RETURN)
+        parts.append(
+            _part(
+                ItemKind.OVERDUE_RETURN,
+                StockLot.id,
+                StockLot.must_return_by,
+                WaiverLine.waiver_id,
+                StockLot.resource_id,
+                filters,
+            )
+            .select_from(StockLot)
+            .outerjoin(WaiverLine, WaiverLine.id == StockLot.waiver_line_id)
+            .where(
+                StockLot.must_return_by.is_not(None),
+                or_(
+                    and_(StockLot.must_return_by < today, StockLot.remaining > 0),
+                    StockLot.id.in_(taken_up),
+                ),
+            )
+        )
+    if not parts:
+        return None
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    kind: ItemKind
+    source_id: int
+    occurred_on: date
+    waiver_id: int | None
+    resource_id: int | None
+    state: ReviewState
+    item_id: int | None
+
+
+def _queue(filters: QueueFilters, today: date) -> tuple[Select[Any], Any] | None:
+    records = flagged_records(filters, today)
+    if records is None:
+        return None
+    flagged = records.subquery("flagged")
+    state = func.coalesce(ReviewItem.state, ReviewState.OPEN.value)
+    query = select(
+        flagged.c.kind,
+        flagged.c.source_id,
+        flagged.c.occurred_on,
+        flagged.c.waiver_id,
+        flagged.c.resource_id,
+        state.label("state"),
+        ReviewItem.id.label("item_id"),
+    ).outerjoin(
+        ReviewItem,
+        and_(ReviewItem.kind == flagged.c.kind, ReviewItem.source_id == flagged.c.source_id),
+    )
+    condition: ColumnElement[bool] | None = None
+    if filters.state is not None:
+        condition = state == filters.state.value
+    elif filters.awaiting:
+        condition = state != CLOSED.value
+    if condition is not None:
+        query = query.where(condition)
+    return query, flagged
+
+
+def _row(values: Any) -> QueueRow:
+    return QueueRow(
+        kind=ItemKind(values.kind),
+        source_id=values.source_id,
+        occurred_on=values.occurred_on,
+        waiver_id=values.waiver_id,
+        resource_id=values.resource_id,
+        state=ReviewState(values.state),
+        item_id=values.item_id,
+    )
+
+
+def encode_cursor(row: QueueRow) -> str:
+    return f"{row.occurred_on.isoformat()}.{row.kind.value}.{row.source_id}"
+
+
+def decode_cursor(text: str) -> tuple[date, ItemKind, int] | None:
+    try:
+        day, kind, source_id = text.split(".")
+        return date.fromisoformat(day), ItemKind(kind), int(source_id)
+    except ValueError:
+        return None
+
+
+def queue_page(
+    session: Session,
+    filters: QueueFilters,
+    *,
+    today: date,
+    after: tuple[date, ItemKind, int] | None = None,
+    size: int = PAGE_SIZE,
+) -> tuple[list[QueueRow], str | None]:
+    """Return up to `size` flagged records, newest first, after the cursor, and the next
+    cursor."""
+    built = _queue(filters, today)
+    if built is None:
+        return [], None
+    query, flagged = built
+    if after is not None:
+        day, kind, source_id = after
+        query = query.where(
+            or_(
+                flagged.c.occurred_on < day,
+                and_(
+                    flagged.c.occurred_on == day,
+                    or_(
+                        flagged.c.kind > kind.value,
+                        and_(flagged.c.kind == kind.value, flagged.c.source_id < source_id),
+                    ),
+                ),
+            )
+        )
+    query = query.order_by(
+        flagged.c.occurred_on.desc(), flagged.c.kind, flagged.c.source_id.desc()
+    ).limit(size + 1)
+    rows = [_row(values) for values in session.execute(query)]
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, (encode_cursor(rows[-1]) if more and rows else None)
+
+
+def count_by_state(
+    session: Session, filters: QueueFilters, *, today: date
+) -> dict[ReviewState, int]:
+    """How many flagged records are in each review state."""
+    built = _queue(
+        QueueFilters(kind=filters.kind, month=filters.month, waiver_id=filters.waiver_id), today
+    )
+    counts = dict.fromkeys(ReviewState, 0)
+    if built is None:
+        return counts
+    query, _flagged = built
+    inner = query.subquery()
+    for state, number in session.execute(
+        select(inner.c.state, func.count()).group_by(inner.c.state)
+    ):
+        counts[ReviewState(state)] += number
+    return counts
+
+
+def count_by_kind(
+    session: Session, *, today: date, month: date | None = None
+) -> dict[ItemKind, dict[ReviewState, int]]:
+    """How many flagged records of each kind are in each state (of one month, or all)."""
+    built = _queue(QueueFilters(month=month), today)
+    counts = {kind: dict.fromkeys(ReviewState, 0) for kind in ItemKind}
+    if built is None:
+        return counts
+    inner = built[0].subquery()
+    for kind, state, number in session.execute(
+        select(inner.c.kind, inner.c.state, func.count()).group_by(inner.c.kind, inner.c.state)
+    ):
+        counts[ItemKind(kind)][ReviewState(state)] += number
+    return counts
+
+
+def find_record(
+    session: Session, kind: ItemKind, source_id: int, *, today: date
+) -> QueueRow | None:
+    """The flagged record `kind` `source_id` with its review state, or None if it is not
+    (or no longer) flagged."""
+    built = _queue(QueueFilters(kind=kind), today)
+    if built is None:
+        return None
+    query, flagged = built
+    values = session.execute(query.where(flagged.c.source_id == source_id)).first()
+    return _row(values) if values is not None else None
+
+
+# --- what each flagged record is, in words, with a link to where it lives ------------------
+
+
+@dataclass(frozen=True)
+class Described:
+    title: Any
+    detail: Any
+    endpoint: str
+    args: dict[str, Any]
+
+
+def _quantity(quantity: Any, unit: Any) -> str:
+    return f"{format_number(quantity)} {getattr(unit, 'value', unit)}"
+
+
+def _describe_overrides(session: Session, ids: list[int]) -> dict[int, Described]:
+    entries = session.scalars(
+        select(DrawdownEntry)
+        .where(DrawdownEntry.id.in_(ids))
+        .options(selectinload(DrawdownEntry.resource), selectinload(DrawdownEntry.waiver))
+    )
+    return {
+        entry.id: Described(
+            _l(
+                "Entry %(seq)d: %(quantity)s of %(resource)s, %(classification)s",
+                seq=entry.seq,
+                quantity=_quantity(entry.quantity, entry.unit),
+                resource=entry.resource.name(current_locale_code()),
+                classification=label(entry.classification),
+            ),
+            _l("Recorded anyway: %(reason)s", reason=entry.override_reason or ""),
+            "ledger.detail",
+            {"entry_id": entry.id},
+        )
+        for entry in entries
+    }
+
+
+def _store_link(store: Store, resource_id: int) -> tuple[str, dict[str, Any]]:
+    if store.kind is StoreKind.TANK:
+        return "operations.tank", {"tank_id": store.id}
+    return "deliveries.stock", {"resource": resource_id}
+
+
+def _describe_uses(session: Session, ids: list[int]) -> dict[int, Described]:
+    draws = session.scalars(
+        select(LotDraw)
+        .where(LotDraw.id.in_(ids))
+        .options(
+            selectinload(LotDraw.movement).selectinload(StockMovement.resource),
+            selectinload(LotDraw.movement).selectinload(StockMovement.store),
+            selectinload(LotDraw.lot),
+        )
+    )
+    described = {}
+    for draw in draws:
+        movement = draw.movement
+        endpoint, args = _store_link(movement.store, movement.resource_id)
+        described[draw.id] = Described(
+            _l(
+                "%(quantity)s of %(resource)s used from lot #%(lot)d, %(classification)s",
+                quantity=_quantity(draw.quantity, movement.resource.unit),
+                resource=movement.resource.name(current_locale_code()),
+                lot=draw.lot_id,
+                classification=label(draw.classification),
+            ),
+            _l(
+                "%(store)s, for %(use)s; the waiver was %(status)s that day",
+                store=movement.store.name,
+                use=movement.use_ref or movement.use or "-",
+                status=label(draw.waiver_status) if draw.waiver_status else "-",
+            ),
+            endpoint,
+            args,
+        )
+    return described
+
+
+def _describe_dips(session: Session, ids: list[int]) -> dict[int, Described]:
+    dips = session.scalars(
+        select(DipReading)
+        .where(DipReading.id.in_(ids))
+        .options(selectinload(DipReading.store).selectinload(Store.resource))
+    )
+    return {
+        dip.id: Described(
+            _l(
+                "%(tank)s measured %(measured)s against %(book)s on the books",
+                tank=dip.store.name,
+                measured=_quantity(dip.measured, dip.store.resource.unit),
+                book=_quantity(dip.book, dip.store.resource.unit),
+            ),
+            _l("Variance %(variance)s", variance=_quantity(dip.variance, dip.store.resource.unit)),
+            "operations.tank",
+            {"tank_id": dip.store_id},
+        )
+        for dip in dips
+    }
+
+
+def _describe_readings(session: Session, ids: list[int]) -> dict[int, Described]:
+    readings = session.scalars(
+        select(MeterReading)
+        .where(MeterReading.id.in_(ids))
+        .options(selectinload(MeterReading.meter))
+    )
+    return {
+        reading.id: Described(
+            _l(
+                "%(meter)s read %(value)s, %(consumption)s since the last reading",
+                meter=reading.meter.name,
+                value=format_number(reading.value),
+                consumption=_quantity(reading.consumption or 0, "kWh"),
+            ),
+            reading.flag_reason or "",
+            "operations.equipment",
+            {},
+        )
+        for reading in readings
+    }
+
+
+def _describe_overdue(session: Session, ids: list[int]) -> dict[int, Described]:
+    lots = session.scalars(
+        select(StockLot).where(StockLot.id.in_(ids)).options(selectinload(StockLot.resource))
+    )
+    return {
+        lot.id: Described(
+            _l(
+                "Lot #%(lot)d, %(resource)s: due back south by %(date)s",
+                lot=lot.id,
+                resource=lot.resource.name(current_locale_code()),
+                date=lot.must_return_by.isoformat(),
+            ),
+            _l(
+                "%(remaining)s still on site; came in with %(origin)s",
+                remaining=_quantity(lot.remaining, lot.resource.unit),
+                origin=lot.source_ref or "-",
+            ),
+            "deliveries.stock",
+            {"resource": lot.resource_id},
+        )
+        for lot in lots
+    }
+
+
+DESCRIBERS = {
+    ItemKind.OVERRIDE: _describe_overrides,
+    ItemKind.FLAGGED_USE: _describe_uses,
+    ItemKind.DIP_VARIANCE: _describe_dips,
+    ItemKind.METER_ANOMALY: _describe_readings,
+    ItemKind.OVERDUE_RETURN: _describe_overdue,
+}
+
+
+def describe(session: Session, rows: list[QueueRow]) -> dict[tuple[ItemKind, int], Described]:
+    """Load what each row points at, a few queries per kind, and say what it is."""
+    by_kind: dict[ItemKind, list[int]] = {}
+    for row in rows:
+        by_kind.setdefault(row.kind, []).append(row.source_id)
+    described = {}
+    for kind, ids in by_kind.items():
+        for source_id, text in DESCRIBERS[kind](session, ids).items():
+            described[(kind, source_id)] = text
+    return described
+
+
+def count_by_month(session: Session, *, today: date) -> dict[date, dict[ReviewState, int]]:
+    """How many flagged records of each month are in each state."""
+    built = _queue(QueueFilters(), today)
+    counts: dict[date, dict[ReviewState, int]] = {}
+    if built is None:
+        return counts
+    inner = built[0].subquery()
+    for day, state, number in session.execute(
+        select(inner.c.occurred_on, inner.c.state, func.count()).group_by(
+            inner.c.occurred_on, inner.c.state
+        )
+    ):
+        month = day.replace(day=1)
+        counts.setdefault(month, dict.fromkeys(ReviewState, 0))[ReviewState(state)] += number
+    return counts

@@ -1,0 +1,332 @@
+"""The monthly supply-usage report: per waiver, resource and purpose, what went north, what
+was used and carried back, what was on site at the end, and every flag with its outcome."""
+
+from __future__ import annotations
+
+import csv
+import io
+import mimetypes
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.security import safe_join
+
+from office.errors import DomainError, NotFoundError
+from office.i18n import _, _l
+from office.periods import services as periods
+from office.periods.models import SignedOffMonth
+from office.reviews import queries
+from office.reviews.models import ReviewItem, ReviewNote
+from office.stock import queries as stock_queries
+from office.stock.models import MovementKind, StockMovement
+from office.waivers.models import DrawdownEntry, Purpose, Resource, Waiver
+
+# What stock issues were for, as the features that issue it name it.
+USES = {
+    "generator": _l("generators"),
+    "boiler": _l("boilers"),
+    "vehicle": _l("vehicles"),
+    "work_order": _l("repair works"),
+}
+
+
+@dataclass(frozen=True)
+class Transfer:
+    waiver: Waiver | None
+    resource: Resource
+    purpose: Purpose
+    entries: int
+    quantity: Decimal  # in the resource's unit
+    flagged: int
+
+
+@dataclass(frozen=True)
+class StockLine:
+    resource: Resource
+    opening: Decimal
+    received: Decimal
+    used: Decimal
+    returned: Decimal
+    closing: Decimal
+
+
+@dataclass(frozen=True)
+class FlagLine:
+    row: queries.QueueRow
+    described: queries.Described | None
+    resolution: ReviewNote | None  # the last step of its thread
+
+
+@dataclass
+class MonthReport:
+    month: date
+    transfers: list[Transfer]
+    stock: list[StockLine]
+    uses: list[tuple[Resource, str, Decimal]]  # resource, what for, quantity
+    flags: list[FlagLine]
+    signed_off: SignedOffMonth | None
+
+    @property
+    def last_day(self) -> date:
+        return periods.next_month(self.month) - timedelta(days=1)
+
+
+def build(session: Session, month: date, *, today: date) -> MonthReport:
+    """The report of `month` (its first day).
+
+    Raises NotFoundError when nothing at all was recorded in the month.
+    """
+    month = periods.month_of(month)
+    end = periods.next_month(month) - timedelta(days=1)
+    resources = {r.id: r for r in session.scalars(select(Resource))}
+    waivers = {w.id: w for w in session.scalars(select(Waiver))}
+    transfers = [
+        Transfer(
+            waivers.get(waiver_id),
+            resources[resource_id],
+            Purpose(purpose),
+            entries,
+            Decimal(quantity),
+            flagged or 0,
+        )
+        for waiver_id, resource_id, purpose, entries, quantity, flagged in session.execute(
+            select(
+                DrawdownEntry.waiver_id,
+                DrawdownEntry.resource_id,
+                DrawdownEntry.purpose,
+                func.count(),
+                func.sum(DrawdownEntry.base_quantity),
+                func.sum(case((DrawdownEntry.flagged.is_(True), 1), else_=0)),
+            )
+            .where(DrawdownEntry.occurred_on >= month, DrawdownEntry.occurred_on <= end)
+            .group_by(DrawdownEntry.waiver_id, DrawdownEntry.resource_id, DrawdownEntry.purpose)
+        )
+    ]
+    transfers.sort(
+        key=lambda t: (t.waiver.reference if t.waiver else "~", t.resource.code, t.purpose.value)
+    )
+    uses = [
+        (resources[resource_id], str(USES.get(use, use or "-")), Decimal(quantity))
+        for resource_id, use, quantity in session.execute(
+            select(StockMovement.resource_id, StockMovement.use, func.sum(StockMovement.quantity))
+            .where(
+                StockMovement.kind == MovementKind.ISSUE,
+                StockMovement.voided_at.is_(None),
+                StockMovement.occurred_on >= month,
+                StockMovement.occurred_on <= end,
+            )
+            .group_by(StockMovement.resource_id, StockMovement.use)
+        )
+    ]
+    uses.sort(key=lambda u: (u[0].code, u[1]))
+    opening = {t.resource.id: t for t in stock_queries.totals_as_of(session, month - timedelta(1))}
+    closing = {t.resource.id: t for t in stock_queries.totals_as_of(session, end)}
+    stock = []
+    for resource_id in sorted(set(opening) | set(closing), key=lambda i: resources[i].code):
+        before, after = opening.get(resource_id), closing.get(resource_id)
+        zero = Decimal(0)
+        stock.append(
+            StockLine(
+                resources[resource_id],
+                before.remaining if before else zero,
+                (after.received if after else zero) - (before.received if before else zero),
+                (after.used if after else zero) - (before.used if before else zero),
+                (after.returned if after else zero) - (before.returned if before else zero),
+                after.remaining if after else zero,
+            )
+        )
+    stock = [s for s in stock if any((s.opening, s.received, s.used, s.returned, s.closing))]
+    rows: list[queries.QueueRow] = []
+    after_cursor = None
+    while True:
+        page, cursor = queries.queue_page(
+            session, queries.QueueFilters(month=month), today=today, after=after_cursor, size=500
+        )
+        rows += page
+        if cursor is None:
+            break
+        after_cursor = queries.decode_cursor(cursor)
+    described = queries.describe(session, rows)
+    items = {
+        (item.kind, item.source_id): item
+        for item in session.scalars(
+            select(ReviewItem)
+            .where(ReviewItem.id.in_([row.item_id for row in rows if row.item_id]))
+            .options(selectinload(ReviewItem.notes))
+        )
+    }
+    flags = [
+        FlagLine(
+            row,
+            described.get((row.kind, row.source_id)),
+            items[(row.kind, row.source_id)].notes[-1]
+            if (row.kind, row.source_id) in items and items[(row.kind, row.source_id)].notes
+            else None,
+        )
+        for row in reversed(rows)
+    ]
+    if (
+        not transfers
+        and not uses
+        and not flags
+        and not any(s.received or s.used or s.returned for s in stock)
+    ):
+        raise NotFoundError(
+            _l(
+                "Nothing was recorded in %(month)s: there is no report for it.",
+                month=month.strftime("%Y-%m"),
+            )
+        )
+    return MonthReport(
+        month=month,
+        transfers=transfers,
+        stock=stock,
+        uses=uses,
+        flags=flags,
+        signed_off=session.get(SignedOffMonth, month),
+    )
+
+
+def csv_rows(report: MonthReport) -> Iterator[list[Any]]:
+    """The report as one table: a section column, then that section's columns."""
+    yield [
+        "section",
+        "waiver",
+        "resource",
+        "purpose_or_use",
+        "entries",
+        "quantity",
+        "unit",
+        "flagged",
+        "opening",
+        "received",
+        "used",
+        "returned",
+        "closing",
+        "state",
+        "resolution",
+    ]
+    for t in report.transfers:
+        yield [
+            "transfer",
+            t.waiver.reference if t.waiver else "",
+            t.resource.code,
+            t.purpose.value,
+            t.entries,
+            t.quantity,
+            t.resource.unit.value,
+            t.flagged,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]
+    for resource, use, quantity in report.uses:
+        yield [
+            "use",
+            "",
+            resource.code,
+            use,
+            "",
+            quantity,
+            resource.unit.value,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]
+    for s in report.stock:
+        yield [
+            "stock",
+            "",
+            s.resource.code,
+            "",
+            "",
+            "",
+            s.resource.unit.value,
+            "",
+            s.opening,
+            s.received,
+            s.used,
+            s.returned,
+            s.closing,
+            "",
+            "",
+        ]
+    for f in report.flags:
+        yield [
+            "flag",
+            "",
+            "",
+            f.row.kind.value,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            f.row.state.value,
+            f.resolution.body if f.resolution else "",
+        ]
+
+
+def csv_text(report: MonthReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in csv_rows(report):
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def title(report: MonthReport) -> str:
+    return _("Supply-usage report, %(month)s", month=report.month.strftime("%Y-%m"))
+
+
+class PdfUnavailable(DomainError):
+    status_code = 503
+
+
+def pdf(html: str, *, static_url: str, static_folder: str | None) -> bytes:
+    """Print the report's HTML to PDF, reading our own static files (its stylesheet and
+    font) from disk; nothing is fetched from the network."""
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher, URLFetcherResponse
+    except OSError:  # WeasyPrint loads Pango, a system library, when imported
+        raise PdfUnavailable(
+            _l(
+                "PDF reports need the Pango library on the server (Debian: apt-get install "
+                "libpango-1.0-0 libpangoft2-1.0-0); the HTML and CSV reports work without it."
+            )
+        ) from None
+
+    class StaticFiles(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            path = None
+            if url.startswith(static_url) and static_folder:
+                path = safe_join(static_folder, url[len(static_url) :].split("?")[0])
+            if path is None:
+                raise ValueError(f"{url} is not one of our static files")
+            with open(path, "rb") as file:
+                body = file.read()
+            kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, body, headers={"Content-Type": kind})
+
+    return HTML(
+        string=html, base_url=static_url, url_fetcher=StaticFiles(fail_on_errors=True)
+    ).write_pdf()

@@ -1,0 +1,313 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from office.auth.access import permission_required
+from office.auth.permissions import Permission, has_permission
+from office.db import db, utcnow
+from office.errors import DomainError
+from office.i18n import _, current_locale_code, office_date
+from office.periods import services as periods
+from office.periods.models import SignedOffMonth
+from office.reviews import dashboard as dashboards
+from office.reviews import queries, report, services
+from office.reviews.forms import NoteForm, SignOffForm
+from office.reviews.labels import STATE_TONES
+from office.reviews.models import ItemKind, ReviewAction, ReviewItem, ReviewState
+from office.waivers.models import Waiver
+from office.web import form_status, read_as_of, show_domain_error
+
+bp = Blueprint("reviews", __name__, url_prefix="/reviews")
+
+
+@bp.app_context_processor
+def reviews_vocabulary() -> dict[str, Any]:
+    return {"review_tone": STATE_TONES.get}
+
+
+def _today() -> date:
+    return office_date(utcnow())
+
+
+# --- the dashboard ------------------------------------------------------------------------
+
+
+@bp.get("/", endpoint="dashboard")
+@permission_required(Permission.VIEW_REVIEW)
+def dashboard() -> str:
+    today = _today()
+    as_of = read_as_of(today)
+    board = dashboards.build(db.session, as_of or today, today=today)
+    return render_template("reviews/dashboard.html", board=board, as_of=as_of, today=today)
+
+
+# --- the queue and each item's thread -----------------------------------------------------
+
+
+def _month_arg(text: str) -> date | None:
+    try:
+        year, month = text.split("-")
+        return date(int(year), int(month), 1) if len(year) == 4 and len(month) == 2 else None
+    except ValueError:
+        return None
+
+
+def _filters() -> queries.QueueFilters:
+    args = request.args
+    kind = args.get("kind", "")
+    state = args.get("state", "awaiting")
+    month = _month_arg(args.get("month", "")) if args.get("month") else None
+    waiver = args.get("waiver", "")
+    return queries.QueueFilters(
+        kind=ItemKind(kind) if kind in set(ItemKind) else None,
+        state=ReviewState(state) if state in set(ReviewState) else None,
+        awaiting=state == "awaiting",
+        month=month,
+        waiver_id=int(waiver)
+        if waiver.isascii() and waiver.isdigit() and len(waiver) < 10
+        else None,
+    )
+
+
+@bp.get("/queue", endpoint="queue")
+@permission_required(Permission.VIEW_REVIEW)
+def queue() -> str:
+    today = _today()
+    filters = _filters()
+    after = (
+        queries.decode_cursor(request.args.get("after", "")) if request.args.get("after") else None
+    )
+    rows, cursor = queries.queue_page(db.session, filters, today=today, after=after)
+    counts = queries.count_by_state(db.session, filters, today=today)
+    waivers = db.session.scalars(select(Waiver).order_by(Waiver.reference)).all()
+    return render_template(
+        "reviews/queue.html",
+        rows=rows,
+        described=queries.describe(db.session, rows),
+        cursor=cursor,
+        counts=counts,
+        filters=filters,
+        state_arg=request.args.get("state", "awaiting"),
+        args={key: value for key, value in request.args.items() if key != "after"},
+        waivers=waivers,
+        kinds=list(ItemKind),
+        states=list(ReviewState),
+    )
+
+
+def _kind(kind: str) -> ItemKind:
+    if kind not in set(ItemKind):
+        abort(404)
+    return ItemKind(kind)
+
+
+def render_item(kind: ItemKind, source_id: int, form: NoteForm | None = None) -> Any:
+    today = _today()
+    row = queries.find_record(db.session, kind, source_id, today=today)
+    if row is None:
+        abort(404)
+    item = db.session.scalar(
+        select(ReviewItem).where(ReviewItem.kind == kind, ReviewItem.source_id == source_id)
+    )
+    form = form or NoteForm(formdata=None)
+    actions = [
+        action
+        for action in ReviewAction
+        if action is not ReviewAction.COMMENT and services.can_take(current_user, action, row.state)
+    ]
+    return render_template(
+        "reviews/item.html",
+        row=row,
+        item=item,
+        described=queries.describe(db.session, [row]).get((kind, source_id)),
+        form=form,
+        actions=actions,
+        month_closed=periods.is_signed_off(db.session, row.occurred_on),
+        may_comment=has_permission(current_user, Permission.VIEW_REVIEW),
+    ), form_status(form)
+
+
+@bp.get("/items/<kind>/<int:source_id>", endpoint="item")
+@permission_required(Permission.VIEW_REVIEW)
+def item(kind: str, source_id: int) -> Any:
+    return render_item(_kind(kind), source_id)
+
+
+DONE = {
+    ReviewAction.COMMENT: lambda: _("Comment added."),
+    ReviewAction.QUERY: lambda: _("Query sent to the office."),
+    ReviewAction.ANSWER: lambda: _("Answer sent to the reviewer."),
+    ReviewAction.ESCALATE: lambda: _("Escalated."),
+    ReviewAction.ACKNOWLEDGE: lambda: _("Acknowledged."),
+    ReviewAction.REOPEN: lambda: _("Reopened."),
+}
+
+
+def _act(action: ReviewAction, kind: str, source_id: int) -> Any:
+    item_kind = _kind(kind)
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            services.take_action(
+                db.session,
+                item_kind,
+                source_id,
+                action,
+                body=form.body.data or "",
+                actor=current_user,
+                now=utcnow(),
+                today=_today(),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.status_code in (403, 404):
+                abort(exc.status_code)
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(DONE[action](), "success")
+            return redirect(url_for("reviews.item", kind=kind, source_id=source_id))
+    return render_item(item_kind, source_id, form)
+
+
+def _register_action(action: ReviewAction, permission: Permission) -> None:
+    def view(kind: str, source_id: int) -> Any:
+        return _act(action, kind, source_id)
+
+    view.__name__ = f"{action.value}_item"
+    bp.post(f"/items/<kind>/<int:source_id>/{action.value}", endpoint=action.value)(
+        permission_required(permission)(view)
+    )
+
+
+for _action, _permission in (
+    (ReviewAction.COMMENT, Permission.VIEW_REVIEW),
+    (ReviewAction.QUERY, Permission.REVIEW_ITEMS),
+    (ReviewAction.ESCALATE, Permission.REVIEW_ITEMS),
+    (ReviewAction.ACKNOWLEDGE, Permission.REVIEW_ITEMS),
+    (ReviewAction.REOPEN, Permission.REVIEW_ITEMS),
+    (ReviewAction.ANSWER, Permission.ANSWER_QUERIES),
+):
+    _register_action(_action, _permission)
+
+
+# --- months: their state, sign-off and report ---------------------------------------------
+
+
+def _months(today: date) -> list[date]:
+    months, month = [], periods.month_of(today)
+    first = periods.month_of(periods.RECORDS_BEGIN)
+    while month >= first:
+        months.append(month)
+        month = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+    return months
+
+
+@bp.get("/months", endpoint="months")
+@permission_required(Permission.VIEW_REVIEW)
+def months() -> Any:
+    return render_months()
+
+
+def render_months(form: SignOffForm | None = None, status: int = 200) -> Any:
+    today = _today()
+    counts = queries.count_by_month(db.session, today=today)
+    signed = {
+        s.month: s
+        for s in db.session.scalars(select(SignedOffMonth).order_by(SignedOffMonth.month))
+    }
+    shown = [
+        m for m in _months(today) if m in counts or m in signed or m == periods.month_of(today)
+    ]
+    return render_template(
+        "reviews/months.html",
+        months=shown,
+        counts=counts,
+        signed=signed,
+        today=today,
+        current_month=periods.month_of(today),
+        ACKNOWLEDGED=ReviewState.ACKNOWLEDGED,
+        form=form or SignOffForm(formdata=None),
+        may_sign=has_permission(current_user, Permission.SIGN_OFF_MONTHS),
+    ), status
+
+
+def _month_or_404(text: str) -> date:
+    month = _month_arg(text)
+    if month is None:
+        abort(404)
+    return month
+
+
+@bp.post("/months/<month>/sign-off", endpoint="sign_off")
+@permission_required(Permission.SIGN_OFF_MONTHS)
+def sign_off(month: str) -> Any:
+    day = _month_or_404(month)
+    form = SignOffForm()
+    if form.validate_on_submit():
+        try:
+            services.sign_off_month(
+                db.session,
+                day,
+                note=form.note.data or "",
+                actor=current_user,
+                now=utcnow(),
+                today=_today(),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return render_months(form, exc.status_code)
+        db.session.commit()
+        flash(_("%(month)s is signed off.", month=month), "success")
+        return redirect(url_for("reviews.months"))
+    return render_months(form, form_status(form))
+
+
+@bp.get("/reports/<month>", endpoint="report")
+@permission_required(Permission.VIEW_REVIEW)
+def month_report(month: str) -> str:
+    built = report.build(db.session, _month_or_404(month), today=_today())
+    return render_template("reviews/report.html", report=built, printing=False)
+
+
+@bp.get("/reports/<month>.pdf", endpoint="report_pdf")
+@permission_required(Permission.VIEW_REVIEW)
+def month_report_pdf(month: str) -> Response:
+    built = report.build(db.session, _month_or_404(month), today=_today())
+    html = render_template("reviews/report.html", report=built, printing=True)
+    pdf = report.pdf(
+        html, static_url=request.url_root + "static/", static_folder=current_app.static_folder
+    )
+    name = f"supply-usage-{month}-{current_locale_code()}.pdf"
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.get("/reports/<month>.csv", endpoint="report_csv")
+@permission_required(Permission.VIEW_REVIEW)
+def month_report_csv(month: str) -> Response:
+    built = report.build(db.session, _month_or_404(month), today=_today())
+    return Response(
+        report.csv_text(built),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="supply-usage-{month}.csv"'},
+    )

@@ -1,0 +1,63 @@
+"""On-screen names of the staffing vocabulary, in Korean and English."""
+
+from __future__ import annotations
+
+from office.i18n import _l, register_labels
+from office.staffing.checks import RULE_LABELS, Rule
+from office.staffing.models import (
+    Category,
+    CrossingStatus,
+    Position,
+    ProposalStatus,
+    Shift,
+    Side,
+)
+
+SIDE_LABELS = {Side.SOUTH: _l("South"), Side.NORTH: _l("North")}
+CATEGORY_LABELS = {
+    Category.OFFICIAL: _l("official"),
+    Category.SUPPORT: _l("support staff"),
+    Category.CONTRACTOR_WORKER: _l("contractor worker"),
+}
+POSITION_LABELS = {
+    Position.CO_HEAD: _l("co-head"),
+    Position.DEPUTY_HEAD: _l("deputy head"),
+    Position.SECRETARY_GENERAL: _l("secretary general"),
+    Position.DUTY_OFFICER: _l("duty officer"),
+    Position.LIAISON_OFFICER: _l("liaison officer"),
+    Position.STAFF: _l("staff"),
+    Position.TECHNICIAN: _l("technician"),
+    Position.WORKER: _l("worker"),
+}
+SHIFT_LABELS = {Shift.DAY: _l("day"), Shift.NIGHT: _l("night")}
+CROSSING_STATUS_LABELS = {
+    CrossingStatus.DRAFT: _l("draft"),
+    CrossingStatus.SENT: _l("sent"),
+    CrossingStatus.ACCEPTED: _l("accepted"),
+    CrossingStatus.AMENDED: _l("amended, to send again"),
+}
+PROPOSAL_STATUS_LABELS = {
+    ProposalStatus.PROPOSED: _l("proposed"),
+    ProposalStatus.ACCEPTED: _l("accepted"),
+    ProposalStatus.DISCARDED: _l("discarded"),
+}
+# A mark per rule, shown in the calendar's cells beside the rule's full name.
+RULE_MARKS = {
+    Rule.HEADCOUNT_MIN: "<",
+    Rule.HEADCOUNT_MAX: ">",
+    Rule.NIGHT_DUTY: "N!",
+    Rule.CONSECUTIVE_DAYS: "C!",
+    Rule.REST_DAYS: "R!",
+}
+
+register_labels(
+    {
+        Side: SIDE_LABELS,
+        Category: CATEGORY_LABELS,
+        Position: POSITION_LABELS,
+        Shift: SHIFT_LABELS,
+        CrossingStatus: CROSSING_STATUS_LABELS,
+        ProposalStatus: PROPOSAL_STATUS_LABELS,
+        Rule: RULE_LABELS,
+    }
+)

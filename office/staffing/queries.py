@@ -1,0 +1,257 @@
+"""Read models for the staffing pages: the month calendar, today, and a proposal's diff."""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from office.staffing import checks, services
+from office.staffing.models import (
+    Category,
+    DutyShift,
+    PlanProposal,
+    Shift,
+    Side,
+    StaffMember,
+    Stay,
+)
+
+NO_VIOLATIONS: tuple[checks.Violation, ...] = ()
+
+
+@dataclass(slots=True)
+class Cell:
+    """A person's day in the calendar: its CSS class and text are set here, not in the
+    template, because a month has some 2,000 cells and most need nothing else."""
+
+    css: str
+    text: str
+    # The same empty tuple for every cell without violations: no list per cell.
+    violations: Sequence[checks.Violation] = NO_VIOLATIONS
+
+
+@dataclass
+class Row:
+    person: StaffMember
+    cells: list[Cell]
+
+
+@dataclass
+class SideBlock:
+    side: Side
+    rules: checks.SideRules
+    rows: list[Row]
+    headcount: list[int]
+    nights: list[int]
+    violations: list[list[checks.Violation]]  # side-wide, per day
+
+
+@dataclass
+class Month:
+    first: date
+    days: list[date]
+    sides: list[SideBlock]
+    violation_count: int
+
+    @property
+    def previous(self) -> date:
+        return (self.first - timedelta(days=1)).replace(day=1)
+
+    @property
+    def next(self) -> date:
+        return self.first + timedelta(
+            days=calendar.monthrange(self.first.year, self.first.month)[1]
+        )
+
+
+def month_calendar(session: Session, first: date, *, locale: str) -> Month:
+    """One row per person active in the month, one column per day, headcount and violations."""
+    first = first.replace(day=1)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    month_days = list(checks.days(first, last))
+    index = {day: n for n, day in enumerate(month_days)}
+    weekend = [" weekend" if day.weekday() >= 5 else "" for day in month_days]
+    people_facts, rules, plan = services.load_facts(session, first, last, locale=locale)
+    found = checks.find_violations(people_facts, rules, plan, first, last)
+    order = list(Category)
+    people = sorted(
+        session.scalars(
+            select(StaffMember).where(
+                StaffMember.active_from <= last,
+                (StaffMember.active_until.is_(None)) | (StaffMember.active_until >= first),
+            )
+        ),
+        key=lambda p: (order.index(p.category), p.display_name(locale), p.id),
+    )
+    duties = defaultdict(set)
+    for person_id, day, shift in session.execute(
+        select(DutyShift.staff_member_id, DutyShift.duty_on, DutyShift.shift).where(
+            DutyShift.duty_on >= first, DutyShift.duty_on <= last
+        )
+    ):
+        duties[person_id, day].add(shift)
+    by_person: dict[tuple[int, date], list[checks.Violation]] = defaultdict(list)
+    by_side: dict[tuple[Side, date], list[checks.Violation]] = defaultdict(list)
+    for violation in found:
+        if violation.person_id is None:
+            by_side[violation.side, violation.day].append(violation)
+        else:
+            by_person[violation.person_id, violation.day].append(violation)
+
+    blocks = []
+    for side in (Side.SOUTH, Side.NORTH):
+        side_rules = rules.get(side)
+        if side_rules is None:
+            continue
+        rows = []
+        headcount = [0] * len(month_days)
+        nights = [0] * len(month_days)
+        for person in (p for p in people if p.side is side):
+            on_site = [False] * len(month_days)
+            for first_day, last_day in plan.stays.get(person.id, []):
+                for day in checks.days(max(first_day, first), min(last_day, last)):
+                    on_site[index[day]] = True
+                    if person.category in side_rules.counted_categories:
+                        headcount[index[day]] += 1
+            cells = []
+            for n, day in enumerate(month_days):
+                shifts = duties.get((person.id, day), ())
+                night = Shift.NIGHT in shifts
+                nights[n] += night
+                broken = by_person.get((person.id, day), NO_VIOLATIONS)
+                cells.append(
+                    Cell(
+                        # Joined as the template used to join them (" weekend" alone keeps
+                        # its space), so that the page does not change.
+                        css=("on" if on_site[n] else "")
+                        + (" violation" if broken else "")
+                        + weekend[n],
+                        text=("●" if on_site[n] else "")
+                        + ("D" if Shift.DAY in shifts else "")
+                        + ("N" if night else ""),
+                        violations=broken,
+                    )
+                )
+            rows.append(Row(person, cells))
+        blocks.append(
+            SideBlock(
+                side,
+                side_rules,
+                rows,
+                headcount,
+                nights,
+                [by_side.get((side, day), []) for day in month_days],
+            )
+        )
+    return Month(first, month_days, blocks, len(found))
+
+
+@dataclass(frozen=True)
+class Today:
+    day: date
+    on_site: dict[Side, list[StaffMember]]
+    night_duty: dict[Side, list[StaffMember]]
+    day_duty: dict[Side, list[StaffMember]]
+
+
+def today_view(session: Session, day: date) -> Today:
+    """Who is on site on `day`, and who has day and night duty, per side."""
+    present = session.scalars(
+        select(StaffMember)
+        .join(Stay)
+        .where(Stay.first_day <= day, Stay.last_day >= day)
+        .order_by(StaffMember.side, StaffMember.name_ko, StaffMember.id)
+    ).all()
+    on_duty = session.execute(
+        select(StaffMember, DutyShift.shift)
+        .join(DutyShift)
+        .where(DutyShift.duty_on == day)
+        .order_by(StaffMember.name_ko, StaffMember.id)
+    ).all()
+    result = Today(day, {s: [] for s in Side}, {s: [] for s in Side}, {s: [] for s in Side})
+    for person in present:
+        result.on_site[person.side].append(person)
+    for person, shift in on_duty:
+        (result.night_duty if shift is Shift.NIGHT else result.day_duty)[person.side].append(person)
+    return result
+
+
+@dataclass(frozen=True)
+class PersonChange:
+    person: StaffMember
+    added: list[tuple[date, date]]
+    removed: list[tuple[date, date]]
+    nights_before: int
+    nights_after: int
+
+
+def _ranges(days: set[date]) -> list[tuple[date, date]]:
+    ranges: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if ranges and day == ranges[-1][1] + timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
+def proposal_diff(session: Session, proposal: PlanProposal) -> list[PersonChange]:
+    """Per planned person: the days on site the proposal adds and removes, and nights."""
+    first, last = proposal.first_day, proposal.last_day
+    planned = proposal.plan["people"]
+    people = {
+        p.id: p
+        for p in session.scalars(
+            select(StaffMember)
+            .where(StaffMember.id.in_(planned))
+            .order_by(StaffMember.name_ko, StaffMember.id)
+        )
+    }
+    current: dict[int, set[date]] = defaultdict(set)
+    kept: dict[int, set[date]] = defaultdict(set)
+    for stay in session.scalars(
+        select(Stay).where(
+            Stay.staff_member_id.in_(planned), Stay.last_day >= first, Stay.first_day <= last
+        )
+    ):
+        stay_days = set(checks.days(max(stay.first_day, first), min(stay.last_day, last)))
+        current[stay.staff_member_id] |= stay_days
+        if stay.is_pinned or stay.first_day < first or stay.last_day > last:
+            kept[stay.staff_member_id] |= stay_days
+    proposed: dict[int, set[date]] = defaultdict(set)
+    for person_id, stay_first, stay_last in proposal.plan["stays"]:
+        proposed[person_id] |= set(
+            checks.days(date.fromisoformat(stay_first), date.fromisoformat(stay_last))
+        )
+    nights_before: dict[int, int] = defaultdict(int)
+    for person_id, _day in session.execute(
+        select(DutyShift.staff_member_id, DutyShift.duty_on).where(
+            DutyShift.staff_member_id.in_(planned),
+            DutyShift.shift == Shift.NIGHT,
+            DutyShift.duty_on >= first,
+            DutyShift.duty_on <= last,
+        )
+    ):
+        nights_before[person_id] += 1
+    nights_after: dict[int, int] = defaultdict(int)
+    for person_id, _day in proposal.plan["nights"]:
+        nights_after[person_id] += 1
+    changes = []
+    for person_id, person in people.items():
+        after = proposed[person_id] | kept[person_id]
+        changes.append(
+            PersonChange(
+                person,
+                _ranges(after - current[person_id]),
+                _ranges(current[person_id] - after),
+                nights_before[person_id],
+                nights_after[person_id],
+            )
+        )
+    return changes

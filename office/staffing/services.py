@@ -1,0 +1,1022 @@
+"""Rules for staffing: the roster, stays and duty (hard rules refuse a save), crossing name
+lists, the sides' rules, person-days, and accepting a planner's proposal."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from office.audit.services import record_event
+from office.auth.models import User
+from office.errors import ConflictError, InvalidInput
+from office.i18n import _l, _ln, label
+from office.staffing import checks
+from office.staffing import labels as _labels  # noqa: F401 (registers the on-screen names)
+from office.staffing.models import (
+    Category,
+    CrossingList,
+    CrossingStatus,
+    DutyShift,
+    PlanProposal,
+    Position,
+    ProposalStatus,
+    Shift,
+    Side,
+    StaffingRule,
+    StaffMember,
+    Stay,
+    new_feed_token,
+)
+
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2099, 12, 31)
+MAX_PLAN_DAYS = 92
+IMPORT_MAX_ROWS = 20_000
+ROSTER_COLUMNS = (
+    "name_ko",
+    "name_latin",
+    "side",
+    "category",
+    "agency",
+    "position",
+    "duty_qualified",
+    "active_from",
+    "active_until",
+)
+REQUIRED_COLUMNS = ("name_ko", "side", "category", "position", "active_from")
+
+
+def _check_date(value: date | None, field: str) -> None:
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise InvalidInput(_l("Enter a date between 2000-01-01 and 2099-12-31."), field=field)
+
+
+# --- the sides' rules ---------------------------------------------------------------------
+
+
+def rules_by_side(session: Session) -> dict[Side, StaffingRule]:
+    return {rule.side: rule for rule in session.scalars(select(StaffingRule))}
+
+
+def side_rules(rule: StaffingRule) -> checks.SideRules:
+    return checks.SideRules(
+        side=rule.side,
+        weekday_min=rule.weekday_min,
+        weekend_min=rule.weekend_min,
+        max_headcount=rule.max_headcount,
+        counted_categories=frozenset(Category(c) for c in rule.counted_categories),
+        min_night_duty=rule.min_night_duty,
+        max_consecutive_days=rule.max_consecutive_days,
+        min_rest_days=rule.min_rest_days,
+        applies_from=rule.applies_from,
+    )
+
+
+def update_rules(
+    session: Session,
+    rule: StaffingRule,
+    *,
+    weekday_min: int,
+    weekend_min: int,
+    max_headcount: int,
+    counted_categories: list[str],
+    min_night_duty: int,
+    max_consecutive_days: int,
+    min_rest_days: int,
+    applies_from: date | None = None,
+    actor: User | None,
+) -> StaffingRule:
+    """Change one side's rules; raise InvalidInput when they contradict each other."""
+    if not 0 <= max_headcount <= 500:
+        raise InvalidInput(_l("The maximum headcount is between 0 and 500."), "max_headcount")
+    for value, field in ((weekday_min, "weekday_min"), (weekend_min, "weekend_min")):
+        if not 0 <= value <= max_headcount:
+            raise InvalidInput(
+                _l(
+                    "A minimum is between 0 and the maximum headcount (%(max)d).", max=max_headcount
+                ),
+                field,
+            )
+    categories = sorted({Category(c).value for c in counted_categories})
+    if not categories:
+        raise InvalidInput(_l("Choose at least one category to count."), "counted_categories")
+    if not 0 <= min_night_duty <= 50:
+        raise InvalidInput(_l("Night duty officers: between 0 and 50."), "min_night_duty")
+    if not 1 <= max_consecutive_days <= 366:
+        raise InvalidInput(_l("Consecutive days: between 1 and 366."), "max_consecutive_days")
+    if not 0 <= min_rest_days <= 60:
+        raise InvalidInput(_l("Rest days: between 0 and 60."), "min_rest_days")
+    rule.weekday_min, rule.weekend_min, rule.max_headcount = (
+        weekday_min,
+        weekend_min,
+        max_headcount,
+    )
+    rule.counted_categories = categories
+    rule.min_night_duty, rule.max_consecutive_days, rule.min_rest_days = (
+        min_night_duty,
+        max_consecutive_days,
+        min_rest_days,
+    )
+    if applies_from is not None:
+        _check_date(applies_from, "applies_from")
+        rule.applies_from = applies_from
+    session.flush()
+    record_event(
+        session,
+        "staffing.rules_changed",
+        actor=actor,
+        target=rule,
+        side=rule.side.value,
+        weekday_min=weekday_min,
+        weekend_min=weekend_min,
+        max_headcount=max_headcount,
+        counted=categories,
+        night=min_night_duty,
+        consecutive=max_consecutive_days,
+        rest=min_rest_days,
+    )
+    return rule
+
+
+# --- the roster ---------------------------------------------------------------------------
+
+
+def _duplicate_key(side: Side, name_ko: str, name_latin: str) -> tuple[str, str, str]:
+    return side.value, name_ko.strip(), name_latin.strip().casefold()
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    name_ko: str
+    name_latin: str
+    side: Side
+    category: Category
+    agency: str
+    position: Position
+    is_duty_qualified: bool
+    active_from: date
+    active_until: date | None
+
+
+def _check_person(data: PersonInput) -> None:
+    if not data.name_ko.strip() or len(data.name_ko.strip()) > 60:
+        raise InvalidInput(_l("Enter the name in Korean (at most 60 characters)."), "name_ko")
+    if len(data.name_latin.strip()) > 100:
+        raise InvalidInput(
+            _l("The name in Latin letters has at most 100 characters."), "name_latin"
+        )
+    if data.side is Side.SOUTH and not data.name_latin.strip():
+        raise InvalidInput(_l("Enter the name in Latin letters, as in the passport."), "name_latin")
+    if len(data.agency.strip()) > 100:
+        raise InvalidInput(_l("The agency has at most 100 characters."), "agency")
+    _check_date(data.active_from, "active_from")
+    _check_date(data.active_until, "active_until")
+    if data.active_until is not None and data.active_until < data.active_from:
+        raise InvalidInput(
+            _l(
+                "Active until (%(end)s) cannot be before active from (%(start)s).",
+                end=data.active_until.isoformat(),
+                start=data.active_from.isoformat(),
+            ),
+            "active_until",
+        )
+
+
+def save_person(
+    session: Session,
+    data: PersonInput,
+    *,
+    actor: User | None,
+    person: StaffMember | None = None,
+) -> StaffMember:
+    """Add a person to a side's roster, or change `person`; refuse duplicates."""
+    _check_person(data)
+    name_ko, name_latin = data.name_ko.strip(), data.name_latin.strip()
+    same_name = session.scalars(
+        select(StaffMember).where(StaffMember.side == data.side, StaffMember.name_ko == name_ko)
+    )
+    key = _duplicate_key(data.side, name_ko, name_latin)
+    for other in same_name:
+        if (
+            other is not person
+            and _duplicate_key(other.side, other.name_ko, other.name_latin) == key
+        ):
+            raise InvalidInput(
+                _l("%(name)s is already on the roster of this side.", name=name_ko), "name_ko"
+            )
+    if person is not None and person.stays:
+        outside = [
+            s
+            for s in person.stays
+            if s.first_day < data.active_from
+            or (data.active_until is not None and s.last_day > data.active_until)
+        ]
+        if outside:
+            raise ConflictError(
+                _l(
+                    "%(name)s has a stay from %(first)s to %(last)s outside the active dates.",
+                    name=name_ko,
+                    first=outside[0].first_day.isoformat(),
+                    last=outside[0].last_day.isoformat(),
+                ),
+                "active_from",
+            )
+    if person is None:
+        person = StaffMember(feed_token=new_feed_token())
+        session.add(person)
+    person.name_ko, person.name_latin = name_ko, name_latin
+    person.side, person.category, person.position = data.side, data.category, data.position
+    person.agency, person.is_duty_qualified = data.agency.strip(), data.is_duty_qualified
+    person.active_from, person.active_until = data.active_from, data.active_until
+    session.flush()
+    record_event(
+        session,
+        "staff.saved",
+        actor=actor,
+        target=person,
+        name=name_ko,
+        side=data.side.value,
+        category=data.category.value,
+    )
+    return person
+
+
+def renew_feed_token(session: Session, person: StaffMember, *, actor: User | None) -> str:
+    """Give a person a new calendar link; the old one stops working."""
+    person.feed_token = new_feed_token()
+    session.flush()
+    record_event(session, "staff.feed_renewed", actor=actor, target=person)
+    return person.feed_token
+
+
+class RosterImportError(InvalidInput):
+    """The CSV file has errors; `errors` lists them as (line number, message)."""
+
+    def __init__(self, errors: list[tuple[int, str]]) -> None:
+        super().__init__(
+            _ln(
+                "The file has %(num)d error; nothing was imported.",
+                "The file has %(num)d errors; nothing was imported.",
+                len(errors),
+            ),
+            "file",
+        )
+        self.errors = errors
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp949"):  # cp949 is the superset of EUC-KR Windows writes
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise RosterImportError([(0, str(_l("The file is neither UTF-8 nor EUC-KR text.")))])
+
+
+def _parse_date(text: str, field: str) -> date | None:
+    if not text:
+        return None
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            _l(
+                "%(field)s: %(value)s is not a date written YYYY-MM-DD.",
+                field=field,
+                value=text[:20],
+            ),
+            field,
+        ) from None
+    return value
+
+
+def _parse_choice(enum: Any, text: str, field: str) -> Any:
+    try:
+        return enum(text)
+    except ValueError:
+        choices = ", ".join(member.value for member in enum)
+        raise InvalidInput(
+            _l(
+                "%(field)s: %(value)s is not one of %(choices)s.",
+                field=field,
+                value=text[:30],
+                choices=choices,
+            ),
+            field,
+        ) from None
+
+
+def _row_input(row: dict[str, str]) -> PersonInput:
+    value = {key: (row.get(key) or "").strip() for key in ROSTER_COLUMNS}
+    qualified = value["duty_qualified"].lower()
+    if qualified not in ("", "yes", "no", "true", "false", "1", "0", "y", "n"):
+        raise InvalidInput(_l("duty_qualified: write yes or no."), "duty_qualified")
+    active_from = _parse_date(value["active_from"], "active_from")
+    if active_from is None:
+        raise InvalidInput(_l("active_from is required."), "active_from")
+    data = PersonInput(
+        name_ko=value["name_ko"],
+        name_latin=value["name_latin"],
+        side=_parse_choice(Side, value["side"], "side"),
+        category=_parse_choice(Category, value["category"], "category"),
+        agency=value["agency"],
+        position=_parse_choice(Position, value["position"], "position"),
+        is_duty_qualified=qualified in ("yes", "true", "1", "y"),
+        active_from=active_from,
+        active_until=_parse_date(value["active_until"], "active_until"),
+    )
+    _check_person(data)
+    return data
+
+
+def import_roster(session: Session, data: bytes, *, actor: User | None) -> list[StaffMember]:
+    """Add every person of a roster CSV (UTF-8 or EUC-KR), or nobody if any row is wrong.
+
+    Raises RosterImportError listing each bad row by its line number.
+    """
+    reader = csv.DictReader(io.StringIO(_decode(data), newline=""))
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise RosterImportError(
+            [(1, str(_l("Missing columns: %(columns)s.", columns=", ".join(missing))))]
+        )
+    reader.fieldnames = header
+    existing = {
+        _duplicate_key(side, name_ko, name_latin)
+        for side, name_ko, name_latin in session.execute(
+            select(StaffMember.side, StaffMember.name_ko, StaffMember.name_latin)
+        )
+    }
+    errors: list[tuple[int, str]] = []
+    people: list[PersonInput] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for row in reader:
+        line = reader.line_num
+        if len(people) + len(errors) >= IMPORT_MAX_ROWS:
+            errors.append((line, str(_l("At most %(n)d rows per file.", n=IMPORT_MAX_ROWS))))
+            break
+        if None in row:
+            errors.append((line, str(_l("This row has more fields than the header."))))
+            continue
+        try:
+            person = _row_input(row)
+        except InvalidInput as exc:
+            errors.append((line, str(exc)))
+            continue
+        key = _duplicate_key(person.side, person.name_ko, person.name_latin)
+        if key in existing:
+            errors.append(
+                (line, str(_l("%(name)s is already on the roster.", name=person.name_ko)))
+            )
+        elif key in seen:
+            errors.append(
+                (
+                    line,
+                    str(
+                        _l(
+                            "%(name)s appears twice (also on line %(other)d).",
+                            name=person.name_ko,
+                            other=seen[key],
+                        )
+                    ),
+                )
+            )
+        else:
+            seen[key] = line
+            people.append(person)
+    if not people and not errors:
+        errors.append((1, str(_l("The file has no rows."))))
+    if errors:
+        raise RosterImportError(errors)
+    added = [
+        StaffMember(
+            name_ko=p.name_ko.strip(),
+            name_latin=p.name_latin.strip(),
+            side=p.side,
+            category=p.category,
+            agency=p.agency.strip(),
+            position=p.position,
+            is_duty_qualified=p.is_duty_qualified,
+            active_from=p.active_from,
+            active_until=p.active_until,
+            feed_token=new_feed_token(),
+        )
+        for p in people
+    ]
+    session.add_all(added)
+    session.flush()
+    record_event(session, "staff.imported", actor=actor, rows=len(added))
+    return added
+
+
+def export_roster(session: Session) -> str:
+    """Return the roster as CSV with the columns the import reads."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(ROSTER_COLUMNS)
+    for p in session.scalars(
+        select(StaffMember).order_by(StaffMember.side, StaffMember.name_ko, StaffMember.id)
+    ):
+        writer.writerow(
+            [
+                p.name_ko,
+                p.name_latin,
+                p.side.value,
+                p.category.value,
+                p.agency,
+                p.position.value,
+                "yes" if p.is_duty_qualified else "no",
+                p.active_from.isoformat(),
+                p.active_until.isoformat() if p.active_until else "",
+            ]
+        )
+    return out.getvalue()
+
+
+# --- stays and duty -----------------------------------------------------------------------
+
+
+def _lock_person(session: Session, person: StaffMember) -> StaffMember:
+    return session.execute(
+        select(StaffMember)
+        .where(StaffMember.id == person.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _check_stay(
+    session: Session, person: StaffMember, first: date, last: date, ignore: Stay | None = None
+) -> None:
+    _check_date(first, "first_day")
+    _check_date(last, "last_day")
+    if last < first:
+        raise InvalidInput(
+            _l(
+                "A stay cannot end (%(last)s) before it starts (%(first)s).",
+                last=last.isoformat(),
+                first=first.isoformat(),
+            ),
+            "last_day",
+        )
+    if first < person.active_from or (person.active_until and last > person.active_until):
+        raise InvalidInput(
+            _l(
+                "%(name)s is on the roster from %(start)s to %(end)s; the stay must fall within.",
+                name=person.name_ko,
+                start=person.active_from.isoformat(),
+                end=person.active_until.isoformat() if person.active_until else "…",
+            ),
+            "first_day",
+        )
+    clash = session.scalar(
+        select(Stay)
+        .where(
+            Stay.staff_member_id == person.id,
+            Stay.first_day <= last,
+            Stay.last_day >= first,
+            Stay.id != (ignore.id if ignore is not None and ignore.id else -1),
+        )
+        .order_by(Stay.first_day, Stay.id)
+    )
+    if clash is not None:
+        raise ConflictError(
+            _l(
+                "%(name)s already has a stay from %(first)s to %(last)s; stays cannot overlap.",
+                name=person.name_ko,
+                first=clash.first_day.isoformat(),
+                last=clash.last_day.isoformat(),
+            ),
+            "first_day",
+        )
+
+
+def _duties_outside(
+    session: Session, person: StaffMember, first: date, last: date, removed: Stay
+) -> None:
+    """Refuse to shrink or remove a stay that still has duty on the days it gives up."""
+    stray = session.scalar(
+        select(DutyShift)
+        .where(
+            DutyShift.staff_member_id == person.id,
+            DutyShift.duty_on >= removed.first_day,
+            DutyShift.duty_on <= removed.last_day,
+            (DutyShift.duty_on < first) | (DutyShift.duty_on > last),
+        )
+        .order_by(DutyShift.duty_on)
+    )
+    if stray is not None:
+        raise ConflictError(
+            _l(
+                "%(name)s has %(shift)s duty on %(date)s; remove the duty first.",
+                name=person.name_ko,
+                shift=shift_label(stray.shift),
+                date=stray.duty_on.isoformat(),
+            ),
+            "first_day",
+        )
+
+
+def add_stay(
+    session: Session,
+    person: StaffMember,
+    first: date,
+    last: date,
+    *,
+    actor: User | None,
+    pinned: bool = False,
+    note: str = "",
+) -> Stay:
+    """Record a stay on site; refuse one that overlaps another or falls outside the roster."""
+    person = _lock_person(session, person)
+    _check_stay(session, person, first, last)
+    stay = Stay(
+        person=person, first_day=first, last_day=last, is_pinned=pinned, note=note.strip()[:200]
+    )
+    session.add(stay)
+    session.flush()
+    _crossings_changed(session, person.side, (first, last))
+    record_event(
+        session,
+        "stay.added",
+        actor=actor,
+        target=stay,
+        person=person.name_ko,
+        first=first.isoformat(),
+        last=last.isoformat(),
+    )
+    return stay
+
+
+def change_stay(
+    session: Session,
+    stay: Stay,
+    first: date,
+    last: date,
+    *,
+    pinned: bool,
+    note: str,
+    actor: User | None,
+) -> Stay:
+    """Move a stay's days; refuse an overlap, or giving up days that carry duty."""
+    person = _lock_person(session, stay.person)
+    _check_stay(session, person, first, last, ignore=stay)
+    _duties_outside(session, person, first, last, stay)
+    changed = (stay.first_day, stay.last_day, first, last)
+    stay.first_day, stay.last_day, stay.is_pinned, stay.note = first, last, pinned, note[:200]
+    session.flush()
+    _crossings_changed(session, person.side, changed)
+    record_event(
+        session,
+        "stay.changed",
+        actor=actor,
+        target=stay,
+        person=person.name_ko,
+        first=first.isoformat(),
+        last=last.isoformat(),
+    )
+    return stay
+
+
+def remove_stay(session: Session, stay: Stay, *, actor: User | None) -> None:
+    """Delete a stay that carries no duty."""
+    person = _lock_person(session, stay.person)
+    _duties_outside(session, person, date.max, date.min, stay)
+    days = (stay.first_day, stay.last_day)
+    record_event(
+        session,
+        "stay.removed",
+        actor=actor,
+        target=stay,
+        person=person.name_ko,
+        first=stay.first_day.isoformat(),
+        last=stay.last_day.isoformat(),
+    )
+    session.delete(stay)
+    session.flush()
+    _crossings_changed(session, person.side, days)
+
+
+def shift_label(shift: Shift) -> str:
+    return str(_l("night") if shift is Shift.NIGHT else _l("day"))
+
+
+def set_duty(
+    session: Session,
+    day: date,
+    side: Side,
+    shift: Shift,
+    people: list[StaffMember],
+    *,
+    actor: User | None,
+) -> list[DutyShift]:
+    """Make `people` the `shift` duty list of `side` on `day`.
+
+    Raises InvalidInput for a person of the other side, ConflictError for one not on site.
+    """
+    _check_date(day, "on")
+    side, shift = Side(side), Shift(shift)
+    for person in people:
+        if person.side is not side:
+            raise InvalidInput(
+                _l(
+                    "%(name)s belongs to the other side and cannot be on this duty list.",
+                    name=person.name_ko,
+                ),
+                "people",
+            )
+        on_site = session.scalar(
+            select(Stay.id).where(
+                Stay.staff_member_id == person.id, Stay.first_day <= day, Stay.last_day >= day
+            )
+        )
+        if on_site is None:
+            raise ConflictError(
+                _l(
+                    "%(name)s is not on site on %(date)s; duty must fall within a stay.",
+                    name=person.name_ko,
+                    date=day.isoformat(),
+                ),
+                "people",
+            )
+    side_ids = select(StaffMember.id).where(StaffMember.side == side)
+    session.execute(
+        delete(DutyShift).where(
+            DutyShift.duty_on == day,
+            DutyShift.shift == shift,
+            DutyShift.staff_member_id.in_(side_ids),
+        )
+    )
+    shifts = [DutyShift(staff_member_id=p.id, duty_on=day, shift=shift) for p in people]
+    session.add_all(shifts)
+    session.flush()
+    record_event(
+        session,
+        "duty.set",
+        actor=actor,
+        day=day.isoformat(),
+        side=side.value,
+        shift=shift.value,
+        people=[p.name_ko for p in people],
+    )
+    return shifts
+
+
+# --- crossing name lists ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Crossings:
+    day: date
+    north: list[StaffMember]  # crossing north to start a stay
+    south: list[StaffMember]  # returning south at the end of a stay
+
+    def snapshot(self) -> dict[str, list[int]]:
+        return {
+            "north": sorted(p.id for p in self.north),
+            "south": sorted(p.id for p in self.south),
+        }
+
+
+def crossings_on(session: Session, day: date) -> Crossings:
+    """Who of the South crosses north and who returns south on `day`, from the stays."""
+
+    def people(condition: Any) -> list[StaffMember]:
+        return list(
+            session.scalars(
+                select(StaffMember)
+                .join(Stay)
+                .where(StaffMember.side == Side.SOUTH, condition)
+                .order_by(StaffMember.name_ko, StaffMember.id)
+            )
+        )
+
+    return Crossings(day, north=people(Stay.first_day == day), south=people(Stay.last_day == day))
+
+
+def _crossings_changed(session: Session, side: Side, days: Iterable[date]) -> None:
+    """Mark sent or accepted lists of `days` amended if the stays no longer match them."""
+    if side is not Side.SOUTH:
+        return
+    lists = session.scalars(select(CrossingList).where(CrossingList.crossing_on.in_(set(days))))
+    for crossing in lists:
+        if crossing.status in (CrossingStatus.SENT, CrossingStatus.ACCEPTED):
+            current = crossings_on(session, crossing.crossing_on).snapshot()
+            if current != crossing.sent_snapshot:
+                crossing.status = CrossingStatus.AMENDED
+
+
+CROSSING_TRANSITIONS = {
+    CrossingStatus.DRAFT: {CrossingStatus.SENT},
+    CrossingStatus.SENT: {CrossingStatus.ACCEPTED},
+    CrossingStatus.AMENDED: {CrossingStatus.SENT},
+    CrossingStatus.ACCEPTED: set(),
+}
+
+
+def crossing_list(session: Session, day: date) -> CrossingList | None:
+    return session.scalar(select(CrossingList).where(CrossingList.crossing_on == day))
+
+
+def mark_crossing_list(
+    session: Session, day: date, status: CrossingStatus, *, actor: User | None, now: datetime
+) -> CrossingList:
+    """Record that a day's list was sent to the North, or accepted by it."""
+    _check_date(day, "on")
+    row = crossing_list(session, day)
+    if row is None:
+        row = CrossingList(crossing_on=day, status=CrossingStatus.DRAFT, updated_at=now)
+        session.add(row)
+    if status not in CROSSING_TRANSITIONS[row.status]:
+        raise ConflictError(
+            _l(
+                "The list of %(date)s is %(old)s; it cannot become %(new)s.",
+                date=day.isoformat(),
+                old=crossing_status_label(row.status),
+                new=crossing_status_label(status),
+            ),
+            "status",
+        )
+    crossings = crossings_on(session, day)
+    if status is CrossingStatus.SENT:
+        if not crossings.north and not crossings.south:
+            raise ConflictError(_l("Nobody crosses on %(date)s.", date=day.isoformat()))
+        row.sent_snapshot, row.sent_at = crossings.snapshot(), now
+    elif status is CrossingStatus.ACCEPTED:
+        row.accepted_at = now
+    row.status, row.updated_at = status, now
+    session.flush()
+    record_event(
+        session, "crossing_list." + status.value, actor=actor, target=row, day=day.isoformat()
+    )
+    return row
+
+
+def crossing_status_label(status: CrossingStatus) -> str:
+    from office.staffing.labels import CROSSING_STATUS_LABELS
+
+    return str(CROSSING_STATUS_LABELS[status])
+
+
+# --- facts for the checker, the calendar and other features -------------------------------
+
+
+def lookback(rules: dict[Side, StaffingRule]) -> int:
+    return max((r.max_consecutive_days + r.min_rest_days for r in rules.values()), default=14) + 1
+
+
+def load_facts(
+    session: Session, start: date, end: date, *, locale: str = "ko"
+) -> tuple[list[checks.Person], dict[Side, checks.SideRules], checks.Plan]:
+    """Load people, rules and the plan around `start`..`end` in the checker's terms."""
+    rules = rules_by_side(session)
+    since = start - timedelta(days=lookback(rules))
+    people = [
+        checks.Person(
+            p.id,
+            p.display_name(locale),
+            p.side,
+            p.category,
+            p.is_duty_qualified,
+            p.active_from,
+            p.active_until,
+        )
+        for p in session.scalars(
+            select(StaffMember)
+            .where(
+                StaffMember.active_from <= end,
+                (StaffMember.active_until.is_(None)) | (StaffMember.active_until >= since),
+            )
+            .order_by(StaffMember.side, StaffMember.name_ko, StaffMember.id)
+        )
+    ]
+    plan = checks.Plan()
+    for person_id, first, last in session.execute(
+        select(Stay.staff_member_id, Stay.first_day, Stay.last_day).where(
+            Stay.last_day >= since, Stay.first_day <= end
+        )
+    ):
+        plan.add_stay(person_id, first, last)
+    plan.nights = {
+        (person_id, day)
+        for person_id, day in session.execute(
+            select(DutyShift.staff_member_id, DutyShift.duty_on).where(
+                DutyShift.shift == Shift.NIGHT,
+                DutyShift.duty_on >= start,
+                DutyShift.duty_on <= end,
+            )
+        )
+    }
+    return people, {side: side_rules(rule) for side, rule in rules.items()}, plan
+
+
+def violations(
+    session: Session, start: date, end: date, *, locale: str = "ko"
+) -> tuple[list[checks.Violation], dict[int, checks.Person]]:
+    """Every soft-rule violation from `start` to `end`, and the people they name."""
+    people, rules, plan = load_facts(session, start, end, locale=locale)
+    return checks.find_violations(people, rules, plan, start, end), {p.id: p for p in people}
+
+
+def person_days(
+    session: Session, start: date, end: date, *, side: Side = Side.SOUTH
+) -> dict[date, Counter[Category]]:
+    """How many people of `side` are on site each day from `start` to `end`, by category."""
+    counts: dict[date, Counter[Category]] = {day: Counter() for day in checks.days(start, end)}
+    rows = session.execute(
+        select(StaffMember.category, Stay.first_day, Stay.last_day)
+        .join(Stay)
+        .where(StaffMember.side == side, Stay.last_day >= start, Stay.first_day <= end)
+    )
+    for category, first, last in rows:
+        for day in checks.days(max(first, start), min(last, end)):
+            counts[day][category] += 1
+    return counts
+
+
+# --- planner proposals --------------------------------------------------------------------
+
+
+def accept_proposal(
+    session: Session, proposal: PlanProposal, *, actor: User | None, now: datetime
+) -> None:
+    """Replace the planned people's unpinned stays inside the period, and their duty there,
+    with the proposal."""
+    if proposal.status is not ProposalStatus.PROPOSED:
+        raise ConflictError(
+            _l("This proposal was already %(status)s.", status=label(proposal.status))
+        )
+    first, last = proposal.first_day, proposal.last_day
+    planned = proposal.plan["people"]
+    replaced = session.scalars(
+        select(Stay).where(
+            Stay.staff_member_id.in_(planned),
+            Stay.is_pinned.is_(False),
+            Stay.first_day >= first,
+            Stay.last_day <= last,
+        )
+    ).all()
+    session.execute(
+        delete(DutyShift).where(
+            DutyShift.staff_member_id.in_(planned),
+            DutyShift.duty_on >= first,
+            DutyShift.duty_on <= last,
+        )
+    )
+    for stay in replaced:
+        session.delete(stay)
+    session.flush()
+    people = {
+        p.id: p
+        for p in session.scalars(select(StaffMember).where(StaffMember.side == proposal.side))
+    }
+    for person_id, stay_first, stay_last in proposal.plan["stays"]:
+        _place_stay(
+            session,
+            people[person_id],
+            date.fromisoformat(stay_first),
+            date.fromisoformat(stay_last),
+        )
+    session.add_all(
+        DutyShift(staff_member_id=person_id, duty_on=date.fromisoformat(day), shift=Shift.NIGHT)
+        for person_id, day in proposal.plan["nights"]
+    )
+    proposal.status, proposal.decided_at = ProposalStatus.ACCEPTED, now
+    session.flush()
+    _crossings_changed(session, proposal.side, checks.days(first, last))
+    record_event(
+        session,
+        "plan.accepted",
+        actor=actor,
+        target=proposal,
+        side=proposal.side.value,
+        first=first.isoformat(),
+        last=last.isoformat(),
+        stays=len(proposal.plan["stays"]),
+    )
+
+
+def _place_stay(session: Session, person: StaffMember, first: date, last: date) -> None:
+    """Add planned days on site, continuing a stay that ends the day before or starts the
+    day after rather than leaving two stays that touch."""
+    _check_stay(session, person, first, last)
+    before = session.scalar(
+        select(Stay).where(
+            Stay.staff_member_id == person.id, Stay.last_day == first - timedelta(days=1)
+        )
+    )
+    after = session.scalar(
+        select(Stay).where(
+            Stay.staff_member_id == person.id, Stay.first_day == last + timedelta(days=1)
+        )
+    )
+    if before is not None and after is not None:
+        before.last_day = after.last_day
+        session.delete(after)
+    elif before is not None:
+        before.last_day = last
+    elif after is not None:
+        after.first_day = first
+    else:
+        session.add(Stay(person=person, first_day=first, last_day=last, note="planner"))
+    session.flush()
+
+
+def discard_proposal(
+    session: Session, proposal: PlanProposal, *, actor: User | None, now: datetime
+) -> None:
+    if proposal.status is not ProposalStatus.PROPOSED:
+        raise ConflictError(
+            _l("This proposal was already %(status)s.", status=label(proposal.status))
+        )
+    proposal.status, proposal.decided_at = ProposalStatus.DISCARDED, now
+    session.flush()
+    record_event(session, "plan.discarded", actor=actor, target=proposal)
+
+
+def propose_plan(
+    session: Session,
+    side: Side,
+    first_day: date,
+    n_days: int,
+    *,
+    actor: User | None,
+    now: datetime,
+    time_limit: float = 12.0,
+) -> PlanProposal:
+    """Run the planner over `n_days` from `first_day` and keep its proposal for review.
+
+    Pinned stays, and stays reaching outside the period, are kept. Raises InvalidInput for a
+    period that is too long, PlanInfeasible naming the rule and day that cannot be met.
+    """
+    from office.staffing import planner
+
+    _check_date(first_day, "first_day")
+    if not 1 <= n_days <= MAX_PLAN_DAYS:
+        raise InvalidInput(_l("A plan covers 1 to %(n)d days.", n=MAX_PLAN_DAYS), "days")
+    last_day = first_day + timedelta(days=n_days - 1)
+    _check_date(last_day, "days")
+    rules = rules_by_side(session)
+    margin = timedelta(days=lookback(rules))
+    people, checker_rules, current = load_facts(session, first_day, last_day + margin)
+    fixed = [
+        planner.Fixed(stay.staff_member_id, stay.first_day, stay.last_day, stay.is_pinned)
+        for stay in session.scalars(
+            select(Stay)
+            .join(StaffMember)
+            .where(
+                StaffMember.side == side,
+                Stay.last_day >= first_day - margin,
+                Stay.first_day <= last_day + margin,
+            )
+        )
+        if stay.is_pinned or stay.first_day < first_day or stay.last_day > last_day
+    ]
+    result = planner.plan_period(
+        people,
+        checker_rules[side],
+        current,
+        fixed,
+        first_day,
+        last_day,
+        time_limit=time_limit,
+    )
+    proposal = PlanProposal(
+        side=side,
+        first_day=first_day,
+        last_day=last_day,
+        status=ProposalStatus.PROPOSED,
+        plan={
+            "people": result.people,
+            "stays": [[pid, a.isoformat(), b.isoformat()] for pid, a, b in result.stays],
+            "nights": [[pid, day.isoformat()] for pid, day in result.nights],
+        },
+        objective=(
+            f"{result.status}; {result.seconds:.1f} s; spread of nights "
+            f"{result.spread.get('nights', 0)}, weekends {result.spread.get('weekends', 0)}, "
+            f"days on site {result.spread.get('workload', 0)}"
+        ),
+        created_at=now,
+        created_by_id=actor.id if actor else None,
+    )
+    session.add(proposal)
+    session.flush()
+    record_event(
+        session,
+        "plan.proposed",
+        actor=actor,
+        target=proposal,
+        side=side.value,
+        first=first_day.isoformat(),
+        last=last_day.isoformat(),
+    )
+    return proposal

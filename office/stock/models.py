@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from office.db import Base, enum_type, utcnow
+from office.waivers.models import (
+    Classification,
+    DrawdownEntry,
+    Resource,
+    WaiverLine,
+    WaiverStatus,
+)
+from office.waivers.units import Quantity
+
+
+class StoreKind(StrEnum):
+    TANK = "tank"  # one product, a capacity and a dip tolerance
+    WAREHOUSE = "warehouse"
+
+
+class LotSource(StrEnum):
+    OPENING = "opening"  # stock on site before the office kept its books here
+    FUEL_RECEIPT = "fuel_receipt"
+    DELIVERY = "delivery"
+
+
+class MovementKind(StrEnum):
+    RECEIPT = "receipt"
+    ISSUE = "issue"
+    RETURN = "return"  # carried back south
+
+
+class Store(Base):
+    """A place on site that holds stock: a fuel tank, or the materials store."""
+
+    __tablename__ = "stores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[StoreKind] = mapped_column(enum_type(StoreKind, "store_kind"))
+    location: Mapped[str] = mapped_column(String(120), default="")
+    # For a tank: the one product it holds, its capacity and the dip tolerance, in the
+    # product's unit.
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("resources.id"))
+    capacity: Mapped[Decimal | None] = mapped_column(Quantity)
+    tolerance: Mapped[Decimal | None] = mapped_column(Quantity)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    resource: Mapped[Resource | None] = relationship()
+
+
+class StockLot(Base):
+    """What one receipt brought on site; drawn first in, first out."""
+
+    __tablename__ = "stock_lots"
+    __table_args__ = (
+        Index("ix_stock_lots_store_id_received_on_id", "store_id", "received_on", "id"),
+        Index("ix_stock_lots_resource_id_id", "resource_id", "id"),
+        CheckConstraint("remaining >= 0", name="remaining_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"))
+    received_on: Mapped[date]
+    source: Mapped[LotSource] = mapped_column(enum_type(LotSource, "lot_source"))
+    source_ref: Mapped[str | None] = mapped_column(String(80))
+    # In the resource's own unit.
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    used: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+    returned: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+    remaining: Mapped[Decimal] = mapped_column(Quantity)
+    # The waiver line it came north under, and the ledger entry that recorded it.
+    waiver_line_id: Mapped[int | None] = mapped_column(ForeignKey("waiver_lines.id"), index=True)
+    drawdown_entry_id: Mapped[int | None] = mapped_column(ForeignKey("drawdown_entries.id"))
+    must_return_by: Mapped[date | None]
+
+    store: Mapped[Store] = relationship()
+    resource: Mapped[Resource] = relationship()
+    waiver_line: Mapped[WaiverLine | None] = relationship()
+    drawdown_entry: Mapped[DrawdownEntry | None] = relationship()
+
+
+class StockMovement(Base):
+    """A receipt into, an issue from, or a return south out of a store."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (
+        Index("ix_stock_movements_store_id_occurred_on_id", "store_id", "occurred_on", "id"),
+        Index("ix_stock_movements_occurred_on_id", "occurred_on", "id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"))
+    kind: Mapped[MovementKind] = mapped_column(enum_type(MovementKind, "movement_kind"))
+    occurred_on: Mapped[date]
+    quantity: Mapped[Decimal] = mapped_column(Quantity)  # in the resource's unit
+    # What an issue was for ("generator", "boiler", "vehicle", a work order ...), set by
+    # the feature that issues it.
+    use: Mapped[str | None] = mapped_column(String(40))
+    use_ref: Mapped[str | None] = mapped_column(String(80))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("stock_lots.id"))  # a receipt's lot
+    # Who supplied and carried it (the UN notification names the parties to a transfer).
+    parties: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    voided_at: Mapped[datetime | None]
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+    store: Mapped[Store] = relationship()
+    resource: Mapped[Resource] = relationship()
+    draws: Mapped[list[LotDraw]] = relationship(back_populates="movement", order_by="LotDraw.id")
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
+
+
+class LotDraw(Base):
+    """The part of an issue or return taken from one lot, with that lot's waiver coverage
+    at the moment of the draw."""
+
+    __tablename__ = "lot_draws"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_lot_draws_flagged", "flagged"),  # the review queue looks for these
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    movement_id: Mapped[int] = mapped_column(ForeignKey("stock_movements.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("stock_lots.id"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    waiver_line_id: Mapped[int | None] = mapped_column(ForeignKey("waiver_lines.id"))
+    waiver_status: Mapped[WaiverStatus | None] = mapped_column(
+        enum_type(WaiverStatus, "waiver_status")
+    )
+    classification: Mapped[Classification] = mapped_column(
+        enum_type(Classification, "classification")
+    )
+    flagged: Mapped[bool] = mapped_column(default=False)
+
+    movement: Mapped[StockMovement] = relationship(back_populates="draws")
+    lot: Mapped[StockLot] = relationship()

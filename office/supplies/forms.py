@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from office.i18n import _l
+from office.supplies.labels import APPROVAL_LABELS, DIRECTION_LABELS
+from office.waivers.units import Unit
+
+
+def _choices(labels: dict) -> list[SelectChoice]:
+    return [SelectChoice(code.value, str(text)) for code, text in labels.items()]
+
+
+def _amount(label: object, required: bool = False) -> StringField:
+    return StringField(
+        label,
+        validators=[DataRequired() if required else Optional(), Length(max=40)],
+        render_kw={"inputmode": "decimal"},
+    )
+
+
+class DeliveryForm(FlaskForm):
+    reference = StringField(_l("Reference"), validators=[DataRequired(), Length(max=60)])
+    direction = SelectField(
+        _l("Direction"), choices=lambda: _choices(DIRECTION_LABELS), validators=[DataRequired()]
+    )
+    planned_on = DateField(_l("Planned for"), validators=[InputRequired()])
+    crossing_point = StringField(_l("Crossing point"), validators=[Length(max=80)])
+    carrier = StringField(_l("Carrier"), validators=[Length(max=120)])
+    vehicles = StringField(_l("Vehicles"), validators=[Length(max=200)])
+    approval_number = StringField(
+        _l("Ministry carry-out approval number"), validators=[Length(max=60)]
+    )
+    approval_type = SelectField(
+        _l("Approval"), choices=lambda: _choices(APPROVAL_LABELS), validators=[DataRequired()]
+    )
+    customs_declaration = StringField(_l("Customs declaration number"), validators=[Length(max=60)])
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+
+
+class LineForm(FlaskForm):
+    resource = SelectField(_l("Resource"), validators=[Optional()])
+    description = StringField(_l("Description"), validators=[Length(max=200)])
+    hs_code = StringField(_l("HS code (if not the resource's)"), validators=[Length(max=20)])
+    hs_code_reason = StringField(_l("Why the HS code differs"), validators=[Length(max=2000)])
+    quantity = _amount(_l("Quantity"), required=True)
+    unit = SelectField(_l("Unit"), choices=[SelectChoice(u.value, u.value) for u in Unit])
+    gross_weight_kg = _amount(_l("Gross weight, kg"))
+    unit_value_krw = _amount(_l("Unit value, KRW"))
+    unit_value_usd = _amount(_l("Unit value, USD"))
+    purpose = SelectField(_l("Purpose"), validators=[DataRequired()])
+    waiver_line_id = SelectField(_l("Waiver line"), validators=[Optional()])
+    must_return = BooleanField(_l("Must come back (equipment taken in for a while)"))
+    return_due_on = DateField(_l("Back by"), validators=[Optional()])
+    override_reason = TextAreaField(
+        _l("Reason to let it cross anyway if it is not covered (flags it for review)"),
+        validators=[Length(max=2000)],
+    )
+
+
+class ReturnLineForm(FlaskForm):
+    lot = SelectField(_l("Lot on site"), validators=[DataRequired()])
+    quantity = _amount(_l("Quantity"), required=True)
+
+
+class DayForm(FlaskForm):
+    on = DateField(_l("Date"), validators=[InputRequired()])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])

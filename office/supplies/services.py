@@ -1,0 +1,650 @@
+"""Rules for deliveries: manifests screened against their waivers, crossings drawn through the
+ledger all or nothing, receipt into on-site lots, returns south and overdue equipment."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from office.audit.services import record_event
+from office.auth.models import User
+from office.errors import ConflictError, DomainError, InvalidInput
+from office.i18n import _l, format_hs_code, format_number, in_english, label, office_date
+from office.stock import services as stock
+from office.stock.models import LotSource, MovementKind, StockLot, Store, StoreKind
+from office.supplies import labels as _labels  # noqa: F401 (registers the on-screen names)
+from office.supplies.models import (
+    DEFAULT_CROSSING_POINT,
+    ApprovalType,
+    Delivery,
+    DeliveryLine,
+    DeliveryStatus,
+    Direction,
+)
+from office.waivers import ledger
+from office.waivers.models import (
+    Classification,
+    Control,
+    Purpose,
+    Resource,
+    Source,
+    Waiver,
+    WaiverLine,
+)
+from office.waivers.services import normalise_hs_code
+from office.waivers.units import Unit, can_convert, convert, parse_quantity
+
+MATERIALS_STORE = "Materials store"
+TRANSITIONS = {
+    DeliveryStatus.DRAFT: {DeliveryStatus.APPROVED},
+    DeliveryStatus.APPROVED: {DeliveryStatus.CROSSED, DeliveryStatus.REJECTED},
+    DeliveryStatus.CROSSED: {DeliveryStatus.RECEIVED},
+    DeliveryStatus.RECEIVED: set(),
+    DeliveryStatus.REJECTED: set(),
+}
+
+
+def status_label(status: DeliveryStatus) -> str:
+    return label(status)
+
+
+def _text(value: str | None, limit: int) -> str:
+    return (value or "").strip()[:limit]
+
+
+def _refuse_unless(delivery: Delivery, *statuses: DeliveryStatus, action: Any) -> None:
+    if delivery.status not in statuses:
+        raise ConflictError(
+            _l(
+                "Delivery %(ref)s is %(status)s; %(action)s",
+                ref=delivery.reference,
+                status=status_label(delivery.status),
+                action=action,
+            ),
+            "status",
+        )
+
+
+# --- deliveries and their manifests -------------------------------------------------------
+
+
+def save_delivery(
+    session: Session,
+    *,
+    reference: str,
+    direction: Direction | str,
+    planned_on: date,
+    carrier: str = "",
+    vehicles: str = "",
+    crossing_point: str = "",
+    approval_number: str = "",
+    approval_type: ApprovalType | str = ApprovalType.INDIVIDUAL,
+    customs_declaration: str = "",
+    note: str = "",
+    actor: User | None,
+    delivery: Delivery | None = None,
+) -> Delivery:
+    """Add a delivery as a draft, or change one that is still a draft."""
+    reference = _text(reference, 60)
+    if not reference:
+        raise InvalidInput(_l("Enter the delivery's reference."), "reference")
+    clash = session.scalar(select(Delivery).where(Delivery.reference == reference))
+    if clash is not None and clash is not delivery:
+        raise InvalidInput(_l("A delivery %(ref)s already exists.", ref=reference), "reference")
+    if not date(2000, 1, 1) <= planned_on <= date(2099, 12, 31):
+        raise InvalidInput(_l("Enter a date between 2000-01-01 and 2099-12-31."), "planned_on")
+    if delivery is None:
+        delivery = Delivery(status=DeliveryStatus.DRAFT, direction=Direction(direction))
+        session.add(delivery)
+    else:
+        _refuse_unless(delivery, DeliveryStatus.DRAFT, action=_l("only a draft can be changed."))
+    delivery.reference, delivery.planned_on = reference, planned_on
+    if delivery.lines and Direction(direction) is not delivery.direction:
+        raise InvalidInput(
+            _l("A delivery with manifest lines keeps its direction; remove the lines first."),
+            "direction",
+        )
+    delivery.direction = Direction(direction)
+    delivery.carrier, delivery.vehicles = _text(carrier, 120), _text(vehicles, 200)
+    delivery.crossing_point = _text(crossing_point, 80) or DEFAULT_CROSSING_POINT
+    delivery.approval_number = _text(approval_number, 60)
+    delivery.approval_type = ApprovalType(approval_type)
+    delivery.customs_declaration = _text(customs_declaration, 60)
+    delivery.note = _text(note, 2000)
+    session.flush()
+    record_event(session, "delivery.saved", actor=actor, target=delivery, reference=reference)
+    return delivery
+
+
+def _money(value: object, field: str, *, cents: bool) -> int:
+    if value in (None, ""):
+        return 0
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).replace(",", ""))
+    except InvalidOperation:
+        number = Decimal(-1)
+    places = Decimal("0.01") if cents else Decimal(1)
+    if (
+        not number.is_finite()
+        or number < 0
+        or number >= 10**13
+        or number != number.quantize(places)
+    ):
+        raise InvalidInput(
+            _l("Enter a value of 0 or more, in US dollars and cents.")
+            if cents
+            else _l("Enter a value of 0 or more, in whole won."),
+            field,
+        )
+    return int(number * 100) if cents else int(number)
+
+
+@dataclass(frozen=True)
+class LineInput:
+    resource: Resource | None
+    quantity: object
+    unit: Unit | str
+    purpose: Purpose | str
+    description: str = ""
+    hs_code: str = ""
+    hs_code_reason: str = ""
+    gross_weight_kg: object = None
+    unit_value_krw: object = None
+    unit_value_usd: object = None
+    waiver_line: WaiverLine | None = None
+    must_return: bool = False
+    return_due_on: date | None = None
+    override_reason: str = ""
+
+
+def add_line(
+    session: Session, delivery: Delivery, data: LineInput, *, actor: User | None
+) -> DeliveryLine:
+    """Add a line to a north-bound draft's manifest; raise InvalidInput naming the field."""
+    _refuse_unless(delivery, DeliveryStatus.DRAFT, action=_l("only a draft can be changed."))
+    if delivery.direction is not Direction.NORTH:
+        raise ConflictError(
+            _l("A south-bound delivery takes lots back; choose the lot to return."), "resource"
+        )
+    resource = data.resource
+    if resource is None:
+        raise InvalidInput(_l("Choose the resource."), "resource")
+    try:
+        unit = Unit(data.unit)
+    except ValueError:
+        raise InvalidInput(_l("Unknown unit %(unit)s.", unit=str(data.unit)[:20]), "unit") from None
+    if not can_convert(unit, resource.unit, resource.barrels_per_tonne):
+        raise InvalidInput(
+            _l(
+                "%(unit)s does not convert to %(base)s, the unit of %(code)s.",
+                unit=unit.value,
+                base=resource.unit.value,
+                code=resource.code,
+            ),
+            "unit",
+        )
+    quantity = parse_quantity(data.quantity, unit=unit)
+    hs_code = normalise_hs_code(data.hs_code) if data.hs_code else resource.hs_code
+    reason = _text(data.hs_code_reason, 2000) or None
+    if hs_code != resource.hs_code and reason is None:
+        raise InvalidInput(
+            _l(
+                "The HS code differs from the resource's (%(hs)s); give the reason.",
+                hs=format_hs_code(resource.hs_code),
+            ),
+            "hs_code_reason",
+        )
+    weight = None
+    if data.gross_weight_kg not in (None, ""):
+        try:
+            weight = parse_quantity(data.gross_weight_kg)
+        except InvalidInput as exc:
+            raise InvalidInput(exc.message, "gross_weight_kg") from None
+    if data.waiver_line is not None and data.waiver_line.resource_id != resource.id:
+        raise InvalidInput(
+            _l(
+                "Waiver %(ref)s line %(n)d is for %(other)s, not %(name)s.",
+                ref=data.waiver_line.waiver.reference,
+                n=data.waiver_line.line_no,
+                other=data.waiver_line.resource.name_en,
+                name=resource.name_en,
+            ),
+            "waiver_line_id",
+        )
+    if data.must_return and (
+        data.return_due_on is None or data.return_due_on < delivery.planned_on
+    ):
+        raise InvalidInput(
+            _l(
+                "Equipment that must come back needs a due date on or after %(date)s.",
+                date=delivery.planned_on.isoformat(),
+            ),
+            "return_due_on",
+        )
+    line = DeliveryLine(
+        delivery=delivery,
+        line_no=len(delivery.lines) + 1,
+        resource=resource,
+        description=_text(data.description, 200),
+        hs_code=hs_code,
+        hs_code_reason=reason if hs_code != resource.hs_code else None,
+        quantity=quantity,
+        unit=unit,
+        gross_weight_kg=weight,
+        unit_value_krw=_money(data.unit_value_krw, "unit_value_krw", cents=False),
+        unit_value_usd_cents=_money(data.unit_value_usd, "unit_value_usd", cents=True),
+        purpose=Purpose(data.purpose),
+        waiver_line=data.waiver_line,
+        must_return=data.must_return,
+        return_due_on=data.return_due_on if data.must_return else None,
+        override_reason=_text(data.override_reason, 2000) or None,
+    )
+    session.add(line)
+    session.flush()
+    return line
+
+
+def add_return_line(
+    session: Session, delivery: Delivery, lot: StockLot, quantity: object, *, actor: User | None
+) -> DeliveryLine:
+    """Add to a south-bound draft a quantity of an on-site lot to carry back."""
+    _refuse_unless(delivery, DeliveryStatus.DRAFT, action=_l("only a draft can be changed."))
+    if delivery.direction is not Direction.SOUTH:
+        raise ConflictError(_l("Only a south-bound delivery carries lots back."), "lot")
+    amount = parse_quantity(quantity, unit=lot.resource.unit)
+    already = sum(
+        (line.quantity for line in delivery.lines if line.return_lot_id == lot.id), Decimal(0)
+    )
+    if amount + already > lot.remaining:
+        raise InvalidInput(
+            _l(
+                "Lot %(lot)d has %(left)s %(unit)s on site; this return asks for %(asked)s.",
+                lot=lot.id,
+                left=format_number(lot.remaining - already),
+                unit=lot.resource.unit.value,
+                asked=format_number(amount),
+            ),
+            "quantity",
+        )
+    # Declared as it came in: the purpose and value of the manifest line that brought it.
+    origin = session.scalar(select(DeliveryLine).where(DeliveryLine.lot_id == lot.id))
+    krw = usd_cents = 0
+    if origin is not None and lot.quantity:
+        per_lot_unit = origin.quantity / lot.quantity
+        krw = int((origin.unit_value_krw * per_lot_unit).to_integral_value())
+        usd_cents = int((origin.unit_value_usd_cents * per_lot_unit).to_integral_value())
+    line = DeliveryLine(
+        delivery=delivery,
+        line_no=len(delivery.lines) + 1,
+        resource=lot.resource,
+        description=str(_l("return of lot %(lot)d", lot=lot.id)),
+        hs_code=origin.hs_code if origin is not None else lot.resource.hs_code,
+        quantity=amount,
+        unit=lot.resource.unit,
+        purpose=origin.purpose if origin is not None else Purpose.SUPPLIES,
+        unit_value_krw=krw,
+        unit_value_usd_cents=usd_cents,
+        return_lot_id=lot.id,
+    )
+    session.add(line)
+    session.flush()
+    return line
+
+
+def remove_line(session: Session, line: DeliveryLine, *, actor: User | None) -> None:
+    delivery = line.delivery
+    _refuse_unless(delivery, DeliveryStatus.DRAFT, action=_l("only a draft can be changed."))
+    delivery.lines.remove(line)
+    session.delete(line)
+    # Gone before the lines after it move up: (delivery, line number) is unique.
+    session.flush()
+    for number, other in enumerate(delivery.lines, start=1):
+        other.line_no = number
+    session.flush()
+    record_event(
+        session, "delivery.line_removed", actor=actor, target=delivery, resource=line.resource.code
+    )
+
+
+# --- screening ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What a manifest line would meet at the border now."""
+
+    line: DeliveryLine
+    control: Control
+    classification: Classification | None
+    message: Any | None
+    remaining_before: Decimal | None  # on the waiver line, in the waiver line's unit
+    remaining_after: Decimal | None
+
+    @property
+    def passes(self) -> bool:
+        return self.classification in (Classification.COVERED, Classification.NOT_REQUIRED) or (
+            self.classification is not None and bool(self.line.override_reason)
+        )
+
+
+def _over_cap(line: WaiverLine, resource: Resource, base: Decimal, earlier: Decimal) -> Any:
+    # The ledger's own refusal as the crossing will give it: by then the earlier lines of the
+    # delivery on this waiver line are drawn, and this line asks for its own quantity only.
+    left = max((line.granted_base or Decimal(0)) - line.used_base - earlier, Decimal(0))
+
+    def amount(quantity: Decimal) -> str:
+        value = convert(quantity, resource.unit, line.unit, resource.barrels_per_tonne)
+        return f"{format_number(value)} {line.unit.value}"
+
+    return _l(
+        "Waiver %(ref)s line %(n)d has %(left)s left; this drawdown asks for %(asked)s.",
+        ref=line.waiver.reference,
+        n=line.line_no,
+        left=amount(left),
+        asked=amount(base),
+    )
+
+
+def screen(delivery: Delivery, day: date) -> list[Screening]:
+    """Screen each line as if crossing on `day`, counting earlier lines on the same waiver
+    line."""
+    pending: dict[int, Decimal] = defaultdict(Decimal)
+    results = []
+    for line in delivery.lines:
+        resource, waiver_line = line.resource, line.waiver_line
+        if line.return_lot_id is not None:
+            results.append(Screening(line, resource.control, None, None, None, None))
+            continue
+        base = convert(line.quantity, line.unit, resource.unit, resource.barrels_per_tonne)
+        waiver = waiver_line.waiver if waiver_line is not None else None
+        earlier = pending[waiver_line.id] if waiver_line is not None else Decimal(0)
+        classification = ledger.classify(resource, waiver, waiver_line, base + earlier, day)
+        message = None
+        if classification is Classification.OVER_CAP:
+            message = _over_cap(waiver_line, resource, base, earlier)
+        elif classification not in ledger.RECORDED_PLAINLY:
+            message = ledger.refusal_message(
+                classification, resource, waiver, waiver_line, base, day
+            )
+        before = after = None
+        if waiver_line is not None and waiver_line.granted_base is not None:
+            left = waiver_line.granted_base - waiver_line.used_base - earlier
+            before = convert(left, resource.unit, waiver_line.unit, resource.barrels_per_tonne)
+            after = convert(
+                left - base, resource.unit, waiver_line.unit, resource.barrels_per_tonne
+            )
+            pending[waiver_line.id] += base
+        results.append(Screening(line, resource.control, classification, message, before, after))
+    return results
+
+
+# --- the delivery's way -------------------------------------------------------------------
+
+
+def approve(session: Session, delivery: Delivery, *, actor: User | None, now: datetime) -> Delivery:
+    """Record the ministry's carry-out approval: the manifest is then fixed."""
+    _refuse_unless(delivery, DeliveryStatus.DRAFT, action=_l("only a draft can be approved."))
+    if not delivery.lines:
+        raise ConflictError(_l("A delivery without manifest lines cannot be approved."))
+    if not delivery.approval_number:
+        raise InvalidInput(
+            _l("Enter the ministry's carry-out approval number first."), "approval_number"
+        )
+    delivery.status = DeliveryStatus.APPROVED
+    session.flush()
+    record_event(
+        session,
+        "delivery.approved",
+        actor=actor,
+        target=delivery,
+        approval=delivery.approval_number,
+    )
+    return delivery
+
+
+class CrossingRefused(ConflictError):
+    """At least one line was refused: nothing of the crossing is recorded."""
+
+    def __init__(self, delivery: Delivery, refusals: list[tuple[int, Any]]) -> None:
+        super().__init__(
+            _l(
+                "The crossing of %(ref)s is refused; nothing was recorded. %(lines)s",
+                ref=delivery.reference,
+                lines=" ".join(str(_l("Line %(n)d: %(why)s", n=n, why=why)) for n, why in refusals),
+            )
+        )
+        self.refusals = refusals
+
+
+def _lock_in_order(session: Session, delivery: Delivery) -> None:
+    # Two crossings that share waiver lines (or stores, going south) and list them in another
+    # order would each lock its first and wait for the other's: a deadlock. Taking every lock
+    # up front, in one order, makes the second wait for the first instead.
+    if delivery.direction is Direction.NORTH:
+        drawn = [line.waiver_line for line in delivery.lines if line.waiver_line is not None]
+        waiver_ids = sorted({line.waiver_id for line in drawn})
+        line_ids = sorted({line.id for line in drawn})
+        session.execute(
+            select(Waiver.id)
+            .where(Waiver.id.in_(waiver_ids))
+            .order_by(Waiver.id)
+            .with_for_update(read=True)
+        )
+        session.execute(
+            select(WaiverLine.id)
+            .where(WaiverLine.id.in_(line_ids))
+            .order_by(WaiverLine.id)
+            .with_for_update()
+        )
+    else:
+        lot_ids = [line.return_lot_id for line in delivery.lines]
+        session.execute(
+            select(Store.id)
+            .where(Store.id.in_(select(StockLot.store_id).where(StockLot.id.in_(lot_ids))))
+            .order_by(Store.id)
+            .with_for_update()
+        )
+
+
+def cross(
+    session: Session, delivery: Delivery, *, crossed_on: date, actor: User | None, now: datetime
+) -> Delivery:
+    """Mark the delivery crossed. North-bound, every line is drawn on the ledger (overrides
+    as given on the line); south-bound, every line takes its lot back. If any line is
+    refused, the whole crossing is refused: the caller rolls back and nothing is recorded.
+    """
+    _refuse_unless(
+        delivery, DeliveryStatus.APPROVED, action=_l("only an approved delivery can cross.")
+    )
+    if not date(2000, 1, 1) <= crossed_on <= office_date(now):
+        raise InvalidInput(_l("Enter the day it crossed, not in the future."), "crossed_on")
+    _lock_in_order(session, delivery)
+    refusals: list[tuple[int, str]] = []
+    for line in delivery.lines:
+        try:
+            if delivery.direction is Direction.NORTH:
+                entry = ledger.record_drawdown(
+                    session,
+                    resource=line.resource,
+                    quantity=line.quantity,
+                    unit=line.unit,
+                    occurred_on=crossed_on,
+                    waiver_line=line.waiver_line,
+                    purpose=line.purpose,
+                    source=Source.DELIVERY,
+                    source_ref=f"{delivery.reference}/{line.line_no}",
+                    note=line.description,
+                    override_reason=line.override_reason,
+                    actor=actor,
+                    now=now,
+                )
+                line.drawdown_entry_id = entry.id
+            else:
+                lot = session.get(StockLot, line.return_lot_id)
+                stock.draw(
+                    session,
+                    lot.store,
+                    resource=lot.resource,
+                    quantity=line.quantity,
+                    kind=MovementKind.RETURN,
+                    occurred_on=crossed_on,
+                    use="delivery",
+                    use_ref=delivery.reference,
+                    parties=delivery.carrier,
+                    lots=[lot],
+                    actor=actor,
+                    now=now,
+                )
+        except DomainError as exc:
+            refusals.append((line.line_no, exc.message))
+    if refusals:
+        raise CrossingRefused(delivery, refusals)
+    delivery.status, delivery.crossed_on = DeliveryStatus.CROSSED, crossed_on
+    session.flush()
+    record_event(
+        session,
+        "delivery.crossed",
+        actor=actor,
+        target=delivery,
+        on=crossed_on.isoformat(),
+        lines=len(delivery.lines),
+    )
+    return delivery
+
+
+def note_refused_crossing(
+    session: Session,
+    delivery: Delivery,
+    refused: CrossingRefused,
+    *,
+    actor: User | None,
+    now: datetime,
+) -> None:
+    """Keep, for the reviewers, that a crossing was attempted and refused (after the caller
+    rolled the attempt back: nothing else of it remains)."""
+    record_event(
+        session,
+        "delivery.crossing_refused",
+        actor=actor,
+        target=delivery,
+        at=now,
+        reference=delivery.reference,
+        # Kept in one language, as the rest of the audit trail.
+        lines=[[n, in_english(why)] for n, why in refused.refusals],
+    )
+
+
+def materials_store(session: Session, *, actor: User | None, today: date) -> Store:
+    store = session.scalar(select(Store).where(Store.name == MATERIALS_STORE))
+    if store is None:
+        store = stock.create_store(
+            session,
+            name=MATERIALS_STORE,
+            kind=StoreKind.WAREHOUSE,
+            location="Office building, basement",
+            opened_on=today,
+            actor=actor,
+        )
+    return store
+
+
+def _store_for(session: Session, resource: Resource, *, actor: User | None, today: date) -> Store:
+    tank = session.scalar(
+        select(Store)
+        .where(Store.kind == StoreKind.TANK, Store.is_active, Store.resource_id == resource.id)
+        .order_by(Store.id)
+        .limit(1)
+    )
+    return tank if tank is not None else materials_store(session, actor=actor, today=today)
+
+
+def receive(
+    session: Session, delivery: Delivery, *, received_on: date, actor: User | None, now: datetime
+) -> Delivery:
+    """Receive a crossed delivery: each north-bound line becomes an on-site lot (fuel into its
+    tank, everything else into the materials store)."""
+    if delivery.status is DeliveryStatus.RECEIVED:
+        raise ConflictError(
+            _l(
+                "Delivery %(ref)s was already received on %(date)s.",
+                ref=delivery.reference,
+                date=delivery.received_on.isoformat(),
+            )
+        )
+    _refuse_unless(
+        delivery, DeliveryStatus.CROSSED, action=_l("only a delivery that crossed can be received.")
+    )
+    if received_on < delivery.crossed_on:
+        raise InvalidInput(
+            _l(
+                "It cannot be received before it crossed (%(date)s).",
+                date=delivery.crossed_on.isoformat(),
+            ),
+            "received_on",
+        )
+    if received_on > office_date(now):
+        raise InvalidInput(_l("Enter the day it was received, not in the future."), "received_on")
+    if delivery.direction is Direction.NORTH:
+        for line in delivery.lines:
+            store = _store_for(session, line.resource, actor=actor, today=received_on)
+            base = convert(
+                line.quantity, line.unit, line.resource.unit, line.resource.barrels_per_tonne
+            )
+            _movement, lot = stock.receive(
+                session,
+                store,
+                resource=line.resource,
+                quantity=base,
+                received_on=received_on,
+                source=LotSource.DELIVERY,
+                waiver_line=line.waiver_line,
+                drawdown_entry_id=line.drawdown_entry_id,
+                source_ref=f"{delivery.reference}/{line.line_no}",
+                parties=delivery.carrier,
+                note=line.description,
+                must_return_by=line.return_due_on,
+                actor=actor,
+                now=now,
+            )
+            line.lot_id = lot.id
+    delivery.status, delivery.received_on = DeliveryStatus.RECEIVED, received_on
+    session.flush()
+    record_event(
+        session, "delivery.received", actor=actor, target=delivery, on=received_on.isoformat()
+    )
+    return delivery
+
+
+def reject(
+    session: Session, delivery: Delivery, *, reason: str, actor: User | None, now: datetime
+) -> Delivery:
+    """Record that the border turned the delivery back; nothing went north."""
+    _refuse_unless(
+        delivery,
+        DeliveryStatus.APPROVED,
+        action=_l("only an approved delivery can be turned back."),
+    )
+    reason = _text(reason, 2000)
+    if not reason:
+        raise InvalidInput(_l("Give the reason."), "reason")
+    delivery.status, delivery.rejected_reason = DeliveryStatus.REJECTED, reason
+    session.flush()
+    record_event(session, "delivery.rejected", actor=actor, target=delivery, reason=reason)
+    return delivery
+
+
+def overdue_returns(session: Session, today: date) -> list[StockLot]:
+    """Equipment that had to come back by now and is still on site."""
+    return list(
+        session.scalars(
+            select(StockLot)
+            .where(StockLot.must_return_by < today, StockLot.remaining > 0)
+            .order_by(StockLot.must_return_by, StockLot.id)
+        )
+    )

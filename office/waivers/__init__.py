@@ -1,0 +1,1 @@
+"""Sanctions waivers, the resource catalogue and the drawdown ledger."""

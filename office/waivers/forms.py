@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from office.i18n import _l
+from office.waivers.labels import (
+    AUTHORITY_LABELS,
+    CLASSIFICATION_LABELS,
+    CONTROL_LABELS,
+    PURPOSE_LABELS,
+    STATUS_LABELS,
+)
+from office.waivers.units import Unit
+
+
+def choices(labels: dict) -> list[SelectChoice]:
+    return [SelectChoice(code.value, str(label)) for code, label in labels.items()]
+
+
+def unit_choices() -> list[SelectChoice]:
+    return [SelectChoice(unit.value, unit.value) for unit in Unit]
+
+
+def _quantity(label: object, required: bool = True) -> StringField:
+    validators = [DataRequired()] if required else [Optional()]
+    return StringField(
+        label, validators=[*validators, Length(max=40)], render_kw={"inputmode": "decimal"}
+    )
+
+
+class ResourceForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
+    name_ko = StringField(_l("Name (Korean)"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=120)])
+    hs_code = StringField(_l("HS code"), validators=[DataRequired(), Length(max=20)])
+    unit = SelectField(_l("Unit"), choices=unit_choices, validators=[DataRequired()])
+    barrels_per_tonne = _quantity(_l("Barrels per tonne (petroleum only)"), required=False)
+
+
+class HsRuleForm(FlaskForm):
+    prefix = StringField(_l("HS prefix"), validators=[DataRequired(), Length(max=20)])
+    control = SelectField(
+        _l("Control"), choices=lambda: choices(CONTROL_LABELS), validators=[DataRequired()]
+    )
+    note = StringField(_l("Note"), validators=[Length(max=200)])
+
+
+class WaiverEditForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    purpose = TextAreaField(_l("Purpose"), validators=[Length(max=2000)])
+    valid_from = DateField(_l("Valid from"), validators=[Optional()])
+    valid_until = DateField(_l("Valid until"), validators=[Optional()])
+
+
+class WaiverForm(WaiverEditForm):
+    reference = StringField(_l("Reference"), validators=[DataRequired(), Length(max=60)])
+    authority = SelectField(
+        _l("Authority"), choices=lambda: choices(AUTHORITY_LABELS), validators=[DataRequired()]
+    )
+
+
+class LineForm(FlaskForm):
+    resource = SelectField(_l("Resource"), validators=[DataRequired()])
+    unit = SelectField(_l("Unit"), choices=unit_choices, validators=[DataRequired()])
+    requested_quantity = _quantity(_l("Requested quantity"))
+    granted_quantity = _quantity(_l("Granted quantity (the cap)"), required=False)
+    value_cap_usd = _quantity(_l("Value cap in USD (optional)"), required=False)
+
+
+class GrantForm(FlaskForm):
+    granted_quantity = _quantity(_l("Granted quantity"), required=False)
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("New status"), validators=[DataRequired()])
+    # InputRequired, not DataRequired, so a date that does not exist is named as such.
+    effective_on = DateField(_l("Effective on"), validators=[InputRequired()])
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+
+
+class DrawdownForm(FlaskForm):
+    resource = SelectField(_l("Resource"), validators=[DataRequired()])
+    quantity = _quantity(_l("Quantity"))
+    unit = SelectField(_l("Unit"), choices=unit_choices, validators=[DataRequired()])
+    occurred_on = DateField(_l("Date"), validators=[InputRequired()])
+    waiver_line_id = SelectField(_l("Waiver line"), validators=[Optional()])
+    purpose = SelectField(
+        _l("Purpose"), choices=lambda: choices(PURPOSE_LABELS), validators=[DataRequired()]
+    )
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+    override_reason = TextAreaField(
+        _l("Reason to record it anyway (flags it for ministry review)"),
+        validators=[Length(max=2000)],
+    )
+    action = HiddenField()
+
+
+class ReversalForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+
+
+def _any(label: object) -> SelectChoice:
+    return SelectChoice("", str(label))
+
+
+class LedgerFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    waiver = SelectField(_l("Waiver"), validators=[Optional()])
+    resource = SelectField(_l("Resource"), validators=[Optional()])
+    classification = SelectField(
+        _l("Classification"),
+        choices=lambda: [_any(_l("any")), *choices(CLASSIFICATION_LABELS)],
+        validators=[Optional()],
+    )
+    flagged = SelectField(
+        _l("Flagged"),
+        choices=lambda: [
+            _any(_l("any")),
+            SelectChoice("yes", str(_l("flagged"))),
+            SelectChoice("no", str(_l("not flagged"))),
+        ],
+        validators=[Optional()],
+    )
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+
+
+def status_choices(allowed: frozenset) -> list[SelectChoice]:
+    return [SelectChoice(s.value, str(STATUS_LABELS[s])) for s in STATUS_LABELS if s in allowed]

@@ -1,0 +1,103 @@
+"""What each code of the ledger's vocabulary is called on screen, in Korean and English."""
+
+from __future__ import annotations
+
+from office.i18n import _l, label, register_labels
+from office.waivers.models import (
+    Authority,
+    Classification,
+    Control,
+    Purpose,
+    Source,
+    WaiverStatus,
+)
+
+STATUS_LABELS = {
+    WaiverStatus.DRAFT: _l("draft"),
+    WaiverStatus.REQUESTED: _l("requested"),
+    WaiverStatus.GRANTED: _l("granted"),
+    WaiverStatus.PARTIALLY_GRANTED: _l("partially granted"),
+    WaiverStatus.DENIED: _l("denied"),
+    WaiverStatus.REVOKED: _l("revoked"),
+    WaiverStatus.EXPIRED: _l("expired"),
+    WaiverStatus.WITHDRAWN: _l("withdrawn"),
+}
+
+AUTHORITY_LABELS = {
+    Authority.UN_1718_COMMITTEE: _l("UN 1718 Committee exemption"),
+    Authority.US_GOVERNMENT: _l("US government licence"),
+    Authority.ROK_MOU_INDIVIDUAL: _l("Ministry of Unification approval (individual)"),
+    Authority.ROK_MOU_BLANKET: _l("Ministry of Unification approval (blanket)"),
+}
+
+CLASSIFICATION_LABELS = {
+    Classification.NOT_REQUIRED: _l("not required"),
+    Classification.UNCOVERED: _l("uncovered"),
+    Classification.DENIED: _l("denied"),
+    Classification.PENDING: _l("pending"),
+    Classification.OUTSIDE_VALIDITY: _l("outside validity"),
+    Classification.OVER_CAP: _l("over cap"),
+    Classification.COVERED: _l("covered"),
+}
+
+CONTROL_LABELS = {
+    Control.PROHIBITED: _l("prohibited"),
+    Control.CAPPED: _l("capped"),
+    Control.NONE: _l("not controlled"),
+}
+
+PURPOSE_LABELS = {
+    Purpose.OPERATION: _l("operation"),
+    Purpose.REPAIR: _l("repair"),
+    Purpose.FUEL: _l("fuel"),
+    Purpose.SUPPLIES: _l("supplies"),
+}
+
+SOURCE_LABELS = {
+    Source.MANUAL: _l("manual entry"),
+    Source.DELIVERY: _l("delivery"),
+    Source.FUEL_RECEIPT: _l("fuel receipt"),
+    Source.FUEL_ISSUE: _l("fuel issue"),
+    Source.METER: _l("meter reading"),
+    Source.WORK_ORDER: _l("work order"),
+}
+
+# Badge colour of each status and classification on the pages.
+STATUS_TONES = {
+    WaiverStatus.GRANTED: "ok",
+    WaiverStatus.PARTIALLY_GRANTED: "ok",
+    WaiverStatus.REQUESTED: "warn",
+    WaiverStatus.DRAFT: "muted",
+    WaiverStatus.DENIED: "bad",
+    WaiverStatus.REVOKED: "bad",
+    WaiverStatus.EXPIRED: "muted",
+    WaiverStatus.WITHDRAWN: "muted",
+}
+CLASSIFICATION_TONES = {
+    Classification.COVERED: "ok",
+    Classification.NOT_REQUIRED: "muted",
+    Classification.PENDING: "warn",
+    Classification.OUTSIDE_VALIDITY: "bad",
+    Classification.OVER_CAP: "bad",
+    Classification.DENIED: "bad",
+    Classification.UNCOVERED: "bad",
+}
+
+__all__ = ["label", "tone"]
+
+register_labels(
+    {
+        WaiverStatus: STATUS_LABELS,
+        Authority: AUTHORITY_LABELS,
+        Classification: CLASSIFICATION_LABELS,
+        Control: CONTROL_LABELS,
+        Purpose: PURPOSE_LABELS,
+        Source: SOURCE_LABELS,
+    }
+)
+_TONES = {WaiverStatus: STATUS_TONES, Classification: CLASSIFICATION_TONES}
+
+
+def tone(value: object) -> str:
+    """Return the badge colour (ok, warn, bad, muted) of a status or classification."""
+    return _TONES.get(type(value), {}).get(value, "muted")

@@ -1,0 +1,578 @@
+"""The drawdown ledger's one door.
+
+Every quantity drawn on a waiver, from a manual entry, a delivery crossing, a fuel receipt or
+issue, a meter reading or a work order, is recorded by `record_drawdown`. It classifies the
+drawdown against the waiver's status at that moment, enforces the line's cap under a lock,
+chains the entry's hash to the previous one and updates the line's usage, all in the caller's
+transaction. No other code writes ledger rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from office.audit.services import record_event
+from office.auth.models import User
+from office.auth.permissions import Permission, has_permission
+from office.errors import ConflictError, InvalidInput
+from office.i18n import _l, format_hs_code, format_number, office_date
+from office.periods import services as periods
+from office.waivers.labels import STATUS_LABELS
+from office.waivers.models import (
+    Classification,
+    Control,
+    DrawdownEntry,
+    LedgerHead,
+    Purpose,
+    Resource,
+    Source,
+    Waiver,
+    WaiverLine,
+    WaiverStatus,
+)
+from office.waivers.services import EARLIEST_DATE
+from office.waivers.units import MAX_QUANTITY, Unit, convert, parse_quantity
+
+GENESIS_HASH = "0" * 64
+RECORDED_PLAINLY = frozenset({Classification.COVERED, Classification.NOT_REQUIRED})
+_DENYING = frozenset({WaiverStatus.DENIED, WaiverStatus.REVOKED, WaiverStatus.WITHDRAWN})
+_PENDING = frozenset({WaiverStatus.DRAFT, WaiverStatus.REQUESTED})
+REASON_MAX_LENGTH = 2000
+
+
+class DrawdownRefused(ConflictError):
+    """The drawdown is not covered and was not overridden; nothing was recorded."""
+
+    def __init__(self, message: Any, classification: Classification) -> None:
+        super().__init__(message, field="quantity")
+        self.classification = classification
+
+
+# --- classification -----------------------------------------------------------------------
+
+
+def classify(
+    resource: Resource,
+    waiver: Waiver | None,
+    line: WaiverLine | None,
+    base_quantity: Decimal,
+    occurred_on: date,
+) -> Classification:
+    """Return the classification of a drawdown; the first matching rule wins.
+
+    A drawdown that names a waiver line is held to that line whatever the resource's control
+    class: the office chose to draw on it, and a waiver's cap holds always.
+    """
+    if line is None or waiver is None:
+        return (
+            Classification.NOT_REQUIRED
+            if resource.control is Control.NONE
+            else (Classification.UNCOVERED)
+        )
+    if waiver.status in _DENYING or line.granted_quantity == 0:
+        return Classification.DENIED
+    if waiver.status in _PENDING:
+        return Classification.PENDING
+    if (
+        waiver.status is WaiverStatus.EXPIRED
+        or (waiver.valid_from is not None and occurred_on < waiver.valid_from)
+        or (waiver.valid_until is not None and occurred_on > waiver.valid_until)
+    ):
+        return Classification.OUTSIDE_VALIDITY
+    if line.used_base + base_quantity > (line.granted_base or Decimal(0)):
+        return Classification.OVER_CAP
+    return Classification.COVERED
+
+
+def _amount(quantity: Decimal, unit: Unit) -> str:
+    return f"{format_number(quantity)} {unit.value}"
+
+
+def refusal_message(
+    classification: Classification,
+    resource: Resource,
+    waiver: Waiver | None,
+    line: WaiverLine | None,
+    base_quantity: Decimal,
+    occurred_on: date,
+) -> Any:
+    """Name the waiver, the line and the numbers behind a refusal, and what would fix it."""
+    if classification is Classification.UNCOVERED:
+        control = _l("prohibited") if resource.control is Control.PROHIBITED else _l("capped")
+        return _l(
+            "%(name)s (HS %(hs)s) is %(control)s: choose the waiver line that covers it, "
+            "or give a reason to record it uncovered.",
+            name=resource.name_en,
+            hs=format_hs_code(resource.hs_code),
+            control=control,
+        )
+    assert waiver is not None and line is not None
+    where = {"ref": waiver.reference, "n": line.line_no}
+    if classification is Classification.DENIED:
+        if line.granted_quantity == 0:
+            return _l(
+                "Waiver %(ref)s line %(n)d was granted nothing; it cannot be drawn on.", **where
+            )
+        return _l(
+            "Waiver %(ref)s is %(status)s; line %(n)d cannot be drawn on.",
+            status=STATUS_LABELS[waiver.status],
+            **where,
+        )
+    if classification is Classification.PENDING:
+        return _l(
+            "Waiver %(ref)s is still %(status)s, not granted; line %(n)d cannot be drawn on yet.",
+            status=STATUS_LABELS[waiver.status],
+            **where,
+        )
+    if classification is Classification.OUTSIDE_VALIDITY:
+        if waiver.status is WaiverStatus.EXPIRED:
+            return _l("Waiver %(ref)s has expired; line %(n)d cannot be drawn on.", **where)
+        return _l(
+            "Waiver %(ref)s is valid from %(start)s to %(end)s; this drawdown is dated %(date)s.",
+            ref=waiver.reference,
+            start=waiver.valid_from.isoformat() if waiver.valid_from else "-",
+            end=waiver.valid_until.isoformat() if waiver.valid_until else "-",
+            date=occurred_on.isoformat(),
+        )
+    # over the cap: in the line's own unit
+    left = convert(
+        max((line.granted_base or Decimal(0)) - line.used_base, Decimal(0)),
+        resource.unit,
+        line.unit,
+        resource.barrels_per_tonne,
+    )
+    asked = convert(base_quantity, resource.unit, line.unit, resource.barrels_per_tonne)
+    return _l(
+        "Waiver %(ref)s line %(n)d has %(left)s left; this drawdown asks for %(asked)s.",
+        left=_amount(left, line.unit),
+        asked=_amount(asked, line.unit),
+        **where,
+    )
+
+
+# --- checking the input -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckedDrawdown:
+    resource: Resource
+    quantity: Decimal
+    unit: Unit
+    base_quantity: Decimal
+    occurred_on: date
+    line: WaiverLine | None
+
+
+def check_drawdown_input(
+    resource: Resource,
+    quantity: object,
+    unit: Unit | str,
+    occurred_on: date,
+    line: WaiverLine | None,
+    *,
+    today: date,
+) -> CheckedDrawdown:
+    """Validate a drawdown's input; raise InvalidInput naming the field at fault."""
+    try:
+        unit = Unit(unit)
+    except ValueError:
+        raise InvalidInput(_l("Unknown unit %(unit)s.", unit=str(unit)[:20]), "unit") from None
+    quantity = parse_quantity(quantity, unit=unit)
+    if occurred_on > today:
+        raise InvalidInput(
+            _l(
+                "%(date)s is in the future; record a drawdown once it has happened.",
+                date=occurred_on.isoformat(),
+            ),
+            field="occurred_on",
+        )
+    if occurred_on < EARLIEST_DATE:
+        raise InvalidInput(_l("Enter a date from 2000-01-01 on."), field="occurred_on")
+    if line is not None and line.resource_id != resource.id:
+        raise InvalidInput(
+            _l(
+                "Waiver %(ref)s line %(n)d is for %(other)s, not %(name)s.",
+                ref=line.waiver.reference,
+                n=line.line_no,
+                other=line.resource.name_en,
+                name=resource.name_en,
+            ),
+            field="waiver_line_id",
+        )
+    base = convert(quantity, unit, resource.unit, resource.barrels_per_tonne)
+    if base <= 0:
+        raise InvalidInput(
+            _l("The quantity is too small to record in %(unit)s.", unit=resource.unit.value),
+            field="quantity",
+        )
+    if base >= MAX_QUANTITY:
+        raise InvalidInput(_l("The quantity is too large."), field="quantity")
+    return CheckedDrawdown(resource, quantity, unit, base, occurred_on, line)
+
+
+# --- preview ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preview:
+    classification: Classification
+    base_quantity: Decimal
+    message: Any | None
+    remaining_before: Decimal | None  # in the line's unit
+    remaining_after: Decimal | None
+
+    @property
+    def needs_override(self) -> bool:
+        return self.classification not in RECORDED_PLAINLY
+
+
+def preview_drawdown(checked: CheckedDrawdown) -> Preview:
+    """Tell what recording `checked` now would give, without recording or locking anything."""
+    line = checked.line
+    waiver = line.waiver if line is not None else None
+    classification = classify(
+        checked.resource, waiver, line, checked.base_quantity, checked.occurred_on
+    )
+    message = None
+    if classification not in RECORDED_PLAINLY:
+        message = refusal_message(
+            classification,
+            checked.resource,
+            waiver,
+            line,
+            checked.base_quantity,
+            checked.occurred_on,
+        )
+    before = after = None
+    if line is not None and line.granted_base is not None:
+        resource = checked.resource
+        before = convert(
+            line.granted_base - line.used_base, resource.unit, line.unit, resource.barrels_per_tonne
+        )
+        after = convert(
+            line.granted_base - line.used_base - checked.base_quantity,
+            resource.unit,
+            line.unit,
+            resource.barrels_per_tonne,
+        )
+    return Preview(classification, checked.base_quantity, message, before, after)
+
+
+# --- the hash chain -----------------------------------------------------------------------
+
+HASHED_FIELDS = (
+    "seq",
+    "resource_id",
+    "quantity",
+    "unit",
+    "base_quantity",
+    "occurred_on",
+    "recorded_at",
+    "recorded_by_id",
+    "purpose",
+    "source",
+    "source_ref",
+    "note",
+    "waiver_id",
+    "waiver_line_id",
+    "waiver_status",
+    "classification",
+    "flagged",
+    "override_reason",
+    "reverses_id",
+    "reversal_reason",
+    "prev_hash",
+)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{value:.6f}"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "value"):  # enums
+        return value.value
+    return value
+
+
+def entry_digest(values: Mapping[str, Any]) -> str:
+    """Return the SHA-256 of an entry's content, which includes the previous entry's hash."""
+    payload = {name: _canonical(values[name]) for name in HASHED_FIELDS}
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _entry_values(entry: DrawdownEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in HASHED_FIELDS}
+
+
+def _lock_head(session: Session) -> LedgerHead:
+    return session.execute(
+        select(LedgerHead)
+        .where(LedgerHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _append(session: Session, entry: DrawdownEntry) -> DrawdownEntry:
+    """Chain `entry` after the current head and add it (the caller flushes); moving the head
+    locks it until commit, which orders every ledger write."""
+    head = LedgerHead.__table__
+    entry.seq, entry.prev_hash = session.execute(
+        head.update()
+        .where(head.c.id == 1)
+        .values(last_seq=head.c.last_seq + 1)
+        .returning(head.c.last_seq, head.c.last_hash)
+    ).one()
+    # Checked under the head's lock, which a month's sign-off takes too.
+    periods.ensure_open(session, entry.occurred_on, "occurred_on")
+    entry.hash = entry_digest(_entry_values(entry))
+    session.execute(head.update().where(head.c.id == 1).values(last_hash=entry.hash))
+    session.add(entry)
+    return entry
+
+
+def _lock_line(session: Session, line: WaiverLine) -> tuple[Waiver, WaiverLine]:
+    # The waiver is shared-locked so a status change waits for drawdowns in flight (and the
+    # other way round); the line is locked so two drawdowns never both pass its cap.
+    waiver = session.execute(
+        select(Waiver)
+        .where(Waiver.id == line.waiver_id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    locked = session.execute(
+        select(WaiverLine)
+        .where(WaiverLine.id == line.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    return waiver, locked
+
+
+# --- recording ----------------------------------------------------------------------------
+
+
+def record_drawdown(
+    session: Session,
+    *,
+    resource: Resource,
+    quantity: object,
+    unit: Unit | str,
+    occurred_on: date,
+    waiver_line: WaiverLine | None,
+    purpose: Purpose | str,
+    source: Source | str = Source.MANUAL,
+    source_ref: str | None = None,
+    note: str = "",
+    override_reason: str | None = None,
+    actor: User | None,
+    now: datetime,
+) -> DrawdownEntry:
+    """Record a drawdown on the ledger and return its entry.
+
+    Raises InvalidInput for input that makes no sense, and DrawdownRefused when the drawdown
+    is not covered and no override (a reason, by a user allowed to override) was given.
+    """
+    checked = check_drawdown_input(
+        resource, quantity, unit, occurred_on, waiver_line, today=office_date(now)
+    )
+    reason = (override_reason or "").strip()[:REASON_MAX_LENGTH] or None
+    waiver = line = None
+    if waiver_line is not None:
+        waiver, line = _lock_line(session, waiver_line)
+    classification = classify(resource, waiver, line, checked.base_quantity, occurred_on)
+    flagged = classification not in RECORDED_PLAINLY
+    if flagged:
+        message = refusal_message(
+            classification, resource, waiver, line, checked.base_quantity, occurred_on
+        )
+        if reason is None:
+            raise DrawdownRefused(message, classification)
+        if actor is None or not has_permission(actor, Permission.OVERRIDE_DRAWDOWN):
+            raise DrawdownRefused(
+                _l(
+                    "%(refusal)s Only an office administrator can record it anyway.",
+                    refusal=message,
+                ),
+                classification,
+            )
+    entry = DrawdownEntry(
+        resource_id=resource.id,
+        resource=resource,
+        quantity=checked.quantity,
+        unit=checked.unit,
+        base_quantity=checked.base_quantity,
+        occurred_on=occurred_on,
+        recorded_at=now,
+        recorded_by_id=actor.id if actor else None,
+        purpose=Purpose(purpose),
+        source=Source(source),
+        source_ref=source_ref,
+        note=(note or "").strip(),
+        waiver_id=waiver.id if waiver else None,
+        waiver_line_id=line.id if line else None,
+        waiver_status=waiver.status if waiver else None,
+        classification=classification,
+        flagged=flagged,
+        override_reason=reason if flagged else None,
+        reverses_id=None,
+        reversal_reason=None,
+    )
+    _append(session, entry)
+    if line is not None:
+        line.used_base = line.used_base + checked.base_quantity
+    session.flush()  # the entry has its id before an audit event names it
+    if flagged:
+        record_event(
+            session,
+            "drawdown.overridden",
+            actor=actor,
+            target=entry,
+            classification=classification.value,
+            reason=reason,
+        )
+        session.flush()
+    return entry
+
+
+def reverse_entry(
+    session: Session, entry: DrawdownEntry, *, reason: str, actor: User | None, now: datetime
+) -> DrawdownEntry:
+    """Record the reversal of `entry` (its negative, linked to it) and return it.
+
+    Raises InvalidInput without a reason, ConflictError for a reversal or an entry already
+    reversed.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_l("Give the reason for the reversal."), field="reason")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise InvalidInput(
+            _l("The reason can have at most %(n)d characters.", n=REASON_MAX_LENGTH), "reason"
+        )
+    if entry.reverses_id is not None:
+        raise ConflictError(
+            _l(
+                "Entry %(seq)d is itself a reversal and cannot be reversed; record a new "
+                "drawdown instead.",
+                seq=entry.seq,
+            )
+        )
+    waiver = line = None
+    if entry.waiver_line_id is not None:
+        waiver, line = _lock_line(session, entry.waiver_line)
+    _lock_head(session)
+    earlier = session.scalar(select(DrawdownEntry).where(DrawdownEntry.reverses_id == entry.id))
+    if earlier is not None:
+        raise ConflictError(
+            _l("Entry %(seq)d was already reversed by entry %(by)d.", seq=entry.seq, by=earlier.seq)
+        )
+    reversal = DrawdownEntry(
+        resource_id=entry.resource_id,
+        resource=entry.resource,
+        quantity=-entry.quantity,
+        unit=entry.unit,
+        base_quantity=-entry.base_quantity,
+        # Dated with the entry, unless its month is signed off: then in the first open month.
+        occurred_on=periods.first_open_day(session, entry.occurred_on),
+        recorded_at=now,
+        recorded_by_id=actor.id if actor else None,
+        purpose=entry.purpose,
+        source=entry.source,
+        source_ref=entry.source_ref,
+        note="",
+        waiver_id=entry.waiver_id,
+        waiver_line_id=entry.waiver_line_id,
+        waiver_status=waiver.status if waiver else None,
+        classification=entry.classification,
+        flagged=False,
+        override_reason=None,
+        reverses_id=entry.id,
+        reversal_reason=reason,
+    )
+    _append(session, reversal)
+    if line is not None:
+        line.used_base = line.used_base - entry.base_quantity
+    session.flush()
+    record_event(
+        session,
+        "drawdown.reversed",
+        actor=actor,
+        target=entry,
+        reversal_seq=reversal.seq,
+        reason=reason,
+    )
+    session.flush()
+    return reversal
+
+
+# --- checking the whole ledger ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int | None
+    reason: str
+
+
+def verify_chain(session: Session, batch: int = 5000) -> tuple[int, ChainProblem | None]:
+    """Walk the hash chain; return how many entries were checked and the first problem."""
+    table = DrawdownEntry.__table__
+    previous, expected, checked = GENESIS_HASH, 1, 0
+    # The result streams through a server-side cursor on PostgreSQL: close it on every exit,
+    # the early returns included, so the cursor does not outlive the walk.
+    with session.execute(
+        select(table).order_by(table.c.seq).execution_options(yield_per=batch)
+    ) as result:
+        row: Mapping[str, Any]
+        for row in result.mappings():
+            if row["seq"] != expected:
+                return checked, ChainProblem(expected, f"entry {expected} is missing")
+            if row["prev_hash"] != previous:
+                return checked, ChainProblem(row["seq"], "does not follow the previous entry")
+            if entry_digest(row) != row["hash"]:
+                return checked, ChainProblem(row["seq"], "its content does not match its hash")
+            previous, expected, checked = row["hash"], expected + 1, checked + 1
+    head = session.get(LedgerHead, 1, populate_existing=True)
+    if head is None or head.last_seq != checked or head.last_hash != previous:
+        return checked, ChainProblem(
+            checked + 1, f"the ledger head records {head.last_seq if head else 0} entries"
+        )
+    return checked, None
+
+
+@dataclass(frozen=True)
+class UsageDifference:
+    line: WaiverLine
+    stored: Decimal
+    actual: Decimal
+
+
+def check_usage(session: Session) -> list[UsageDifference]:
+    """Recompute every line's use from the ledger; return the lines whose stored use differs."""
+    sums = dict(
+        session.execute(
+            select(DrawdownEntry.waiver_line_id, func.sum(DrawdownEntry.base_quantity))
+            .where(DrawdownEntry.waiver_line_id.is_not(None))
+            .group_by(DrawdownEntry.waiver_line_id)
+        ).all()
+    )
+    differences = []
+    for line in session.scalars(select(WaiverLine).order_by(WaiverLine.id)):
+        actual = Decimal(sums.get(line.id) or 0)
+        if actual != line.used_base:
+            differences.append(UsageDifference(line, line.used_base, actual))
+    return differences

@@ -1,0 +1,608 @@
+"""Rules for the catalogue (resources, HS rules) and for waivers, their lines and statuses.
+
+The drawdown ledger has its own module, `office.waivers.ledger`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from office.audit.services import record_event
+from office.auth.models import User
+from office.errors import ConflictError, InvalidInput
+from office.i18n import _l, office_date
+from office.waivers.models import (
+    Authority,
+    Control,
+    DrawdownEntry,
+    HsRule,
+    Resource,
+    Waiver,
+    WaiverLine,
+    WaiverStatus,
+    WaiverStatusChange,
+)
+from office.waivers.units import Unit, can_convert, convert, format_quantity, parse_quantity
+
+# The UN bans (UNSCR 2397 op. 7: machinery, vehicles, iron, steel and other metals) and the
+# refined-petroleum cap (op. 5). Reviewers edit these; they are only the starting point.
+DEFAULT_HS_RULES: tuple[tuple[str, Control, str], ...] = (
+    *((str(chapter), Control.PROHIBITED, "UNSCR 2397 op. 7") for chapter in range(72, 90)),
+    ("2710", Control.CAPPED, "UNSCR 2397 op. 5: refined petroleum"),
+)
+
+ALLOWED_TRANSITIONS: dict[WaiverStatus, frozenset[WaiverStatus]] = {
+    WaiverStatus.DRAFT: frozenset({WaiverStatus.REQUESTED, WaiverStatus.WITHDRAWN}),
+    WaiverStatus.REQUESTED: frozenset(
+        {
+            WaiverStatus.GRANTED,
+            WaiverStatus.PARTIALLY_GRANTED,
+            WaiverStatus.DENIED,
+            WaiverStatus.WITHDRAWN,
+        }
+    ),
+    WaiverStatus.GRANTED: frozenset({WaiverStatus.REVOKED, WaiverStatus.EXPIRED}),
+    WaiverStatus.PARTIALLY_GRANTED: frozenset({WaiverStatus.REVOKED, WaiverStatus.EXPIRED}),
+}
+GRANTED_STATUSES = frozenset({WaiverStatus.GRANTED, WaiverStatus.PARTIALLY_GRANTED})
+OPEN_STATUSES = frozenset({WaiverStatus.DRAFT, WaiverStatus.REQUESTED})
+EARLIEST_DATE = date(2000, 1, 1)
+_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,59}$")
+
+
+# --- HS codes and rules -------------------------------------------------------------------
+
+
+def normalise_hs_code(value: str, *, field: str = "hs_code", min_digits: int = 4) -> str:
+    """Return the digits of an HS code ("2710.19" -> "271019"); raise InvalidInput unless
+    it has `min_digits` to 10 digits."""
+    digits = re.sub(r"[\s.]", "", value or "")
+    if not digits.isdigit() or not min_digits <= len(digits) <= 10 or not digits.isascii():
+        raise InvalidInput(
+            _l("An HS code has %(low)d to 10 digits (dots allowed), e.g. 2710.19.", low=min_digits),
+            field=field,
+        )
+    return digits
+
+
+def control_for(hs_code: str, rules: list[HsRule]) -> Control:
+    """Return the control class of `hs_code`: the rule with the longest matching prefix wins."""
+    matching = [rule for rule in rules if hs_code.startswith(rule.prefix)]
+    if not matching:
+        return Control.NONE
+    return max(matching, key=lambda rule: len(rule.prefix)).control
+
+
+def _rules(session: Session) -> list[HsRule]:
+    return list(session.scalars(select(HsRule)))
+
+
+def reclassify_resources(session: Session) -> int:
+    """Recompute every resource's control class from the HS rules; return how many changed."""
+    rules = _rules(session)
+    changed = 0
+    for resource in session.scalars(select(Resource)):
+        control = control_for(resource.hs_code, rules)
+        if resource.control != control:
+            resource.control = control
+            changed += 1
+    session.flush()
+    return changed
+
+
+def save_hs_rule(
+    session: Session,
+    *,
+    prefix: str,
+    control: Control,
+    note: str,
+    actor: User | None,
+) -> HsRule:
+    """Set the control class of an HS prefix (adding the rule or changing the one there);
+    every resource's control class follows."""
+    prefix = normalise_hs_code(prefix, field="prefix", min_digits=2)
+    rule = session.scalar(select(HsRule).where(HsRule.prefix == prefix))
+    if rule is None:
+        rule = HsRule(prefix=prefix, control=Control(control), note=note.strip())
+        session.add(rule)
+    else:
+        rule.control, rule.note = Control(control), note.strip()
+    session.flush()
+    changed = reclassify_resources(session)
+    record_event(
+        session,
+        "hs_rule.saved",
+        actor=actor,
+        target=rule,
+        prefix=prefix,
+        control=rule.control.value,
+        resources_reclassified=changed,
+    )
+    return rule
+
+
+def delete_hs_rule(session: Session, rule: HsRule, *, actor: User | None) -> None:
+    """Remove an HS rule; every resource's control class follows."""
+    record_event(session, "hs_rule.deleted", actor=actor, target=rule, prefix=rule.prefix)
+    session.delete(rule)
+    session.flush()
+    reclassify_resources(session)
+
+
+def install_default_hs_rules(session: Session, *, actor: User | None) -> None:
+    for prefix, control, note in DEFAULT_HS_RULES:
+        if session.scalar(select(HsRule).where(HsRule.prefix == prefix)) is None:
+            session.add(HsRule(prefix=prefix, control=control, note=note))
+    session.flush()
+    reclassify_resources(session)
+
+
+# --- resources ----------------------------------------------------------------------------
+
+
+def _barrels_per_tonne(value: object) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        factor = parse_quantity(value)
+    except InvalidInput:
+        raise InvalidInput(
+            _l("Barrels per tonne is a positive number such as 7.23."), field="barrels_per_tonne"
+        ) from None
+    return factor
+
+
+def _resource_has_history(session: Session, resource: Resource) -> bool:
+    used = select(DrawdownEntry.id).where(DrawdownEntry.resource_id == resource.id).limit(1)
+    lined = select(WaiverLine.id).where(WaiverLine.resource_id == resource.id).limit(1)
+    return session.scalar(used) is not None or session.scalar(lined) is not None
+
+
+def save_resource(
+    session: Session,
+    *,
+    code: str,
+    name_ko: str,
+    name_en: str,
+    hs_code: str,
+    unit: Unit | str,
+    barrels_per_tonne: object = None,
+    actor: User | None,
+    resource: Resource | None = None,
+) -> Resource:
+    """Add a resource, or change `resource`; its control class comes from the HS rules."""
+    code = (code or "").strip().lower()
+    if not _CODE.match(code):
+        raise InvalidInput(
+            _l("A code has 1 to 40 lower-case letters, digits, - or _, e.g. diesel."), "code"
+        )
+    clash = session.scalar(select(Resource).where(Resource.code == code))
+    if clash is not None and clash is not resource:
+        raise InvalidInput(
+            _l("A resource with the code %(code)s already exists.", code=code), "code"
+        )
+    name_en = (name_en or "").strip()
+    name_ko = (name_ko or "").strip() or name_en
+    if not name_en or len(name_en) > 120 or len(name_ko) > 120:
+        raise InvalidInput(_l("Enter a name of at most 120 characters."), field="name_en")
+    hs = normalise_hs_code(hs_code)
+    try:
+        unit = Unit(unit)
+    except ValueError:
+        raise InvalidInput(_l("Unknown unit %(unit)s.", unit=str(unit)[:20]), "unit") from None
+    factor = _barrels_per_tonne(barrels_per_tonne)
+    if resource is not None and resource.unit != unit and _resource_has_history(session, resource):
+        raise ConflictError(
+            _l(
+                "%(code)s already has waiver lines or ledger entries; its unit cannot change.",
+                code=resource.code,
+            ),
+            field="unit",
+        )
+    control = control_for(hs, _rules(session))
+    if resource is None:
+        resource = Resource(code=code)
+        session.add(resource)
+    resource.code, resource.name_ko, resource.name_en = code, name_ko, name_en
+    resource.hs_code, resource.unit, resource.barrels_per_tonne = hs, unit, factor
+    resource.control = control
+    session.flush()
+    record_event(
+        session,
+        "resource.saved",
+        actor=actor,
+        target=resource,
+        code=code,
+        hs_code=hs,
+        unit=unit.value,
+        control=resource.control.value,
+    )
+    return resource
+
+
+def find_resource(session: Session, code: str) -> Resource | None:
+    return session.scalar(select(Resource).where(Resource.code == (code or "").strip().lower()))
+
+
+# --- waivers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    resource: Resource
+    unit: Unit
+    requested_quantity: object
+    granted_quantity: object = None
+    value_cap_usd_cents: int | None = None
+
+
+def _check_validity(valid_from: date | None, valid_until: date | None) -> None:
+    for value, field in ((valid_from, "valid_from"), (valid_until, "valid_until")):
+        if value is not None and not EARLIEST_DATE <= value <= date(2099, 12, 31):
+            raise InvalidInput(_l("Enter a date between 2000-01-01 and 2099-12-31."), field=field)
+    if valid_from and valid_until and valid_until < valid_from:
+        raise InvalidInput(
+            _l(
+                "The waiver cannot end (%(end)s) before it starts (%(start)s).",
+                end=valid_until.isoformat(),
+                start=valid_from.isoformat(),
+            ),
+            field="valid_until",
+        )
+
+
+def _set_granted(line: WaiverLine, granted: Decimal | None) -> None:
+    line.granted_quantity = granted
+    line.granted_base = (
+        None
+        if granted is None
+        else convert(granted, line.unit, line.resource.unit, line.resource.barrels_per_tonne)
+    )
+
+
+def _build_line(waiver: Waiver, number: int, spec: LineSpec) -> WaiverLine:
+    unit = Unit(spec.unit)
+    resource = spec.resource
+    if not can_convert(unit, resource.unit, resource.barrels_per_tonne):
+        raise InvalidInput(
+            _l(
+                "Line %(n)d: %(unit)s does not convert to %(base)s, the unit of %(code)s.",
+                n=number,
+                unit=unit.value,
+                base=resource.unit.value,
+                code=resource.code,
+            ),
+            field="unit",
+        )
+    requested = _quantity(spec.requested_quantity, unit, "requested_quantity")
+    granted = (
+        None
+        if spec.granted_quantity in (None, "")
+        else _quantity(spec.granted_quantity, unit, "granted_quantity", allow_zero=True)
+    )
+    if granted is not None and granted > requested:
+        raise InvalidInput(
+            _l(
+                "Line %(n)d: the granted quantity cannot exceed the requested %(q)s %(unit)s.",
+                n=number,
+                q=format_quantity(requested),
+                unit=unit.value,
+            ),
+            field="granted_quantity",
+        )
+    if spec.value_cap_usd_cents is not None and spec.value_cap_usd_cents < 0:
+        raise InvalidInput(_l("A value cap cannot be negative."), field="value_cap_usd")
+    line = WaiverLine(
+        waiver=waiver,
+        line_no=number,
+        resource=resource,
+        unit=unit,
+        requested_quantity=requested,
+        value_cap_usd_cents=spec.value_cap_usd_cents,
+        used_base=Decimal(0),
+    )
+    _set_granted(line, granted)
+    return line
+
+
+def _quantity(value: object, unit: Unit, field: str, allow_zero: bool = False) -> Decimal:
+    """Parse a quantity, naming `field` (not just "quantity") when it is wrong."""
+    try:
+        return parse_quantity(value, unit=unit, allow_zero=allow_zero)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, field=field) from None
+
+
+def _normalise_reference(reference: str) -> str:
+    reference = (reference or "").strip()
+    if not _REFERENCE.match(reference):
+        raise InvalidInput(
+            _l("A reference has 1 to 60 letters, digits, spaces or . _ / -, e.g. MOU-2018-0814."),
+            field="reference",
+        )
+    return reference
+
+
+def create_waiver(
+    session: Session,
+    *,
+    reference: str,
+    authority: Authority | str,
+    title: str,
+    purpose: str = "",
+    status: WaiverStatus | str = WaiverStatus.DRAFT,
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+    lines: list[LineSpec] = (),  # type: ignore[assignment]
+    actor: User | None,
+    now: datetime,
+) -> Waiver:
+    """Add a waiver with its lines; one already decided may be entered with its status."""
+    reference = _normalise_reference(reference)
+    if session.scalar(select(Waiver.id).where(Waiver.reference == reference)) is not None:
+        raise InvalidInput(
+            _l("A waiver with the reference %(ref)s already exists.", ref=reference), "reference"
+        )
+    title = (title or "").strip()
+    if not title or len(title) > 200:
+        raise InvalidInput(_l("Enter a title of at most 200 characters."), field="title")
+    _check_validity(valid_from, valid_until)
+    status = WaiverStatus(status)
+    waiver = Waiver(
+        reference=reference,
+        authority=Authority(authority),
+        title=title,
+        purpose=(purpose or "").strip(),
+        status=status,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        created_by_id=actor.id if actor else None,
+        created_at=now,
+    )
+    for number, spec in enumerate(lines, start=1):
+        try:
+            _build_line(waiver, number, spec)  # joins waiver.lines through the back-reference
+        except InvalidInput as exc:
+            raise InvalidInput(exc.message, field=f"lines.{number - 1}.{exc.field}") from None
+    if status in GRANTED_STATUSES:
+        _grant_lines(waiver, status)
+    session.add(waiver)
+    session.add(
+        WaiverStatusChange(
+            waiver=waiver,
+            from_status=None,
+            to_status=status,
+            changed_at=now,
+            changed_by_id=actor.id if actor else None,
+            effective_on=valid_from or office_date(now),
+            note="",
+        )
+    )
+    session.flush()
+    record_event(
+        session,
+        "waiver.created",
+        actor=actor,
+        target=waiver,
+        reference=reference,
+        status=status.value,
+        lines=len(waiver.lines),
+    )
+    return waiver
+
+
+def update_waiver(
+    session: Session,
+    waiver: Waiver,
+    *,
+    title: str,
+    purpose: str,
+    valid_from: date | None,
+    valid_until: date | None,
+    actor: User | None,
+) -> Waiver:
+    """Change a waiver's title, purpose and validity."""
+    title = (title or "").strip()
+    if not title or len(title) > 200:
+        raise InvalidInput(_l("Enter a title of at most 200 characters."), field="title")
+    _check_validity(valid_from, valid_until)
+    waiver.title, waiver.purpose = title, (purpose or "").strip()
+    waiver.valid_from, waiver.valid_until = valid_from, valid_until
+    session.flush()
+    record_event(
+        session,
+        "waiver.updated",
+        actor=actor,
+        target=waiver,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    return waiver
+
+
+def _refuse_unless_open(waiver: Waiver) -> None:
+    if waiver.status not in OPEN_STATUSES:
+        raise ConflictError(
+            _l(
+                "Waiver %(ref)s is %(status)s; its lines can change only while it is a draft "
+                "or requested.",
+                ref=waiver.reference,
+                status=status_label(waiver.status),
+            )
+        )
+
+
+def add_line(session: Session, waiver: Waiver, spec: LineSpec, *, actor: User | None) -> WaiverLine:
+    """Add a line to a waiver that is still a draft or requested."""
+    _refuse_unless_open(waiver)
+    number = (
+        session.scalar(
+            select(func.max(WaiverLine.line_no)).where(WaiverLine.waiver_id == waiver.id)
+        )
+        or 0
+    ) + 1
+    line = _build_line(waiver, number, spec)
+    session.add(line)
+    session.flush()
+    record_event(
+        session,
+        "waiver.line_added",
+        actor=actor,
+        target=waiver,
+        line_no=number,
+        resource=spec.resource.code,
+    )
+    return line
+
+
+def set_granted_quantity(
+    session: Session, line: WaiverLine, granted: object, *, actor: User | None
+) -> WaiverLine:
+    """Record how much of a line is granted, before the waiver's decision is entered."""
+    _refuse_unless_open(line.waiver)
+    value = (
+        None
+        if granted in (None, "")
+        else _quantity(granted, line.unit, "granted_quantity", allow_zero=True)
+    )
+    if value is not None and value > line.requested_quantity:
+        raise InvalidInput(
+            _l(
+                "The granted quantity cannot exceed the requested %(q)s %(unit)s.",
+                q=format_quantity(line.requested_quantity),
+                unit=line.unit.value,
+            ),
+            field="granted_quantity",
+        )
+    _set_granted(line, value)
+    session.flush()
+    record_event(
+        session,
+        "waiver.line_granted",
+        actor=actor,
+        target=line.waiver,
+        line_no=line.line_no,
+        granted=format_quantity(value) if value is not None else None,
+    )
+    return line
+
+
+def _grant_lines(waiver: Waiver, status: WaiverStatus) -> None:
+    for line in waiver.lines:
+        if line.granted_quantity is not None:
+            continue
+        if status is WaiverStatus.PARTIALLY_GRANTED:
+            raise ConflictError(
+                _l(
+                    "Set the granted quantity of line %(n)d before recording a partial grant.",
+                    n=line.line_no,
+                ),
+                field="status",
+            )
+        _set_granted(line, line.requested_quantity)
+
+
+def change_waiver_status(
+    session: Session,
+    waiver: Waiver,
+    to_status: WaiverStatus | str,
+    *,
+    effective_on: date,
+    note: str = "",
+    actor: User | None,
+    now: datetime,
+) -> Waiver:
+    """Move a waiver to `to_status` if the transition is allowed; raise ConflictError if not.
+
+    Granting fills each line's cap with its requested quantity unless one was set; a partial
+    grant needs every line's granted quantity set first.
+    """
+    locked = session.execute(
+        select(Waiver)
+        .where(Waiver.id == waiver.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    to_status = WaiverStatus(to_status)
+    if to_status not in ALLOWED_TRANSITIONS.get(locked.status, frozenset()):
+        raise ConflictError(
+            _l(
+                "Waiver %(ref)s cannot go from %(old)s to %(new)s.",
+                ref=locked.reference,
+                old=status_label(locked.status),
+                new=status_label(to_status),
+            ),
+            field="status",
+        )
+    if not EARLIEST_DATE <= effective_on <= office_date(now):
+        raise InvalidInput(
+            _l("The effective date must be between 2000-01-01 and today."), field="effective_on"
+        )
+    if to_status in GRANTED_STATUSES:
+        _grant_lines(locked, to_status)
+    session.add(
+        WaiverStatusChange(
+            waiver=locked,
+            from_status=locked.status,
+            to_status=to_status,
+            changed_at=now,
+            changed_by_id=actor.id if actor else None,
+            effective_on=effective_on,
+            note=(note or "").strip(),
+        )
+    )
+    old = locked.status
+    locked.status = to_status
+    session.flush()
+    record_event(
+        session,
+        "waiver.status_changed",
+        actor=actor,
+        target=locked,
+        from_status=old.value,
+        to_status=to_status.value,
+        effective_on=effective_on.isoformat(),
+    )
+    return locked
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineUsage:
+    """A line's cap, use and what is left, in the line's own unit."""
+
+    granted: Decimal | None
+    used: Decimal
+    remaining: Decimal | None
+    percent: Decimal | None
+
+
+def line_usage(line: WaiverLine, used_base: Decimal | None = None) -> LineUsage:
+    """The line's usage now, or with `used_base` (its use as of another day)."""
+    resource = line.resource
+    used_base = line.used_base if used_base is None else used_base
+    used = convert(used_base, resource.unit, line.unit, resource.barrels_per_tonne)
+    if line.granted_quantity is None:
+        return LineUsage(None, used, None, None)
+    remaining = line.granted_quantity - used
+    percent = (
+        (used / line.granted_quantity * 100).quantize(Decimal("0.1"))
+        if line.granted_quantity > 0
+        else None
+    )
+    return LineUsage(line.granted_quantity, used, remaining, percent)
+
+
+def status_label(status: WaiverStatus) -> str:
+    from office.waivers.labels import STATUS_LABELS
+
+    return str(STATUS_LABELS[WaiverStatus(status)])

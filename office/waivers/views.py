@@ -1,0 +1,702 @@
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
+
+from office.auth.access import can_access, permission_required
+from office.auth.forms import ActionForm
+from office.auth.permissions import Permission, has_permission
+from office.db import db, utcnow
+from office.errors import DomainError, InvalidInput
+from office.i18n import _, current_locale_code, format_number, office_date
+from office.waivers import labels, ledger, services
+from office.waivers.forms import (
+    DrawdownForm,
+    GrantForm,
+    HsRuleForm,
+    LedgerFilterForm,
+    LineForm,
+    ResourceForm,
+    ReversalForm,
+    StatusForm,
+    WaiverEditForm,
+    WaiverForm,
+    status_choices,
+)
+from office.waivers.models import (
+    Classification,
+    DrawdownEntry,
+    HsRule,
+    Resource,
+    Waiver,
+    WaiverLine,
+)
+from office.waivers.queries import (
+    EXPORT_COLUMNS,
+    LedgerFilters,
+    iter_ledger_rows,
+    ledger_page,
+    status_on,
+    used_as_of,
+    waivers_with_lines,
+)
+from office.waivers.units import format_quantity
+from office.web import form_status, get_or_404, read_as_of, show_domain_error
+
+catalogue_bp = Blueprint("resources", __name__, url_prefix="/resources")
+waivers_bp = Blueprint("waivers", __name__, url_prefix="/waivers")
+ledger_bp = Blueprint("ledger", __name__, url_prefix="/ledger")
+
+
+@waivers_bp.app_context_processor
+def ledger_vocabulary() -> dict[str, Any]:
+    return {"tone": labels.tone, "quantity": format_quantity}
+
+
+def _resources() -> list[Resource]:
+    return list(db.session.scalars(select(Resource).order_by(Resource.code, Resource.id)))
+
+
+def resource_choices(resources: list[Resource], blank: str | None = None) -> list[SelectChoice]:
+    locale = current_locale_code()
+    options = [
+        SelectChoice(str(r.id), f"{r.code} · {r.name(locale)} ({r.unit.value})") for r in resources
+    ]
+    return [SelectChoice("", blank), *options] if blank is not None else options
+
+
+# --- catalogue: resources and HS rules ----------------------------------------------------
+
+
+def _render_catalogue(resource_form: Any = None, rule_form: Any = None) -> Any:
+    resource_form = resource_form or ResourceForm(formdata=None)
+    rule_form = rule_form or HsRuleForm(formdata=None)
+    rules = db.session.scalars(select(HsRule).order_by(HsRule.prefix, HsRule.id)).all()
+    return render_template(
+        "waivers/catalogue.html",
+        resources=_resources(),
+        rules=rules,
+        resource_form=resource_form,
+        rule_form=rule_form,
+        action_form=ActionForm(),
+    ), form_status(resource_form, rule_form)
+
+
+@catalogue_bp.get("/", endpoint="index")
+@permission_required(Permission.VIEW_LEDGER)
+def catalogue() -> Any:
+    return _render_catalogue()
+
+
+@catalogue_bp.post("/", endpoint="create")
+@permission_required(Permission.MANAGE_CATALOGUE)
+def create_resource() -> Any:
+    form = ResourceForm()
+    if form.validate_on_submit():
+        try:
+            resource = services.save_resource(
+                db.session,
+                code=form.code.data,
+                name_ko=form.name_ko.data,
+                name_en=form.name_en.data,
+                hs_code=form.hs_code.data,
+                unit=form.unit.data,
+                barrels_per_tonne=form.barrels_per_tonne.data,
+                actor=current_user,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Resource %(code)s added.", code=resource.code), "success")
+            return redirect(url_for("resources.index"))
+    return _render_catalogue(resource_form=form)
+
+
+@catalogue_bp.route("/<int:resource_id>", methods=["GET", "POST"], endpoint="edit")
+@permission_required(Permission.MANAGE_CATALOGUE)
+def edit_resource(resource_id: int) -> Any:
+    resource = get_or_404(Resource, resource_id)
+    form = ResourceForm(obj=resource)
+    if form.validate_on_submit():
+        try:
+            services.save_resource(
+                db.session,
+                code=form.code.data,
+                name_ko=form.name_ko.data,
+                name_en=form.name_en.data,
+                hs_code=form.hs_code.data,
+                unit=form.unit.data,
+                barrels_per_tonne=form.barrels_per_tonne.data,
+                actor=current_user,
+                resource=resource,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Resource %(code)s saved.", code=resource.code), "success")
+            return redirect(url_for("resources.index"))
+    elif request.method == "GET":
+        form.barrels_per_tonne.data = format_quantity(resource.barrels_per_tonne)
+    return render_template("waivers/resource_edit.html", resource=resource, form=form), (
+        form_status(form)
+    )
+
+
+@catalogue_bp.post("/hs-rules")
+@permission_required(Permission.MANAGE_CATALOGUE)
+def create_rule() -> Any:
+    form = HsRuleForm()
+    if form.validate_on_submit():
+        try:
+            rule = services.save_hs_rule(
+                db.session,
+                prefix=form.prefix.data,
+                control=form.control.data,
+                note=form.note.data or "",
+                actor=current_user,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                _("Rule for HS %(prefix)s saved; resources reclassified.", prefix=rule.prefix),
+                "success",
+            )
+            return redirect(url_for("resources.index"))
+    return _render_catalogue(rule_form=form)
+
+
+@catalogue_bp.post("/hs-rules/<int:rule_id>/delete")
+@permission_required(Permission.MANAGE_CATALOGUE)
+def delete_rule(rule_id: int) -> Any:
+    rule = get_or_404(HsRule, rule_id)
+    if ActionForm().validate_on_submit():
+        prefix = rule.prefix
+        services.delete_hs_rule(db.session, rule, actor=current_user)
+        db.session.commit()
+        flash(
+            _("Rule for HS %(prefix)s removed; resources reclassified.", prefix=prefix), "success"
+        )
+    return redirect(url_for("resources.index"))
+
+
+# --- waivers ------------------------------------------------------------------------------
+
+
+@waivers_bp.get("/", endpoint="index")
+@permission_required(Permission.VIEW_LEDGER)
+def waiver_list() -> str:
+    today = office_date(utcnow())
+    as_of = read_as_of(today)
+    waivers = waivers_with_lines(db.session)
+    return render_template(
+        "waivers/index.html",
+        waivers=waivers,
+        usage=_usage_on(as_of, [line for w in waivers for line in w.lines], today),
+        status=_status_on(as_of),
+        as_of=as_of,
+        today=today,
+    )
+
+
+def _usage_on(as_of: date | None, lines: list[WaiverLine], today: date) -> Any:
+    """`line_usage`, or the usage as of a past day."""
+    if as_of is None:
+        return services.line_usage
+    used = used_as_of(db.session, lines, as_of, today=today)
+    return lambda line: services.line_usage(line, used[line.id])
+
+
+def _status_on(as_of: date | None) -> Any:
+    return (
+        (lambda waiver: waiver.status)
+        if as_of is None
+        else (lambda waiver: status_on(waiver, as_of))
+    )
+
+
+@waivers_bp.route("/new", methods=["GET", "POST"], endpoint="new")
+@permission_required(Permission.MANAGE_WAIVERS)
+def new_waiver() -> Any:
+    form = WaiverForm()
+    if form.validate_on_submit():
+        try:
+            waiver = services.create_waiver(
+                db.session,
+                reference=form.reference.data,
+                authority=form.authority.data,
+                title=form.title.data,
+                purpose=form.purpose.data or "",
+                valid_from=form.valid_from.data,
+                valid_until=form.valid_until.data,
+                actor=current_user,
+                now=utcnow(),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                _("Waiver %(ref)s created as a draft; add its lines.", ref=waiver.reference),
+                "success",
+            )
+            return redirect(url_for("waivers.detail", waiver_id=waiver.id))
+    return render_template("waivers/new.html", form=form), form_status(form)
+
+
+def _load_waiver(waiver_id: int) -> Waiver:
+    waiver = db.session.scalar(
+        select(Waiver)
+        .where(Waiver.id == waiver_id)
+        .options(
+            selectinload(Waiver.lines).selectinload(WaiverLine.resource),
+            selectinload(Waiver.history),
+        )
+    )
+    return waiver if waiver is not None else get_or_404(Waiver, waiver_id)
+
+
+def render_waiver(waiver: Waiver, **forms: Any) -> Any:
+    may_manage = has_permission(current_user, Permission.MANAGE_WAIVERS)
+    allowed = services.ALLOWED_TRANSITIONS.get(waiver.status, frozenset())
+    status_form = forms.get("status_form") or StatusForm(
+        formdata=None, effective_on=office_date(utcnow())
+    )
+    status_form.status.choices = status_choices(allowed)
+    edit_form = forms.get("edit_form") or WaiverEditForm(formdata=None, obj=waiver)
+    line_form = forms.get("line_form") or LineForm(formdata=None)
+    line_form.resource.choices = resource_choices(_resources())
+    today = office_date(utcnow())
+    as_of = forms.get("as_of")
+    entries, _cursor = ledger_page(
+        db.session, LedgerFilters(waiver_id=waiver.id, date_to=as_of), size=20
+    )
+    return render_template(
+        "waivers/detail.html",
+        waiver=waiver,
+        usage=_usage_on(as_of, waiver.lines, today),
+        status=_status_on(as_of)(waiver),
+        as_of=as_of,
+        today=today,
+        may_manage=may_manage,
+        is_open=waiver.status in services.OPEN_STATUSES,
+        status_form=status_form,
+        edit_form=edit_form,
+        line_form=line_form,
+        grant_form=forms.get("grant_form"),
+        grant_line_id=forms.get("grant_line_id"),
+        entries=entries,
+        can_transition=bool(allowed),
+    ), form_status(*[f for f in forms.values() if hasattr(f, "form_errors")])
+
+
+@waivers_bp.get("/<int:waiver_id>", endpoint="detail")
+@permission_required(Permission.VIEW_LEDGER)
+def waiver_detail(waiver_id: int) -> Any:
+    as_of = read_as_of(office_date(utcnow()))
+    return render_waiver(_load_waiver(waiver_id), as_of=as_of)
+
+
+@waivers_bp.post("/<int:waiver_id>", endpoint="update")
+@permission_required(Permission.MANAGE_WAIVERS)
+def update_waiver(waiver_id: int) -> Any:
+    waiver = _load_waiver(waiver_id)
+    form = WaiverEditForm()
+    if form.validate_on_submit():
+        try:
+            services.update_waiver(
+                db.session,
+                waiver,
+                title=form.title.data,
+                purpose=form.purpose.data or "",
+                valid_from=form.valid_from.data,
+                valid_until=form.valid_until.data,
+                actor=current_user,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Waiver %(ref)s saved.", ref=waiver.reference), "success")
+            return redirect(url_for("waivers.detail", waiver_id=waiver.id))
+    return render_waiver(_load_waiver(waiver_id), edit_form=form)
+
+
+@waivers_bp.post("/<int:waiver_id>/status")
+@permission_required(Permission.MANAGE_WAIVERS)
+def change_status(waiver_id: int) -> Any:
+    waiver = _load_waiver(waiver_id)
+    form = StatusForm()
+    form.status.choices = status_choices(
+        frozenset(services.ALLOWED_TRANSITIONS.get(waiver.status, frozenset()))
+    )
+    if form.validate_on_submit():
+        try:
+            services.change_waiver_status(
+                db.session,
+                waiver,
+                form.status.data,
+                effective_on=form.effective_on.data,
+                note=form.note.data or "",
+                actor=current_user,
+                now=utcnow(),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Waiver %(ref)s is now %(status)s.",
+                    ref=waiver.reference,
+                    status=services.status_label(waiver.status),
+                ),
+                "success",
+            )
+            return redirect(url_for("waivers.detail", waiver_id=waiver.id))
+    return render_waiver(_load_waiver(waiver_id), status_form=form)
+
+
+def _usd_cents(text: str | None) -> int | None:
+    if not text:
+        return None
+    try:
+        value = Decimal(text.replace(",", "").strip())
+    except InvalidOperation:
+        raise InvalidInput(
+            _("Enter the value cap in US dollars, e.g. 25000.00."), field="value_cap_usd"
+        ) from None
+    if (
+        not value.is_finite()
+        or value < 0
+        or value >= 10**13
+        or value != value.quantize(Decimal("0.01"))
+    ):
+        raise InvalidInput(
+            _("Enter the value cap in US dollars, e.g. 25000.00."), field="value_cap_usd"
+        )
+    return int(value * 100)
+
+
+@waivers_bp.post("/<int:waiver_id>/lines")
+@permission_required(Permission.MANAGE_WAIVERS)
+def add_line(waiver_id: int) -> Any:
+    waiver = _load_waiver(waiver_id)
+    form = LineForm()
+    form.resource.choices = resource_choices(_resources())
+    if form.validate_on_submit():
+        try:
+            resource = get_or_404(Resource, int(form.resource.data))
+            line = services.add_line(
+                db.session,
+                waiver,
+                services.LineSpec(
+                    resource=resource,
+                    unit=form.unit.data,
+                    requested_quantity=form.requested_quantity.data,
+                    granted_quantity=form.granted_quantity.data or None,
+                    value_cap_usd_cents=_usd_cents(form.value_cap_usd.data),
+                ),
+                actor=current_user,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Line %(n)d added.", n=line.line_no), "success")
+            return redirect(url_for("waivers.detail", waiver_id=waiver.id))
+    return render_waiver(_load_waiver(waiver_id), line_form=form)
+
+
+@waivers_bp.post("/<int:waiver_id>/lines/<int:line_id>")
+@permission_required(Permission.MANAGE_WAIVERS)
+def grant_line(waiver_id: int, line_id: int) -> Any:
+    line = get_or_404(WaiverLine, line_id)
+    if line.waiver_id != waiver_id:
+        abort(404)
+    form = GrantForm()
+    if form.validate_on_submit():
+        try:
+            services.set_granted_quantity(
+                db.session, line, form.granted_quantity.data or None, actor=current_user
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Line %(n)d saved.", n=line.line_no), "success")
+            return redirect(url_for("waivers.detail", waiver_id=waiver_id))
+    return render_waiver(_load_waiver(waiver_id), grant_form=form, grant_line_id=line_id)
+
+
+# --- ledger -------------------------------------------------------------------------------
+
+
+def _id_arg(name: str) -> int | None:
+    """Return the query argument `name` as a row id or sequence number, or None if it is not one."""
+    value = request.args.get(name, "")
+    # ASCII digits only ("²" is a digit to isdigit, not to int) and within a 64-bit integer.
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
+def _filters_from_request() -> tuple[LedgerFilterForm, LedgerFilters]:
+    form = LedgerFilterForm(formdata=request.args)
+    waivers = db.session.scalars(select(Waiver).order_by(Waiver.reference, Waiver.id)).all()
+    form.waiver.choices = [
+        SelectChoice("", _("any")),
+        *[SelectChoice(str(w.id), w.reference) for w in waivers],
+    ]
+    form.resource.choices = resource_choices(_resources(), blank=_("any"))
+    if not form.validate():
+        return form, LedgerFilters(waiver_id=-1)  # show nothing for filters that make no sense
+    flagged = {"yes": True, "no": False}.get(form.flagged.data or "")
+    return form, LedgerFilters(
+        waiver_id=int(form.waiver.data) if form.waiver.data else None,
+        resource_id=int(form.resource.data) if form.resource.data else None,
+        classification=Classification(form.classification.data)
+        if form.classification.data
+        else None,
+        flagged=flagged,
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+    )
+
+
+@ledger_bp.get("/", endpoint="index")
+@permission_required(Permission.VIEW_LEDGER)
+def ledger_list() -> Any:
+    form, filters = _filters_from_request()
+    before = _id_arg("before")
+    entries, cursor = ledger_page(db.session, filters, before_seq=before)
+    args = {k: v for k, v in request.args.items() if k != "before" and v}
+    return render_template(
+        "waivers/ledger.html",
+        form=form,
+        entries=entries,
+        cursor=cursor,
+        args=args,
+        paged=before is not None,
+    ), form_status(form)
+
+
+@ledger_bp.get("/export.csv")
+@permission_required(Permission.VIEW_LEDGER)
+def export() -> Any:
+    form, filters = _filters_from_request()
+    if form.errors:
+        # Name what is wrong on the list page rather than export an empty file.
+        return ledger_list()
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write("\ufeff")  # so spreadsheet programs read the Korean text as UTF-8
+        writer.writerow(EXPORT_COLUMNS)
+        for count, row in enumerate(iter_ledger_rows(db.session, filters), start=1):
+            writer.writerow([_csv_value(row[column]) for column in EXPORT_COLUMNS])
+            if count % 500 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    stamp = office_date(utcnow()).isoformat()
+    return Response(
+        stream_with_context(rows()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="ledger-{stamp}.csv"'},
+    )
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format_quantity(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return value.value
+    return "" if value is None else value
+
+
+def _line_choices() -> list[SelectChoice]:
+    lines = db.session.scalars(
+        select(WaiverLine)
+        .join(Waiver)
+        .order_by(Waiver.reference, WaiverLine.line_no)
+        .options(selectinload(WaiverLine.resource), selectinload(WaiverLine.waiver))
+    ).all()
+    options = [SelectChoice("", _("No waiver line"))]
+    for line in lines:
+        usage = services.line_usage(line)
+        left = (
+            _("%(q)s %(unit)s left", q=format_number(usage.remaining), unit=line.unit.value)
+            if usage.remaining is not None
+            else _("not granted")
+        )
+        status = services.status_label(line.waiver.status)
+        options.append(
+            SelectChoice(
+                str(line.id),
+                f"{line.waiver.reference} · {line.line_no} · {line.resource.code} · {left}",
+                optgroup=f"{line.waiver.reference} ({status})",
+            )
+        )
+    return options
+
+
+def _drawdown_form() -> DrawdownForm:
+    form = DrawdownForm()
+    form.resource.choices = resource_choices(_resources())
+    form.waiver_line_id.choices = _line_choices()
+    if request.method == "GET":
+        form.occurred_on.data = office_date(utcnow())
+        line_id = _id_arg("line")
+        if line_id is not None:
+            line = db.session.get(WaiverLine, line_id)
+            if line is not None:
+                form.waiver_line_id.data = str(line.id)
+                form.resource.data = str(line.resource_id)
+                form.unit.data = line.unit.value
+    return form
+
+
+@ledger_bp.route("/new", methods=["GET", "POST"], endpoint="new")
+@permission_required(Permission.RECORD_DRAWDOWN)
+def new_drawdown() -> Any:
+    form = _drawdown_form()
+    preview = None
+    status = 200
+    if form.validate_on_submit():
+        resource = get_or_404(Resource, int(form.resource.data))
+        line = (
+            db.session.get(WaiverLine, int(form.waiver_line_id.data))
+            if form.waiver_line_id.data
+            else None
+        )
+        try:
+            checked = ledger.check_drawdown_input(
+                resource,
+                form.quantity.data,
+                form.unit.data,
+                form.occurred_on.data,
+                line,
+                today=office_date(utcnow()),
+            )
+            preview = ledger.preview_drawdown(checked)
+            if form.action.data == "record":
+                entry = ledger.record_drawdown(
+                    db.session,
+                    resource=resource,
+                    quantity=form.quantity.data,
+                    unit=form.unit.data,
+                    occurred_on=form.occurred_on.data,
+                    waiver_line=line,
+                    purpose=form.purpose.data,
+                    note=form.note.data or "",
+                    override_reason=form.override_reason.data,
+                    actor=current_user,
+                    now=utcnow(),
+                )
+                db.session.commit()
+                flash(
+                    _(
+                        "Entry %(seq)d recorded: %(classification)s.",
+                        seq=entry.seq,
+                        classification=labels.label(entry.classification),
+                    ),
+                    "success",
+                )
+                return redirect(url_for("ledger.detail", entry_id=entry.id))
+        except ledger.DrawdownRefused as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+            status = 409
+        except DomainError as exc:
+            db.session.rollback()
+            preview = None
+            show_domain_error(form, exc)
+    return render_template(
+        "waivers/drawdown_new.html",
+        form=form,
+        preview=preview,
+        may_override=has_permission(current_user, Permission.OVERRIDE_DRAWDOWN),
+    ), status if status != 200 else form_status(form)
+
+
+def _load_entry(entry_id: int) -> DrawdownEntry:
+    return get_or_404(DrawdownEntry, entry_id)
+
+
+def render_entry(entry: DrawdownEntry, form: ReversalForm | None = None) -> Any:
+    reversed_by = db.session.scalar(
+        select(DrawdownEntry).where(DrawdownEntry.reverses_id == entry.id)
+    )
+    form = form or ReversalForm(formdata=None)
+    may_reverse = can_access("ledger.reverse") and entry.reverses_id is None and reversed_by is None
+    return render_template(
+        "waivers/entry.html",
+        entry=entry,
+        reversed_by=reversed_by,
+        form=form,
+        may_reverse=may_reverse,
+    ), form_status(form)
+
+
+@ledger_bp.get("/<int:entry_id>", endpoint="detail")
+@permission_required(Permission.VIEW_LEDGER)
+def entry_detail(entry_id: int) -> Any:
+    return render_entry(_load_entry(entry_id))
+
+
+@ledger_bp.post("/<int:entry_id>/reversal")
+@permission_required(Permission.RECORD_DRAWDOWN)
+def reverse(entry_id: int) -> Any:
+    entry = _load_entry(entry_id)
+    form = ReversalForm()
+    if form.validate_on_submit():
+        try:
+            reversal = ledger.reverse_entry(
+                db.session, entry, reason=form.reason.data, actor=current_user, now=utcnow()
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                _("Entry %(seq)d reversed by entry %(by)d.", seq=entry.seq, by=reversal.seq),
+                "success",
+            )
+            return redirect(url_for("ledger.detail", entry_id=reversal.id))
+    return render_entry(_load_entry(entry_id), form)

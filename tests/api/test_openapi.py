@@ -1,0 +1,386 @@
+"""The OpenAPI 3.1 document: valid, complete, and true to what the API really answers."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from office.auth.permissions import Role
+from office.waivers.models import WaiverStatus
+from tests.api.conftest import API, ApiClient, diesel_line, drawdown_body
+from tests.factories import draw, make_rice
+
+METHODS = ("get", "post", "put", "patch", "delete")
+DOC_URI = "urn:office:openapi"
+
+
+@pytest.fixture
+def doc(anonymous_api) -> dict[str, Any]:
+    response = anonymous_api.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    return response.get_json()
+
+
+def template(rule: str) -> str:
+    """Turn a Flask rule (/api/v1/waivers/<int:waiver_id>) into an OpenAPI path."""
+    assert rule.startswith(API)
+    return re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule[len(API) :]) or "/"
+
+
+def api_rules(app) -> list:
+    return [rule for rule in app.url_map.iter_rules() if rule.rule.startswith(API + "/")]
+
+
+def operations(doc) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in doc["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+    ]
+
+
+def validator_for(doc: dict[str, Any], ref: str) -> Draft202012Validator:
+    """A JSON Schema validator for `ref` (#/components/...) inside `doc`."""
+    registry = Registry().with_resource(
+        DOC_URI, Resource.from_contents(doc, default_specification=DRAFT202012)
+    )
+    return Draft202012Validator(
+        {"$ref": DOC_URI + ref},
+        registry=registry,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
+
+
+def component(doc, name: str) -> dict[str, Any]:
+    return doc["components"]["schemas"][name]
+
+
+# --- the document -------------------------------------------------------------------------
+
+
+def test_the_document_is_valid_openapi_3_1(doc):
+    assert doc["openapi"].startswith("3.1.")
+    validate(doc)
+
+
+def test_the_document_is_what_the_app_generates_and_serves_as_json(doc):
+    from office.api.openapi import openapi_document
+
+    assert doc == json.loads(json.dumps(openapi_document()))
+
+
+def test_every_api_route_is_in_the_document_with_each_of_its_methods(app, doc):
+    missing = []
+    for rule in api_rules(app):
+        item = doc["paths"].get(template(rule.rule), {})
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if method.lower() not in item:
+                missing.append(f"{method} {rule.rule}")
+    assert missing == []
+
+
+def test_every_documented_operation_is_a_route_of_the_app(app, doc):
+    routes = {
+        (template(rule.rule), method.lower())
+        for rule in api_rules(app)
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    documented = {(path, method) for path, method, _op in operations(doc)}
+    assert documented - routes == set()
+    assert doc["servers"] == [{"url": API}]
+
+
+def test_path_parameters_match_the_routes(app, doc):
+    for rule in api_rules(app):
+        for method, operation in doc["paths"][template(rule.rule)].items():
+            declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert declared == set(rule.arguments), f"{method} {rule.rule}"
+
+
+def test_operations_have_unique_ids_and_say_how_they_authenticate(doc):
+    ids = [operation["operationId"] for _path, _method, operation in operations(doc)]
+    assert len(ids) == len(set(ids))
+    assert doc["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    assert doc["security"] == [{"bearer": []}]
+    for path, method, operation in operations(doc):
+        if path == "/openapi.json":
+            assert operation["security"] == []
+        else:
+            assert "security" not in operation, "protected by the document-wide bearer"
+            assert "401" in operation["responses"], f"{method} {path}"
+            # 403 wherever some role lacks the permission; every role reads staffing rules.
+            if path != "/staffing/violations":
+                assert "403" in operation["responses"], f"{method} {path}"
+
+
+def test_the_drawdown_listing_documents_every_filter(doc):
+    parameters = doc["paths"]["/drawdowns"]["get"]["parameters"]
+    names = {p["name"] for p in parameters if p["in"] == "query"}
+    assert names == {"waiver_id", "classification", "flagged", "from", "to", "cursor", "limit"}
+
+
+def test_errors_are_documented_as_problem_details(doc):
+    problem = component(doc, "Problem")
+    assert {"type", "title", "status", "detail"} <= set(problem["required"])
+    assert {"errors", "classification"} <= set(problem["properties"])
+    for path, method, operation in operations(doc):
+        for status, response in operation["responses"].items():
+            if status.startswith(("4", "5")):
+                assert set(response["content"]) == {"application/problem+json"}, (
+                    f"{method} {path} {status}"
+                )
+
+
+@pytest.mark.parametrize(
+    ("schema", "fields"),
+    [
+        ("DrawdownOut", ("quantity", "base_quantity")),
+        ("WaiverLineOut", ("requested_quantity", "granted_quantity", "used", "remaining")),
+    ],
+)
+def test_quantities_are_documented_as_decimal_strings(doc, schema, fields):
+    properties = component(doc, schema)["properties"]
+    for field in fields:
+        kinds = {
+            option.get("type") for option in properties[field].get("anyOf", [properties[field]])
+        }
+        assert kinds <= {"string", "null"}, field
+        assert "string" in kinds, field
+
+
+def test_dates_are_documented_as_dates(doc):
+    assert "date" in json.dumps(component(doc, "DrawdownIn")["properties"]["occurred_on"])
+    assert component(doc, "DrawdownOut")["properties"]["occurred_on"]["format"] == "date"
+
+
+@pytest.mark.parametrize(
+    ("schema", "body"),
+    [
+        ("ResourceIn", {"code": "coal", "name": "Coal", "hs_code": "2701.12", "unit": "t"}),
+        (
+            "WaiverIn",
+            {
+                "reference": "MOU-2018-0814",
+                "authority": "rok_mou_individual",
+                "title": "Fuel",
+                "status": "granted",
+                "valid_from": "2018-08-14",
+                "valid_until": "2018-12-31",
+                "lines": [
+                    {
+                        "resource": "diesel",
+                        "unit": "L",
+                        "requested_quantity": "1000.5",
+                        "granted_quantity": 1000,
+                    }
+                ],
+            },
+        ),
+        ("StatusIn", {"status": "granted", "effective_on": "2018-06-01", "note": "letter"}),
+        (
+            "DrawdownIn",
+            {
+                "resource": "diesel",
+                "quantity": "1000.5",
+                "unit": "L",
+                "occurred_on": "2018-10-02",
+                "waiver_line_id": 3,
+                "purpose": "fuel",
+            },
+        ),
+        (
+            "DrawdownIn",
+            {
+                "resource": "rice",
+                "quantity": 1000.5,
+                "unit": "kg",
+                "occurred_on": "2018-10-02",
+                "waiver_line_id": None,
+                "purpose": "supplies",
+                "override_reason": "Ministry approved by phone",
+            },
+        ),
+        ("ReversalIn", {"reason": "Entered twice"}),
+    ],
+)
+def test_the_contracts_example_requests_fit_the_request_schemas(doc, schema, body):
+    validator_for(doc, f"#/components/schemas/{schema}").validate(body)
+
+
+@pytest.mark.parametrize(
+    ("schema", "body"),
+    [
+        ("DrawdownIn", {"resource": "diesel", "quantity": "100", "unit": "L"}),
+        (
+            "DrawdownIn",
+            {
+                "resource": "diesel",
+                "quantity": True,
+                "unit": "L",
+                "occurred_on": "2018-10-02",
+                "waiver_line_id": None,
+                "purpose": "fuel",
+            },
+        ),
+        (
+            "WaiverIn",
+            {"reference": "X", "authority": "rok_mou_individual", "title": "T", "lines": {}},
+        ),
+        ("ReversalIn", {"reason": "ok", "extra": 1}),
+    ],
+)
+def test_the_request_schemas_refuse_what_the_api_refuses(doc, schema, body):
+    assert not validator_for(doc, f"#/components/schemas/{schema}").is_valid(body)
+
+
+# --- real calls against the document ------------------------------------------------------
+
+
+PROTECTED = [
+    ("/resources", "get"),
+    ("/resources", "post"),
+    ("/waivers", "post"),
+    ("/waivers/{waiver_id}", "get"),
+    ("/waivers/{waiver_id}/status", "post"),
+    ("/drawdowns", "get"),
+    ("/drawdowns", "post"),
+    ("/drawdowns/{entry_id}/reversal", "post"),
+]
+
+
+def test_every_real_response_is_documented_and_fits_its_schema(doc, exchanges):
+    failures = []
+    for exchange in exchanges:
+        where = f"{exchange.method.upper()} {exchange.path} {exchange.status}"
+        operation = doc["paths"][exchange.path][exchange.method]
+        documented = operation["responses"].get(str(exchange.status))
+        if documented is None:
+            failures.append(f"{where}: status not documented")
+            continue
+        content = documented.get("content")
+        if content is None:
+            continue  # the document itself: validated above
+        if exchange.mimetype not in content:
+            failures.append(f"{where}: {exchange.mimetype} not among {sorted(content)}")
+            continue
+        ref = content[exchange.mimetype]["schema"]["$ref"]
+        for error in validator_for(doc, ref).iter_errors(exchange.body):
+            failures.append(f"{where}: {error.json_path}: {error.message}")
+    assert failures == []
+
+
+def test_every_documented_response_is_given_by_a_real_call(doc, exchanges):
+    given = {(e.path, e.method, str(e.status)) for e in exchanges}
+    documented = {
+        (path, method, status)
+        for path, method, operation in operations(doc)
+        for status in operation["responses"]
+    }
+    assert documented - given == set()
+
+
+def test_the_real_responses_cover_every_schema_the_api_returns(doc, exchanges):
+    returned = {
+        doc["paths"][e.path][e.method]["responses"][str(e.status)]["content"][e.mimetype]["schema"][
+            "$ref"
+        ].rsplit("/", 1)[1]
+        for e in exchanges
+        if e.path != "/openapi.json"
+    }
+    assert returned == {
+        "ResourceList",
+        "ResourceOut",
+        "WaiverOut",
+        "DrawdownOut",
+        "DrawdownPage",
+        "Problem",
+        "ViolationList",
+    }
+
+
+@dataclass(frozen=True)
+class Exchange:
+    method: str
+    path: str  # the OpenAPI path template
+    status: int
+    mimetype: str
+    body: Any
+
+
+@pytest.fixture
+def exchanges(app, client, session, api_as, anonymous_api) -> list[Exchange]:
+    """Real calls that between them give every response each operation documents."""
+    reviewer, admin, scheduler = api_as(Role.REVIEWER), api_as(Role.ADMIN), api_as(Role.SCHEDULER)
+    requested, _pending_line = diesel_line(session, None, status=WaiverStatus.REQUESTED)
+    granted, line = diesel_line(session, "1000")
+    make_rice(session)
+    entry = draw(session, line.resource, "10", line=line)
+    recorded: list[Exchange] = []
+    adapter = app.url_map.bind("localhost")
+
+    def call(api: ApiClient, method: str, path: str, body: Any = None, raw: str | None = None):
+        response = api.get(path, body) if method == "get" else api.post(path, body, raw=raw)
+        rule, _args = adapter.match(API + path, method.upper(), return_rule=True)
+        payload = response.get_json() if response.is_json else None
+        recorded.append(
+            Exchange(method, template(rule.rule), response.status_code, response.mimetype, payload)
+        )
+        return response
+
+    waiver_path, status_path = f"/waivers/{granted.id}", f"/waivers/{requested.id}/status"
+    reversal_path = f"/drawdowns/{entry.id}/reversal"
+    resource = {"code": "coal", "name": "Coal", "hs_code": "2701.12", "unit": "t"}
+    waiver = {
+        "reference": "MOU-2018-0814",
+        "authority": "un_1718_committee",
+        "title": "Fuel",
+        "status": "granted",
+        "valid_from": "2018-01-01",
+        "valid_until": "2018-12-31",
+        "lines": [{"resource": "diesel", "unit": "bbl", "requested_quantity": 10.5}],
+    }
+    call(anonymous_api, "get", "/openapi.json")
+    # Successes, in the order a client would go.
+    call(reviewer, "get", "/resources")
+    call(reviewer, "post", "/resources", resource)
+    call(reviewer, "post", "/waivers", waiver)
+    call(reviewer, "get", waiver_path)
+    call(reviewer, "post", status_path, {"status": "granted", "effective_on": "2018-06-01"})
+    call(admin, "post", "/drawdowns", drawdown_body(line, quantity=12.5))
+    call(admin, "post", "/drawdowns", drawdown_body(line, quantity=5000, override_reason="Cold"))
+    call(admin, "get", "/drawdowns", {"limit": 2})
+    call(admin, "post", reversal_path, {"reason": "Entered twice"})
+    # Conflicts.
+    call(reviewer, "post", status_path, {"status": "draft", "effective_on": "2018-06-01"})
+    call(admin, "post", "/drawdowns", drawdown_body(line, quantity=5000))
+    call(admin, "post", reversal_path, {"reason": "Again"})
+    # Unknown ids.
+    call(reviewer, "get", "/waivers/999999")
+    call(reviewer, "post", "/waivers/999999/status", {"status": "granted"})
+    call(admin, "post", "/drawdowns/999999/reversal", {"reason": "x"})
+    # Invalid parameters.
+    call(admin, "get", "/drawdowns", {"limit": 0})
+    # Staffing.
+    call(scheduler, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
+    call(scheduler, "get", "/staffing/violations", {"from": "2018-10-02", "to": "2018-10-01"})
+    call(anonymous_api, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
+    # Every protected operation: no token, a role without the permission, bad bodies.
+    for path, method in PROTECTED:
+        concrete = path.format(waiver_id=requested.id, entry_id=entry.id)
+        call(anonymous_api, method, concrete, {})
+        call(scheduler, method, concrete, {})
+        if method == "post":
+            allowed = admin if path.startswith("/drawdowns") else reviewer
+            call(allowed, method, concrete, raw="{")
+            call(allowed, method, concrete, raw="[]")
+    return recorded

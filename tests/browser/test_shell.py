@@ -1,0 +1,90 @@
+"""Each role logs in, sees its own navigation, switches to Korean and logs out."""
+
+import pytest
+
+from office.demo import DEMO_LOGINS
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+NAV_BY_ROLE = {
+    # the demo administrator is also the superuser
+    "admin": {
+        "Home",
+        "Review",
+        "Staffing",
+        "Calendar",
+        "Daily log",
+        "Fuel and power",
+        "Deliveries",
+        "Repairs",
+        "Waivers",
+        "Ledger",
+        "Record drawdown",
+        "Resources",
+        "Users",
+        "Audit trail",
+    },
+    "scheduler": {"Home", "Staffing", "Calendar"},
+    "reviewer": {
+        "Home",
+        "Review",
+        "Staffing",
+        "Calendar",
+        "Daily log",
+        "Fuel and power",
+        "Deliveries",
+        "Repairs",
+        "Waivers",
+        "Ledger",
+        "Resources",
+        "Audit trail",
+    },
+}
+
+
+def log_in(page, login):
+    page.goto("/login")
+    page.get_by_label("Email").fill(login.email)
+    page.get_by_label("Password").fill(login.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/")
+
+
+@pytest.mark.parametrize("login", DEMO_LOGINS, ids=lambda login: login.role.value)
+def test_role_logs_in_sees_its_navigation_switches_to_korean_and_logs_out(page, login):
+    log_in(page, login)
+    nav = page.locator("ul.main-nav a")
+    assert set(nav.all_inner_texts()) == NAV_BY_ROLE[login.role.value]
+    assert page.get_by_test_id("account-link").inner_text() == login.name
+    screenshot(page, f"shell-{login.role.value}-en")
+
+    page.get_by_role("button", name="한국어").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "ko"
+    assert page.get_by_role("button", name="로그아웃").is_visible()
+    screenshot(page, f"shell-{login.role.value}-ko")
+
+    page.get_by_role("button", name="로그아웃").click()
+    page.wait_for_url("**/login")
+    assert page.get_by_role("heading", name="로그인").is_visible()
+    page.goto("/")
+    assert "/login" in page.url
+
+
+def test_wrong_password_shows_the_generic_message(page):
+    page.goto("/login")
+    page.get_by_label("Email").fill(DEMO_LOGINS[0].email)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    assert page.get_by_text("The email or password is not right.").is_visible()
+    assert page.get_by_label("Email").input_value() == DEMO_LOGINS[0].email
+    screenshot(page, "login-failed")
+
+
+def test_layout_fits_a_tablet(page):
+    page.set_viewport_size({"width": 768, "height": 1024})
+    log_in(page, DEMO_LOGINS[0])
+    overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert overflow is False
+    screenshot(page, "shell-tablet")

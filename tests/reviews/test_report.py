@@ -1,0 +1,207 @@
+"""The monthly supply-usage report: transfers north by waiver, resource and purpose; use on site;
+stock at the start and end of the month with what came, went and was carried back; every flag
+with its state and the last word on it. As HTML, CSV and PDF; an empty month has no report."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+
+import pypdfium2
+import pytest
+
+from office.errors import NotFoundError
+from office.reviews import report
+from office.reviews.models import ItemKind, ReviewAction, ReviewState
+from tests.conftest import log_in
+from tests.reviews.arrange import OCT, TODAY, act, carry_back
+from tests.reviews.pages import read
+
+OCTOBER = date(2018, 10, 1)
+K, A = ItemKind, ReviewAction
+
+
+@pytest.fixture
+def reviewed(session, admin, reviewer, flagged):
+    """October's flags: the dip queried and answered, the override acknowledged, the rest open;
+    the overdue welder escalated, then carried back south on 25 October."""
+    act(session, K.OVERDUE_RETURN, flagged.overdue.id, A.ESCALATE, reviewer, "Five days late.")
+    act(session, K.DIP_VARIANCE, flagged.dip.id, A.QUERY, reviewer, "Where did 300 L go?")
+    act(session, K.DIP_VARIANCE, flagged.dip.id, A.ANSWER, admin, "A weeping valve seal.")
+    act(session, K.OVERRIDE, flagged.override.id, A.ACKNOWLEDGE, reviewer, "Accepted.")
+    carry_back(session, flagged.overdue, OCT(25))
+    return flagged
+
+
+def test_the_month_in_figures(session, reviewed):
+    built = report.build(session, OCTOBER, today=TODAY)
+    use_waiver = reviewed.use.line.waiver.reference
+    assert sorted(
+        (t.waiver.reference, t.resource.code, t.purpose.value, t.entries, t.quantity, t.flagged)
+        for t in built.transfers
+    ) == sorted(
+        [
+            # 400 L covered, then 1,100 L recorded anyway (600 L left and 500 L over).
+            ("MOU-R-MAIN", "diesel", "operation", 2, Decimal(1500), 1),
+            (use_waiver, "diesel", "fuel", 1, Decimal(1000), 0),
+            ("MOU-R-WELD", "welder", "repair", 2, Decimal(4), 0),
+        ]
+    )
+    assert [(r.code, use, q) for r, use, q in built.uses] == [("diesel", "boilers", Decimal(300))]
+    stock = {s.resource.code: s for s in built.stock}
+    diesel = stock["diesel"]
+    # The dip tank opened on 1 September with 5,000 L; 1,000 L came, 300 L were used.
+    assert (diesel.opening, diesel.received, diesel.used, diesel.returned, diesel.closing) == (
+        5000,
+        1000,
+        300,
+        0,
+        5700,
+    )
+    welder = stock["welder"]
+    assert (welder.opening, welder.received, welder.used, welder.returned, welder.closing) == (
+        0,
+        4,
+        0,
+        2,
+        2,
+    )
+    flags = {(f.row.kind, f.row.source_id): f for f in built.flags}
+    assert set(flags) == reviewed.keys()
+    assert [f.row.occurred_on for f in built.flags] == sorted(
+        f.row.occurred_on for f in built.flags
+    )
+    dip = flags[(K.DIP_VARIANCE, reviewed.dip.id)]
+    assert dip.row.state is ReviewState.ANSWERED
+    assert (dip.resolution.action, dip.resolution.body) == (A.ANSWER, "A weeping valve seal.")
+    override = flags[(K.OVERRIDE, reviewed.override.id)]
+    assert (override.row.state, override.resolution.body) == (ReviewState.ACKNOWLEDGED, "Accepted.")
+    assert flags[(K.METER_ANOMALY, reviewed.reading.id)].resolution is None
+    overdue = flags[(K.OVERDUE_RETURN, reviewed.overdue.id)]
+    assert (overdue.row.state, overdue.resolution.body) == (
+        ReviewState.ESCALATED,
+        "Five days late.",
+    )
+    assert built.signed_off is None
+
+
+def test_the_report_page(client, reviewer, reviewed):
+    response = log_in(client, reviewer).get("/reviews/reports/2018-10")
+    assert response.status_code == 200
+    page = read(response)
+    assert "Supply-usage report, 2018-10" in page.text
+    assert "Period 2018-10-01 to 2018-10-31" in page.text
+    assert "Not signed off: figures may still change." in page.text
+    rows = page.rows
+    assert ["MOU-R-MAIN", "Diesel", "operation", "2", "1,500 L", "1"] in rows
+    assert ["MOU-R-WELD", "Welder", "repair", "2", "4 piece", "0"] in rows
+    assert ["Diesel", "boilers", "300 L"] in rows
+    assert ["Diesel (L)", "5,000", "1,000", "300", "0", "5,700"] in rows
+    assert ["Welder (piece)", "0", "4", "0", "2", "2"] in rows
+    flags = [row for row in rows if len(row) == 5 and row[0].startswith("2018-10-")]
+    assert len(flags) == 5
+    dip = next(row for row in flags if row[1] == "dip variance")
+    assert dip[3:] == ["answered", "answered: A weeping valve seal."]
+    override = next(row for row in flags if row[1] == "drawdown recorded anyway")
+    assert override[3:] == ["acknowledged", "acknowledged: Accepted."]
+    meter = next(row for row in flags if row[1] == "meter anomaly")
+    assert meter[3:] == ["open", "-"]
+    assert ("/reviews/reports/2018-10.pdf", "Download PDF") in page.links
+
+
+def test_a_signed_off_month_says_when(client, session, reviewer, flagged):
+    from office.reviews import services
+    from tests.factories import NOW
+    from tests.reviews.arrange import acknowledge_all
+
+    acknowledge_all(session, reviewer, month=OCTOBER)
+    services.sign_off_month(session, OCTOBER, note="", actor=reviewer, now=NOW, today=TODAY)
+    session.commit()
+    page = read(log_in(client, reviewer).get("/reviews/reports/2018-10"))
+    assert "Signed off on 2018-12-31 12:00." in page.text
+
+
+def test_the_csv_has_one_row_per_figure(client, reviewer, reviewed):
+    response = log_in(client, reviewer).get("/reviews/reports/2018-10.csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert 'filename="supply-usage-2018-10.csv"' in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert list(rows[0]) == [
+        "section",
+        "waiver",
+        "resource",
+        "purpose_or_use",
+        "entries",
+        "quantity",
+        "unit",
+        "flagged",
+        "opening",
+        "received",
+        "used",
+        "returned",
+        "closing",
+        "state",
+        "resolution",
+    ]
+    sections = [row["section"] for row in rows]
+    assert sections == ["transfer"] * 3 + ["use"] + ["stock"] * 2 + ["flag"] * 5
+    main = next(row for row in rows if row["waiver"] == "MOU-R-MAIN")
+    assert (main["resource"], main["purpose_or_use"], main["entries"], main["flagged"]) == (
+        "diesel",
+        "operation",
+        "2",
+        "1",
+    )
+    assert (Decimal(main["quantity"]), main["unit"]) == (Decimal(1500), "L")
+    diesel = next(row for row in rows if row["section"] == "stock" and row["resource"] == "diesel")
+    assert [Decimal(diesel[k]) for k in ("opening", "received", "used", "returned", "closing")] == [
+        5000,
+        1000,
+        300,
+        0,
+        5700,
+    ]
+    dip = next(row for row in rows if row["purpose_or_use"] == "dip_variance")
+    assert (dip["state"], dip["resolution"]) == ("answered", "A weeping valve seal.")
+    meter = next(row for row in rows if row["purpose_or_use"] == "meter_anomaly")
+    assert (meter["state"], meter["resolution"]) == ("open", "")
+
+
+def test_the_pdf_is_a_printed_report(client, reviewer, reviewed):
+    response = log_in(client, reviewer).get("/reviews/reports/2018-10.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert 'filename="supply-usage-2018-10-en.pdf"' in response.headers["Content-Disposition"]
+    data = response.get_data()
+    assert data.startswith(b"%PDF")
+    pdf = pypdfium2.PdfDocument(data)
+    try:
+        text = " ".join(pdf[n].get_textpage().get_text_range() for n in range(len(pdf)))
+    finally:
+        pdf.close()
+    text = " ".join(text.split())
+    assert "Supply-usage report, 2018-10" in text
+    assert "MOU-R-MAIN" in text and "1,500 L" in text
+    assert "A weeping valve seal." in text
+    assert "Download PDF" not in text  # the page's buttons are not printed
+
+
+@pytest.mark.parametrize("suffix", ["", ".csv", ".pdf"])
+def test_an_empty_month_has_no_report(client, reviewer, flagged, suffix):
+    response = log_in(client, reviewer).get(f"/reviews/reports/2018-07{suffix}")
+    assert response.status_code == 404
+    assert "Nothing was recorded in 2018-07: there is no report for it." in read(response).text
+
+
+def test_a_month_that_is_not_a_month_is_not_found(client, reviewer):
+    log_in(client, reviewer)
+    for bad in ("2018-13", "2018-1", "latest"):
+        assert client.get(f"/reviews/reports/{bad}").status_code == 404
+
+
+def test_build_refuses_an_empty_month(session, flagged):
+    with pytest.raises(NotFoundError, match="Nothing was recorded in 2018-08"):
+        report.build(session, date(2018, 8, 1), today=TODAY)

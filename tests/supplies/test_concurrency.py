@@ -1,0 +1,263 @@
+"""Crossings that share waiver lines, run at the same moment, committed for real on a database
+of their own (SQLite and PostgreSQL): each crossing is all or nothing, the caps hold, and two
+crossings that take the same lines in opposite order both go through, one after the other."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from office import create_app
+from office.auth import services as auth_services
+from office.auth.permissions import Role
+from office.db import db
+from office.fuel import services as fuel
+from office.stock import services as stock
+from office.stock.models import StockLot, StoreKind
+from office.supplies import services as supplies
+from office.supplies.models import Delivery, DeliveryStatus
+from office.waivers import ledger
+from office.waivers import services as waivers
+from office.waivers.models import WaiverLine, WaiverStatus
+from tests.conftest import TEST_SECRET_KEY, log_in
+from tests.factories import NOW
+from tests.support import migrated_scratch_engine
+
+PAIRS = 8
+
+
+def _app(url: str):
+    return create_app(
+        {"OFFICE_ENV": "development", "SECRET_KEY": TEST_SECRET_KEY, "OFFICE_DATABASE_URL": url},
+        TESTING=True,
+        WTF_CSRF_ENABLED=False,
+    )
+
+
+def _admin():
+    return auth_services.create_user(
+        db.session,
+        email="admin@test.example",
+        display_name="Admin",
+        role=Role.ADMIN,
+        password="correct horse battery",
+        actor=None,
+    )
+
+
+def _arrange(granted_steel: str, granted_copper: str, manifests: list[list[tuple[str, str]]]):
+    """A waiver with a steel and a copper line, and approved deliveries of (code, tonnes)."""
+    admin = _admin()
+    resources = {
+        code: waivers.save_resource(
+            db.session,
+            code=code,
+            name_ko=code,
+            name_en=code.title(),
+            hs_code=hs,
+            unit="t",
+            barrels_per_tonne=None,
+            actor=None,
+        )
+        for code, hs in (("steel", "7216.10"), ("copper", "7403.11"))
+    }
+    waiver = waivers.create_waiver(
+        db.session,
+        reference="MOU-2018-0611",
+        authority="rok_mou_individual",
+        title="Concurrency",
+        status=WaiverStatus.GRANTED,
+        valid_from=date(2018, 1, 1),
+        valid_until=date(2018, 12, 31),
+        lines=[
+            waivers.LineSpec(resources["steel"], "t", granted_steel, granted_steel),
+            waivers.LineSpec(resources["copper"], "t", granted_copper, granted_copper),
+        ],
+        actor=None,
+        now=NOW,
+    )
+    by_code = {line.resource.code: line for line in waiver.lines}
+    ids = []
+    for n, manifest in enumerate(manifests, start=1):
+        delivery = supplies.save_delivery(
+            db.session,
+            reference=f"KLO-C-{n:03d}",
+            direction="north",
+            planned_on=date(2018, 10, 1),
+            approval_number=f"MOU-CO-{n}",
+            actor=None,
+        )
+        for code, tonnes in manifest:
+            supplies.add_line(
+                db.session,
+                delivery,
+                supplies.LineInput(
+                    resource=resources[code],
+                    quantity=tonnes,
+                    unit="t",
+                    purpose="repair",
+                    waiver_line=by_code[code],
+                ),
+                actor=None,
+            )
+        supplies.approve(db.session, delivery, actor=None, now=NOW)
+        ids.append(delivery.id)
+    db.session.commit()
+    return admin, ids
+
+
+def _cross_all_at_once(app, admin, ids: list[int]) -> list[int]:
+    start = threading.Barrier(len(ids))
+
+    def cross(delivery_id: int) -> int:
+        client = log_in(app.test_client(), admin)
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        start.wait(timeout=30)
+        response = client.post(f"/deliveries/{delivery_id}/cross", data={"on": "2018-10-01"})
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=len(ids)) as pool:
+        return list(pool.map(cross, ids))
+
+
+def test_crossings_taking_the_same_lines_in_opposite_order_all_go_through(tmp_path):
+    # Each pair: one delivery lists steel then copper, the other copper then steel.
+    manifests = [
+        [("steel", "1"), ("copper", "1")] if n % 2 else [("copper", "1"), ("steel", "1")]
+        for n in range(2 * PAIRS)
+    ]
+    with migrated_scratch_engine(tmp_path) as engine:
+        app = _app(engine.url.render_as_string(hide_password=False))
+        with app.app_context():
+            admin, ids = _arrange("100", "100", manifests)
+
+        statuses = _cross_all_at_once(app, admin, ids)
+
+        assert statuses == [302] * len(ids)
+        with app.app_context():
+            used = {
+                line.resource.code: line.used_base
+                for line in db.session.scalars(select(WaiverLine))
+            }
+            assert used == {"steel": Decimal(2 * PAIRS), "copper": Decimal(2 * PAIRS)}
+            assert ledger.verify_chain(db.session) == (4 * PAIRS, None)
+            assert ledger.check_usage(db.session) == []
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_crossings_at_once_never_pass_a_cap_and_a_refused_one_leaves_nothing(tmp_path):
+    # Ten deliveries of 1 t steel and 1 t copper at lines of 6 t of steel and 4 t of copper:
+    # exactly four cross, whole; six are refused, whole.
+    manifests = [[("steel", "1"), ("copper", "1")] for _ in range(10)]
+    with migrated_scratch_engine(tmp_path) as engine:
+        app = _app(engine.url.render_as_string(hide_password=False))
+        with app.app_context():
+            admin, ids = _arrange("6", "4", manifests)
+
+        statuses = _cross_all_at_once(app, admin, ids)
+
+        assert sorted(statuses) == [302] * 4 + [409] * 6
+        with app.app_context():
+            used = {
+                line.resource.code: line.used_base
+                for line in db.session.scalars(select(WaiverLine))
+            }
+            assert used == {"steel": Decimal(4), "copper": Decimal(4)}
+            deliveries = db.session.scalars(select(Delivery).order_by(Delivery.id)).all()
+            crossed = [d for d in deliveries if d.status is DeliveryStatus.CROSSED]
+            assert len(crossed) == 4
+            assert all(line.drawdown_entry_id for d in crossed for line in d.lines)
+            assert not any(
+                line.drawdown_entry_id for d in deliveries if d not in crossed for line in d.lines
+            )
+            assert ledger.verify_chain(db.session) == (8, None)
+            assert ledger.check_usage(db.session) == []
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _arrange_returns(orders: list[list[str]]):
+    """Diesel in a tank and steel in the materials store (opening stock), and approved
+    south-bound deliveries taking 1 (litre or tonne) of each back, in the order given."""
+    admin = _admin()
+    diesel = waivers.save_resource(
+        db.session,
+        code="diesel",
+        name_ko="경유",
+        name_en="Diesel",
+        hs_code="2710.19",
+        unit="L",
+        barrels_per_tonne="7.23",
+        actor=None,
+    )
+    steel = waivers.save_resource(
+        db.session,
+        code="steel",
+        name_ko="강철",
+        name_en="Steel",
+        hs_code="7216.10",
+        unit="t",
+        barrels_per_tonne=None,
+        actor=None,
+    )
+    fuel.create_tank(
+        db.session,
+        name="Boiler tank",
+        product=diesel,
+        capacity="10000",
+        tolerance=None,
+        location="",
+        opening="5000",
+        opened_on=date(2018, 6, 1),
+        actor=None,
+    )
+    stock.create_store(
+        db.session,
+        name=supplies.MATERIALS_STORE,
+        kind=StoreKind.WAREHOUSE,
+        resource=steel,
+        opening="100",
+        opened_on=date(2018, 6, 1),
+        actor=None,
+    )
+    lots = {lot.resource.code: lot for lot in db.session.scalars(select(StockLot))}
+    ids = []
+    for n, order in enumerate(orders, start=1):
+        delivery = supplies.save_delivery(
+            db.session,
+            reference=f"KLO-S-{n:03d}",
+            direction="south",
+            planned_on=date(2018, 10, 1),
+            approval_number=f"MOU-CO-S-{n}",
+            actor=None,
+        )
+        for code in order:
+            supplies.add_return_line(db.session, delivery, lots[code], "1", actor=None)
+        supplies.approve(db.session, delivery, actor=None, now=NOW)
+        ids.append(delivery.id)
+    db.session.commit()
+    return admin, ids
+
+
+def test_returns_taking_lots_of_two_stores_in_opposite_order_all_go_through(tmp_path):
+    orders = [["diesel", "steel"] if n % 2 else ["steel", "diesel"] for n in range(2 * PAIRS)]
+    with migrated_scratch_engine(tmp_path) as engine:
+        app = _app(engine.url.render_as_string(hide_password=False))
+        with app.app_context():
+            admin, ids = _arrange_returns(orders)
+
+        statuses = _cross_all_at_once(app, admin, ids)
+
+        assert statuses == [302] * len(ids)
+        with app.app_context():
+            lots = {lot.resource.code: lot for lot in db.session.scalars(select(StockLot))}
+            back = 2 * PAIRS
+            assert (lots["diesel"].returned, lots["diesel"].remaining) == (back, 5000 - back)
+            assert (lots["steel"].returned, lots["steel"].remaining) == (back, 100 - back)
+            db.session.remove()
+            db.engine.dispose()

@@ -1,0 +1,70 @@
+import stat
+
+import pytest
+
+from office import config
+from office.config import ConfigError
+
+
+def test_production_without_secret_key_refuses_to_start(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        config.load(
+            {"OFFICE_ENV": "production", "OFFICE_DATABASE_URL": "postgresql://db/office"},
+            tmp_path,
+        )
+
+
+def test_production_without_database_url_refuses_to_start(tmp_path):
+    with pytest.raises(ConfigError, match="OFFICE_DATABASE_URL is not set"):
+        config.load({"OFFICE_ENV": "production", "SECRET_KEY": "k" * 64}, tmp_path)
+
+
+def test_unknown_environment_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="OFFICE_ENV is 'staging'"):
+        config.load({"OFFICE_ENV": "staging"}, tmp_path)
+
+
+def test_development_key_is_generated_once_and_private(tmp_path):
+    first = config.load({}, tmp_path)
+    second = config.load({}, tmp_path)
+    key_file = tmp_path / "secret_key"
+    assert first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert len(first["SECRET_KEY"]) >= 64
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert list(tmp_path.glob(".secret_key.*")) == []
+
+
+def test_development_defaults_to_sqlite_under_instance(tmp_path):
+    settings = config.load({}, tmp_path)
+    assert settings["DATABASE_URL"] == f"sqlite:///{tmp_path / 'office.db'}"
+    assert settings["SESSION_COOKIE_SECURE"] is False
+
+
+def test_production_cookies_are_secure_httponly_and_lax(tmp_path):
+    settings = config.load(
+        {
+            "OFFICE_ENV": "production",
+            "SECRET_KEY": "k" * 64,
+            "OFFICE_DATABASE_URL": "postgresql://office@db/office",
+        },
+        tmp_path,
+    )
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["SESSION_COOKIE_HTTPONLY"] is True
+    assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert settings["DATABASE_URL"] == "postgresql+psycopg://office@db/office"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_session_cookie_is_sent_httponly_and_lax(client):
+    client.get("/login")
+    response = client.post("/language", data={"lang": "ko", "next": "/login"})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+@pytest.mark.parametrize("value", ["0", "26", "soon"])
+def test_planner_seconds_must_end_before_the_worker_timeout(tmp_path, value):
+    with pytest.raises(ConfigError, match="OFFICE_PLANNER_SECONDS"):
+        config.load({"OFFICE_PLANNER_SECONDS": value}, tmp_path)

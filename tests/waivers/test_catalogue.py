@@ -1,0 +1,115 @@
+"""Resources take their control class from the HS rules: longest prefix wins."""
+
+import pytest
+from sqlalchemy import select
+
+from office.errors import ConflictError, InvalidInput
+from office.waivers import services
+from office.waivers.models import Control, HsRule
+from tests.factories import draw, make_resource, make_waiver
+
+
+def rule(prefix: str, control: Control) -> HsRule:
+    return HsRule(prefix=prefix, control=control, note="")
+
+
+@pytest.mark.parametrize(
+    ("hs_code", "expected"),
+    [
+        ("271019", Control.CAPPED),
+        ("721610", Control.PROHIBITED),
+        ("890100", Control.PROHIBITED),
+        ("710812", Control.NONE),  # gold is chapter 71, outside the default rules
+        ("900000", Control.NONE),
+        ("100630", Control.NONE),
+    ],
+)
+def test_default_rules_classify_by_chapter(session, hs_code, expected):
+    rules = list(session.scalars(select(HsRule)))
+    assert services.control_for(hs_code, rules) is expected
+
+
+def test_longest_prefix_wins():
+    rules = [
+        rule("85", Control.PROHIBITED),
+        rule("8516", Control.NONE),
+        rule("851610", Control.CAPPED),
+    ]
+    assert services.control_for("851610", rules) is Control.CAPPED
+    assert services.control_for("851620", rules) is Control.NONE
+    assert services.control_for("850211", rules) is Control.PROHIBITED
+
+
+def test_a_new_rule_reclassifies_existing_resources(session):
+    heater = make_resource(
+        session, "heater", hs_code="8516.10", unit="piece", barrels_per_tonne=None
+    )
+    assert heater.control is Control.PROHIBITED
+    services.save_hs_rule(session, prefix="8516", control=Control.NONE, note="exempt", actor=None)
+    assert heater.control is Control.NONE
+    removed = session.scalar(select(HsRule).where(HsRule.prefix == "8516"))
+    services.delete_hs_rule(session, removed, actor=None)
+    assert heater.control is Control.PROHIBITED
+
+
+@pytest.mark.parametrize("hs_code", ["271", "27101999999", "27a0", "", "٢٧١٠"])
+def test_hs_codes_have_four_to_ten_digits(session, hs_code):
+    with pytest.raises(InvalidInput, match="4 to 10 digits"):
+        services.save_resource(
+            session, code="x", name_ko="x", name_en="x", hs_code=hs_code, unit="kg", actor=None
+        )
+
+
+def test_hs_code_dots_are_dropped(session):
+    resource = make_resource(session, "cement", hs_code="2523.29", unit="t", barrels_per_tonne=None)
+    assert resource.hs_code == "252329"
+
+
+def test_duplicate_code_and_unknown_unit_are_refused(session):
+    make_resource(session)
+    with pytest.raises(InvalidInput, match="already exists"):
+        services.save_resource(
+            session,
+            code="DIESEL",
+            name_ko="x",
+            name_en="x",
+            hs_code="2710.19",
+            unit="L",
+            actor=None,
+        )
+    with pytest.raises(InvalidInput, match="Unknown unit"):
+        services.save_resource(
+            session,
+            code="x",
+            name_ko="x",
+            name_en="x",
+            hs_code="2710.19",
+            unit="gallon",
+            actor=None,
+        )
+
+
+def test_unit_of_a_resource_with_history_cannot_change(session):
+    diesel = make_resource(session)
+    line = make_waiver(session, [(diesel, "L", "1000", "1000")]).lines[0]
+    draw(session, diesel, "10", line=line)
+    with pytest.raises(ConflictError, match="its unit cannot change"):
+        services.save_resource(
+            session,
+            code="diesel",
+            name_ko="경유",
+            name_en="Diesel",
+            hs_code="2710.19",
+            unit="t",
+            actor=None,
+            resource=diesel,
+        )
+
+
+def test_saving_a_rule_for_an_existing_prefix_changes_it(session):
+    services.save_hs_rule(
+        session, prefix="27.10", control=Control.PROHIBITED, note="stricter", actor=None
+    )
+    rules = session.scalars(select(HsRule).where(HsRule.prefix == "2710")).all()
+    assert [(r.control, r.note) for r in rules] == [(Control.PROHIBITED, "stricter")]
+    assert make_resource(session).control is Control.PROHIBITED

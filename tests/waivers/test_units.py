@@ -1,0 +1,97 @@
+"""Units convert exactly; quantities stay exact in the database; bad numbers are refused."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from office.errors import InvalidInput
+from office.waivers.models import WaiverLine
+from office.waivers.units import Unit, convert, format_quantity, parse_quantity
+from tests.factories import make_resource, make_waiver
+
+DIESEL_BPT = Decimal("7.23")
+
+
+@pytest.mark.parametrize(
+    ("quantity", "source", "target", "factor", "expected"),
+    [
+        ("1", Unit.BBL, Unit.L, None, "158.987295"),
+        ("1", Unit.T, Unit.KG, None, "1000"),
+        ("2500", Unit.G, Unit.KG, None, "2.5"),
+        ("1.5", Unit.MWH, Unit.KWH, None, "1500"),
+        ("1", Unit.T, Unit.BBL, DIESEL_BPT, "7.23"),
+        ("1", Unit.T, Unit.L, DIESEL_BPT, "1149.478142"),  # 7.23 x 158.987294928
+        ("1000", Unit.L, Unit.T, DIESEL_BPT, "0.869960"),
+    ],
+)
+def test_conversions_are_exact_to_six_places(quantity, source, target, factor, expected):
+    assert convert(Decimal(quantity), source, target, factor) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "factor"),
+    [(Unit.L, Unit.KG, None), (Unit.KWH, Unit.L, DIESEL_BPT), (Unit.PIECE, Unit.KG, None)],
+)
+def test_units_of_different_kinds_do_not_convert(source, target, factor):
+    with pytest.raises(InvalidInput, match="cannot be converted"):
+        convert(Decimal(1), source, target, factor)
+
+
+entered = st.decimals(min_value=Decimal("0.001"), max_value=Decimal("999999999"), places=3)
+
+
+@given(quantity=entered, unit=st.sampled_from([Unit.BBL, Unit.T, Unit.KG, Unit.G]))
+def test_a_quantity_converted_to_litres_and_back_is_unchanged(quantity, unit):
+    litres = convert(quantity, unit, Unit.L, DIESEL_BPT)
+    back = convert(litres, Unit.L, unit, DIESEL_BPT)
+    assert back.quantize(Decimal("0.001")) == quantity
+
+
+@given(quantity=entered, unit=st.sampled_from(list(Unit)))
+def test_conversion_to_the_same_unit_is_identity(quantity, unit):
+    assert convert(quantity, unit, unit) == quantity
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (0, "greater than zero"),
+        ("-5", "greater than zero"),
+        ("NaN", "finite"),
+        ("Infinity", "finite"),
+        ("1e400", "too large"),
+        ("1" * 30, "too large"),
+        ("12.3456", "at most 3 decimal places"),
+        ("twelve", "decimal number"),
+        (True, "decimal number"),
+        (1.5, "decimal number"),
+        ("", "decimal number"),
+    ],
+)
+def test_bad_quantities_are_refused_with_a_reason(value, message):
+    with pytest.raises(InvalidInput, match=message):
+        parse_quantity(value)
+
+
+def test_pieces_are_whole():
+    with pytest.raises(InvalidInput, match="whole numbers"):
+        parse_quantity("1.5", unit=Unit.PIECE)
+    assert parse_quantity("3", unit=Unit.PIECE) == 3
+
+
+def test_quantities_print_without_trailing_zeros():
+    assert format_quantity(Decimal("1000.500000")) == "1000.5"
+    assert format_quantity(Decimal("12.000000")) == "12"
+    assert format_quantity(Decimal("-0.000000")) == "0"
+
+
+def test_quantities_come_back_from_the_database_exactly(session):
+    diesel = make_resource(session)
+    waiver = make_waiver(session, [(diesel, "bbl", "0.001", "0.001")])
+    session.expire_all()
+    line = session.scalar(select(WaiverLine).where(WaiverLine.waiver_id == waiver.id))
+    assert line.requested_quantity == Decimal("0.001")
+    assert line.granted_base == Decimal("0.158987")  # 0.001 bbl in litres, six places
