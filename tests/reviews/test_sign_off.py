@@ -148,7 +148,9 @@ def test_other_months_items_do_not_hold_a_month_back(session, admin, reviewer, f
     signed = sign_off(session, reviewer)
     assert signed.summary == {kind.value: {"acknowledged": 1} for kind in ItemKind}
     assert signed.signed_off_by_id == reviewer.id and signed.note == "All reviewed."
-    with pytest.raises(ConflictError, match="2018-09 still has 1 item under review; acknowledge it"):
+    with pytest.raises(
+        ConflictError, match="2018-09 still has 1 item under review; acknowledge it "
+    ):
         sign_off(session, reviewer, date(2018, 9, 1))
     session.rollback()
     act(session, K.OVERRIDE, september.id, A.ACKNOWLEDGE, reviewer)
