@@ -24,9 +24,14 @@ def periods(year: int) -> list[tuple[date, date]]:
     """Consecutive 30-day periods from 1 January (the last one runs into the next year)."""
     start, found = date(year, 1, 1), []
     while start.year == year:
-        found.append((start, start + timedelta(days=PERIOD_DAYS - 1)))
+        found.append((start, period_end(start)))
         start += timedelta(days=PERIOD_DAYS)
     return found
+
+
+def period_end(start: date) -> date:
+    """The last day of the 30-day period that begins on `start`."""
+    return start + timedelta(days=PERIOD_DAYS - 1)
 
 
 def period_of(day: date) -> tuple[date, date]:
@@ -34,7 +39,7 @@ def period_of(day: date) -> tuple[date, date]:
     start = date(day.year, 1, 1) + timedelta(
         days=(day - date(day.year, 1, 1)).days // PERIOD_DAYS * PERIOD_DAYS
     )
-    return start, start + timedelta(days=PERIOD_DAYS - 1)
+    return start, period_end(start)
 
 
 @dataclass(frozen=True)

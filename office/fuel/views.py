@@ -803,14 +803,18 @@ def per_person() -> Any:
 
 
 def _report_period() -> tuple[date, date, bool]:
-    text = request.args.get("start", "")
+    """The 30 days from `?start=` (any day), else the period counted from 1 January that
+    holds today."""
+    text = request.args.get("start", "").strip()
+    if not text:
+        return (*petroleum.period_of(_today()), True)
     try:
-        day = date.fromisoformat(text) if text else _today()
+        day = date.fromisoformat(text)
     except ValueError:
         return (*petroleum.period_of(_today()), False)
     if not date(2000, 1, 1) <= day <= date(2099, 12, 31):
         return (*petroleum.period_of(_today()), False)
-    return (*petroleum.period_of(day), True)
+    return day, petroleum.period_end(day), True
 
 
 @bp.get("/petroleum", endpoint="petroleum")
@@ -824,6 +828,8 @@ def petroleum_page() -> Any:
         "fuel/petroleum.html",
         report=report,
         periods=petroleum.periods(start.year),
+        earlier=start - timedelta(days=petroleum.PERIOD_DAYS),
+        later=start + timedelta(days=petroleum.PERIOD_DAYS),
         locale=current_locale_code(),
     ), 200 if valid else 422
 

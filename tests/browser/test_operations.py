@@ -144,7 +144,7 @@ def test_the_petroleum_report_for_the_opening_month(page):
     page.locator("nav.subnav").get_by_role("link", name="UN petroleum report").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Refined petroleum transferred north")
     # The periods offered are those of the year shown; 2018's come with a date in 2018.
-    page.goto("/operations/petroleum?start=2018-09-14")
+    page.goto("/operations/petroleum?start=2018-08-29")
 
     expect(page.get_by_role("heading", level=2)).to_have_text("2018-08-29 – 2018-09-27")
     expect(page.get_by_label("Period")).to_have_value("2018-08-29")
@@ -171,5 +171,13 @@ def test_the_petroleum_report_for_the_opening_month(page):
     screenshot(page, "petroleum-report")
 
     page.get_by_label("Period").select_option("2018-09-28")
-    page.get_by_role("button", name="Show").click()
+    page.locator("form", has=page.get_by_label("Period")).get_by_role("button").click()
     expect(page.get_by_role("heading", level=2)).to_have_text("2018-09-28 – 2018-10-27")
+
+    # Any 30 days: from the day the office opened.
+    page.get_by_label("Or 30 days from any day").fill("2018-09-14")
+    page.locator("form", has=page.get_by_label("Or 30 days")).get_by_role("button").click()
+    expect(page.get_by_role("heading", level=2)).to_have_text("2018-09-14 – 2018-10-13")
+    expect(page.get_by_label("Period")).to_have_value("2018-09-14")
+    page.get_by_role("link", name="Next 30 days").click()
+    expect(page.get_by_role("heading", level=2)).to_have_text("2018-10-14 – 2018-11-12")

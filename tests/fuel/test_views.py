@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from office.auth.permissions import Role
 from office.db import utcnow
-from office.fuel import services
+from office.fuel import report, services
 from office.fuel.models import (
     DailyLog,
     DailyLogEvent,
@@ -1800,7 +1800,7 @@ def test_per_person_day_with_a_bad_period_answers_422_with_a_message(
 
 # --- the UN petroleum notification ---------------------------------------------------------
 
-REPORT = "/operations/petroleum?start=2018-10-10"  # the period 2018-09-28 to 2018-10-27
+REPORT = "/operations/petroleum?start=2018-09-28"  # the period 2018-09-28 to 2018-10-27
 
 
 def report_tables(page: Page) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
@@ -1877,6 +1877,35 @@ def test_petroleum_report_offers_the_periods_of_the_year_from_1_january(as_admin
     assert len(offered) == 13
     assert page.selected("start") == "2018-09-28"
     assert ("/operations/petroleum.csv?start=2018-09-28", "CSV") in page.links
+
+
+def test_petroleum_report_covers_the_30_days_from_any_day_chosen(as_admin, session, tank, line):
+    receive(session, tank, line, 1000, day=DAY)  # 2018-10-10
+    receive(session, tank, line, 500, day=OCT(28))
+    receive(session, tank, line, 700, day=date(2018, 11, 9))  # the 31st day: outside
+
+    page = read(as_admin.get("/operations/petroleum?start=2018-10-10"))
+
+    assert "2018-10-10 – 2018-11-08" in page.text
+    assert [row[0] for row in page.rows_of("Transfers")] == ["2018-10-10", "2018-10-28"]
+    # The chosen period leads the periods counted from 1 January, selected.
+    assert page.selected("start") == "2018-10-10"
+    assert page.options["start"][1][0] == "2018-01-01"
+    assert ("/operations/petroleum?start=2018-09-10", "Previous 30 days") in page.links
+    assert ("/operations/petroleum?start=2018-11-09", "Next 30 days") in page.links
+    assert ("/operations/petroleum.csv?start=2018-10-10", "CSV") in page.links
+    csv_response = as_admin.get("/operations/petroleum.csv?start=2018-10-10")
+    assert 'filename="petroleum-2018-10-10-2018-11-08.csv"' in csv_response.headers[
+        "Content-Disposition"
+    ]
+
+
+def test_petroleum_report_opens_on_the_period_from_1_january_that_holds_today(as_admin):
+    page = read(as_admin.get("/operations/petroleum"))
+
+    start, end = report.period_of(office_date(utcnow()))
+    assert f"{start.isoformat()} – {end.isoformat()}" in page.text
+    assert page.selected("start") == start.isoformat()
 
 
 def test_petroleum_csv_has_a_bom_and_the_same_numbers(as_admin, session, tank, line):
