@@ -1895,9 +1895,10 @@ def test_petroleum_report_covers_the_30_days_from_any_day_chosen(as_admin, sessi
     assert ("/operations/petroleum?start=2018-11-09", "Next 30 days") in page.links
     assert ("/operations/petroleum.csv?start=2018-10-10", "CSV") in page.links
     csv_response = as_admin.get("/operations/petroleum.csv?start=2018-10-10")
-    assert 'filename="petroleum-2018-10-10-2018-11-08.csv"' in csv_response.headers[
-        "Content-Disposition"
-    ]
+    assert (
+        'filename="petroleum-2018-10-10-2018-11-08.csv"'
+        in csv_response.headers["Content-Disposition"]
+    )
 
 
 def test_petroleum_report_opens_on_the_period_from_1_january_that_holds_today(as_admin):
