@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -59,6 +60,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 E = TypeVar("E", bound=enum.Enum)
+V = TypeVar("V", bound=Callable[..., Any])
 
 
 def enum_type(enum_class: type[E], name: str) -> Enum:
@@ -151,11 +153,37 @@ class Database:
         state = self._state()
         return Session(bind=state.bind, expire_on_commit=False, **state.session_options)
 
-    def _begin_request(self) -> None:
+    @staticmethod
+    def writes_later(view: V) -> V:
+        """Mark a view that calls `begin_write` itself, once it has read and checked its
+        input, so that on SQLite the write lock is held only while the write needs it."""
+        view._office_writes_later = True  # type: ignore[attr-defined]
+        return view
+
+    def _serialises_writes(self) -> bool:
         state = self._state()
-        writes = request.method not in SAFE_METHODS
-        if writes and state.bind is state.engine and state.engine.dialect.name == "sqlite":
-            self.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        return state.bind is state.engine and state.engine.dialect.name == "sqlite"
+
+    def begin_write(self) -> None:
+        """Start the write transaction of a `writes_later` view (SQLite: BEGIN IMMEDIATE,
+        after the reads so far are closed; they wrote nothing). Elsewhere row locks do the
+        job and this does nothing."""
+        if not self._serialises_writes():
+            return
+        session = self.session()
+        if session.in_transaction():
+            if session.new or session.dirty or session.deleted:
+                raise RuntimeError("begin_write() after changes: they would commit early")
+            session.commit()
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+    def _begin_request(self) -> None:
+        if request.method in SAFE_METHODS or not self._serialises_writes():
+            return
+        view = current_app.view_functions.get(request.endpoint or "")
+        if getattr(view, "_office_writes_later", False):
+            return
+        self.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
     def _remove_session(self, _exc: BaseException | None) -> None:
         self.session.remove()

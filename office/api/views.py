@@ -297,9 +297,11 @@ def change_status(waiver_id: int) -> Response:
 
 
 @bp.post("/drawdowns")
+@db.writes_later
 @permission_required(Permission.RECORD_DRAWDOWN)
 def record_drawdown() -> Response:
     body = parse_body(schemas.DrawdownIn)
+    db.begin_write()  # what follows reads under the write lock, so it is current
     resource = _resource(body.resource, "resource")
     line = None
     if body.waiver_line_id is not None:
