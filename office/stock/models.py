@@ -107,7 +107,8 @@ class StockMovement(Base):
     # the feature that issues it.
     use: Mapped[str | None] = mapped_column(String(40))
     use_ref: Mapped[str | None] = mapped_column(String(80))
-    lot_id: Mapped[int | None] = mapped_column(ForeignKey("stock_lots.id"))  # a receipt's lot
+    # A receipt's lot; indexed for the as-of pages, which leave out lots whose receipt was voided.
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("stock_lots.id"), index=True)
     # Who supplied and carried it (the UN notification names the parties to a transfer).
     parties: Mapped[str] = mapped_column(String(200), default="")
     note: Mapped[str] = mapped_column(Text, default="")
