@@ -152,6 +152,14 @@ def test_items_awaiting_review_are_counted_by_kind(client, session, reviewer, fl
         "meter anomaly: 1 overdue return: 1"
     ) in page.text
     assert ("/reviews/queue?kind=dip_variance", "dip variance") in page.links
+    assert "awaiting-today" not in page.testids
+
+    # As of a past day the counts stay today's, and the page says so.
+    past = read(log_in(client, reviewer).get("/reviews/?as_of=2018-10-31"))
+    assert past.testids["awaiting-total"] == "4 items await review"
+    assert past.testids["awaiting-today"] == (
+        "As they stand today, not as of 2018-10-31: the queue keeps where each item is now."
+    )
 
     board = dashboard.build(session, AS_OF, today=date(2018, 12, 31))
     assert board.awaiting == {
