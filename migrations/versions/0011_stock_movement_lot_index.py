@@ -17,10 +17,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("stock_movements", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_stock_movements_lot_id"), ["lot_id"], unique=False)
+    op.create_index("ix_stock_movements_lot_id", "stock_movements", ["lot_id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("stock_movements", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_stock_movements_lot_id"))
+    op.drop_index("ix_stock_movements_lot_id", table_name="stock_movements")

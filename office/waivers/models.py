@@ -171,6 +171,13 @@ class DrawdownEntry(Base):
     __table_args__ = (
         Index("ix_drawdown_entries_waiver_id_seq", "waiver_id", "seq"),
         Index("ix_drawdown_entries_waiver_line_id_seq", "waiver_line_id", "seq"),
+        # A line's use up to or after a day (the as-of pages, the dashboard's runway).
+        Index(
+            "ix_drawdown_entries_waiver_line_id_occurred_on",
+            "waiver_line_id",
+            "occurred_on",
+            "base_quantity",
+        ),
         Index("ix_drawdown_entries_resource_id_seq", "resource_id", "seq"),
         Index("ix_drawdown_entries_classification_seq", "classification", "seq"),
         Index("ix_drawdown_entries_flagged_seq", "flagged", "seq"),

@@ -171,11 +171,14 @@ def used_as_of(
 ) -> dict[int, Decimal]:
     """Each line's use (in its resource's unit) counting the entries dated up to `day`.
 
-    A recent day is counted back from the kept totals, so it reads only the entries after it;
-    an early day is summed from the start.
+    Today or later is the kept totals themselves (no entry is dated in the future); a recent
+    day is counted back from them, so it reads only the entries after it; an early day is
+    summed from the start. Both read the (line, day) index, never a line's whole history.
     """
     if not lines:
         return {}
+    if day >= today:
+        return {line.id: line.used_base for line in lines}
     ids = [line.id for line in lines]
     total = (
         select(DrawdownEntry.waiver_line_id, func.sum(DrawdownEntry.base_quantity))
