@@ -34,6 +34,12 @@ def period_end(start: date) -> date:
     return start + timedelta(days=PERIOD_DAYS - 1)
 
 
+def period_from(start: date | None, today: date) -> tuple[date, date]:
+    """The report's period: the 30 days from `start`, any day, or without one the period
+    counted from 1 January that holds `today`."""
+    return (start, period_end(start)) if start is not None else period_of(today)
+
+
 def period_of(day: date) -> tuple[date, date]:
     """The 30-day period (counted from 1 January) that `day` falls in."""
     start = date(day.year, 1, 1) + timedelta(

@@ -806,15 +806,13 @@ def _report_period() -> tuple[date, date, bool]:
     """The 30 days from `?start=` (any day), else the period counted from 1 January that
     holds today."""
     text = request.args.get("start", "").strip()
-    if not text:
-        return (*petroleum.period_of(_today()), True)
     try:
-        day = date.fromisoformat(text)
+        day = date.fromisoformat(text) if text else None
     except ValueError:
-        return (*petroleum.period_of(_today()), False)
-    if not date(2000, 1, 1) <= day <= date(2099, 12, 31):
-        return (*petroleum.period_of(_today()), False)
-    return day, petroleum.period_end(day), True
+        return (*petroleum.period_from(None, _today()), False)
+    if day is not None and not date(2000, 1, 1) <= day <= date(2099, 12, 31):
+        return (*petroleum.period_from(None, _today()), False)
+    return (*petroleum.period_from(day, _today()), True)
 
 
 @bp.get("/petroleum", endpoint="petroleum")
