@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: writers fall back to SQLite's busy handler there
+    fcntl = None  # type: ignore[assignment]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -107,7 +113,10 @@ def _sqlite_on_begin(connection: Connection) -> None:
     # A write transaction taken up front: a deferred transaction that reads and then writes
     # fails at once with SQLITE_BUSY when another writer committed in between, while
     # BEGIN IMMEDIATE waits its turn (busy_timeout). Writes are therefore serialised here.
+    # LATER leaves SQLite in autocommit, each read its own snapshot, until `begin_write`.
     mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    if mode == "LATER":
+        return
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
@@ -116,6 +125,26 @@ class _State:
     engine: Engine
     bind: Engine | Connection
     session_options: dict[str, Any] = field(default_factory=dict)
+    writers_lock: str | None = None  # the file SQLite writers queue on
+
+
+_WRITE_TURN = "office.write_turn"
+
+
+class RequestSession(Session):
+    """The session of one request; on SQLite it may hold the request's turn to write."""
+
+
+def _end_write_turn(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint ended; the transaction, and the write, go on
+    fd = session.info.pop(_WRITE_TURN, None)
+    if fd is not None:
+        os.close(fd)  # closing the file releases its lock
+
+
+event.listen(RequestSession, "after_commit", _end_write_turn)
+event.listen(RequestSession, "after_rollback", _end_write_turn)
 
 
 def _app_ctx_id() -> int:
@@ -132,7 +161,11 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         engine = create_engine_for(app.config["DATABASE_URL"])
-        app.extensions["office.db"] = _State(engine=engine, bind=engine)
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        writers_lock = None
+        if fcntl is not None and database and database != ":memory:":
+            writers_lock = f"{database}-writers.lock"
+        app.extensions["office.db"] = _State(engine=engine, bind=engine, writers_lock=writers_lock)
         app.before_request(self._begin_request)
         app.teardown_appcontext(self._remove_session)
 
@@ -151,7 +184,7 @@ class Database:
 
     def _create_session(self) -> Session:
         state = self._state()
-        return Session(bind=state.bind, expire_on_commit=False, **state.session_options)
+        return RequestSession(bind=state.bind, expire_on_commit=False, **state.session_options)
 
     @staticmethod
     def writes_later(view: V) -> V:
@@ -165,28 +198,54 @@ class Database:
         return state.bind is state.engine and state.engine.dialect.name == "sqlite"
 
     def begin_write(self) -> None:
-        """Start the write transaction of a `writes_later` view (SQLite: BEGIN IMMEDIATE,
-        after the reads so far are closed; they wrote nothing). Elsewhere row locks do the
-        job and this does nothing."""
+        """Start the write transaction of a `writes_later` view (SQLite: BEGIN IMMEDIATE on
+        the connection its reads used, each read in its own snapshot). Elsewhere row locks do
+        the job and this does nothing."""
         if not self._serialises_writes():
             return
         session = self.session()
-        if session.in_transaction():
-            if session.new or session.dirty or session.deleted:
-                raise RuntimeError("begin_write() after changes: they would commit early")
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write() after changes: they would commit early")
+        connection = session.connection()
+        if connection.get_execution_options().get("sqlite_begin") != "LATER":
+            # The view committed before, and a new transaction began as usual: end it.
             session.commit()
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            connection = session.connection(execution_options={"sqlite_begin": "LATER"})
+        self._take_write_turn(session)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def _take_write_turn(self, session: Session) -> None:
+        """Wait in the kernel for this request's turn to write the SQLite file.
+
+        SQLite's busy handler sleeps 1, 2, 5, 10 ms... between tries, however soon the lock
+        is free: with a few workers that idles most of the time a short write holds it. An
+        exclusive flock on a file beside the database queues the writers instead and wakes
+        the next at once. The session lets go of it when it commits or rolls back, the
+        request at its end at the latest, and the kernel when a process dies.
+        """
+        path = self._state().writers_lock
+        if path is None or _WRITE_TURN in session.info:
+            return
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        session.info[_WRITE_TURN] = fd
+        fcntl.flock(fd, fcntl.LOCK_EX)
 
     def _begin_request(self) -> None:
         if request.method in SAFE_METHODS or not self._serialises_writes():
             return
         view = current_app.view_functions.get(request.endpoint or "")
         if getattr(view, "_office_writes_later", False):
+            self.session.connection(execution_options={"sqlite_begin": "LATER"})
             return
-        self.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        session = self.session()
+        self._take_write_turn(session)
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
     def _remove_session(self, _exc: BaseException | None) -> None:
-        self.session.remove()
+        if self.session.registry.has():
+            session = self.session()
+            self.session.remove()
+            _end_write_turn(session)
 
 
 db = Database()

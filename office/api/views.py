@@ -6,7 +6,7 @@ from typing import Annotated, Any, TypeVar
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from office.api import schemas
 from office.api.openapi import openapi_document
@@ -17,7 +17,7 @@ from office.errors import DomainError, NotFoundError, problem
 from office.i18n import _, current_locale_code
 from office.staffing import services as staffing_services
 from office.waivers import ledger, services
-from office.waivers.models import Classification, DrawdownEntry, Resource, Waiver, WaiverLine
+from office.waivers.models import Classification, DrawdownEntry, Resource, Waiver
 from office.waivers.queries import LedgerFilters, ledger_page
 from office.waivers.units import Unit
 
@@ -180,8 +180,18 @@ def drawdown_out(entry: DrawdownEntry) -> schemas.DrawdownOut:
     )
 
 
+_BY_ID: dict[type, Select[Any]] = {}
+
+
 def _get(model: type[R], id_: int) -> R | None:
-    return db.session.get(model, id_) if 0 < id_ <= MAX_ID else None
+    """Return the `model` with `id_`, or None. The statement is built once per model, as
+    `Session.get` builds its own each time; the API's drawdowns run this for every request."""
+    if not 0 < id_ <= MAX_ID:
+        return None
+    statement = _BY_ID.get(model)
+    if statement is None:
+        statement = _BY_ID[model] = select(model).where(model.id == bindparam("id"))  # type: ignore[attr-defined]
+    return db.session.execute(statement, {"id": id_}).scalar()
 
 
 def _unit(value: str, field: str) -> Unit:
@@ -194,8 +204,12 @@ def _unit(value: str, field: str) -> Unit:
 def _resource(code: str, field: str) -> Resource:
     resource = services.find_resource(db.session, code)
     if resource is None:
-        raise invalid(field, _("No resource has the code %(code)s.", code=code[:40]))
+        raise _no_resource(code, field)
     return resource
+
+
+def _no_resource(code: str, field: str) -> InvalidRequest:
+    return invalid(field, _("No resource has the code %(code)s.", code=code[:40]))
 
 
 # --- routes -------------------------------------------------------------------------------
@@ -301,15 +315,17 @@ def change_status(waiver_id: int) -> Response:
 @permission_required(Permission.RECORD_DRAWDOWN)
 def record_drawdown() -> Response:
     body = parse_body(schemas.DrawdownIn)
-    db.begin_write()  # what follows reads under the write lock, so it is current
-    resource = _resource(body.resource, "resource")
-    line = None
-    if body.waiver_line_id is not None:
-        line = _get(WaiverLine, body.waiver_line_id)
-        if line is None:
-            raise invalid(
-                "waiver_line_id", _("No waiver line has the id %(id)d.", id=body.waiver_line_id)
-            )
+    line_id = body.waiver_line_id
+    in_range = line_id is not None and 0 < line_id <= MAX_ID
+    resource, line = services.find_resource_and_line(
+        db.session, body.resource, line_id if in_range else None
+    )
+    if resource is None:
+        raise _no_resource(body.resource, "resource")
+    if line_id is not None and line is None:
+        raise invalid("waiver_line_id", _("No waiver line has the id %(id)d.", id=line_id))
+    # The ledger reads the line and its waiver again under the lock: what it checks is current.
+    db.begin_write()
     entry = ledger.record_drawdown(
         db.session,
         resource=resource,

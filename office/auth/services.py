@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -322,16 +322,20 @@ def revoke_api_token(session: Session, row: ApiToken, *, actor: User, now: datet
     record_event(session, "api_token.revoked", actor=actor, target=row.user, token=row.prefix)
 
 
+# Built once: every API request runs it.
+_USER_BY_TOKEN = (
+    select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        User.is_active,
+    )
+)
+
+
 def user_for_token(session: Session, token: str) -> User | None:
     """Return the active user a live token belongs to, or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    return session.scalar(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(
-            ApiToken.token_hash == _token_digest(token),
-            ApiToken.revoked_at.is_(None),
-            User.is_active,
-        )
-    )
+    return session.execute(_USER_BY_TOKEN, {"token_hash": _token_digest(token)}).scalar()

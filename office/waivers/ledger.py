@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from office.audit.services import record_event
 from office.auth.models import User
@@ -40,7 +41,7 @@ from office.waivers.models import (
     WaiverStatus,
 )
 from office.waivers.services import EARLIEST_DATE
-from office.waivers.units import MAX_QUANTITY, Unit, convert, parse_quantity
+from office.waivers.units import MAX_QUANTITY, Quantity, Unit, convert, parse_quantity
 
 GENESIS_HASH = "0" * 64
 RECORDED_PLAINLY = frozenset({Classification.COVERED, Classification.NOT_REQUIRED})
@@ -60,10 +61,31 @@ class DrawdownRefused(ConflictError):
 # --- classification -----------------------------------------------------------------------
 
 
+class WaiverTerms(Protocol):
+    """What classifying reads of a waiver: a loaded `Waiver`, or a row of those columns."""
+
+    id: int
+    reference: str
+    status: WaiverStatus
+    valid_from: date | None
+    valid_until: date | None
+
+
+class LineTerms(Protocol):
+    """What classifying reads of a waiver line: a loaded `WaiverLine`, or a row."""
+
+    id: int
+    line_no: int
+    unit: Unit
+    granted_quantity: Decimal | None
+    granted_base: Decimal | None
+    used_base: Decimal
+
+
 def classify(
     resource: Resource,
-    waiver: Waiver | None,
-    line: WaiverLine | None,
+    waiver: WaiverTerms | None,
+    line: LineTerms | None,
     base_quantity: Decimal,
     occurred_on: date,
 ) -> Classification:
@@ -100,8 +122,8 @@ def _amount(quantity: Decimal, unit: Unit) -> str:
 def refusal_message(
     classification: Classification,
     resource: Resource,
-    waiver: Waiver | None,
-    line: WaiverLine | None,
+    waiver: WaiverTerms | None,
+    line: LineTerms | None,
     base_quantity: Decimal,
     occurred_on: date,
 ) -> Any:
@@ -313,53 +335,97 @@ def entry_digest(values: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _entry_values(entry: DrawdownEntry) -> dict[str, Any]:
-    return {name: getattr(entry, name) for name in HASHED_FIELDS}
+# --- writing -----------------------------------------------------------------------------
+# Every drawdown of every feature runs these statements, so they are built once: building a
+# statement costs SQLAlchemy several times what running it does.
+
+_HEAD = LedgerHead.__table__
+_WAIVERS = Waiver.__table__
+_LINES = WaiverLine.__table__
+_INSERT_ENTRY = DrawdownEntry.__table__.insert()
+# The waiver is shared-locked so a status change waits for drawdowns in flight (and the other
+# way round); the line is locked so two drawdowns never both pass its cap. Both are read as
+# rows of the columns classifying needs: loading them as objects would cost more.
+_LOCK_WAIVER = (
+    select(
+        _WAIVERS.c.id,
+        _WAIVERS.c.reference,
+        _WAIVERS.c.status,
+        _WAIVERS.c.valid_from,
+        _WAIVERS.c.valid_until,
+    )
+    .where(_WAIVERS.c.id == bindparam("id"))
+    .with_for_update(read=True)
+)
+_LOCK_LINE = (
+    select(
+        _LINES.c.id,
+        _LINES.c.line_no,
+        _LINES.c.unit,
+        _LINES.c.granted_quantity,
+        _LINES.c.granted_base,
+        _LINES.c.used_base,
+    )
+    .where(_LINES.c.id == bindparam("id"))
+    .with_for_update()
+)
+_LOCK_HEAD = select(_HEAD.c.last_seq).where(_HEAD.c.id == 1).with_for_update()
+# Moving the head locks it until commit, which orders every ledger write.
+_MOVE_HEAD = (
+    _HEAD.update()
+    .where(_HEAD.c.id == 1)
+    .values(last_seq=_HEAD.c.last_seq + 1)
+    .returning(_HEAD.c.last_seq, _HEAD.c.last_hash)
+)
+_SEAL_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(last_hash=bindparam("hash"))
+_ADD_USE = (
+    _LINES.update()
+    .where(_LINES.c.id == bindparam("line_id"))
+    .values(used_base=_LINES.c.used_base + bindparam("amount", type_=Quantity()))
+)
+_REVERSAL_OF = select(DrawdownEntry).where(DrawdownEntry.reverses_id == bindparam("id"))
 
 
-def _lock_head(session: Session) -> LedgerHead:
-    return session.execute(
-        select(LedgerHead)
-        .where(LedgerHead.id == 1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+def _lock_line(session: Session, waiver_id: int, line_id: int) -> tuple[WaiverTerms, LineTerms]:
+    """Lock a waiver line and its waiver; return their current terms."""
+    connection = session.connection()
+    waiver = connection.execute(_LOCK_WAIVER, {"id": waiver_id}).one()
+    line = connection.execute(_LOCK_LINE, {"id": line_id}).one()
+    return waiver, line  # type: ignore[return-value]
 
 
-def _append(session: Session, entry: DrawdownEntry) -> DrawdownEntry:
-    """Chain `entry` after the current head and add it (the caller flushes); moving the head
-    locks it until commit, which orders every ledger write."""
-    head = LedgerHead.__table__
-    entry.seq, entry.prev_hash = session.execute(
-        head.update()
-        .where(head.c.id == 1)
-        .values(last_seq=head.c.last_seq + 1)
-        .returning(head.c.last_seq, head.c.last_hash)
-    ).one()
+def _add_use(session: Session, line: LineTerms, amount: Decimal) -> None:
+    """Add `amount` to the locked line's kept use, also on the line the session has loaded."""
+    session.connection().execute(_ADD_USE, {"line_id": line.id, "amount": amount})
+    loaded = session.identity_map.get(session.identity_key(WaiverLine, line.id))
+    if loaded is not None:
+        set_committed_value(loaded, "used_base", line.used_base + amount)
+
+
+def _append(session: Session, values: dict[str, Any], **related: Any) -> DrawdownEntry:
+    """Chain an entry of `values` after the current head, insert it and return it.
+
+    The row is written by one INSERT rather than by the session's flush, whose unit of work
+    costs more than all the rest of a drawdown; the returned object is attached to the session
+    as that row, with `related` (its resource, say) already set.
+    """
+    connection = session.connection()
+    seq, prev_hash = connection.execute(_MOVE_HEAD).one()
     # Checked under the head's lock, which a month's sign-off takes too.
-    periods.ensure_open(session, entry.occurred_on, "occurred_on")
-    entry.hash = entry_digest(_entry_values(entry))
-    session.execute(head.update().where(head.c.id == 1).values(last_hash=entry.hash))
+    periods.ensure_open(session, values["occurred_on"], "occurred_on")
+    values = {**values, "seq": seq, "prev_hash": prev_hash}
+    values["hash"] = entry_digest(values)
+    connection.execute(_SEAL_HEAD, {"hash": values["hash"]})
+    entry_id = connection.execute(_INSERT_ENTRY, values).inserted_primary_key[0]
+    entry = DrawdownEntry(id=entry_id, **values, **related)
+    make_transient_to_detached(entry)
+    # An object left in the session by a rolled-back insert may hold this id: it was never
+    # a row, so it gives way.
+    stale = session.identity_map.get(session.identity_key(DrawdownEntry, entry_id))
+    if stale is not None:
+        session.expunge(stale)
     session.add(entry)
     return entry
-
-
-def _lock_line(session: Session, line: WaiverLine) -> tuple[Waiver, WaiverLine]:
-    # The waiver is shared-locked so a status change waits for drawdowns in flight (and the
-    # other way round); the line is locked so two drawdowns never both pass its cap.
-    waiver = session.execute(
-        select(Waiver)
-        .where(Waiver.id == line.waiver_id)
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    locked = session.execute(
-        select(WaiverLine)
-        .where(WaiverLine.id == line.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    return waiver, locked
 
 
 # --- recording ----------------------------------------------------------------------------
@@ -390,9 +456,10 @@ def record_drawdown(
         resource, quantity, unit, occurred_on, waiver_line, today=office_date(now)
     )
     reason = (override_reason or "").strip()[:REASON_MAX_LENGTH] or None
+    session.flush()  # the statements below see what the caller has pending, as queries would
     waiver = line = None
     if waiver_line is not None:
-        waiver, line = _lock_line(session, waiver_line)
+        waiver, line = _lock_line(session, waiver_line.waiver_id, waiver_line.id)
     classification = classify(resource, waiver, line, checked.base_quantity, occurred_on)
     flagged = classification not in RECORDED_PLAINLY
     if flagged:
@@ -409,9 +476,8 @@ def record_drawdown(
                 ),
                 classification,
             )
-    entry = DrawdownEntry(
+    values = dict(
         resource_id=resource.id,
-        resource=resource,
         quantity=checked.quantity,
         unit=checked.unit,
         base_quantity=checked.base_quantity,
@@ -431,10 +497,9 @@ def record_drawdown(
         reverses_id=None,
         reversal_reason=None,
     )
-    _append(session, entry)
+    entry = _append(session, values, resource=resource)
     if line is not None:
-        line.used_base = line.used_base + checked.base_quantity
-    session.flush()  # the entry has its id before an audit event names it
+        _add_use(session, line, checked.base_quantity)
     if flagged:
         record_event(
             session,
@@ -471,18 +536,19 @@ def reverse_entry(
                 seq=entry.seq,
             )
         )
+    session.flush()  # the statements below see what the caller has pending, as queries would
     waiver = line = None
     if entry.waiver_line_id is not None:
-        waiver, line = _lock_line(session, entry.waiver_line)
-    _lock_head(session)
-    earlier = session.scalar(select(DrawdownEntry).where(DrawdownEntry.reverses_id == entry.id))
+        assert entry.waiver_id is not None
+        waiver, line = _lock_line(session, entry.waiver_id, entry.waiver_line_id)
+    session.execute(_LOCK_HEAD)  # one reversal at a time looks for an earlier one
+    earlier = session.execute(_REVERSAL_OF, {"id": entry.id}).scalar()
     if earlier is not None:
         raise ConflictError(
             _l("Entry %(seq)d was already reversed by entry %(by)d.", seq=entry.seq, by=earlier.seq)
         )
-    reversal = DrawdownEntry(
+    values = dict(
         resource_id=entry.resource_id,
-        resource=entry.resource,
         quantity=-entry.quantity,
         unit=entry.unit,
         base_quantity=-entry.base_quantity,
@@ -503,10 +569,9 @@ def reverse_entry(
         reverses_id=entry.id,
         reversal_reason=reason,
     )
-    _append(session, reversal)
+    reversal = _append(session, values, resource=entry.resource)
     if line is not None:
-        line.used_base = line.used_base - entry.base_quantity
-    session.flush()
+        _add_use(session, line, -entry.base_quantity)
     record_event(
         session,
         "drawdown.reversed",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from office.audit.services import record_event
@@ -227,8 +227,29 @@ def save_resource(
     return resource
 
 
+_RESOURCE_BY_CODE = select(Resource).where(Resource.code == bindparam("code"))
+_RESOURCE_AND_LINE = (
+    select(Resource, WaiverLine)
+    .outerjoin(WaiverLine, WaiverLine.id == bindparam("line_id"))
+    .where(Resource.code == bindparam("code"))
+)
+
+
 def find_resource(session: Session, code: str) -> Resource | None:
-    return session.scalar(select(Resource).where(Resource.code == (code or "").strip().lower()))
+    return session.execute(_RESOURCE_BY_CODE, {"code": _code(code)}).scalar()
+
+
+def find_resource_and_line(
+    session: Session, code: str, line_id: int | None
+) -> tuple[Resource | None, WaiverLine | None]:
+    """Return the resource with `code` and the waiver line with `line_id`, of any resource,
+    in one statement; the line is None without the resource."""
+    row = session.execute(_RESOURCE_AND_LINE, {"code": _code(code), "line_id": line_id}).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+def _code(code: str) -> str:
+    return (code or "").strip().lower()
 
 
 # --- waivers ------------------------------------------------------------------------------
