@@ -1030,11 +1030,15 @@ def summary_lines(
         post = statistics.median(r.requests_per_second for r in tput["runs"]["post"])
         failed = sum(r.failed for runs in tput["runs"].values() for r in runs)
         percent = post / hello * 100
+        rounds = ", ".join(
+            f"{p.requests_per_second / h.requests_per_second:.0%}"
+            for h, p in zip(tput["runs"]["hello"], tput["runs"]["post"], strict=True)
+        )
         lines.append(
             f"gunicorn, {tput['workers']} workers, {tput['database']}: GET /healthz "
             f"{hello:,.0f} req/s, POST /api/v1/drawdowns {post:,.0f} req/s = {percent:.0f}% of "
-            f"hello-world ({'meets' if percent >= 20 else 'BELOW'} the 20% bar; "
-            f"{failed} non-2xx responses)"
+            f"hello-world ({'meets' if percent >= 20 else 'BELOW'} the 20% bar; round by round "
+            f"{rounds}; {failed} non-2xx responses)"
         )
         cpu = {
             name: [r.cpu_ms for r in runs if r.cpu_ms is not None]

@@ -226,7 +226,8 @@ class Database:
         path = self._state().writers_lock
         if path is None or _WRITE_TURN in session.info:
             return
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        # Read-only is enough to lock, whichever user the file was created by.
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
         session.info[_WRITE_TURN] = fd
         fcntl.flock(fd, fcntl.LOCK_EX)
 
