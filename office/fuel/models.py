@@ -5,7 +5,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from office.auth.models import User
@@ -94,11 +103,18 @@ class Meter(Base):
         return self.removed_at is None
 
 
+# The review queue looks for flagged readings and dips among hundreds of thousands: a partial
+# index holds only those. SQLite uses one only when the query's condition is written exactly as
+# the index's, so these match what `flagged.is_(True)` renders on each database.
+_FLAGGED_ONLY = {"sqlite_where": text("flagged IS 1"), "postgresql_where": text("flagged IS true")}
+
+
 class MeterReading(Base):
     __tablename__ = "meter_readings"
     __table_args__ = (
         Index("ix_meter_readings_meter_id_read_at", "meter_id", "read_at"),
         Index("ix_meter_readings_read_on", "read_on"),
+        Index("ix_meter_readings_flagged_read_on", "read_on", **_FLAGGED_ONLY),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -127,7 +143,10 @@ class DipReading(Base):
     """A tank's contents as measured, against the book stock at the time."""
 
     __tablename__ = "dip_readings"
-    __table_args__ = (Index("ix_dip_readings_store_id_read_at", "store_id", "read_at"),)
+    __table_args__ = (
+        Index("ix_dip_readings_store_id_read_at", "store_id", "read_at"),
+        Index("ix_dip_readings_flagged_read_on", "read_on", **_FLAGGED_ONLY),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))

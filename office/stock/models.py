@@ -79,7 +79,8 @@ class StockLot(Base):
     # The waiver line it came north under, and the ledger entry that recorded it.
     waiver_line_id: Mapped[int | None] = mapped_column(ForeignKey("waiver_lines.id"), index=True)
     drawdown_entry_id: Mapped[int | None] = mapped_column(ForeignKey("drawdown_entries.id"))
-    must_return_by: Mapped[date | None]
+    # Indexed for the review queue, which lists the lots overdue to go back.
+    must_return_by: Mapped[date | None] = mapped_column(index=True)
 
     store: Mapped[Store] = relationship()
     resource: Mapped[Resource] = relationship()

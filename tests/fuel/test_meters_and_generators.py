@@ -196,6 +196,64 @@ def test_intervals_over_midnight_and_over_the_periods_ends_are_shared_by_time(se
                 ) == per_day_as_before(session, first, last, source), (first, last, source)
 
 
+def read_in_seoul(session, m, value, day, hour, minute=0):
+    """Read `m` at `hour`:`minute` on October `day` in Seoul."""
+    read_at = datetime(2018, 10, day, hour, minute, tzinfo=SEOUL)
+    return services.record_meter_reading(
+        session, m, value=value, read_at=read_at, actor=None, now=NOW
+    )
+
+
+def test_each_seoul_day_counts_the_readings_within_it_whole_and_shares_one_over_midnight(
+    session, power_line
+):
+    generator = meter(session, digits=6, multiplier="1", first="0")  # 10-01 09:00 in Seoul
+    read_in_seoul(session, generator, "10.125", 1, 15)
+    read_in_seoul(session, generator, "30.5", 1, 23)
+    read_in_seoul(session, generator, "36", 1, 23, 45)  # 5.5 kWh in the last hour but 15 min
+    read_in_seoul(session, generator, "42", 2, 0)  # 6 kWh ending at midnight: all on the 1st
+    read_in_seoul(session, generator, "44.25", 2, 0, 30)  # 2.25 kWh from midnight: the 2nd's
+    read_in_seoul(session, generator, "74.25", 2, 9)
+    read_in_seoul(session, generator, "100.25", 2, 21)
+    read_in_seoul(session, generator, "130.25", 3, 3)  # 30 kWh over midnight: 15 each day
+    read_in_seoul(session, generator, "140.375", 3, 9)
+    mistake = read_in_seoul(session, generator, "160", 3, 14)
+    services.void_meter_reading(session, mistake, reason="misread", actor=None, now=NOW)
+    grid = services.add_meter(
+        session,
+        name="Grid",
+        source=MeterSource.GRID_SOUTH,
+        waiver_line=power_line,
+        digits=6,
+        multiplier="1",
+        installed_at=datetime(2018, 10, 2, tzinfo=SEOUL),
+        first_value="0",
+        actor=None,
+        now=NOW,
+    )
+    read_in_seoul(session, grid, "7.5", 2, 1, 48)
+    october = {n: date(2018, 10, n) for n in range(1, 5)}
+
+    assert services.electricity_per_day(session, october[1], october[4]) == {
+        october[1]: Decimal("42.000"),  # 10.125 + 20.375 + 5.5 + 6
+        october[2]: Decimal("80.750"),  # 2.25 + 30 + 26 + 15, and 7.5 from the grid
+        october[3]: Decimal("25.125"),  # 15 + 10.125
+        october[4]: Decimal("0.000"),
+    }
+    assert services.electricity_per_day(
+        session, october[2], october[3], source=MeterSource.GENERATOR
+    ) == {october[2]: Decimal("73.250"), october[3]: Decimal("25.125")}
+    assert services.electricity_per_day(
+        session, october[2], october[2], source=MeterSource.GRID_SOUTH
+    ) == {october[2]: Decimal("7.500")}
+    for first in [date(2018, 9, 30), *october.values()]:
+        for last in [first + timedelta(days=n) for n in range(3)]:
+            for source in (None, *MeterSource):
+                assert services.electricity_per_day(
+                    session, first, last, source=source
+                ) == per_day_as_before(session, first, last, source), (first, last, source)
+
+
 def test_a_day_above_three_times_the_thirty_day_average_is_flagged(session, power_line):
     m = meter(session, power_line, digits=6, multiplier="1", first="0")
     value = 0

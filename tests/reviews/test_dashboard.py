@@ -5,17 +5,20 @@ the items awaiting review by kind."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 
+from office.fuel import services as fuel
+from office.fuel.models import MeterSource
+from office.i18n import SEOUL
 from office.reviews import dashboard
 from office.reviews.models import ItemKind, ReviewAction
 from office.waivers.models import WaiverStatus
 from tests.conftest import log_in
-from tests.factories import draw, make_rice, make_steel, make_waiver
-from tests.reviews.arrange import OCT, act
+from tests.factories import NOW, draw, make_rice, make_steel, make_waiver
+from tests.reviews.arrange import OCT, act, at
 from tests.reviews.pages import read
 
 AS_OF = date(2018, 10, 31)
@@ -170,3 +173,45 @@ def test_items_awaiting_review_are_counted_by_kind(client, session, reviewer, fl
         ItemKind.OVERDUE_RETURN: 1,
     }
     assert board.awaiting_total == 4
+
+
+def test_the_electricity_chart_counts_each_reading_on_its_day_in_seoul(client, session, reviewer):
+    meter = fuel.add_meter(
+        session,
+        name="Generator meter",
+        source=MeterSource.GENERATOR,
+        waiver_line=None,
+        digits=6,
+        multiplier="1",
+        installed_at=at(OCT(1)),  # 09:00 in Seoul
+        first_value="0",
+        actor=None,
+        now=NOW,
+    )
+    for value, day, hour, minute in [
+        ("140", 1, 23, 0),
+        ("146", 1, 23, 40),
+        ("150", 2, 0, 0),  # 4 kWh ending at midnight: the 1st's
+        ("155", 2, 0, 30),  # 5 kWh from midnight: the 2nd's
+        ("185", 2, 21, 0),
+        ("215", 3, 3, 0),  # 30 kWh over midnight: 15 on each day
+    ]:
+        fuel.record_meter_reading(
+            session,
+            meter,
+            value=value,
+            read_at=datetime(2018, 10, day, hour, minute, tzinfo=SEOUL),
+            actor=None,
+            now=NOW,
+        )
+    session.commit()
+
+    page = read(log_in(client, reviewer).get("/reviews/?as_of=2018-10-04"))
+
+    assert page.table("per-day-kwh")[:5] == [
+        ["2018-10-04", "0"],
+        ["2018-10-03", "15"],
+        ["2018-10-02", "50"],
+        ["2018-10-01", "150"],
+        ["2018-09-30", "0"],
+    ]
