@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Exists, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from office.errors import ConflictError
@@ -27,6 +27,11 @@ def next_month(month: date) -> date:
 # Built once, and on the table rather than the ORM class: every dated write runs it.
 _MONTHS = SignedOffMonth.__table__
 _SIGNED_OFF = select(_MONTHS.c.month).where(_MONTHS.c.month == bindparam("month"))
+
+
+def signed_off_exists(month_parameter: str) -> Exists:
+    """An expression: is the month given as `month_parameter` signed off?"""
+    return exists().where(_MONTHS.c.month == bindparam(month_parameter))
 
 
 def is_signed_off(session: Session, day: date) -> bool:

@@ -64,7 +64,6 @@ class DrawdownRefused(ConflictError):
 class WaiverTerms(Protocol):
     """What classifying reads of a waiver: a loaded `Waiver`, or a row of those columns."""
 
-    id: int
     reference: str
     status: WaiverStatus
     valid_from: date | None
@@ -369,6 +368,16 @@ _LOCK_LINE = (
     .where(_LINES.c.id == bindparam("id"))
     .with_for_update()
 )
+# SQLite serialises every write transaction, so there is no row to lock and no order to keep
+# between these reads: each pair is one statement there.
+_READ_TERMS = (
+    select(
+        *_LOCK_LINE.selected_columns,
+        *(column for column in _LOCK_WAIVER.selected_columns if column.key != "id"),
+    )
+    .join_from(_LINES, _WAIVERS, _LINES.c.waiver_id == _WAIVERS.c.id)
+    .where(_LINES.c.id == bindparam("id"))
+)
 _LOCK_HEAD = select(_HEAD.c.last_seq).where(_HEAD.c.id == 1).with_for_update()
 # Moving the head locks it until commit, which orders every ledger write.
 _MOVE_HEAD = (
@@ -377,6 +386,7 @@ _MOVE_HEAD = (
     .values(last_seq=_HEAD.c.last_seq + 1)
     .returning(_HEAD.c.last_seq, _HEAD.c.last_hash)
 )
+_MOVE_HEAD_SEEING_MONTH = _MOVE_HEAD.returning(periods.signed_off_exists("month"))
 _SEAL_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(last_hash=bindparam("hash"))
 _ADD_USE = (
     _LINES.update()
@@ -389,6 +399,9 @@ _REVERSAL_OF = select(DrawdownEntry).where(DrawdownEntry.reverses_id == bindpara
 def _lock_line(session: Session, waiver_id: int, line_id: int) -> tuple[WaiverTerms, LineTerms]:
     """Lock a waiver line and its waiver; return their current terms."""
     connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        terms = connection.execute(_READ_TERMS, {"id": line_id}).one()
+        return terms, terms  # type: ignore[return-value]
     waiver = connection.execute(_LOCK_WAIVER, {"id": waiver_id}).one()
     line = connection.execute(_LOCK_LINE, {"id": line_id}).one()
     return waiver, line  # type: ignore[return-value]
@@ -410,9 +423,16 @@ def _append(session: Session, values: dict[str, Any], **related: Any) -> Drawdow
     as that row, with `related` (its resource, say) already set.
     """
     connection = session.connection()
-    seq, prev_hash = connection.execute(_MOVE_HEAD).one()
-    # Checked under the head's lock, which a month's sign-off takes too.
-    periods.ensure_open(session, values["occurred_on"], "occurred_on")
+    day = values["occurred_on"]
+    if connection.dialect.name == "sqlite":
+        month = {"month": periods.month_of(day)}
+        seq, prev_hash, closed = connection.execute(_MOVE_HEAD_SEEING_MONTH, month).one()
+        if closed:
+            periods.ensure_open(session, day, "occurred_on")  # refuses, naming the open month
+    else:
+        seq, prev_hash = connection.execute(_MOVE_HEAD).one()
+        # Checked under the head's lock, which a month's sign-off takes too.
+        periods.ensure_open(session, day, "occurred_on")
     values = {**values, "seq": seq, "prev_hash": prev_hash}
     values["hash"] = entry_digest(values)
     connection.execute(_SEAL_HEAD, {"hash": values["hash"]})
@@ -488,7 +508,7 @@ def record_drawdown(
         source=Source(source),
         source_ref=source_ref,
         note=(note or "").strip(),
-        waiver_id=waiver.id if waiver else None,
+        waiver_id=waiver_line.waiver_id if waiver_line else None,
         waiver_line_id=line.id if line else None,
         waiver_status=waiver.status if waiver else None,
         classification=classification,
