@@ -159,7 +159,7 @@ def waiver_out(waiver: Waiver) -> schemas.WaiverOut:
     )
 
 
-def drawdown_out(entry: DrawdownEntry) -> schemas.DrawdownOut:
+def drawdown_out(entry: DrawdownEntry | ledger.RecordedEntry) -> schemas.DrawdownOut:
     return schemas.DrawdownOut(
         id=entry.id,
         seq=entry.seq,
@@ -338,6 +338,7 @@ def record_drawdown() -> Response:
         override_reason=body.override_reason,
         actor=current_user,
         now=utcnow(),
+        attach=False,  # only reported
     )
     db.session.commit()
     return created(schemas.dump(drawdown_out(entry)), url_for("api.drawdowns"))

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from types import SimpleNamespace
+from typing import Any, Literal, Protocol, overload
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -415,12 +416,12 @@ def _add_use(session: Session, line: LineTerms, amount: Decimal) -> None:
         set_committed_value(loaded, "used_base", line.used_base + amount)
 
 
-def _append(session: Session, values: dict[str, Any], **related: Any) -> DrawdownEntry:
-    """Chain an entry of `values` after the current head, insert it and return it.
+def _append(session: Session, values: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Chain an entry of `values` after the current head and insert it; return its id and
+    its values, the chain's among them.
 
     The row is written by one INSERT rather than by the session's flush, whose unit of work
-    costs more than all the rest of a drawdown; the returned object is attached to the session
-    as that row, with `related` (its resource, say) already set.
+    costs more than all the rest of a drawdown.
     """
     connection = session.connection()
     day = values["occurred_on"]
@@ -437,7 +438,14 @@ def _append(session: Session, values: dict[str, Any], **related: Any) -> Drawdow
     values["hash"] = entry_digest(values)
     connection.execute(_SEAL_HEAD, {"hash": values["hash"]})
     entry_id = connection.execute(_INSERT_ENTRY, values).inserted_primary_key[0]
-    entry = DrawdownEntry(id=entry_id, **values, **related)
+    return entry_id, values
+
+
+def _attached(
+    session: Session, entry_id: int, values: dict[str, Any], resource: Resource
+) -> DrawdownEntry:
+    """Return the entry just inserted as a `DrawdownEntry` the session holds as that row."""
+    entry = DrawdownEntry(id=entry_id, **values, resource=resource)
     make_transient_to_detached(entry)
     # An object left in the session by a rolled-back insert may hold this id: it was never
     # a row, so it gives way.
@@ -449,6 +457,52 @@ def _append(session: Session, values: dict[str, Any], **related: Any) -> Drawdow
 
 
 # --- recording ----------------------------------------------------------------------------
+
+
+class RecordedEntry(SimpleNamespace):
+    """An entry as `record_drawdown(..., attach=False)` wrote it: the attributes of its
+    `DrawdownEntry`, its resource among them, for a caller that only reports it (the API).
+    Building the mapped object and attaching it to the session costs a fifth of recording."""
+
+
+@overload
+def record_drawdown(
+    session: Session,
+    *,
+    resource: Resource,
+    quantity: object,
+    unit: Unit | str,
+    occurred_on: date,
+    waiver_line: WaiverLine | None,
+    purpose: Purpose | str,
+    source: Source | str = ...,
+    source_ref: str | None = ...,
+    note: str = ...,
+    override_reason: str | None = ...,
+    actor: User | None,
+    now: datetime,
+    attach: Literal[True] = ...,
+) -> DrawdownEntry: ...
+
+
+@overload
+def record_drawdown(
+    session: Session,
+    *,
+    resource: Resource,
+    quantity: object,
+    unit: Unit | str,
+    occurred_on: date,
+    waiver_line: WaiverLine | None,
+    purpose: Purpose | str,
+    source: Source | str = ...,
+    source_ref: str | None = ...,
+    note: str = ...,
+    override_reason: str | None = ...,
+    actor: User | None,
+    now: datetime,
+    attach: Literal[False],
+) -> RecordedEntry: ...
 
 
 def record_drawdown(
@@ -466,8 +520,10 @@ def record_drawdown(
     override_reason: str | None = None,
     actor: User | None,
     now: datetime,
-) -> DrawdownEntry:
-    """Record a drawdown on the ledger and return its entry.
+    attach: bool = True,
+) -> DrawdownEntry | RecordedEntry:
+    """Record a drawdown on the ledger and return its entry (with `attach=False`, only its
+    values: see `RecordedEntry`).
 
     Raises InvalidInput for input that makes no sense, and DrawdownRefused when the drawdown
     is not covered and no override (a reason, by a user allowed to override) was given.
@@ -517,9 +573,11 @@ def record_drawdown(
         reverses_id=None,
         reversal_reason=None,
     )
-    entry = _append(session, values, resource=resource)
+    entry_id, values = _append(session, values)
     if line is not None:
         _add_use(session, line, checked.base_quantity)
+    if flagged or attach:
+        entry = _attached(session, entry_id, values, resource)
     if flagged:
         record_event(
             session,
@@ -530,7 +588,7 @@ def record_drawdown(
             reason=reason,
         )
         session.flush()
-    return entry
+    return entry if attach else RecordedEntry(id=entry_id, resource=resource, **values)
 
 
 def reverse_entry(
@@ -589,7 +647,7 @@ def reverse_entry(
         reverses_id=entry.id,
         reversal_reason=reason,
     )
-    reversal = _append(session, values, resource=entry.resource)
+    reversal = _attached(session, *_append(session, values), entry.resource)
     if line is not None:
         _add_use(session, line, -entry.base_quantity)
     record_event(
