@@ -6,7 +6,7 @@ from typing import Annotated, Any, TypeVar
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import select
 
 from office.api import schemas
 from office.api.openapi import openapi_document
@@ -180,18 +180,8 @@ def drawdown_out(entry: DrawdownEntry | ledger.RecordedEntry) -> schemas.Drawdow
     )
 
 
-_BY_ID: dict[type, Select[Any]] = {}
-
-
 def _get(model: type[R], id_: int) -> R | None:
-    """Return the `model` with `id_`, or None. The statement is built once per model, as
-    `Session.get` builds its own each time; the API's drawdowns run this for every request."""
-    if not 0 < id_ <= MAX_ID:
-        return None
-    statement = _BY_ID.get(model)
-    if statement is None:
-        statement = _BY_ID[model] = select(model).where(model.id == bindparam("id"))  # type: ignore[attr-defined]
-    return db.session.execute(statement, {"id": id_}).scalar()
+    return db.session.get(model, id_) if 0 < id_ <= MAX_ID else None
 
 
 def _unit(value: str, field: str) -> Unit:

@@ -30,15 +30,17 @@ def power_line(session):
     return make_waiver(session, [(power, "MWh", "1000", "1000")]).lines[0]
 
 
-def meter(session, line=None, digits=5, multiplier="10", first="99000"):
+def meter(
+    session, line=None, digits=5, multiplier="10", first="99000", name="Main", installed_at=START
+):
     return services.add_meter(
         session,
-        name="Main",
+        name=name,
         source=MeterSource.GRID_SOUTH if line else MeterSource.GENERATOR,
         waiver_line=line,
         digits=digits,
         multiplier=multiplier,
-        installed_at=START,
+        installed_at=installed_at,
         first_value=first,
         actor=None,
         now=NOW,
@@ -158,17 +160,14 @@ def test_intervals_over_midnight_and_over_the_periods_ends_are_shared_by_time(se
     mistake = read(session, generator, 600, 2.5)
     services.void_meter_reading(session, mistake, reason="misread", actor=None, now=NOW)
     read(session, generator, 720, 3)  # 24 h from 09:00 on the 3rd: 15 h on it, 9 h on the 4th
-    grid = services.add_meter(
+    grid = meter(  # from midnight in Seoul, 10-02
         session,
-        name="Grid",
-        source=MeterSource.GRID_SOUTH,
-        waiver_line=power_line,
+        power_line,
         digits=6,
         multiplier="1",
-        installed_at=at(0.625),  # midnight in Seoul, 10-02
-        first_value="0",
-        actor=None,
-        now=NOW,
+        first="0",
+        name="Grid",
+        installed_at=at(0.625),
     )
     read(session, grid, 480, 2.625)  # 48 h to midnight, 10-04: ends exactly with the 3rd
     october = {n: date(2018, 10, n) for n in range(1, 6)}
@@ -219,17 +218,14 @@ def test_each_seoul_day_counts_the_readings_within_it_whole_and_shares_one_over_
     read_in_seoul(session, generator, "140.375", 3, 9)
     mistake = read_in_seoul(session, generator, "160", 3, 14)
     services.void_meter_reading(session, mistake, reason="misread", actor=None, now=NOW)
-    grid = services.add_meter(
+    grid = meter(
         session,
-        name="Grid",
-        source=MeterSource.GRID_SOUTH,
-        waiver_line=power_line,
+        power_line,
         digits=6,
         multiplier="1",
+        first="0",
+        name="Grid",
         installed_at=datetime(2018, 10, 2, tzinfo=SEOUL),
-        first_value="0",
-        actor=None,
-        now=NOW,
     )
     read_in_seoul(session, grid, "7.5", 2, 1, 48)
     october = {n: date(2018, 10, n) for n in range(1, 5)}
