@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, flash, redirect, request, url_for
 from flask_login import LoginManager
@@ -15,6 +15,9 @@ from office import config, i18n
 from office.auth.access import can_access, enforce_access, undeclared_endpoints
 from office.db import db
 from office.errors import problem, register_error_handlers, wants_json
+
+if TYPE_CHECKING:
+    from office.auth.services import TokenUser
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -83,7 +86,7 @@ def _init_login(app: Flask) -> None:
         return user
 
     @login_manager.request_loader
-    def load_user_from_token(req: Any) -> User | None:
+    def load_user_from_token(req: Any) -> TokenUser | None:
         from office.auth.services import user_for_token
 
         if not wants_json():

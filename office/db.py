@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Callable
+from collections import namedtuple
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -20,9 +21,12 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, InvalidRequestError, MultipleResultsFound, NoResultFound
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
+from sqlalchemy.sql.expression import Executable
 
 try:
     import fcntl
@@ -82,6 +86,118 @@ def enum_type(enum_class: type[E], name: str) -> Enum:
     )
 
 
+class Prepared:
+    """A Core statement compiled once per dialect and run on the driver's cursor of a
+    SQLAlchemy `Connection`, in that connection's transaction.
+
+    For the few statements every drawdown runs: SQLAlchemy's work around each execution
+    (cache lookup, execution context, result object, events) costs several times what the
+    database takes to run them. Values still pass through the columns' types both ways, and
+    driver errors come out as SQLAlchemy's exceptions. What this leaves out: Python-side
+    column defaults (an INSERT names every column it writes) and statement events (echo,
+    `before_cursor_execute`) do not see these statements.
+    """
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._plans: dict[str, _Plan] = {}
+
+    def rows(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """Run the statement; return its rows (named tuples), none for plain DML."""
+        plan = self._plans.get(connection.dialect.name) or self._plan(connection.dialect)
+        values = plan.values(params or {})
+        fairy = connection.connection  # the pool's proxy of the driver's connection
+        cursor = fairy.cursor()
+        try:
+            cursor.execute(plan.sql, values)
+            fetched = cursor.fetchall() if plan.row is not None else []
+        except connection.dialect.loaded_dbapi.Error as error:
+            if connection.dialect.is_disconnect(error, fairy.dbapi_connection, cursor):
+                connection.invalidate(error)
+            raise DBAPIError.instance(
+                plan.sql, values, error, connection.dialect.loaded_dbapi.Error
+            ) from error
+        finally:
+            cursor.close()
+        if plan.row is None:
+            return []
+        make, processors = plan.row._make, plan.results
+        return [
+            make([p(v) if p else v for p, v in zip(processors, raw, strict=True)])
+            for raw in fetched
+        ]
+
+    def one(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Any:
+        """Run the statement; return its one row (NoResultFound, MultipleResultsFound)."""
+        found = self.rows(connection, params)
+        if len(found) != 1:
+            if not found:
+                raise NoResultFound("No row was found when one was required")
+            raise MultipleResultsFound("Multiple rows were found when exactly one was required")
+        return found[0]
+
+    def first(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Any:
+        found = self.rows(connection, params)
+        return found[0] if found else None
+
+    def _plan(self, dialect: Dialect) -> _Plan:
+        compiled = self.statement.compile(dialect=dialect)
+        processors: dict[str, Callable[[Any], Any] | None] = {}
+        required: dict[str, str] = {}  # rendered name -> the key a caller gives
+        for bind, name in compiled.bind_names.items():
+            if bind.expanding:
+                raise ValueError(f"a list for IN is sent as one value here: {self.statement}")
+            processors[name] = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if bind.required:
+                required[name] = bind.key
+        fixed = compiled.construct_params(dict.fromkeys(required.values()))
+        fixed = {name: value for name, value in fixed.items() if name not in required}
+        columns = list(getattr(self.statement, "exported_columns", ()))
+        row = None
+        if columns:
+            if any(column.key is None for column in columns):
+                raise ValueError(f"label every column this statement returns: {self.statement}")
+            row = namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]
+        plan = _Plan(
+            sql=compiled.string,
+            order=tuple(compiled.positiontup) if compiled.positiontup is not None else None,
+            fixed=fixed,
+            required=required,
+            processors=processors,
+            row=row,
+            results=tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in columns
+            ),
+        )
+        self._plans[dialect.name] = plan
+        return plan
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    order: tuple[str, ...] | None  # bind names in order, for a driver's positional style
+    fixed: dict[str, Any]  # values the statement carries itself
+    required: dict[str, str]
+    processors: dict[str, Callable[[Any], Any] | None]
+    row: Any  # the named tuple of a returned row; None when the statement returns none
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+    def values(self, params: Mapping[str, Any]) -> Any:
+        given = dict(self.fixed)
+        for name, key in self.required.items():
+            try:
+                given[name] = params[key]
+            except KeyError:
+                message = f"a value is required for bind parameter {key!r}"
+                raise InvalidRequestError(message) from None
+        for name, process in self.processors.items():
+            if process is not None:
+                given[name] = process(given[name])
+        return given if self.order is None else tuple(given[name] for name in self.order)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime()}
@@ -139,6 +255,9 @@ CHECKPOINT_EVERY = 40
 
 def _leave_checkpoints_to_requests(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
+_BEGIN_IMMEDIATE = Prepared(text("BEGIN IMMEDIATE"))
 
 
 class RequestSession(Session):
@@ -223,7 +342,7 @@ class Database:
             session.commit()
             connection = session.connection(execution_options={"sqlite_begin": "LATER"})
         self._take_write_turn(session)
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        _BEGIN_IMMEDIATE.rows(connection)
 
     def _take_write_turn(self, session: Session) -> None:
         """Wait in the kernel for this request's turn to write the SQLite file.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, Strict
 
@@ -152,10 +152,6 @@ class Problem(BaseModel):
     detail: str
     errors: dict[str, list[str]] | None = None
     classification: Classification | None = None
-
-
-def dump(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json")
 
 
 class ViolationOut(BaseModel):

@@ -108,10 +108,11 @@ def _domain_error(exc: DomainError) -> Response:
     return problem(exc.status_code, str(exc), **members)
 
 
-def created(body: dict[str, Any], location: str) -> Response:
-    response = jsonify(body)
-    response.status_code = 201
-    response.headers["Location"] = location
+def respond(body: BaseModel, status: int = 200, location: str | None = None) -> Response:
+    """Answer with `body` as JSON (pydantic writes it, in its fields' order)."""
+    response = Response(body.model_dump_json(), status, mimetype="application/json")
+    if location is not None:
+        response.headers["Location"] = location
     return response
 
 
@@ -215,7 +216,7 @@ def openapi() -> Response:
 @permission_required(Permission.VIEW_LEDGER)
 def resources() -> Response:
     rows = db.session.scalars(select(Resource).order_by(Resource.code, Resource.id))
-    return jsonify(schemas.dump(schemas.ResourceList(items=[resource_out(r) for r in rows])))
+    return respond(schemas.ResourceList(items=[resource_out(r) for r in rows]))
 
 
 @bp.post("/resources")
@@ -233,7 +234,7 @@ def create_resource() -> Response:
         actor=current_user,
     )
     db.session.commit()
-    return created(schemas.dump(resource_out(resource)), url_for("api.resources"))
+    return respond(resource_out(resource), 201, url_for("api.resources"))
 
 
 @bp.post("/waivers")
@@ -266,7 +267,7 @@ def create_waiver() -> Response:
     # create_waiver leaves each line in waiver.lines twice (once through the backref); read
     # the lines back so the response lists each once.
     db.session.expire(waiver, ["lines"])
-    return created(schemas.dump(waiver_out(waiver)), url_for("api.waiver", waiver_id=waiver.id))
+    return respond(waiver_out(waiver), 201, url_for("api.waiver", waiver_id=waiver.id))
 
 
 def _waiver_or_404(waiver_id: int) -> Waiver:
@@ -279,7 +280,7 @@ def _waiver_or_404(waiver_id: int) -> Waiver:
 @bp.get("/waivers/<int:waiver_id>")
 @permission_required(Permission.VIEW_LEDGER)
 def waiver(waiver_id: int) -> Response:
-    return jsonify(schemas.dump(waiver_out(_waiver_or_404(waiver_id))))
+    return respond(waiver_out(_waiver_or_404(waiver_id)))
 
 
 @bp.post("/waivers/<int:waiver_id>/status")
@@ -297,7 +298,7 @@ def change_status(waiver_id: int) -> Response:
         now=utcnow(),
     )
     db.session.commit()
-    return jsonify(schemas.dump(waiver_out(waiver)))
+    return respond(waiver_out(waiver))
 
 
 @bp.post("/drawdowns")
@@ -331,7 +332,7 @@ def record_drawdown() -> Response:
         attach=False,  # only reported
     )
     db.session.commit()
-    return created(schemas.dump(drawdown_out(entry)), url_for("api.drawdowns"))
+    return respond(drawdown_out(entry), 201, url_for("api.drawdowns"))
 
 
 class DrawdownQuery(BaseModel):
@@ -371,7 +372,7 @@ def drawdowns() -> Response:
         items=[drawdown_out(entry) for entry in entries],
         next_cursor=str(cursor) if cursor is not None else None,
     )
-    return jsonify(schemas.dump(page))
+    return respond(page)
 
 
 @bp.post("/drawdowns/<int:entry_id>/reversal")
@@ -385,7 +386,7 @@ def reverse(entry_id: int) -> Response:
         db.session, entry, reason=body.reason, actor=current_user, now=utcnow()
     )
     db.session.commit()
-    return created(schemas.dump(drawdown_out(reversal)), url_for("api.drawdowns"))
+    return respond(drawdown_out(reversal), 201, url_for("api.drawdowns"))
 
 
 class ViolationQuery(BaseModel):
@@ -423,4 +424,4 @@ def staffing_violations() -> Response:
         db.session, query.date_from, query.date_to, locale=current_locale_code()
     )
     items = [schemas.ViolationOut(**violation.as_dict(people)) for violation in found]
-    return jsonify(schemas.dump(schemas.ViolationList(items=items)))
+    return respond(schemas.ViolationList(items=items))

@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from office.audit.services import record_event
 from office.auth.models import ApiToken, LoginAttempt, LoginOutcome, User, new_session_token
 from office.auth.permissions import Role
+from office.db import Prepared
 from office.errors import ConflictError, InvalidInput
 from office.i18n import _l
 
@@ -322,9 +323,30 @@ def revoke_api_token(session: Session, row: ApiToken, *, actor: User, now: datet
     record_event(session, "api_token.revoked", actor=actor, target=row.user, token=row.prefix)
 
 
-# Built once: every API request runs it.
-_USER_BY_TOKEN = (
-    select(User)
+@dataclass(frozen=True)
+class TokenUser:
+    """Who an API request acts as: its token's user, read as a row for that request.
+
+    Loading a `User` object would cost an API call more than its own work, and nothing an
+    API call does changes its user: it only checks permissions and names the actor.
+    """
+
+    id: int
+    email: str
+    display_name: str
+    role: Role
+    is_superuser: bool
+    is_active: bool
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+# Every API request runs it.
+_USER_BY_TOKEN = Prepared(
+    select(*(getattr(User, name) for name in TokenUser.__dataclass_fields__))
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(
         ApiToken.token_hash == bindparam("token_hash"),
@@ -334,8 +356,9 @@ _USER_BY_TOKEN = (
 )
 
 
-def user_for_token(session: Session, token: str) -> User | None:
+def user_for_token(session: Session, token: str) -> TokenUser | None:
     """Return the active user a live token belongs to, or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    return session.execute(_USER_BY_TOKEN, {"token_hash": _token_digest(token)}).scalar()
+    row = _USER_BY_TOKEN.first(session.connection(), {"token_hash": _token_digest(token)})
+    return TokenUser(*row) if row is not None else None

@@ -25,6 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from office.audit.services import record_event
 from office.auth.models import User
 from office.auth.permissions import Permission, has_permission
+from office.db import Prepared
 from office.errors import ConflictError, InvalidInput
 from office.i18n import _l, format_hs_code, format_number, office_date
 from office.periods import services as periods
@@ -41,8 +42,12 @@ from office.waivers.models import (
     WaiverLine,
     WaiverStatus,
 )
-from office.waivers.services import EARLIEST_DATE
+from office.waivers.services import EARLIEST_DATE, LineRef, ResourceTerms
 from office.waivers.units import MAX_QUANTITY, Quantity, Unit, convert, parse_quantity
+
+# A drawdown names its resource and line as loaded objects or as rows of what it reads.
+ResourceLike = Resource | ResourceTerms
+LineLike = WaiverLine | LineRef
 
 GENESIS_HASH = "0" * 64
 RECORDED_PLAINLY = frozenset({Classification.COVERED, Classification.NOT_REQUIRED})
@@ -83,7 +88,7 @@ class LineTerms(Protocol):
 
 
 def classify(
-    resource: Resource,
+    resource: ResourceLike,
     waiver: WaiverTerms | None,
     line: LineTerms | None,
     base_quantity: Decimal,
@@ -121,7 +126,7 @@ def _amount(quantity: Decimal, unit: Unit) -> str:
 
 def refusal_message(
     classification: Classification,
-    resource: Resource,
+    resource: ResourceLike,
     waiver: WaiverTerms | None,
     line: LineTerms | None,
     base_quantity: Decimal,
@@ -186,20 +191,20 @@ def refusal_message(
 
 @dataclass(frozen=True)
 class CheckedDrawdown:
-    resource: Resource
+    resource: ResourceLike
     quantity: Decimal
     unit: Unit
     base_quantity: Decimal
     occurred_on: date
-    line: WaiverLine | None
+    line: LineLike | None
 
 
 def check_drawdown_input(
-    resource: Resource,
+    resource: ResourceLike,
     quantity: object,
     unit: Unit | str,
     occurred_on: date,
-    line: WaiverLine | None,
+    line: LineLike | None,
     *,
     today: date,
 ) -> CheckedDrawdown:
@@ -223,9 +228,9 @@ def check_drawdown_input(
         raise InvalidInput(
             _l(
                 "Waiver %(ref)s line %(n)d is for %(other)s, not %(name)s.",
-                ref=line.waiver.reference,
+                ref=line.waiver_reference,
                 n=line.line_no,
-                other=line.resource.name_en,
+                other=line.resource_name,
                 name=resource.name_en,
             ),
             field="waiver_line_id",
@@ -336,17 +341,23 @@ def entry_digest(values: Mapping[str, Any]) -> str:
 
 
 # --- writing -----------------------------------------------------------------------------
-# Every drawdown of every feature runs these statements, so they are built once: building a
-# statement costs SQLAlchemy several times what running it does.
+# Every drawdown of every feature runs these statements, so they are built and compiled once
+# and run on the driver's cursor (see `Prepared`).
 
 _HEAD = LedgerHead.__table__
 _WAIVERS = Waiver.__table__
 _LINES = WaiverLine.__table__
-_INSERT_ENTRY = DrawdownEntry.__table__.insert()
+_ENTRIES = DrawdownEntry.__table__
+_ENTRY_COLUMNS = tuple(column.key for column in _ENTRIES.c if column.key != "id")
+_INSERT_ENTRY = Prepared(
+    _ENTRIES.insert()
+    .values({name: bindparam(name) for name in _ENTRY_COLUMNS})
+    .returning(_ENTRIES.c.id)
+)
 # The waiver is shared-locked so a status change waits for drawdowns in flight (and the other
 # way round); the line is locked so two drawdowns never both pass its cap. Both are read as
 # rows of the columns classifying needs: loading them as objects would cost more.
-_LOCK_WAIVER = (
+_LOCK_WAIVER = Prepared(
     select(
         _WAIVERS.c.id,
         _WAIVERS.c.reference,
@@ -357,7 +368,7 @@ _LOCK_WAIVER = (
     .where(_WAIVERS.c.id == bindparam("id"))
     .with_for_update(read=True)
 )
-_LOCK_LINE = (
+_LOCK_LINE = Prepared(
     select(
         _LINES.c.id,
         _LINES.c.line_no,
@@ -371,10 +382,14 @@ _LOCK_LINE = (
 )
 # SQLite serialises every write transaction, so there is no row to lock and no order to keep
 # between these reads: each pair is one statement there.
-_READ_TERMS = (
+_READ_TERMS = Prepared(
     select(
-        *_LOCK_LINE.selected_columns,
-        *(column for column in _LOCK_WAIVER.selected_columns if column.key != "id"),
+        *_LOCK_LINE.statement.selected_columns,  # type: ignore[attr-defined]
+        *(
+            column
+            for column in _LOCK_WAIVER.statement.selected_columns  # type: ignore[attr-defined]
+            if column.key != "id"
+        ),
     )
     .join_from(_LINES, _WAIVERS, _LINES.c.waiver_id == _WAIVERS.c.id)
     .where(_LINES.c.id == bindparam("id"))
@@ -387,9 +402,12 @@ _MOVE_HEAD = (
     .values(last_seq=_HEAD.c.last_seq + 1)
     .returning(_HEAD.c.last_seq, _HEAD.c.last_hash)
 )
-_MOVE_HEAD_SEEING_MONTH = _MOVE_HEAD.returning(periods.signed_off_exists("month"))
-_SEAL_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(last_hash=bindparam("hash"))
-_ADD_USE = (
+_MOVE_HEAD_SEEING_MONTH = Prepared(
+    _MOVE_HEAD.returning(periods.signed_off_exists("month").label("closed"))
+)
+_MOVE_HEAD = Prepared(_MOVE_HEAD)
+_SEAL_HEAD = Prepared(_HEAD.update().where(_HEAD.c.id == 1).values(last_hash=bindparam("hash")))
+_ADD_USE = Prepared(
     _LINES.update()
     .where(_LINES.c.id == bindparam("line_id"))
     .values(used_base=_LINES.c.used_base + bindparam("amount", type_=Quantity()))
@@ -401,16 +419,16 @@ def _lock_line(session: Session, waiver_id: int, line_id: int) -> tuple[WaiverTe
     """Lock a waiver line and its waiver; return their current terms."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
-        terms = connection.execute(_READ_TERMS, {"id": line_id}).one()
-        return terms, terms  # type: ignore[return-value]
-    waiver = connection.execute(_LOCK_WAIVER, {"id": waiver_id}).one()
-    line = connection.execute(_LOCK_LINE, {"id": line_id}).one()
+        terms = _READ_TERMS.one(connection, {"id": line_id})
+        return terms, terms
+    waiver = _LOCK_WAIVER.one(connection, {"id": waiver_id})
+    line = _LOCK_LINE.one(connection, {"id": line_id})
     return waiver, line  # type: ignore[return-value]
 
 
 def _add_use(session: Session, line: LineTerms, amount: Decimal) -> None:
     """Add `amount` to the locked line's kept use, also on the line the session has loaded."""
-    session.connection().execute(_ADD_USE, {"line_id": line.id, "amount": amount})
+    _ADD_USE.rows(session.connection(), {"line_id": line.id, "amount": amount})
     loaded = session.identity_map.get(session.identity_key(WaiverLine, line.id))
     if loaded is not None:
         set_committed_value(loaded, "used_base", line.used_base + amount)
@@ -427,25 +445,27 @@ def _append(session: Session, values: dict[str, Any]) -> tuple[int, dict[str, An
     day = values["occurred_on"]
     if connection.dialect.name == "sqlite":
         month = {"month": periods.month_of(day)}
-        seq, prev_hash, closed = connection.execute(_MOVE_HEAD_SEEING_MONTH, month).one()
+        seq, prev_hash, closed = _MOVE_HEAD_SEEING_MONTH.one(connection, month)
         if closed:
             periods.ensure_open(session, day, "occurred_on")  # refuses, naming the open month
     else:
-        seq, prev_hash = connection.execute(_MOVE_HEAD).one()
+        seq, prev_hash = _MOVE_HEAD.one(connection)
         # Checked under the head's lock, which a month's sign-off takes too.
         periods.ensure_open(session, day, "occurred_on")
     values = {**values, "seq": seq, "prev_hash": prev_hash}
     values["hash"] = entry_digest(values)
-    connection.execute(_SEAL_HEAD, {"hash": values["hash"]})
-    entry_id = connection.execute(_INSERT_ENTRY, values).inserted_primary_key[0]
+    _SEAL_HEAD.rows(connection, {"hash": values["hash"]})
+    (entry_id,) = _INSERT_ENTRY.one(connection, values)
     return entry_id, values
 
 
 def _attached(
-    session: Session, entry_id: int, values: dict[str, Any], resource: Resource
+    session: Session, entry_id: int, values: dict[str, Any], resource: ResourceLike
 ) -> DrawdownEntry:
     """Return the entry just inserted as a `DrawdownEntry` the session holds as that row."""
-    entry = DrawdownEntry(id=entry_id, **values, resource=resource)
+    entry = DrawdownEntry(id=entry_id, **values)
+    if isinstance(resource, Resource):  # not a row of its terms: the entry holds it loaded
+        entry.resource = resource
     make_transient_to_detached(entry)
     # An object left in the session by a rolled-back insert may hold this id: it was never
     # a row, so it gives way.
@@ -469,11 +489,11 @@ class RecordedEntry(SimpleNamespace):
 def record_drawdown(
     session: Session,
     *,
-    resource: Resource,
+    resource: ResourceLike,
     quantity: object,
     unit: Unit | str,
     occurred_on: date,
-    waiver_line: WaiverLine | None,
+    waiver_line: LineLike | None,
     purpose: Purpose | str,
     source: Source | str = ...,
     source_ref: str | None = ...,
@@ -489,11 +509,11 @@ def record_drawdown(
 def record_drawdown(
     session: Session,
     *,
-    resource: Resource,
+    resource: ResourceLike,
     quantity: object,
     unit: Unit | str,
     occurred_on: date,
-    waiver_line: WaiverLine | None,
+    waiver_line: LineLike | None,
     purpose: Purpose | str,
     source: Source | str = ...,
     source_ref: str | None = ...,
@@ -508,11 +528,11 @@ def record_drawdown(
 def record_drawdown(
     session: Session,
     *,
-    resource: Resource,
+    resource: ResourceLike,
     quantity: object,
     unit: Unit | str,
     occurred_on: date,
-    waiver_line: WaiverLine | None,
+    waiver_line: LineLike | None,
     purpose: Purpose | str,
     source: Source | str = Source.MANUAL,
     source_ref: str | None = None,

@@ -163,6 +163,14 @@ class WaiverLine(Base):
     waiver: Mapped[Waiver] = relationship(back_populates="lines")
     resource: Mapped[Resource] = relationship()
 
+    @property
+    def waiver_reference(self) -> str:
+        return self.waiver.reference
+
+    @property
+    def resource_name(self) -> str:
+        return self.resource.name_en
+
 
 class DrawdownEntry(Base):
     """One quantity drawn north: the append-only ledger. Never updated, never deleted."""

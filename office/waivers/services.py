@@ -9,12 +9,14 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from office.audit.services import record_event
 from office.auth.models import User
+from office.db import Prepared
 from office.errors import ConflictError, InvalidInput
 from office.i18n import _l, office_date
 from office.waivers.models import (
@@ -228,24 +230,67 @@ def save_resource(
 
 
 _RESOURCE_BY_CODE = select(Resource).where(Resource.code == bindparam("code"))
-_RESOURCE_AND_LINE = (
-    select(Resource, WaiverLine)
-    .outerjoin(WaiverLine, WaiverLine.id == bindparam("line_id"))
-    .where(Resource.code == bindparam("code"))
-)
 
 
 def find_resource(session: Session, code: str) -> Resource | None:
     return session.execute(_RESOURCE_BY_CODE, {"code": _code(code)}).scalar()
 
 
+class ResourceTerms(NamedTuple):
+    """What recording a drawdown reads of a resource, as a row: a `Resource` has the same."""
+
+    id: int
+    code: str
+    name_en: str
+    hs_code: str
+    unit: Unit
+    control: Control
+    barrels_per_tonne: Decimal | None
+
+
+class LineRef(NamedTuple):
+    """Which waiver line a drawdown names, as a row: a `WaiverLine` has the same. Its terms
+    are read again, under the lock, when the drawdown is recorded."""
+
+    id: int
+    waiver_id: int
+    resource_id: int
+    line_no: int
+    waiver_reference: str
+    resource_name: str
+
+
+_LINE_RESOURCE = aliased(Resource)
+_RESOURCE_AND_LINE = Prepared(
+    select(
+        *(getattr(Resource, name) for name in ResourceTerms._fields),
+        WaiverLine.id.label("line_id"),
+        WaiverLine.waiver_id,
+        WaiverLine.resource_id,
+        WaiverLine.line_no,
+        Waiver.reference.label("waiver_reference"),
+        _LINE_RESOURCE.name_en.label("resource_name"),
+    )
+    .select_from(Resource)
+    .outerjoin(WaiverLine, WaiverLine.id == bindparam("line_id"))
+    .outerjoin(Waiver, Waiver.id == WaiverLine.waiver_id)
+    .outerjoin(_LINE_RESOURCE, _LINE_RESOURCE.id == WaiverLine.resource_id)
+    .where(Resource.code == bindparam("code"))
+)
+_SPLIT = len(ResourceTerms._fields)
+
+
 def find_resource_and_line(
     session: Session, code: str, line_id: int | None
-) -> tuple[Resource | None, WaiverLine | None]:
+) -> tuple[ResourceTerms | None, LineRef | None]:
     """Return the resource with `code` and the waiver line with `line_id`, of any resource,
-    in one statement; the line is None without the resource."""
-    row = session.execute(_RESOURCE_AND_LINE, {"code": _code(code), "line_id": line_id}).first()
-    return (row[0], row[1]) if row is not None else (None, None)
+    as rows read in one statement (no objects to load); the line is None without the
+    resource."""
+    row = _RESOURCE_AND_LINE.first(session.connection(), {"code": _code(code), "line_id": line_id})
+    if row is None:
+        return None, None
+    resource = ResourceTerms(*row[:_SPLIT])
+    return resource, LineRef(*row[_SPLIT:]) if row.line_id is not None else None
 
 
 def _code(code: str) -> str:
