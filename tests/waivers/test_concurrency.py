@@ -253,8 +253,8 @@ def _session_id(office: Office) -> str:
 
 
 def test_requests_copy_the_wal_into_the_database_file_every_so_many_writes(sqlite_office):
-    """SQLite's own checkpoint would hold every other writer up inside a COMMIT; the app's
-    requests run it themselves once they have let go of their turn."""
+    """SQLite's own checkpoint would run inside a COMMIT; the app's requests run it
+    themselves, every so many writes, at the end of their turn to write."""
     office = sqlite_office
     path = office.engine.url.database
     with closing(sqlite3.connect(path)) as setup:
@@ -274,3 +274,35 @@ def test_requests_copy_the_wal_into_the_database_file_every_so_many_writes(sqlit
         if n == CHECKPOINT_EVERY - 1:
             assert entries_in_the_file() == 0, "the WAL was copied before its time"
     assert entries_in_the_file() == CHECKPOINT_EVERY
+
+
+def test_the_wal_starts_over_while_writers_keep_coming(sqlite_office):
+    """Under steady writes a checkpoint run after the turn to write never caught up with the
+    next writer, SQLite never started the WAL over, and it grew with every write. Run within
+    the turn, the WAL stays as long as the writes between two checkpoints."""
+    office = sqlite_office
+    path = office.engine.url.database
+    headers = {"Authorization": f"Bearer {office.token}"}
+
+    def wal_frames() -> int:
+        return max(os.path.getsize(f"{path}-wal") - 32, 0) // (24 + 4096)
+
+    def write(count: int) -> None:
+        client = office.app.test_client()
+        for _ in range(count):
+            response = client.post(
+                "/api/v1/drawdowns", json=_drawdown(office.line_id, 1), headers=headers
+            )
+            assert response.status_code == 201
+
+    with closing(sqlite3.connect(path)) as setup:
+        setup.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    write(1)
+    per_write = wal_frames()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(write, [4 * CHECKPOINT_EVERY] * 2))
+
+    assert per_write > 0 and wal_frames() <= 2 * CHECKPOINT_EVERY * per_write, (
+        f"{wal_frames()} frames in the WAL after {8 * CHECKPOINT_EVERY} writes of "
+        f"{per_write} frames each"
+    )
