@@ -201,6 +201,12 @@ class _Plan:
         return given if self.order is None else tuple(given[name] for name in self.order)
 
 
+# The condition of a partial index over flagged rows only. SQLite uses such an index only when
+# the query's condition is written exactly as the index's: these are what `flagged.is_(True)`
+# renders on each database.
+FLAGGED_ONLY = {"sqlite_where": text("flagged IS 1"), "postgresql_where": text("flagged IS true")}
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime()}

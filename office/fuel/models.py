@@ -13,12 +13,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from office.auth.models import User
-from office.db import Base, enum_type, utcnow
+from office.db import FLAGGED_ONLY, Base, enum_type, utcnow
 from office.stock.models import Store
 from office.waivers.models import DrawdownEntry, WaiverLine
 from office.waivers.units import Quantity
@@ -104,9 +103,7 @@ class Meter(Base):
 
 
 # The review queue looks for flagged readings and dips among hundreds of thousands: a partial
-# index holds only those. SQLite uses one only when the query's condition is written exactly as
-# the index's, so these match what `flagged.is_(True)` renders on each database.
-_FLAGGED_ONLY = {"sqlite_where": text("flagged IS 1"), "postgresql_where": text("flagged IS true")}
+# index holds only those.
 
 
 class MeterReading(Base):
@@ -114,7 +111,7 @@ class MeterReading(Base):
     __table_args__ = (
         Index("ix_meter_readings_meter_id_read_at", "meter_id", "read_at"),
         Index("ix_meter_readings_read_on", "read_on"),
-        Index("ix_meter_readings_flagged_read_on", "read_on", **_FLAGGED_ONLY),
+        Index("ix_meter_readings_flagged_read_on", "read_on", **FLAGGED_ONLY),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,7 +142,7 @@ class DipReading(Base):
     __tablename__ = "dip_readings"
     __table_args__ = (
         Index("ix_dip_readings_store_id_read_at", "store_id", "read_at"),
-        Index("ix_dip_readings_flagged_read_on", "read_on", **_FLAGGED_ONLY),
+        Index("ix_dip_readings_flagged_read_on", "read_on", **FLAGGED_ONLY),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

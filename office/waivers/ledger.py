@@ -18,7 +18,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Literal, Protocol, overload
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -321,7 +321,12 @@ HASHED_FIELDS = (
 )
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _canonical(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most fields: as they are (not enums, whose type is their own)
+        return value
     if isinstance(value, Decimal):
         return f"{value:.6f}"
     if isinstance(value, datetime):
@@ -407,6 +412,7 @@ _MOVE_HEAD_SEEING_MONTH = Prepared(
 )
 _MOVE_HEAD = Prepared(_MOVE_HEAD)
 _SEAL_HEAD = Prepared(_HEAD.update().where(_HEAD.c.id == 1).values(last_hash=bindparam("hash")))
+_LINE_MAPPER = inspect(WaiverLine)
 _ADD_USE = Prepared(
     _LINES.update()
     .where(_LINES.c.id == bindparam("line_id"))
@@ -415,9 +421,10 @@ _ADD_USE = Prepared(
 _REVERSAL_OF = select(DrawdownEntry).where(DrawdownEntry.reverses_id == bindparam("id"))
 
 
-def _lock_line(session: Session, waiver_id: int, line_id: int) -> tuple[WaiverTerms, LineTerms]:
+def _lock_line(
+    connection: Connection, waiver_id: int, line_id: int
+) -> tuple[WaiverTerms, LineTerms]:
     """Lock a waiver line and its waiver; return their current terms."""
-    connection = session.connection()
     if connection.dialect.name == "sqlite":
         terms = _READ_TERMS.one(connection, {"id": line_id})
         return terms, terms
@@ -426,22 +433,23 @@ def _lock_line(session: Session, waiver_id: int, line_id: int) -> tuple[WaiverTe
     return waiver, line  # type: ignore[return-value]
 
 
-def _add_use(session: Session, line: LineTerms, amount: Decimal) -> None:
+def _add_use(session: Session, connection: Connection, line: LineTerms, amount: Decimal) -> None:
     """Add `amount` to the locked line's kept use, also on the line the session has loaded."""
-    _ADD_USE.rows(session.connection(), {"line_id": line.id, "amount": amount})
-    loaded = session.identity_map.get(session.identity_key(WaiverLine, line.id))
+    _ADD_USE.rows(connection, {"line_id": line.id, "amount": amount})
+    loaded = session.identity_map.get(_LINE_MAPPER.identity_key_from_primary_key([line.id]))
     if loaded is not None:
         set_committed_value(loaded, "used_base", line.used_base + amount)
 
 
-def _append(session: Session, values: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def _append(
+    session: Session, connection: Connection, values: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
     """Chain an entry of `values` after the current head and insert it; return its id and
     its values, the chain's among them.
 
     The row is written by one INSERT rather than by the session's flush, whose unit of work
     costs more than all the rest of a drawdown.
     """
-    connection = session.connection()
     day = values["occurred_on"]
     if connection.dialect.name == "sqlite":
         month = {"month": periods.month_of(day)}
@@ -553,9 +561,10 @@ def record_drawdown(
     )
     reason = (override_reason or "").strip()[:REASON_MAX_LENGTH] or None
     session.flush()  # the statements below see what the caller has pending, as queries would
+    connection = session.connection()
     waiver = line = None
     if waiver_line is not None:
-        waiver, line = _lock_line(session, waiver_line.waiver_id, waiver_line.id)
+        waiver, line = _lock_line(connection, waiver_line.waiver_id, waiver_line.id)
     classification = classify(resource, waiver, line, checked.base_quantity, occurred_on)
     flagged = classification not in RECORDED_PLAINLY
     if flagged:
@@ -593,9 +602,9 @@ def record_drawdown(
         reverses_id=None,
         reversal_reason=None,
     )
-    entry_id, values = _append(session, values)
+    entry_id, values = _append(session, connection, values)
     if line is not None:
-        _add_use(session, line, checked.base_quantity)
+        _add_use(session, connection, line, checked.base_quantity)
     if flagged or attach:
         entry = _attached(session, entry_id, values, resource)
     if flagged:
@@ -635,10 +644,11 @@ def reverse_entry(
             )
         )
     session.flush()  # the statements below see what the caller has pending, as queries would
+    connection = session.connection()
     waiver = line = None
     if entry.waiver_line_id is not None:
         assert entry.waiver_id is not None
-        waiver, line = _lock_line(session, entry.waiver_id, entry.waiver_line_id)
+        waiver, line = _lock_line(connection, entry.waiver_id, entry.waiver_line_id)
     session.execute(_LOCK_HEAD)  # one reversal at a time looks for an earlier one
     earlier = session.execute(_REVERSAL_OF, {"id": entry.id}).scalar()
     if earlier is not None:
@@ -667,9 +677,9 @@ def reverse_entry(
         reverses_id=entry.id,
         reversal_reason=reason,
     )
-    reversal = _attached(session, *_append(session, values), entry.resource)
+    reversal = _attached(session, *_append(session, connection, values), entry.resource)
     if line is not None:
-        _add_use(session, line, -entry.base_quantity)
+        _add_use(session, connection, line, -entry.base_quantity)
     record_event(
         session,
         "drawdown.reversed",

@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from office.auth.models import User
-from office.db import Base, enum_type, utcnow
+from office.db import FLAGGED_ONLY, Base, enum_type, utcnow
 from office.waivers.units import Quantity, Unit
 
 
@@ -178,7 +178,6 @@ class DrawdownEntry(Base):
     __tablename__ = "drawdown_entries"
     __table_args__ = (
         Index("ix_drawdown_entries_waiver_id_seq", "waiver_id", "seq"),
-        Index("ix_drawdown_entries_waiver_line_id_seq", "waiver_line_id", "seq"),
         # A line's use up to or after a day (the as-of pages, the dashboard's runway).
         Index(
             "ix_drawdown_entries_waiver_line_id_occurred_on",
@@ -188,7 +187,8 @@ class DrawdownEntry(Base):
         ),
         Index("ix_drawdown_entries_resource_id_seq", "resource_id", "seq"),
         Index("ix_drawdown_entries_classification_seq", "classification", "seq"),
-        Index("ix_drawdown_entries_flagged_seq", "flagged", "seq"),
+        # Few entries are flagged: every other drawdown skips this index.
+        Index("ix_drawdown_entries_flagged_seq", "seq", **FLAGGED_ONLY),
         Index("ix_drawdown_entries_occurred_on_seq", "occurred_on", "seq"),
     )
 

@@ -279,7 +279,8 @@ def test_requests_copy_the_wal_into_the_database_file_every_so_many_writes(sqlit
 def test_the_wal_starts_over_while_writers_keep_coming(sqlite_office):
     """Under steady writes a checkpoint run after the turn to write never caught up with the
     next writer, SQLite never started the WAL over, and it grew with every write. Run within
-    the turn, the WAL stays as long as the writes between two checkpoints."""
+    the turn, the WAL stays as long as the writes between a few checkpoints (one may stop
+    short of the end for a reader, the next catches up)."""
     office = sqlite_office
     path = office.engine.url.database
     headers = {"Authorization": f"Bearer {office.token}"}
@@ -300,9 +301,9 @@ def test_the_wal_starts_over_while_writers_keep_coming(sqlite_office):
     write(1)
     per_write = wal_frames()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(write, [4 * CHECKPOINT_EVERY] * 2))
+        list(pool.map(write, [8 * CHECKPOINT_EVERY] * 2))
 
-    assert per_write > 0 and wal_frames() <= 2 * CHECKPOINT_EVERY * per_write, (
-        f"{wal_frames()} frames in the WAL after {8 * CHECKPOINT_EVERY} writes of "
+    assert per_write > 0 and wal_frames() <= 4 * CHECKPOINT_EVERY * per_write, (
+        f"{wal_frames()} frames in the WAL after {16 * CHECKPOINT_EVERY} writes of "
         f"{per_write} frames each"
     )
