@@ -115,10 +115,16 @@ class Prepared:
             cursor.execute(plan.sql, values)
             fetched = cursor.fetchall() if plan.row is not None else []
         except connection.dialect.loaded_dbapi.Error as error:
-            if connection.dialect.is_disconnect(error, fairy.dbapi_connection, cursor):
+            lost = connection.dialect.is_disconnect(error, fairy.dbapi_connection, cursor)
+            if lost:
                 connection.invalidate(error)
             raise DBAPIError.instance(
-                plan.sql, values, error, connection.dialect.loaded_dbapi.Error
+                plan.sql,
+                values,
+                error,
+                connection.dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=connection.dialect,
             ) from error
         finally:
             cursor.close()
