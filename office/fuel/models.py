@@ -5,15 +5,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    CheckConstraint,
-    ForeignKey,
-    Index,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from office.auth.models import User
@@ -102,15 +94,12 @@ class Meter(Base):
         return self.removed_at is None
 
 
-# The review queue looks for flagged readings and dips among hundreds of thousands: a partial
-# index holds only those.
-
-
 class MeterReading(Base):
     __tablename__ = "meter_readings"
     __table_args__ = (
         Index("ix_meter_readings_meter_id_read_at", "meter_id", "read_at"),
         Index("ix_meter_readings_read_on", "read_on"),
+        # The review queue looks for the few flagged readings among hundreds of thousands.
         Index("ix_meter_readings_flagged_read_on", "read_on", **FLAGGED_ONLY),
     )
 

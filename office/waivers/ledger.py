@@ -401,16 +401,16 @@ _READ_TERMS = Prepared(
 )
 _LOCK_HEAD = select(_HEAD.c.last_seq).where(_HEAD.c.id == 1).with_for_update()
 # Moving the head locks it until commit, which orders every ledger write.
-_MOVE_HEAD = (
+_NEXT_SEQ = (
     _HEAD.update()
     .where(_HEAD.c.id == 1)
     .values(last_seq=_HEAD.c.last_seq + 1)
     .returning(_HEAD.c.last_seq, _HEAD.c.last_hash)
 )
+_MOVE_HEAD = Prepared(_NEXT_SEQ)
 _MOVE_HEAD_SEEING_MONTH = Prepared(
-    _MOVE_HEAD.returning(periods.signed_off_exists("month").label("closed"))
+    _NEXT_SEQ.returning(periods.signed_off_exists("month").label("closed"))
 )
-_MOVE_HEAD = Prepared(_MOVE_HEAD)
 _SEAL_HEAD = Prepared(_HEAD.update().where(_HEAD.c.id == 1).values(last_hash=bindparam("hash")))
 _LINE_MAPPER = inspect(WaiverLine)
 _ADD_USE = Prepared(
