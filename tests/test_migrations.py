@@ -1,13 +1,19 @@
 """The schema comes only from migrations: they match the models and every step reverses."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from office.cli import alembic_config
 from office.db import create_engine_for
 from office.models import Base
+from office.waivers import ledger
+from office.waivers.models import DrawdownEntry
+from tests.factories import draw, make_resource, make_waiver
 from tests.support import migrate, migrated_scratch_engine, scratch_database
 
 
@@ -35,3 +41,33 @@ def test_every_migration_downgrades_and_upgrades_again(tmp_path):
             assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
         finally:
             engine.dispose()
+
+
+def test_the_ledger_keeps_its_entries_chain_and_triggers_across_its_table_rebuild(tmp_path):
+    # Migration 0015 copies the ledger's table on SQLite: the copy must hold every entry,
+    # keep the chain whole and the table append-only, in both directions.
+    with migrated_scratch_engine(tmp_path) as engine:
+        with Session(engine) as session:
+            diesel = make_resource(session)
+            waiver = make_waiver(session, [(diesel, "L", "10000", "10000")])
+            for quantity in ("100", "250.5", "1000"):
+                draw(session, diesel, quantity, line=waiver.lines[0])
+        entries = DrawdownEntry.__table__
+        with engine.connect() as connection:
+            before = connection.execute(select(entries).order_by(entries.c.seq)).all()
+        assert len(before) == 3
+
+        for revision, down, hash_unique in (("0014", True, True), ("head", False, False)):
+            migrate(engine, revision, down=down)
+            unique = {
+                tuple(c["column_names"])
+                for c in inspect(engine).get_unique_constraints("drawdown_entries")
+            }
+            assert (("hash",) in unique) is hash_unique
+            assert ("seq",) in unique
+            with engine.connect() as connection:
+                assert connection.execute(select(entries).order_by(entries.c.seq)).all() == before
+                with pytest.raises(DBAPIError, match="append-only"):
+                    connection.execute(update(entries).values(note="changed"))
+            with Session(engine) as session:
+                assert ledger.verify_chain(session) == (3, None)

@@ -220,7 +220,8 @@ class DrawdownEntry(Base):
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("drawdown_entries.id"), unique=True)
     reversal_reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Not unique-indexed (migration 0015): each hash covers the entry's unique `seq`.
+    hash: Mapped[str] = mapped_column(String(64))
 
     resource: Mapped[Resource] = relationship()
     waiver: Mapped[Waiver | None] = relationship()
