@@ -9,7 +9,7 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from flask import Flask, current_app, request
 from flask.globals import app_ctx
@@ -128,11 +128,13 @@ class Prepared:
             ) from error
         finally:
             cursor.close()
-        if plan.row is None:
+        make, processors = plan.row, plan.results
+        if make is None:
             return []
-        make, processors = plan.row._make, plan.results
+        if processors is None:
+            return [make._make(raw) for raw in fetched]
         return [
-            make([p(v) if p else v for p, v in zip(processors, raw, strict=True)])
+            make._make([p(v) if p else v for p, v in zip(processors, raw, strict=True)])
             for raw in fetched
         ]
 
@@ -151,60 +153,68 @@ class Prepared:
 
     def _plan(self, dialect: Dialect) -> _Plan:
         compiled = self.statement.compile(dialect=dialect)
-        processors: dict[str, Callable[[Any], Any] | None] = {}
-        required: dict[str, str] = {}  # rendered name -> the key a caller gives
-        for bind, name in compiled.bind_names.items():
-            if bind.expanding:
-                raise ValueError(f"a list for IN is sent as one value here: {self.statement}")
-            processors[name] = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if bind.required:
-                required[name] = bind.key
-        fixed = compiled.construct_params(dict.fromkeys(required.values()))
-        fixed = {name: value for name, value in fixed.items() if name not in required}
+        binds = {name: bind for bind, name in compiled.bind_names.items()}
+        if any(bind.expanding for bind in binds.values()):
+            raise ValueError(f"a list for IN is sent as one value here: {self.statement}")
+        required = [bind.key for bind in binds.values() if bind.required]
+        fixed = compiled.construct_params(dict.fromkeys(required))
+        # In the order the driver takes them: by position, or by name as the SQL names them.
+        names = compiled.positiontup if compiled.positiontup is not None else list(binds)
+        slots = tuple(
+            _Slot(
+                binds[name].key if binds[name].required else None,
+                None if binds[name].required else fixed[name],
+                binds[name].type.dialect_impl(dialect).bind_processor(dialect),
+            )
+            for name in names
+        )
         columns = list(getattr(self.statement, "exported_columns", ()))
-        row = None
+        row = results = None
         if columns:
             if any(column.key is None for column in columns):
                 raise ValueError(f"label every column this statement returns: {self.statement}")
             row = namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]
-        plan = _Plan(
-            sql=compiled.string,
-            order=tuple(compiled.positiontup) if compiled.positiontup is not None else None,
-            fixed=fixed,
-            required=required,
-            processors=processors,
-            row=row,
-            results=tuple(
+            processors = tuple(
                 column.type.dialect_impl(dialect).result_processor(dialect, None)
                 for column in columns
-            ),
+            )
+            results = processors if any(processors) else None
+        plan = _Plan(
+            sql=compiled.string,
+            names=None if compiled.positiontup is not None else tuple(names),
+            slots=slots,
+            row=row,
+            results=results,
         )
         self._plans[dialect.name] = plan
         return plan
 
 
+class _Slot(NamedTuple):
+    key: str | None  # the key of the caller's value; None for a value the statement holds
+    value: Any  # that value
+    process: Callable[[Any], Any] | None  # the column type's conversion for the driver
+
+
 @dataclass(frozen=True)
 class _Plan:
     sql: str
-    order: tuple[str, ...] | None  # bind names in order, for a driver's positional style
-    fixed: dict[str, Any]  # values the statement carries itself
-    required: dict[str, str]
-    processors: dict[str, Callable[[Any], Any] | None]
+    names: tuple[str, ...] | None  # the parameters' names; None for a positional driver
+    slots: tuple[_Slot, ...]  # one per parameter, in the driver's order
     row: Any  # the named tuple of a returned row; None when the statement returns none
-    results: tuple[Callable[[Any], Any] | None, ...]
+    results: tuple[Callable[[Any], Any] | None, ...] | None  # None: no column converts
 
     def values(self, params: Mapping[str, Any]) -> Any:
-        given = dict(self.fixed)
-        for name, key in self.required.items():
-            try:
-                given[name] = params[key]
-            except KeyError:
-                message = f"a value is required for bind parameter {key!r}"
-                raise InvalidRequestError(message) from None
-        for name, process in self.processors.items():
-            if process is not None:
-                given[name] = process(given[name])
-        return given if self.order is None else tuple(given[name] for name in self.order)
+        values = []
+        for key, value, process in self.slots:
+            if key is not None:
+                try:
+                    value = params[key]
+                except KeyError:
+                    message = f"a value is required for bind parameter {key!r}"
+                    raise InvalidRequestError(message) from None
+            values.append(value if process is None else process(value))
+        return tuple(values) if self.names is None else dict(zip(self.names, values, strict=True))
 
 
 # The condition of a partial index over flagged rows only. SQLite uses such an index only when
@@ -269,7 +279,7 @@ _CHECKPOINT_DUE = "office.checkpoint_due"
 # end of the WAL, SQLite never starts the WAL over, and the file grows without bound (1.5 GB
 # in 30 s of drawdowns), every page lookup slower than the last. Within the turn nothing is
 # appended meanwhile, so the next writer starts the WAL from its beginning again.
-CHECKPOINT_EVERY = 40
+CHECKPOINT_EVERY = 100
 
 
 def _leave_checkpoints_to_requests(dbapi_connection: Any, _record: Any) -> None:
