@@ -1,7 +1,9 @@
 """The ledger's one door: classification, refusals, overrides, reversals, usage, the chain."""
 
-from datetime import date
+import hashlib
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -10,7 +12,15 @@ from sqlalchemy.exc import DBAPIError
 from office.auth.permissions import Role
 from office.errors import ConflictError, InvalidInput
 from office.waivers import ledger, services
-from office.waivers.models import Classification, DrawdownEntry, WaiverLine, WaiverStatus
+from office.waivers.models import (
+    Classification,
+    DrawdownEntry,
+    Purpose,
+    Source,
+    WaiverLine,
+    WaiverStatus,
+)
+from office.waivers.units import Unit
 from tests.factories import (
     NOW,
     draw,
@@ -286,6 +296,45 @@ def test_each_entry_chains_to_the_previous(session, diesel):
     assert first.prev_hash == ledger.GENESIS_HASH
     assert second.prev_hash == first.hash and second.seq == first.seq + 1
     assert ledger.verify_chain(session) == (2, None)
+
+
+def test_an_entrys_hash_is_the_sha256_of_its_fields_as_canonical_json():
+    # Every ledger already written was hashed so: a change of this form breaks their chains.
+    values = {
+        "seq": 1000001,
+        "resource_id": 3,
+        "quantity": Decimal("12.5"),
+        "unit": Unit.L,
+        "base_quantity": Decimal("12.5"),
+        "occurred_on": date(2026, 11, 23),
+        "recorded_at": datetime(2026, 11, 23, 12, 4, 5, 123456, tzinfo=ZoneInfo("Asia/Seoul")),
+        "recorded_by_id": 1,
+        "purpose": Purpose.FUEL,
+        "source": Source.MANUAL,
+        "source_ref": None,
+        "note": "발전기 연료",
+        "waiver_id": 1,
+        "waiver_line_id": 2,
+        "waiver_status": WaiverStatus.GRANTED,
+        "classification": Classification.COVERED,
+        "flagged": False,
+        "override_reason": None,
+        "reverses_id": None,
+        "reversal_reason": None,
+        "prev_hash": "a" * 64,
+        "hash": "not hashed",
+    }
+    canonical = (
+        '{"base_quantity":"12.500000","classification":"covered","flagged":false,'
+        '"note":"발전기 연료","occurred_on":"2026-11-23","override_reason":null,'
+        f'"prev_hash":"{"a" * 64}","purpose":"fuel","quantity":"12.500000",'
+        '"recorded_at":"2026-11-23T03:04:05.123456Z","recorded_by_id":1,"resource_id":3,'
+        '"reversal_reason":null,"reverses_id":null,"seq":1000001,"source":"manual",'
+        '"source_ref":null,"unit":"L","waiver_id":1,"waiver_line_id":2,'
+        '"waiver_status":"granted"}'
+    )
+    expected = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    assert ledger.entry_digest(values) == expected
 
 
 def test_verify_names_the_first_tampered_entry_and_exits_1(app, session, connection):
