@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from alembic import context
+from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
 from office import config as office_config
@@ -27,12 +28,24 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+def check_foreign_keys(*, ctx: MigrationContext, step: Any, **_: Any) -> None:
+    """Refuse a step that left a row pointing at nothing. On SQLite each step runs in its
+    own transaction and this runs at its end, inside it: the step is rolled back."""
+    assert ctx.connection is not None
+    broken = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"Migration {step.short_log} broke foreign keys: {broken[:5]}")
+
+
 def run_on(connection: Connection) -> None:
     sqlite = connection.dialect.name == "sqlite"
+    driver = connection.connection.driver_connection
+    external = connection.in_transaction()  # the caller's: committed or not by the caller
     if sqlite:
         # SQLite rebuilds tables to alter them; with foreign keys on, dropping the old copy
-        # would cascade. Turn them off (possible only outside a transaction), check after.
-        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        # would cascade. Turn them off (possible only outside a transaction); each step
+        # checks them before it commits.
+        driver.execute("PRAGMA foreign_keys=OFF")
     try:
         context.configure(
             connection=connection,
@@ -40,16 +53,18 @@ def run_on(connection: Connection) -> None:
             render_as_batch=sqlite,
             compare_type=True,
             render_item=render_item,
+            on_version_apply=[check_foreign_keys] if sqlite else [],
         )
         with context.begin_transaction():
             context.run_migrations()
-            if sqlite:
-                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                if broken:
-                    raise RuntimeError(f"Migration broke foreign keys: {broken[:5]}")
     finally:
         if sqlite:
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+            # Outside any transaction, or SQLite ignores it and the pooled connection would
+            # go on without foreign keys. Each step has committed; what is left open is
+            # only a read Alembic began after the last.
+            if connection.in_transaction() and not external:
+                connection.rollback()
+            driver.execute("PRAGMA foreign_keys=ON")
 
 
 def run_migrations_online() -> None:

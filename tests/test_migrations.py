@@ -4,7 +4,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select, update
+from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -13,7 +13,7 @@ from office.db import create_engine_for
 from office.models import Base
 from office.waivers import ledger
 from office.waivers.models import DrawdownEntry
-from tests.factories import draw, make_resource, make_waiver
+from tests.factories import NOW, draw, make_resource, make_waiver
 from tests.support import migrate, migrated_scratch_engine, scratch_database
 
 
@@ -50,12 +50,14 @@ def test_the_ledger_keeps_its_entries_chain_and_triggers_across_its_table_rebuil
         with Session(engine) as session:
             diesel = make_resource(session)
             waiver = make_waiver(session, [(diesel, "L", "10000", "10000")])
-            for quantity in ("100", "250.5", "1000"):
-                draw(session, diesel, quantity, line=waiver.lines[0])
+            drawn = [draw(session, diesel, q, line=waiver.lines[0]) for q in ("100", "250.5")]
+            # A reversal: a row of the table that points at another of its rows.
+            ledger.reverse_entry(session, drawn[0], reason="entered twice", actor=None, now=NOW)
+            session.commit()
         entries = DrawdownEntry.__table__
         with engine.connect() as connection:
             before = connection.execute(select(entries).order_by(entries.c.seq)).all()
-        assert len(before) == 3
+        assert len(before) == 3 and before[2].reverses_id == before[0].id
 
         for revision, down, hash_unique in (("0014", True, True), ("head", False, False)):
             migrate(engine, revision, down=down)
@@ -69,5 +71,22 @@ def test_the_ledger_keeps_its_entries_chain_and_triggers_across_its_table_rebuil
                 assert connection.execute(select(entries).order_by(entries.c.seq)).all() == before
                 with pytest.raises(DBAPIError, match="append-only"):
                     connection.execute(update(entries).values(note="changed"))
+                with pytest.raises(DBAPIError, match="append-only"):
+                    connection.execute(delete(entries).where(entries.c.reverses_id.is_not(None)))
             with Session(engine) as session:
                 assert ledger.verify_chain(session) == (3, None)
+
+
+def test_a_sqlite_connection_keeps_its_foreign_keys_after_migrating(tmp_path):
+    # Migrations turn SQLite's foreign keys off to copy tables; the pooled connection they
+    # ran on serves the app afterwards (`make run`, the test suite) and must have them back.
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'migrated.db'}")
+    try:
+        migrate(engine)
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            migrate(engine, "0014", down=True)
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
