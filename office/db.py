@@ -181,7 +181,10 @@ class Prepared:
             results = processors if any(processors) else None
         plan = _Plan(
             sql=compiled.string,
-            names=None if compiled.positiontup is not None else tuple(names),
+            names=None
+            if compiled.positiontup is not None
+            # as the SQL writes them: a name with a dot or a space, say, is escaped there
+            else tuple(compiled.escaped_bind_names.get(name, name) for name in names),
             slots=slots,
             row=row,
             results=results,

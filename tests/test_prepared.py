@@ -88,6 +88,13 @@ def test_values_the_statement_carries_are_sent_without_being_given(
     assert flag.one(connection).found is True
 
 
+def test_a_parameter_name_the_sql_must_escape_is_sent_as_written(connection: Connection) -> None:
+    INSERT.one(connection, diesel("c-1"))
+    by_name = Prepared(select(RESOURCES.c.code).where(RESOURCES.c.code == bindparam("the.code")))
+
+    assert by_name.one(connection, {"the.code": "c-1"}).code == "c-1"
+
+
 def test_one_and_first_say_how_many_rows_there_were(connection: Connection) -> None:
     INSERT.one(connection, diesel("b-1"))
     INSERT.one(connection, diesel("b-2"))
