@@ -59,7 +59,7 @@ def _rebuild_on_sqlite(edit: Callable[[str], str]) -> None:
     instructions for a change ALTER TABLE cannot make go. Not Alembic's batch mode: the copy
     it makes would lose the triggers that keep the ledger append-only. Its indexes and
     triggers are created again from their own definitions, unchanged; env.py has turned
-    foreign keys off for the copy and checks them after."""
+    foreign keys off for the copy and checks them before this step commits."""
     bind = op.get_bind()
     schema = bind.exec_driver_sql(
         "SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL",
