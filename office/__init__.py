@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Flask, flash, redirect, request, url_for
 from flask_login import LoginManager
@@ -13,11 +13,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from office import config, i18n
 from office.auth.access import can_access, enforce_access, undeclared_endpoints
+from office.concurrency import retry_writes
 from office.db import db
 from office.errors import problem, register_error_handlers, wants_json
-
-if TYPE_CHECKING:
-    from office.auth.services import TokenUser
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -49,6 +47,7 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
     csrf.init_app(app)
     _init_login(app)
     _register_blueprints(app)
+    retry_writes(app)
     app.before_request(enforce_access)
     register_error_handlers(app)
     _init_templates(app)
@@ -86,7 +85,7 @@ def _init_login(app: Flask) -> None:
         return user
 
     @login_manager.request_loader
-    def load_user_from_token(req: Any) -> TokenUser | None:
+    def load_user_from_token(req: Any) -> User | None:
         from office.auth.services import user_for_token
 
         if not wants_json():

@@ -4,6 +4,7 @@ rolled back at the end, and the app's sessions joined to it through savepoints."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -14,9 +15,8 @@ from sqlalchemy.orm import Session
 from office import create_app
 from office.auth.models import User
 from office.db import create_engine_for, db
-from tests.support import CI, TEST_DATABASE_URL, is_postgres, migrate
-
-TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
+from tests.concurrency import TEST_SECRET_KEY, Office, office_on
+from tests.support import CI, TEST_DATABASE_URL, copy_of, is_postgres, migrate, migrated_template
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -98,3 +98,18 @@ def log_in(client: FlaskClient, user: User) -> FlaskClient:
         flask_session["_user_id"] = user.get_id()
         flask_session["_fresh"] = True
     return client
+
+
+@pytest.fixture(scope="session")
+def template_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated once per run, which `office` copies for each test."""
+    with migrated_template(tmp_path_factory.mktemp("template")) as url:
+        yield url
+
+
+@pytest.fixture
+def office(template_url: str, tmp_path: Path) -> Iterator[Office]:
+    """An app on a database of its own, whose requests commit for real (see
+    `tests.concurrency`)."""
+    with copy_of(template_url, tmp_path) as url:
+        yield from office_on(url)

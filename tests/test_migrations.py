@@ -55,8 +55,10 @@ def test_the_ledger_keeps_its_entries_chain_and_triggers_across_its_table_rebuil
             ledger.reverse_entry(session, drawn[0], reason="entered twice", actor=None, now=NOW)
             session.commit()
         entries = DrawdownEntry.__table__
+        # The columns 0014 knows (0016 adds one, empty for these manual drawdowns).
+        kept = select(*(c for c in entries.c if c.key != "source_id")).order_by(entries.c.seq)
         with engine.connect() as connection:
-            before = connection.execute(select(entries).order_by(entries.c.seq)).all()
+            before = connection.execute(kept).all()
         assert len(before) == 3 and before[2].reverses_id == before[0].id
 
         for revision, down, hash_unique in (("0014", True, True), ("head", False, False)):
@@ -68,7 +70,7 @@ def test_the_ledger_keeps_its_entries_chain_and_triggers_across_its_table_rebuil
             assert (("hash",) in unique) is hash_unique
             assert ("seq",) in unique
             with engine.connect() as connection:
-                assert connection.execute(select(entries).order_by(entries.c.seq)).all() == before
+                assert connection.execute(kept).all() == before
                 for change in (
                     update(entries).values(note="changed"),
                     delete(entries).where(entries.c.reverses_id.is_not(None)),
@@ -76,8 +78,9 @@ def test_the_ledger_keeps_its_entries_chain_and_triggers_across_its_table_rebuil
                     with pytest.raises(DBAPIError, match="append-only"):
                         connection.execute(change)
                     connection.rollback()  # PostgreSQL refuses more in a failed transaction
-            with Session(engine) as session:
-                assert ledger.verify_chain(session) == (3, None)
+            if revision == "head":  # today's code reads today's table
+                with Session(engine) as session:
+                    assert ledger.verify_chain(session) == (3, None)
 
 
 def test_a_sqlite_connection_keeps_its_foreign_keys_after_migrating(tmp_path):

@@ -17,7 +17,7 @@ from office.errors import DomainError, NotFoundError, problem
 from office.i18n import _, current_locale_code
 from office.staffing import services as staffing_services
 from office.waivers import ledger, services
-from office.waivers.models import Classification, DrawdownEntry, Resource, Waiver
+from office.waivers.models import Classification, DrawdownEntry, Resource, Waiver, WaiverLine
 from office.waivers.queries import LedgerFilters, ledger_page
 from office.waivers.units import Unit
 
@@ -160,7 +160,7 @@ def waiver_out(waiver: Waiver) -> schemas.WaiverOut:
     )
 
 
-def drawdown_out(entry: DrawdownEntry | ledger.RecordedEntry) -> schemas.DrawdownOut:
+def drawdown_out(entry: DrawdownEntry) -> schemas.DrawdownOut:
     return schemas.DrawdownOut(
         id=entry.id,
         seq=entry.seq,
@@ -302,21 +302,17 @@ def change_status(waiver_id: int) -> Response:
 
 
 @bp.post("/drawdowns")
-@db.writes_later
 @permission_required(Permission.RECORD_DRAWDOWN)
 def record_drawdown() -> Response:
     body = parse_body(schemas.DrawdownIn)
-    line_id = body.waiver_line_id
-    in_range = line_id is not None and 0 < line_id <= MAX_ID
-    resource, line = services.find_resource_and_line(
-        db.session, body.resource, line_id if in_range else None
-    )
-    if resource is None:
-        raise _no_resource(body.resource, "resource")
-    if line_id is not None and line is None:
-        raise invalid("waiver_line_id", _("No waiver line has the id %(id)d.", id=line_id))
-    # The ledger reads the line and its waiver again under the lock: what it checks is current.
-    db.begin_write()
+    resource = _resource(body.resource, "resource")
+    line = None
+    if body.waiver_line_id is not None:
+        line = _get(WaiverLine, body.waiver_line_id)
+        if line is None:
+            raise invalid(
+                "waiver_line_id", _("No waiver line has the id %(id)d.", id=body.waiver_line_id)
+            )
     entry = ledger.record_drawdown(
         db.session,
         resource=resource,
@@ -329,7 +325,6 @@ def record_drawdown() -> Response:
         override_reason=body.override_reason,
         actor=current_user,
         now=utcnow(),
-        attach=False,  # only reported
     )
     db.session.commit()
     return respond(drawdown_out(entry), 201, url_for("api.drawdowns"))

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from office.audit.services import record_event
 from office.auth.models import ApiToken, LoginAttempt, LoginOutcome, User, new_session_token
 from office.auth.permissions import Role
-from office.db import Prepared
+from office.concurrency import LockSpace, advisory_lock, text_key
 from office.errors import ConflictError, InvalidInput
 from office.i18n import _l
 
@@ -106,6 +106,12 @@ def _active_superusers(session: Session) -> int:
 
 
 def _refuse_losing_last_superuser(session: Session, user: User) -> None:
+    # Two superusers taking each other's flag at once would each still see the other: the
+    # active superusers are locked first, in one order, and counted under the lock.
+    session.scalars(
+        select(User.id).where(User.is_superuser, User.is_active).order_by(User.id).with_for_update()
+    ).all()
+    session.refresh(user)
     if user.is_superuser and user.is_active and _active_superusers(session) <= 1:
         raise ConflictError(
             _l(
@@ -241,6 +247,8 @@ def attempt_login(
 ) -> LoginResult:
     """Check a login and record the attempt; the caller commits whatever the outcome."""
     email = normalise_email(email)[:EMAIL_MAX_LENGTH]
+    # One attempt per email at a time, on every worker: each counts the failures before it.
+    advisory_lock(session, LockSpace.LOGIN, text_key(email))
     locked_until = lockout_ends_at(session, email, now=now)
     user = None
     if locked_until is not None:
@@ -323,42 +331,16 @@ def revoke_api_token(session: Session, row: ApiToken, *, actor: User, now: datet
     record_event(session, "api_token.revoked", actor=actor, target=row.user, token=row.prefix)
 
 
-@dataclass(frozen=True)
-class TokenUser:
-    """Who an API request acts as: its token's user, read as a row for that request.
-
-    Loading a `User` object would cost an API call more than its own work, and nothing an
-    API call does changes its user: it only checks permissions and names the actor.
-    """
-
-    id: int
-    email: str
-    display_name: str
-    role: Role
-    is_superuser: bool
-    is_active: bool
-    is_authenticated = True
-    is_anonymous = False
-
-    def get_id(self) -> str:
-        return str(self.id)
-
-
-# Every API request runs it.
-_USER_BY_TOKEN = Prepared(
-    select(*(getattr(User, name) for name in TokenUser.__dataclass_fields__))
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(
-        ApiToken.token_hash == bindparam("token_hash"),
-        ApiToken.revoked_at.is_(None),
-        User.is_active,
-    )
-)
-
-
-def user_for_token(session: Session, token: str) -> TokenUser | None:
+def user_for_token(session: Session, token: str) -> User | None:
     """Return the active user a live token belongs to, or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    row = _USER_BY_TOKEN.first(session.connection(), {"token_hash": _token_digest(token)})
-    return TokenUser(*row) if row is not None else None
+    return session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == _token_digest(token),
+            ApiToken.revoked_at.is_(None),
+            User.is_active,
+        )
+    )

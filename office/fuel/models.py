@@ -5,7 +5,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from office.auth.models import User
@@ -13,6 +22,12 @@ from office.db import FLAGGED_ONLY, Base, enum_type, utcnow
 from office.stock.models import Store
 from office.waivers.models import DrawdownEntry, WaiverLine
 from office.waivers.units import Quantity
+
+# The condition of a unique index over the readings that stand (not voided).
+STANDING = {
+    "sqlite_where": text("voided_at IS NULL"),
+    "postgresql_where": text("voided_at IS NULL"),
+}
 
 
 class FuelUse(StrEnum):
@@ -55,6 +70,13 @@ class GeneratorReading(Base):
     __tablename__ = "generator_readings"
     __table_args__ = (
         Index("ix_generator_readings_generator_id_read_at", "generator_id", "read_at"),
+        Index(
+            "uq_generator_readings_generator_id_read_at",
+            "generator_id",
+            "read_at",
+            unique=True,
+            **STANDING,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,6 +123,14 @@ class MeterReading(Base):
         Index("ix_meter_readings_read_on", "read_on"),
         # The review queue looks for the few flagged readings among hundreds of thousands.
         Index("ix_meter_readings_flagged_read_on", "read_on", **FLAGGED_ONLY),
+        # Each interval is counted once: no two standing readings start from one reading.
+        Index(
+            "uq_meter_readings_meter_id_previous_at",
+            "meter_id",
+            "previous_at",
+            unique=True,
+            **STANDING,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -45,7 +45,7 @@ from office.staffing.checks import days
 from office.stock import services as stock
 from office.stock.models import LotSource, MovementKind, StockLot, StockMovement, Store, StoreKind
 from office.waivers import ledger
-from office.waivers.models import DrawdownEntry, Purpose, Resource, Source, WaiverLine
+from office.waivers.models import Purpose, Resource, Source, WaiverLine
 from office.waivers.units import Unit, convert, parse_quantity
 
 GENERATOR_TOLERANCE = Decimal("0.15")  # burn more than 15% off the rated consumption: flagged
@@ -64,8 +64,18 @@ def log_for(session: Session, day: date) -> DailyLog | None:
     return session.scalar(select(DailyLog).where(DailyLog.log_on == day))
 
 
-def _ensure_log(session: Session, day: date) -> DailyLog:
-    log = log_for(session, day)
+def _lock_log(session: Session, day: date) -> DailyLog:
+    """Lock the day's log, read afresh; the day's first write creates it.
+
+    Two first writes of a day at once both insert it: the second meets the unique day, and
+    its request is run again (`office.concurrency`), finding the log of the first.
+    """
+    log = session.scalar(
+        select(DailyLog)
+        .where(DailyLog.log_on == day)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if log is None:
         log = DailyLog(log_on=day, status=LogStatus.DRAFT, incidents="", notes="")
         session.add(log)
@@ -82,14 +92,16 @@ def guard_day(
     actor: User | None,
     now: datetime,
     **detail: Any,
-) -> None:
+) -> DailyLog:
     """Note `action` in the day's history; once the day is signed off it needs a reason.
+    The day's log stays locked until the transaction ends, so a sign-off of the day comes
+    before the change or after it, never in between; return the log.
 
     Raises ConflictError (field `correction_reason`) for a change to a signed-off day without
     one, and for any change to a month the ministry's reviewers signed off.
     """
     periods.ensure_open(session, day)
-    log = _ensure_log(session, day)
+    log = _lock_log(session, day)
     reason = _text(reason) or None
     if log.status is LogStatus.SIGNED_OFF and reason is None:
         raise ConflictError(
@@ -110,6 +122,7 @@ def guard_day(
             detail={key: str(value) for key, value in detail.items()},
         )
     )
+    return log
 
 
 def save_log(
@@ -124,8 +137,7 @@ def save_log(
 ) -> DailyLog:
     """Save the day's incidents and notes (a correction once it is signed off)."""
     _check_day(day, now)
-    log = _ensure_log(session, day)
-    guard_day(session, day, "notes_saved", reason=correction_reason, actor=actor, now=now)
+    log = guard_day(session, day, "notes_saved", reason=correction_reason, actor=actor, now=now)
     log.incidents, log.notes = _text(incidents, 10_000), _text(notes, 10_000)
     session.flush()
     return log
@@ -134,7 +146,8 @@ def save_log(
 def sign_off(session: Session, day: date, *, actor: User | None, now: datetime) -> DailyLog:
     """Sign the day off: from now on every change to it is a correction with a reason."""
     _check_day(day, now)
-    log = _ensure_log(session, day)
+    periods.ensure_open(session, day)
+    log = _lock_log(session, day)
     if log.status is LogStatus.SIGNED_OFF:
         raise ConflictError(
             _l(
@@ -255,20 +268,9 @@ def receive_fuel(
     Raises ConflictError for a receipt that would overfill the tank, DrawdownRefused when
     the ledger refuses it; nothing is recorded then.
     """
-    base = _tank_quantity(tank, quantity, unit)
-    held = stock.book_stock(session, tank)
-    if held + base > tank.capacity:
-        raise ConflictError(
-            _l(
-                "%(store)s holds %(capacity)s and has %(held)s; receiving %(quantity)s would "
-                "overfill it.",
-                store=tank.name,
-                capacity=f"{format_number(tank.capacity)} {tank.resource.unit.value}",
-                held=f"{format_number(held)} {tank.resource.unit.value}",
-                quantity=f"{format_number(base)} {tank.resource.unit.value}",
-            ),
-            "quantity",
-        )
+    base = ledger.check_drawdown_input(
+        tank.resource, quantity, unit, received_on, waiver_line, today=office_date(now)
+    ).base_quantity
     guard_day(
         session,
         received_on,
@@ -279,6 +281,22 @@ def receive_fuel(
         tank=tank.name,
         quantity=base,
     )
+    # The receipt first (it locks the tank and checks its room), then its drawdown, which
+    # names it: the database holds one ledger entry per receipt.
+    movement, lot = stock.receive(
+        session,
+        tank,
+        resource=tank.resource,
+        quantity=base,
+        received_on=received_on,
+        source=LotSource.FUEL_RECEIPT,
+        waiver_line=waiver_line,
+        drawdown_entry_id=None,
+        parties=_text(parties, 200),
+        note=_text(note),
+        actor=actor,
+        now=now,
+    )
     entry = ledger.record_drawdown(
         session,
         resource=tank.resource,
@@ -288,27 +306,16 @@ def receive_fuel(
         waiver_line=waiver_line,
         purpose=Purpose.FUEL,
         source=Source.FUEL_RECEIPT,
+        source_id=movement.id,
         source_ref=f"tank {tank.id}",
         note=_text(note),
         override_reason=override_reason,
         actor=actor,
         now=now,
     )
-    movement, _lot = stock.receive(
-        session,
-        tank,
-        resource=tank.resource,
-        quantity=entry.base_quantity,
-        received_on=received_on,
-        source=LotSource.FUEL_RECEIPT,
-        waiver_line=waiver_line,
-        drawdown_entry_id=entry.id,
-        source_ref=f"ledger {entry.seq}",
-        parties=_text(parties, 200),
-        note=_text(note),
-        actor=actor,
-        now=now,
-    )
+    lot.drawdown_entry_id = entry.id
+    lot.source_ref = movement.use_ref = f"ledger {entry.seq}"
+    session.flush()
     return movement
 
 
@@ -433,6 +440,7 @@ def record_dip(
         tank=tank.name,
         measured=amount,
     )
+    stock.lock_store(session, tank)  # its books do not move while they are read
     # A dip entered later for an earlier day is set against that day's books, not today's.
     book = stock.book_stock_on(session, tank, day)
     variance = amount - book
@@ -459,7 +467,10 @@ def void_movement(
     actor: User | None,
     now: datetime,
 ) -> None:
-    """Void a fuel receipt, issue or return with a reason, undoing what it did."""
+    """Void a fuel receipt, issue or return with a reason, undoing what it did.
+
+    Raises ConflictError for a movement already voided, or a receipt whose fuel was drawn.
+    """
     reason = _text(reason)
     if not reason:
         raise InvalidInput(_l("Give the reason."), "reason")
@@ -477,7 +488,7 @@ def void_movement(
         if lot.drawdown_entry_id is not None:
             ledger.reverse_entry(
                 session,
-                session.get(DrawdownEntry, lot.drawdown_entry_id),
+                lot.drawdown_entry,
                 reason=reason,
                 actor=actor,
                 now=now,
@@ -524,6 +535,19 @@ def record_generator_hours(
 ) -> GeneratorReading:
     """Record the run-hour meter; it never goes back, nor before the last reading."""
     value = parse_quantity(hours, allow_zero=True)
+    day = office_date(read_at)
+    _check_day(day, now)
+    guard_day(
+        session,
+        day,
+        "generator_hours",
+        reason=correction_reason,
+        actor=actor,
+        now=now,
+        generator=generator.name,
+        hours=value,
+    )
+    session.refresh(generator, with_for_update=True)  # its readings, one at a time
     last = _last_hours(session, generator)
     if last is not None and read_at <= last.read_at:
         raise InvalidInput(
@@ -544,18 +568,6 @@ def record_generator_hours(
             ),
             "hours",
         )
-    day = office_date(read_at)
-    _check_day(day, now)
-    guard_day(
-        session,
-        day,
-        "generator_hours",
-        reason=correction_reason,
-        actor=actor,
-        now=now,
-        generator=generator.name,
-        hours=value,
-    )
     reading = GeneratorReading(
         generator_id=generator.id,
         read_at=read_at,
@@ -857,6 +869,21 @@ def record_meter_reading(
     A reading lower than the last is refused unless it rolled over; an implausible one (see
     `implausibility`) is flagged. A grid meter's interval is drawn on its waiver line.
     """
+    number = _register(meter, value, unit)
+    day = office_date(read_at)
+    _check_day(day, now)
+    guard_day(
+        session,
+        day,
+        "meter_reading",
+        reason=correction_reason,
+        actor=actor,
+        now=now,
+        meter=meter.name,
+        value=number,
+    )
+    # The meter's readings one at a time: each counts from the last, read under the lock.
+    session.refresh(meter, with_for_update=True)
     if not meter.is_active:
         raise ConflictError(
             _l(
@@ -866,7 +893,6 @@ def record_meter_reading(
             ),
             "meter",
         )
-    number = _register(meter, value, unit)
     if read_at < meter.installed_at:
         raise InvalidInput(
             _l(
@@ -877,7 +903,8 @@ def record_meter_reading(
             "read_at",
         )
     last = last_reading(session, meter)
-    if last is not None and read_at <= last.read_at:
+    assert last is not None, "a meter is installed with its first reading"
+    if read_at <= last.read_at:
         raise InvalidInput(
             _l(
                 "The last reading of %(name)s was at %(when)s; a new one must be later.",
@@ -910,18 +937,6 @@ def record_meter_reading(
             "value",
         )
     consumption = delta * meter.multiplier
-    day = office_date(read_at)
-    _check_day(day, now)
-    guard_day(
-        session,
-        day,
-        "meter_reading",
-        reason=correction_reason,
-        actor=actor,
-        now=now,
-        meter=meter.name,
-        value=number,
-    )
     reading = MeterReading(
         meter_id=meter.id,
         read_at=read_at,
@@ -937,6 +952,8 @@ def record_meter_reading(
     reason = implausibility(session, meter, last.read_at, read_at, consumption)
     if reason is not None:
         reading.flagged, reading.flag_reason = True, reason
+    session.add(reading)
+    session.flush()
     if meter.waiver_line is not None and consumption > 0:
         entry = ledger.record_drawdown(
             session,
@@ -947,14 +964,14 @@ def record_meter_reading(
             waiver_line=meter.waiver_line,
             purpose=Purpose.OPERATION,
             source=Source.METER,
+            source_id=reading.id,
             source_ref=f"meter {meter.id}",
             override_reason=override_reason,
             actor=actor,
             now=now,
         )
         reading.drawdown_entry_id = entry.id
-    session.add(reading)
-    session.flush()
+        session.flush()
     return reading
 
 
@@ -1050,6 +1067,17 @@ def void_meter_reading(
     reason = _text(reason)
     if not reason:
         raise InvalidInput(_l("Give the reason."), "reason")
+    guard_day(
+        session,
+        reading.read_on,
+        "meter_reading_voided",
+        reason=reason,
+        actor=actor,
+        now=now,
+        meter=reading.meter.name,
+    )
+    session.refresh(reading.meter, with_for_update=True)
+    session.refresh(reading)
     if reading.voided_at is not None or reading.kind is ReadingKind.FIRST:
         raise ConflictError(_l("This reading cannot be voided."))
     last = last_reading(session, reading.meter)
@@ -1061,16 +1089,7 @@ def void_meter_reading(
             ),
             "reading",
         )
-    guard_day(
-        session,
-        reading.read_on,
-        "meter_reading_voided",
-        reason=reason,
-        actor=actor,
-        now=now,
-        meter=reading.meter.name,
-    )
-    if reading.drawdown_entry_id is not None:
+    if reading.drawdown_entry is not None:
         ledger.reverse_entry(session, reading.drawdown_entry, reason=reason, actor=actor, now=now)
     reading.voided_at, reading.void_reason = now, reason
     session.flush()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Exists, bindparam, exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from office.concurrency import LockSpace, advisory_lock
 from office.errors import ConflictError
 from office.i18n import _l
 from office.periods.models import SignedOffMonth
@@ -24,18 +25,17 @@ def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-# Built once, and on the table rather than the ORM class: every dated write runs it.
-_MONTHS = SignedOffMonth.__table__
-_SIGNED_OFF = select(_MONTHS.c.month).where(_MONTHS.c.month == bindparam("month"))
-
-
-def signed_off_exists(month_parameter: str) -> Exists:
-    """An expression: is the month given as `month_parameter` signed off?"""
-    return exists().where(_MONTHS.c.month == bindparam(month_parameter))
+def lock_month(session: Session, day: date, *, exclusive: bool = False) -> None:
+    """Hold `day`'s month until the transaction ends: shared by every write dated in it,
+    exclusively by its sign-off (see `office.concurrency`)."""
+    month = month_of(day)
+    advisory_lock(session, LockSpace.MONTH, month.year * 12 + month.month - 1, shared=not exclusive)
 
 
 def is_signed_off(session: Session, day: date) -> bool:
-    return session.connection().execute(_SIGNED_OFF, {"month": month_of(day)}).first() is not None
+    """Whether `day`'s month is signed off. A write that acts on the answer locks the month
+    first (`lock_month`), or calls `ensure_open`."""
+    return session.get(SignedOffMonth, month_of(day)) is not None
 
 
 def first_open_day(session: Session, day: date) -> date:
@@ -52,7 +52,9 @@ def first_open_day(session: Session, day: date) -> date:
 
 
 def ensure_open(session: Session, day: date, field: str | None = None) -> None:
-    """Raise ConflictError (naming `field`) when `day` falls in a signed-off month."""
+    """Raise ConflictError (naming `field`) when `day` falls in a signed-off month; else hold
+    the month open (shared) until the transaction ends."""
+    lock_month(session, day)
     if is_signed_off(session, day):
         raise ConflictError(
             _l(

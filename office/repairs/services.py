@@ -42,6 +42,12 @@ def _check_date(value: date | None, field: str) -> None:
         raise InvalidInput(_l("Enter a date between 2000-01-01 and 2099-12-31."), field)
 
 
+def lock_work_order(session: Session, work_order: WorkOrder) -> WorkOrder:
+    """Lock a work order, read afresh: its status and what it draws change one at a time."""
+    session.refresh(work_order, with_for_update=True)
+    return work_order
+
+
 def _won(value: object, field: str) -> int:
     try:
         number = Decimal(str(value).replace(",", "").strip())
@@ -83,6 +89,8 @@ def save_work_order(
     if work_order is None:
         work_order = WorkOrder(status=WorkStatus.PLANNED, progress=0)
         session.add(work_order)
+    else:
+        lock_work_order(session, work_order)
     work_order.number, work_order.area, work_order.room = number, Area(area), _text(room, 80)
     work_order.description = _text(description, 4000)
     work_order.contractor = _text(contractor, 120)
@@ -104,6 +112,7 @@ def change_status(
 ) -> WorkOrder:
     """Move a work order along planned -> approved -> in progress -> completed (or cancelled)."""
     status = WorkStatus(status)
+    lock_work_order(session, work_order)
     if status not in TRANSITIONS[work_order.status]:
         raise ConflictError(
             _l(
@@ -141,6 +150,7 @@ def change_status(
 def set_progress(
     session: Session, work_order: WorkOrder, progress: int, *, actor: User | None
 ) -> WorkOrder:
+    lock_work_order(session, work_order)
     if work_order.status not in WORKING:
         raise ConflictError(_l("Progress is recorded while the work is approved or under way."))
     if not 0 <= progress <= 100:
@@ -166,6 +176,7 @@ def use_material(
 
     Raises ConflictError when less is on site than asked for.
     """
+    lock_work_order(session, work_order)
     if work_order.status not in WORKING:
         raise ConflictError(
             _l(
@@ -219,6 +230,7 @@ def add_cost(
     actor: User | None,
 ) -> WorkCost:
     """Record money spent on the work besides its materials (labour, invoices)."""
+    lock_work_order(session, work_order)
     try:
         amount = _won(amount_krw, "amount_krw")
     except InvalidInput:
@@ -244,6 +256,7 @@ def assign_equipment(
     session: Session, work_order: WorkOrder, lot: StockLot, *, note: str = "", actor: User | None
 ) -> WorkEquipment:
     """Note that equipment taken in (a must-return lot) serves this work order."""
+    lock_work_order(session, work_order)
     if lot.must_return_by is None:
         raise InvalidInput(_l("Only equipment that must come back is assigned."), "lot")
     if any(item.lot_id == lot.id for item in work_order.equipment):

@@ -18,8 +18,6 @@ from office.periods.models import SignedOffMonth
 from office.reviews import labels as _labels  # noqa: F401 (registers the on-screen names)
 from office.reviews import queries
 from office.reviews.models import ItemKind, ReviewAction, ReviewItem, ReviewNote, ReviewState
-from office.stock.models import Store
-from office.waivers.models import LedgerHead
 
 NOTE_MAX = 4000
 OPEN, QUERIED, ANSWERED = ReviewState.OPEN, ReviewState.QUERIED, ReviewState.ANSWERED
@@ -94,6 +92,9 @@ def take_action(
         raise InvalidInput(_l("Write at most %(n)d characters.", n=NOTE_MAX), "body")
     if needs_words and not body:
         raise InvalidInput(_l("Write what you have to say."), "body")
+    if to_state is not None:
+        # Held until the commit: the month's sign-off comes before this change or after it.
+        periods.lock_month(session, record.occurred_on)
     item = _item_for_update(session, kind, source_id)
     if item is None:
         item = ReviewItem(
@@ -173,10 +174,9 @@ def sign_off_month(
             ),
             "month",
         )
-    # Writes that could still land in the month take these locks too: the ledger's head for
-    # drawdowns, each store's row for stock.
-    session.execute(select(LedgerHead.id).where(LedgerHead.id == 1).with_for_update())
-    session.execute(select(Store.id).with_for_update())
+    # Every write dated in the month holds the month shared until it commits: the sign-off
+    # waits for those in flight, and those after it find the month signed off.
+    periods.lock_month(session, month, exclusive=True)
     done = session.get(SignedOffMonth, month, populate_existing=True)
     if done is not None:
         raise ConflictError(

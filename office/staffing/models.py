@@ -60,7 +60,17 @@ def new_feed_token() -> str:
 
 class StaffMember(Base):
     __tablename__ = "staff_members"
-    __table_args__ = (Index("ix_staff_members_side_name_ko", "side", "name_ko"),)
+    # Nobody twice on a side's roster (the services also refuse names that differ only in
+    # the case of the Latin letters).
+    __table_args__ = (
+        Index(
+            "uq_staff_members_side_name_ko_name_latin",
+            "side",
+            "name_ko",
+            "name_latin",
+            unique=True,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name_ko: Mapped[str] = mapped_column(String(60))

@@ -95,6 +95,7 @@ def update_rules(
     actor: User | None,
 ) -> StaffingRule:
     """Change one side's rules; raise InvalidInput when they contradict each other."""
+    lock_sides(session, rule.side)
     if not 0 <= max_headcount <= 500:
         raise InvalidInput(_l("The maximum headcount is between 0 and 500."), "max_headcount")
     for value, field in ((weekday_min, "weekday_min"), (weekend_min, "weekend_min")):
@@ -200,6 +201,9 @@ def save_person(
     """Add a person to a side's roster, or change `person`; refuse duplicates."""
     _check_person(data)
     name_ko, name_latin = data.name_ko.strip(), data.name_latin.strip()
+    lock_sides(session, data.side, *([person.side] if person is not None else []))
+    if person is not None:
+        session.refresh(person, with_for_update=True)
     same_name = session.scalars(
         select(StaffMember).where(StaffMember.side == data.side, StaffMember.name_ko == name_ko)
     )
@@ -350,6 +354,7 @@ def import_roster(session: Session, data: bytes, *, actor: User | None) -> list[
             [(1, str(_l("Missing columns: %(columns)s.", columns=", ".join(missing))))]
         )
     reader.fieldnames = header
+    lock_sides(session)  # the roster as checked below stays so until this import commits
     existing = {
         _duplicate_key(side, name_ko, name_latin)
         for side, name_ko, name_latin in session.execute(
@@ -445,13 +450,24 @@ def export_roster(session: Session) -> str:
 # --- stays and duty -----------------------------------------------------------------------
 
 
+def lock_sides(session: Session, *sides: Side) -> None:
+    """Lock the rules rows of `sides` (all sides if none is given), in the order of their ids.
+
+    A side's rules row is the root of its staffing (see `office.concurrency`): every change to
+    its roster, stays, duty, plans and crossing lists takes it first, so what one change checks
+    (an overlap, who is on site, who crosses) holds until it commits.
+    """
+    query = select(StaffingRule).order_by(StaffingRule.id).with_for_update()
+    if sides:
+        query = query.where(StaffingRule.side.in_(sides))
+    session.scalars(query.execution_options(populate_existing=True)).all()
+
+
 def _lock_person(session: Session, person: StaffMember) -> StaffMember:
-    return session.execute(
-        select(StaffMember)
-        .where(StaffMember.id == person.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    """Lock a person's side, then the person, read afresh."""
+    lock_sides(session, person.side)
+    session.refresh(person, with_for_update=True)
+    return person
 
 
 def _check_stay(
@@ -625,6 +641,9 @@ def set_duty(
     """
     _check_date(day, "on")
     side, shift = Side(side), Shift(shift)
+    lock_sides(session, side)
+    for person in sorted(people, key=lambda p: p.id):
+        session.refresh(person, with_for_update=True)
     for person in people:
         if person.side is not side:
             raise InvalidInput(
@@ -732,6 +751,7 @@ def mark_crossing_list(
 ) -> CrossingList:
     """Record that a day's list was sent to the North, or accepted by it."""
     _check_date(day, "on")
+    lock_sides(session, Side.SOUTH)  # the stays it lists do not change meanwhile
     row = crossing_list(session, day)
     if row is None:
         row = CrossingList(crossing_on=day, status=CrossingStatus.DRAFT, updated_at=now)
@@ -851,6 +871,8 @@ def accept_proposal(
 ) -> None:
     """Replace the planned people's unpinned stays inside the period, and their duty there,
     with the proposal."""
+    lock_sides(session, proposal.side)
+    session.refresh(proposal, with_for_update=True)
     if proposal.status is not ProposalStatus.PROPOSED:
         raise ConflictError(
             _l("This proposal was already %(status)s.", status=label(proposal.status))
@@ -934,6 +956,7 @@ def _place_stay(session: Session, person: StaffMember, first: date, last: date) 
 def discard_proposal(
     session: Session, proposal: PlanProposal, *, actor: User | None, now: datetime
 ) -> None:
+    session.refresh(proposal, with_for_update=True)
     if proposal.status is not ProposalStatus.PROPOSED:
         raise ConflictError(
             _l("This proposal was already %(status)s.", status=label(proposal.status))

@@ -62,6 +62,8 @@ class StockLot(Base):
     __table_args__ = (
         Index("ix_stock_lots_store_id_received_on_id", "store_id", "received_on", "id"),
         Index("ix_stock_lots_resource_id_id", "resource_id", "id"),
+        # One lot per ledger entry: a received manifest line or fuel receipt lands once.
+        Index("uq_stock_lots_drawdown_entry_id", "drawdown_entry_id", unique=True),
         CheckConstraint("remaining >= 0", name="remaining_not_negative"),
     )
 

@@ -43,13 +43,15 @@ def _amount(quantity: Decimal, resource: Resource) -> str:
 
 
 def lock_store(session: Session, store: Store) -> Store:
-    """Lock the store's row: stock changes of one store happen one at a time."""
-    return session.execute(
-        select(Store)
-        .where(Store.id == store.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    """Lock the store's row, read afresh: stock changes of one store happen one at a time."""
+    session.refresh(store, with_for_update=True)
+    return store
+
+
+def lock_stores(session: Session, stores: list[Store]) -> None:
+    """Lock several stores' rows, in the order of their ids (see `office.concurrency`)."""
+    for store in sorted({store.id: store for store in stores}.values(), key=lambda s: s.id):
+        lock_store(session, store)
 
 
 def book_stock(session: Session, store: Store, resource: Resource | None = None) -> Decimal:
@@ -160,8 +162,8 @@ def receive(
     now: datetime,
 ) -> tuple[StockMovement, StockLot]:
     """Put a new lot into `store`; refuse one that would overfill a tank."""
-    store = lock_store(session, store)
     periods.ensure_open(session, received_on, "received_on")
+    store = lock_store(session, store)
     if store.kind is StoreKind.TANK:
         if store.resource_id != resource.id:
             raise InvalidInput(
@@ -265,8 +267,8 @@ def draw(
     """
     if kind not in (MovementKind.ISSUE, MovementKind.RETURN):
         raise ValueError(kind)
-    store = lock_store(session, store)
     periods.ensure_open(session, occurred_on, "occurred_on")
+    store = lock_store(session, store)
     query = (
         select(StockLot)
         .where(
@@ -348,14 +350,25 @@ def draw(
     return movement
 
 
-def undo_draw(session: Session, movement: StockMovement, *, reason: str, now: datetime) -> None:
-    """Void an issue or a return: its quantities go back into the lots they came from."""
+def lock_movement(session: Session, movement: StockMovement) -> StockMovement:
+    """Lock a movement to void it, read afresh; raise ConflictError if it is already void."""
+    session.refresh(movement, with_for_update=True)
     if movement.voided_at is not None:
         raise ConflictError(_l("This movement was already voided."))
-    lock_store(session, movement.store)
+    return movement
+
+
+def undo_draw(session: Session, movement: StockMovement, *, reason: str, now: datetime) -> None:
+    """Void an issue or a return: its quantities go back into the lots they came from.
+
+    Raises ConflictError for a movement already voided or dated in a signed-off month.
+    """
     periods.ensure_open(session, movement.occurred_on)
+    lock_movement(session, movement)
+    lock_store(session, movement.store)
     for part in movement.draws:
         lot = part.lot
+        session.refresh(lot)  # as it stands under the store's lock
         lot.remaining += part.quantity
         if movement.kind is MovementKind.ISSUE:
             lot.used -= part.quantity
@@ -368,12 +381,16 @@ def undo_draw(session: Session, movement: StockMovement, *, reason: str, now: da
 def void_receipt(
     session: Session, movement: StockMovement, *, reason: str, now: datetime
 ) -> StockLot:
-    """Void a receipt whose lot is untouched; the caller reverses its ledger entry."""
-    if movement.voided_at is not None:
-        raise ConflictError(_l("This movement was already voided."))
-    lock_store(session, movement.store)
+    """Void a receipt whose lot is untouched; the caller reverses its ledger entry.
+
+    Raises ConflictError for a movement already voided, dated in a signed-off month, or whose
+    lot was drawn from.
+    """
     periods.ensure_open(session, movement.occurred_on)
-    lot = session.get(StockLot, movement.lot_id)
+    lock_movement(session, movement)
+    lock_store(session, movement.store)
+    lot = session.get(StockLot, movement.lot_id, populate_existing=True)
+    assert lot is not None, "a receipt has its lot"
     if lot.remaining != lot.quantity:
         raise ConflictError(
             _l(

@@ -58,6 +58,12 @@ def _text(value: str | None, limit: int) -> str:
     return (value or "").strip()[:limit]
 
 
+def lock_delivery(session: Session, delivery: Delivery) -> Delivery:
+    """Lock a delivery, read afresh: its manifest and its way change one request at a time."""
+    session.refresh(delivery, with_for_update=True)
+    return delivery
+
+
 def _refuse_unless(delivery: Delivery, *statuses: DeliveryStatus, action: Any) -> None:
     if delivery.status not in statuses:
         raise ConflictError(
@@ -103,6 +109,7 @@ def save_delivery(
         delivery = Delivery(status=DeliveryStatus.DRAFT, direction=Direction(direction))
         session.add(delivery)
     else:
+        lock_delivery(session, delivery)
         _refuse_unless(delivery, DeliveryStatus.DRAFT, action=_l("only a draft can be changed."))
     delivery.reference, delivery.planned_on = reference, planned_on
     if delivery.lines and Direction(direction) is not delivery.direction:
@@ -167,6 +174,7 @@ def add_line(
     session: Session, delivery: Delivery, data: LineInput, *, actor: User | None
 ) -> DeliveryLine:
     """Add a line to a north-bound draft's manifest; raise InvalidInput naming the field."""
+    lock_delivery(session, delivery)
     _refuse_unless(delivery, DeliveryStatus.DRAFT, action=_l("only a draft can be changed."))
     if delivery.direction is not Direction.NORTH:
         raise ConflictError(
@@ -254,6 +262,7 @@ def add_return_line(
     session: Session, delivery: Delivery, lot: StockLot, quantity: object, *, actor: User | None
 ) -> DeliveryLine:
     """Add to a south-bound draft a quantity of an on-site lot to carry back."""
+    lock_delivery(session, delivery)
     _refuse_unless(delivery, DeliveryStatus.DRAFT, action=_l("only a draft can be changed."))
     if delivery.direction is not Direction.SOUTH:
         raise ConflictError(_l("Only a south-bound delivery carries lots back."), "lot")
@@ -298,7 +307,7 @@ def add_return_line(
 
 
 def remove_line(session: Session, line: DeliveryLine, *, actor: User | None) -> None:
-    delivery = line.delivery
+    delivery = lock_delivery(session, line.delivery)
     _refuse_unless(delivery, DeliveryStatus.DRAFT, action=_l("only a draft can be changed."))
     delivery.lines.remove(line)
     session.delete(line)
@@ -389,6 +398,7 @@ def screen(delivery: Delivery, day: date) -> list[Screening]:
 
 def approve(session: Session, delivery: Delivery, *, actor: User | None, now: datetime) -> Delivery:
     """Record the ministry's carry-out approval: the manifest is then fixed."""
+    lock_delivery(session, delivery)
     _refuse_unless(delivery, DeliveryStatus.DRAFT, action=_l("only a draft can be approved."))
     if not delivery.lines:
         raise ConflictError(_l("A delivery without manifest lines cannot be approved."))
@@ -443,13 +453,7 @@ def _lock_in_order(session: Session, delivery: Delivery) -> None:
             .with_for_update()
         )
     else:
-        lot_ids = [line.return_lot_id for line in delivery.lines]
-        session.execute(
-            select(Store.id)
-            .where(Store.id.in_(select(StockLot.store_id).where(StockLot.id.in_(lot_ids))))
-            .order_by(Store.id)
-            .with_for_update()
-        )
+        stock.lock_stores(session, [line.return_lot.store for line in delivery.lines])
 
 
 def cross(
@@ -459,6 +463,7 @@ def cross(
     as given on the line); south-bound, every line takes its lot back. If any line is
     refused, the whole crossing is refused: the caller rolls back and nothing is recorded.
     """
+    lock_delivery(session, delivery)
     _refuse_unless(
         delivery, DeliveryStatus.APPROVED, action=_l("only an approved delivery can cross.")
     )
@@ -478,6 +483,7 @@ def cross(
                     waiver_line=line.waiver_line,
                     purpose=line.purpose,
                     source=Source.DELIVERY,
+                    source_id=line.id,
                     source_ref=f"{delivery.reference}/{line.line_no}",
                     note=line.description,
                     override_reason=line.override_reason,
@@ -569,6 +575,7 @@ def receive(
 ) -> Delivery:
     """Receive a crossed delivery: each north-bound line becomes an on-site lot (fuel into its
     tank, everything else into the materials store)."""
+    lock_delivery(session, delivery)
     if delivery.status is DeliveryStatus.RECEIVED:
         raise ConflictError(
             _l(
@@ -591,8 +598,12 @@ def receive(
     if received_on > office_date(now):
         raise InvalidInput(_l("Enter the day it was received, not in the future."), "received_on")
     if delivery.direction is Direction.NORTH:
-        for line in delivery.lines:
-            store = _store_for(session, line.resource, actor=actor, today=received_on)
+        stores = [
+            _store_for(session, line.resource, actor=actor, today=received_on)
+            for line in delivery.lines
+        ]
+        stock.lock_stores(session, stores)  # in one order: two receipts never wait on each other
+        for line, store in zip(delivery.lines, stores, strict=True):
             base = convert(
                 line.quantity, line.unit, line.resource.unit, line.resource.barrels_per_tonne
             )
@@ -625,6 +636,7 @@ def reject(
     session: Session, delivery: Delivery, *, reason: str, actor: User | None, now: datetime
 ) -> Delivery:
     """Record that the border turned the delivery back; nothing went north."""
+    lock_delivery(session, delivery)
     _refuse_unless(
         delivery,
         DeliveryStatus.APPROVED,

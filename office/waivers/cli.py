@@ -29,7 +29,8 @@ def verify() -> None:
 
 @ledger_cli.command("check")
 def check() -> None:
-    """Recompute every waiver line's use from the ledger and report any difference (exit 1)."""
+    """Recompute every waiver line's use from the ledger, and look for records drawn twice;
+    report each finding and exit 1 on any."""
     differences = ledger.check_usage(db.session)
     for difference in differences:
         line = difference.line
@@ -39,6 +40,11 @@ def check() -> None:
             f"{format_quantity(difference.stored)} {unit}, ledger sum "
             f"{format_quantity(difference.actual)} {unit}"
         )
-    if differences:
+    twice = ledger.drawn_twice(db.session)
+    for group in twice:
+        seqs = ", ".join(str(seq) for seq in group.seqs)
+        click.echo(f"{group.source.value} {group.source_ref} is drawn by entries {seqs}")
+    if differences or twice:
         sys.exit(1)
     click.echo("Usage of every waiver line equals the ledger's sum.")
+    click.echo("No record is drawn more than once.")

@@ -15,17 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from types import SimpleNamespace
-from typing import Any, Literal, Protocol, overload
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, inspect, select
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from office.audit.services import record_event
 from office.auth.models import User
 from office.auth.permissions import Permission, has_permission
-from office.db import Prepared
 from office.errors import ConflictError, InvalidInput
 from office.i18n import _l, format_hs_code, format_number, office_date
 from office.periods import services as periods
@@ -42,12 +39,8 @@ from office.waivers.models import (
     WaiverLine,
     WaiverStatus,
 )
-from office.waivers.services import EARLIEST_DATE, LineRef, ResourceTerms
-from office.waivers.units import MAX_QUANTITY, Quantity, Unit, convert, parse_quantity
-
-# A drawdown names its resource and line as loaded objects or as rows of what it reads.
-ResourceLike = Resource | ResourceTerms
-LineLike = WaiverLine | LineRef
+from office.waivers.services import EARLIEST_DATE
+from office.waivers.units import MAX_QUANTITY, Unit, convert, parse_quantity
 
 GENESIS_HASH = "0" * 64
 RECORDED_PLAINLY = frozenset({Classification.COVERED, Classification.NOT_REQUIRED})
@@ -67,30 +60,10 @@ class DrawdownRefused(ConflictError):
 # --- classification -----------------------------------------------------------------------
 
 
-class WaiverTerms(Protocol):
-    """What classifying reads of a waiver: a loaded `Waiver`, or a row of those columns."""
-
-    reference: str
-    status: WaiverStatus
-    valid_from: date | None
-    valid_until: date | None
-
-
-class LineTerms(Protocol):
-    """What classifying reads of a waiver line: a loaded `WaiverLine`, or a row."""
-
-    id: int
-    line_no: int
-    unit: Unit
-    granted_quantity: Decimal | None
-    granted_base: Decimal | None
-    used_base: Decimal
-
-
 def classify(
-    resource: ResourceLike,
-    waiver: WaiverTerms | None,
-    line: LineTerms | None,
+    resource: Resource,
+    waiver: Waiver | None,
+    line: WaiverLine | None,
     base_quantity: Decimal,
     occurred_on: date,
 ) -> Classification:
@@ -126,9 +99,9 @@ def _amount(quantity: Decimal, unit: Unit) -> str:
 
 def refusal_message(
     classification: Classification,
-    resource: ResourceLike,
-    waiver: WaiverTerms | None,
-    line: LineTerms | None,
+    resource: Resource,
+    waiver: Waiver | None,
+    line: WaiverLine | None,
     base_quantity: Decimal,
     occurred_on: date,
 ) -> Any:
@@ -191,20 +164,20 @@ def refusal_message(
 
 @dataclass(frozen=True)
 class CheckedDrawdown:
-    resource: ResourceLike
+    resource: Resource
     quantity: Decimal
     unit: Unit
     base_quantity: Decimal
     occurred_on: date
-    line: LineLike | None
+    line: WaiverLine | None
 
 
 def check_drawdown_input(
-    resource: ResourceLike,
+    resource: Resource,
     quantity: object,
     unit: Unit | str,
     occurred_on: date,
-    line: LineLike | None,
+    line: WaiverLine | None,
     *,
     today: date,
 ) -> CheckedDrawdown:
@@ -228,9 +201,9 @@ def check_drawdown_input(
         raise InvalidInput(
             _l(
                 "Waiver %(ref)s line %(n)d is for %(other)s, not %(name)s.",
-                ref=line.waiver_reference,
+                ref=line.waiver.reference,
                 n=line.line_no,
-                other=line.resource_name,
+                other=line.resource.name_en,
                 name=resource.name_en,
             ),
             field="waiver_line_id",
@@ -338,233 +311,81 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+# Fields added after the first entries were written: hashed only when set, so that every
+# entry written before them keeps its hash.
+HASHED_WHEN_SET = ("source_id",)
+
+
 def entry_digest(values: Mapping[str, Any]) -> str:
     """Return the SHA-256 of an entry's content, which includes the previous entry's hash."""
     payload = {name: _canonical(values[name]) for name in HASHED_FIELDS}
+    payload.update(
+        (name, _canonical(values[name])) for name in HASHED_WHEN_SET if values.get(name) is not None
+    )
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # --- writing -----------------------------------------------------------------------------
-# Every drawdown of every feature runs these statements, so they are built and compiled once
-# and run on the driver's cursor (see `Prepared`).
-
-_HEAD = LedgerHead.__table__
-_WAIVERS = Waiver.__table__
-_LINES = WaiverLine.__table__
-_ENTRIES = DrawdownEntry.__table__
-_ENTRY_COLUMNS = tuple(column.key for column in _ENTRIES.c if column.key != "id")
-_INSERT_ENTRY = Prepared(
-    _ENTRIES.insert()
-    .values({name: bindparam(name) for name in _ENTRY_COLUMNS})
-    .returning(_ENTRIES.c.id)
-)
-# The waiver is shared-locked so a status change waits for drawdowns in flight (and the other
-# way round); the line is locked so two drawdowns never both pass its cap. Both are read as
-# rows of the columns classifying needs: loading them as objects would cost more.
-_LOCK_WAIVER = Prepared(
-    select(
-        _WAIVERS.c.id,
-        _WAIVERS.c.reference,
-        _WAIVERS.c.status,
-        _WAIVERS.c.valid_from,
-        _WAIVERS.c.valid_until,
-    )
-    .where(_WAIVERS.c.id == bindparam("id"))
-    .with_for_update(read=True)
-)
-_LOCK_LINE = Prepared(
-    select(
-        _LINES.c.id,
-        _LINES.c.line_no,
-        _LINES.c.unit,
-        _LINES.c.granted_quantity,
-        _LINES.c.granted_base,
-        _LINES.c.used_base,
-    )
-    .where(_LINES.c.id == bindparam("id"))
-    .with_for_update()
-)
-# SQLite serialises every write transaction, so there is no row to lock and no order to keep
-# between these reads: each pair is one statement there.
-_READ_TERMS = Prepared(
-    select(
-        *_LOCK_LINE.statement.selected_columns,  # type: ignore[attr-defined]
-        *(
-            column
-            for column in _LOCK_WAIVER.statement.selected_columns  # type: ignore[attr-defined]
-            if column.key != "id"
-        ),
-    )
-    .join_from(_LINES, _WAIVERS, _LINES.c.waiver_id == _WAIVERS.c.id)
-    .where(_LINES.c.id == bindparam("id"))
-)
-_LOCK_HEAD = select(_HEAD.c.last_seq).where(_HEAD.c.id == 1).with_for_update()
-# Moving the head locks it until commit, which orders every ledger write.
-_NEXT_SEQ = (
-    _HEAD.update()
-    .where(_HEAD.c.id == 1)
-    .values(last_seq=_HEAD.c.last_seq + 1)
-    .returning(_HEAD.c.last_seq, _HEAD.c.last_hash)
-)
-_MOVE_HEAD = Prepared(_NEXT_SEQ)
-_MOVE_HEAD_SEEING_MONTH = Prepared(
-    _NEXT_SEQ.returning(periods.signed_off_exists("month").label("closed"))
-)
-_SEAL_HEAD = Prepared(_HEAD.update().where(_HEAD.c.id == 1).values(last_hash=bindparam("hash")))
-_LINE_MAPPER = inspect(WaiverLine)
-_ADD_USE = Prepared(
-    _LINES.update()
-    .where(_LINES.c.id == bindparam("line_id"))
-    .values(used_base=_LINES.c.used_base + bindparam("amount", type_=Quantity()))
-)
-_REVERSAL_OF = select(DrawdownEntry).where(DrawdownEntry.reverses_id == bindparam("id"))
 
 
-def _lock_line(
-    connection: Connection, waiver_id: int, line_id: int
-) -> tuple[WaiverTerms, LineTerms]:
-    """Lock a waiver line and its waiver; return their current terms."""
-    if connection.dialect.name == "sqlite":
-        terms = _READ_TERMS.one(connection, {"id": line_id})
-        return terms, terms
-    waiver = _LOCK_WAIVER.one(connection, {"id": waiver_id})
-    line = _LOCK_LINE.one(connection, {"id": line_id})
-    return waiver, line  # type: ignore[return-value]
+def lock_line(session: Session, line: WaiverLine) -> WaiverLine:
+    """Lock a waiver line and, shared, its waiver (a status change waits for drawdowns in
+    flight, and they for it); return the line with both read afresh."""
+    session.get(Waiver, line.waiver_id, with_for_update={"read": True}, populate_existing=True)
+    session.refresh(line, with_for_update=True)
+    return line
 
 
-def _add_use(session: Session, connection: Connection, line: LineTerms, amount: Decimal) -> None:
-    """Add `amount` to the locked line's kept use, also on the line the session has loaded."""
-    _ADD_USE.rows(connection, {"line_id": line.id, "amount": amount})
-    loaded = session.identity_map.get(_LINE_MAPPER.identity_key_from_primary_key([line.id]))
-    if loaded is not None:
-        set_committed_value(loaded, "used_base", line.used_base + amount)
-
-
-def _append(
-    session: Session, connection: Connection, values: dict[str, Any]
-) -> tuple[int, dict[str, Any]]:
-    """Chain an entry of `values` after the current head and insert it; return its id and
-    its values, the chain's among them.
-
-    The row is written by one INSERT rather than by the session's flush, whose unit of work
-    costs more than all the rest of a drawdown.
-    """
-    day = values["occurred_on"]
-    if connection.dialect.name == "sqlite":
-        month = {"month": periods.month_of(day)}
-        seq, prev_hash, closed = _MOVE_HEAD_SEEING_MONTH.one(connection, month)
-        if closed:
-            periods.ensure_open(session, day, "occurred_on")  # refuses, naming the open month
-    else:
-        seq, prev_hash = _MOVE_HEAD.one(connection)
-        # Checked under the head's lock, which a month's sign-off takes too.
-        periods.ensure_open(session, day, "occurred_on")
-    values = {**values, "seq": seq, "prev_hash": prev_hash}
-    values["hash"] = entry_digest(values)
-    _SEAL_HEAD.rows(connection, {"hash": values["hash"]})
-    (entry_id,) = _INSERT_ENTRY.one(connection, values)
-    return entry_id, values
-
-
-def _attached(
-    session: Session, entry_id: int, values: dict[str, Any], resource: ResourceLike
-) -> DrawdownEntry:
-    """Return the entry just inserted as a `DrawdownEntry` the session holds as that row."""
-    entry = DrawdownEntry(id=entry_id, **values)
-    if isinstance(resource, Resource):  # not a row of its terms: the entry holds it loaded
-        entry.resource = resource
-    make_transient_to_detached(entry)
-    # An object left in the session by a rolled-back insert may hold this id: it was never
-    # a row, so it gives way.
-    stale = session.identity_map.get(session.identity_key(DrawdownEntry, entry_id))
-    if stale is not None:
-        session.expunge(stale)
+def _append(session: Session, values: dict[str, Any]) -> DrawdownEntry:
+    """Chain an entry of `values` after the ledger's head and add it to the session."""
+    # Held to the commit: it orders every ledger write.
+    head = session.get(LedgerHead, 1, with_for_update=True, populate_existing=True)
+    assert head is not None, "the ledger's head is created by the migrations"
+    head.last_seq += 1
+    values = {**values, "seq": head.last_seq, "prev_hash": head.last_hash}
+    values["hash"] = head.last_hash = entry_digest(values)
+    entry = DrawdownEntry(**values)
     session.add(entry)
+    session.flush()
     return entry
 
 
 # --- recording ----------------------------------------------------------------------------
 
 
-class RecordedEntry(SimpleNamespace):
-    """An entry as `record_drawdown(..., attach=False)` wrote it: the attributes of its
-    `DrawdownEntry`, its resource among them, for a caller that only reports it (the API).
-    Building the mapped object and attaching it to the session costs a fifth of recording."""
-
-
-@overload
 def record_drawdown(
     session: Session,
     *,
-    resource: ResourceLike,
+    resource: Resource,
     quantity: object,
     unit: Unit | str,
     occurred_on: date,
-    waiver_line: LineLike | None,
-    purpose: Purpose | str,
-    source: Source | str = ...,
-    source_ref: str | None = ...,
-    note: str = ...,
-    override_reason: str | None = ...,
-    actor: User | None,
-    now: datetime,
-    attach: Literal[True] = ...,
-) -> DrawdownEntry: ...
-
-
-@overload
-def record_drawdown(
-    session: Session,
-    *,
-    resource: ResourceLike,
-    quantity: object,
-    unit: Unit | str,
-    occurred_on: date,
-    waiver_line: LineLike | None,
-    purpose: Purpose | str,
-    source: Source | str = ...,
-    source_ref: str | None = ...,
-    note: str = ...,
-    override_reason: str | None = ...,
-    actor: User | None,
-    now: datetime,
-    attach: Literal[False],
-) -> RecordedEntry: ...
-
-
-def record_drawdown(
-    session: Session,
-    *,
-    resource: ResourceLike,
-    quantity: object,
-    unit: Unit | str,
-    occurred_on: date,
-    waiver_line: LineLike | None,
+    waiver_line: WaiverLine | None,
     purpose: Purpose | str,
     source: Source | str = Source.MANUAL,
+    source_id: int | None = None,
     source_ref: str | None = None,
     note: str = "",
     override_reason: str | None = None,
     actor: User | None,
     now: datetime,
-    attach: bool = True,
-) -> DrawdownEntry | RecordedEntry:
-    """Record a drawdown on the ledger and return its entry (with `attach=False`, only its
-    values: see `RecordedEntry`).
+) -> DrawdownEntry:
+    """Record a drawdown on the ledger and return its entry.
 
-    Raises InvalidInput for input that makes no sense, and DrawdownRefused when the drawdown
-    is not covered and no override (a reason, by a user allowed to override) was given.
+    `source_id` names the record it is drawn for (a manifest line, a fuel receipt, a meter
+    reading): the database holds one entry per source. Raises InvalidInput for input that
+    makes no sense, ConflictError for a month signed off, and DrawdownRefused when the
+    drawdown is not covered and no override (a reason, by a user allowed to override) was
+    given.
     """
     checked = check_drawdown_input(
         resource, quantity, unit, occurred_on, waiver_line, today=office_date(now)
     )
     reason = (override_reason or "").strip()[:REASON_MAX_LENGTH] or None
-    session.flush()  # the statements below see what the caller has pending, as queries would
-    connection = session.connection()
-    waiver = line = None
-    if waiver_line is not None:
-        waiver, line = _lock_line(connection, waiver_line.waiver_id, waiver_line.id)
+    periods.ensure_open(session, occurred_on, "occurred_on")
+    line = lock_line(session, waiver_line) if waiver_line is not None else None
+    waiver = line.waiver if line is not None else None
     classification = classify(resource, waiver, line, checked.base_quantity, occurred_on)
     flagged = classification not in RECORDED_PLAINLY
     if flagged:
@@ -581,43 +402,45 @@ def record_drawdown(
                 ),
                 classification,
             )
-    values = dict(
-        resource_id=resource.id,
-        quantity=checked.quantity,
-        unit=checked.unit,
-        base_quantity=checked.base_quantity,
-        occurred_on=occurred_on,
-        recorded_at=now,
-        recorded_by_id=actor.id if actor else None,
-        purpose=Purpose(purpose),
-        source=Source(source),
-        source_ref=source_ref,
-        note=(note or "").strip(),
-        waiver_id=waiver_line.waiver_id if waiver_line else None,
-        waiver_line_id=line.id if line else None,
-        waiver_status=waiver.status if waiver else None,
-        classification=classification,
-        flagged=flagged,
-        override_reason=reason if flagged else None,
-        reverses_id=None,
-        reversal_reason=None,
+    entry = _append(
+        session,
+        dict(
+            resource_id=resource.id,
+            quantity=checked.quantity,
+            unit=checked.unit,
+            base_quantity=checked.base_quantity,
+            occurred_on=occurred_on,
+            recorded_at=now,
+            recorded_by_id=actor.id if actor else None,
+            purpose=Purpose(purpose),
+            source=Source(source),
+            source_id=source_id,
+            source_ref=source_ref,
+            note=(note or "").strip(),
+            waiver_id=waiver.id if waiver else None,
+            waiver_line_id=line.id if line else None,
+            waiver_status=waiver.status if waiver else None,
+            classification=classification,
+            flagged=flagged,
+            override_reason=reason if flagged else None,
+            reverses_id=None,
+            reversal_reason=None,
+        ),
     )
-    entry_id, values = _append(session, connection, values)
     if line is not None:
-        _add_use(session, connection, line, checked.base_quantity)
-    if flagged or attach:
-        entry = _attached(session, entry_id, values, resource)
+        line.used_base += checked.base_quantity
     if flagged:
         record_event(
             session,
             "drawdown.overridden",
             actor=actor,
             target=entry,
+            at=now,
             classification=classification.value,
             reason=reason,
         )
-        session.flush()
-    return entry if attach else RecordedEntry(id=entry_id, resource=resource, **values)
+    session.flush()
+    return entry
 
 
 def reverse_entry(
@@ -643,48 +466,50 @@ def reverse_entry(
                 seq=entry.seq,
             )
         )
-    session.flush()  # the statements below see what the caller has pending, as queries would
-    connection = session.connection()
-    waiver = line = None
-    if entry.waiver_line_id is not None:
-        assert entry.waiver_id is not None
-        waiver, line = _lock_line(connection, entry.waiver_id, entry.waiver_line_id)
-    session.execute(_LOCK_HEAD)  # one reversal at a time looks for an earlier one
-    earlier = session.execute(_REVERSAL_OF, {"id": entry.id}).scalar()
+    # Dated with the entry, unless its month is signed off: then in the first open month.
+    occurred_on = periods.first_open_day(session, entry.occurred_on)
+    periods.ensure_open(session, occurred_on, "occurred_on")
+    line = lock_line(session, entry.waiver_line) if entry.waiver_line is not None else None
+    # One reversal at a time looks for an earlier one.
+    session.get(LedgerHead, 1, with_for_update=True, populate_existing=True)
+    earlier = session.scalar(select(DrawdownEntry).where(DrawdownEntry.reverses_id == entry.id))
     if earlier is not None:
         raise ConflictError(
             _l("Entry %(seq)d was already reversed by entry %(by)d.", seq=entry.seq, by=earlier.seq)
         )
-    values = dict(
-        resource_id=entry.resource_id,
-        quantity=-entry.quantity,
-        unit=entry.unit,
-        base_quantity=-entry.base_quantity,
-        # Dated with the entry, unless its month is signed off: then in the first open month.
-        occurred_on=periods.first_open_day(session, entry.occurred_on),
-        recorded_at=now,
-        recorded_by_id=actor.id if actor else None,
-        purpose=entry.purpose,
-        source=entry.source,
-        source_ref=entry.source_ref,
-        note="",
-        waiver_id=entry.waiver_id,
-        waiver_line_id=entry.waiver_line_id,
-        waiver_status=waiver.status if waiver else None,
-        classification=entry.classification,
-        flagged=False,
-        override_reason=None,
-        reverses_id=entry.id,
-        reversal_reason=reason,
+    reversal = _append(
+        session,
+        dict(
+            resource_id=entry.resource_id,
+            quantity=-entry.quantity,
+            unit=entry.unit,
+            base_quantity=-entry.base_quantity,
+            occurred_on=occurred_on,
+            recorded_at=now,
+            recorded_by_id=actor.id if actor else None,
+            purpose=entry.purpose,
+            source=entry.source,
+            source_id=entry.source_id,
+            source_ref=entry.source_ref,
+            note="",
+            waiver_id=entry.waiver_id,
+            waiver_line_id=entry.waiver_line_id,
+            waiver_status=line.waiver.status if line is not None else None,
+            classification=entry.classification,
+            flagged=False,
+            override_reason=None,
+            reverses_id=entry.id,
+            reversal_reason=reason,
+        ),
     )
-    reversal = _attached(session, *_append(session, connection, values), entry.resource)
     if line is not None:
-        _add_use(session, connection, line, -entry.base_quantity)
+        line.used_base -= entry.base_quantity
     record_event(
         session,
         "drawdown.reversed",
         actor=actor,
         target=entry,
+        at=now,
         reversal_seq=reversal.seq,
         reason=reason,
     )
@@ -749,3 +574,54 @@ def check_usage(session: Session) -> list[UsageDifference]:
         if actual != line.used_base:
             differences.append(UsageDifference(line, line.used_base, actual))
     return differences
+
+
+@dataclass(frozen=True)
+class DrawnTwice:
+    """A record drawn on the ledger by more than one entry."""
+
+    source: Source
+    source_ref: str
+    seqs: list[int]
+
+
+def drawn_twice(session: Session) -> list[DrawnTwice]:
+    """Return every source with more than one entry drawn for it (reversals aside): by the
+    id of the record drawn for, and for manifest lines drawn before entries kept that id, by
+    their reference (delivery/line)."""
+    standing = DrawdownEntry.reverses_id.is_(None)
+    by_id = (
+        select(DrawdownEntry.source, DrawdownEntry.source_id)
+        .where(standing, DrawdownEntry.source_id.is_not(None))
+        .group_by(DrawdownEntry.source, DrawdownEntry.source_id)
+        .having(func.count() > 1)
+    )
+    by_ref = (
+        select(DrawdownEntry.source_ref)
+        .where(standing, DrawdownEntry.source == Source.DELIVERY)
+        .group_by(DrawdownEntry.source_ref)
+        .having(func.count() > 1)
+    )
+    groups: dict[tuple[int, ...], DrawnTwice] = {}
+    for source, source_id in session.execute(by_id):
+        entries = session.scalars(
+            select(DrawdownEntry)
+            .where(standing, DrawdownEntry.source == source, DrawdownEntry.source_id == source_id)
+            .order_by(DrawdownEntry.seq)
+        ).all()
+        seqs = [entry.seq for entry in entries]
+        groups[tuple(seqs)] = DrawnTwice(source, entries[0].source_ref or f"#{source_id}", seqs)
+    for (source_ref,) in session.execute(by_ref):
+        seqs = list(
+            session.scalars(
+                select(DrawdownEntry.seq)
+                .where(
+                    standing,
+                    DrawdownEntry.source == Source.DELIVERY,
+                    DrawdownEntry.source_ref == source_ref,
+                )
+                .order_by(DrawdownEntry.seq)
+            )
+        )
+        groups.setdefault(tuple(seqs), DrawnTwice(Source.DELIVERY, source_ref, seqs))
+    return sorted(groups.values(), key=lambda group: group.seqs)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -163,14 +164,6 @@ class WaiverLine(Base):
     waiver: Mapped[Waiver] = relationship(back_populates="lines")
     resource: Mapped[Resource] = relationship()
 
-    @property
-    def waiver_reference(self) -> str:
-        return self.waiver.reference
-
-    @property
-    def resource_name(self) -> str:
-        return self.resource.name_en
-
 
 class DrawdownEntry(Base):
     """One quantity drawn north: the append-only ledger. Never updated, never deleted."""
@@ -190,6 +183,16 @@ class DrawdownEntry(Base):
         # Few entries are flagged: every other drawdown skips this index.
         Index("ix_drawdown_entries_flagged_seq", "seq", **FLAGGED_ONLY),
         Index("ix_drawdown_entries_occurred_on_seq", "occurred_on", "seq"),
+        # One entry per source (a manifest line, a fuel receipt, a meter reading); its
+        # reversal is an entry of its own.
+        Index(
+            "uq_drawdown_entries_source_source_id",
+            "source",
+            "source_id",
+            unique=True,
+            sqlite_where=text("reverses_id IS NULL AND source_id IS NOT NULL"),
+            postgresql_where=text("reverses_id IS NULL AND source_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -204,6 +207,9 @@ class DrawdownEntry(Base):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     purpose: Mapped[Purpose] = mapped_column(enum_type(Purpose, "purpose"))
     source: Mapped[Source] = mapped_column(enum_type(Source, "source"))
+    # The id of the record drawn for, in the table its source names (migration 0016; None
+    # for a manual drawdown and for entries written before).
+    source_id: Mapped[int | None]
     source_ref: Mapped[str | None] = mapped_column(String(80))
     note: Mapped[str] = mapped_column(Text, default="")
     waiver_id: Mapped[int | None] = mapped_column(ForeignKey("waivers.id"))

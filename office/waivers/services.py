@@ -9,14 +9,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from office.audit.services import record_event
 from office.auth.models import User
-from office.db import Prepared
+from office.concurrency import LockSpace, advisory_lock
 from office.errors import ConflictError, InvalidInput
 from office.i18n import _l, office_date
 from office.waivers.models import (
@@ -86,6 +85,18 @@ def _rules(session: Session) -> list[HsRule]:
     return list(session.scalars(select(HsRule)))
 
 
+def lock_catalogue(session: Session) -> None:
+    """Hold the catalogue until the transaction ends: a resource's control class is worked
+    out from the HS rules as they stand, and a rule's change from the resources."""
+    advisory_lock(session, LockSpace.CATALOGUE, 0)
+
+
+def lock_waiver(session: Session, waiver: Waiver) -> Waiver:
+    """Lock a waiver, read afresh: its lines and status change one request at a time."""
+    session.refresh(waiver, with_for_update=True)
+    return waiver
+
+
 def reclassify_resources(session: Session) -> int:
     """Recompute every resource's control class from the HS rules; return how many changed."""
     rules = _rules(session)
@@ -110,6 +121,7 @@ def save_hs_rule(
     """Set the control class of an HS prefix (adding the rule or changing the one there);
     every resource's control class follows."""
     prefix = normalise_hs_code(prefix, field="prefix", min_digits=2)
+    lock_catalogue(session)
     rule = session.scalar(select(HsRule).where(HsRule.prefix == prefix))
     if rule is None:
         rule = HsRule(prefix=prefix, control=Control(control), note=note.strip())
@@ -132,6 +144,7 @@ def save_hs_rule(
 
 def delete_hs_rule(session: Session, rule: HsRule, *, actor: User | None) -> None:
     """Remove an HS rule; every resource's control class follows."""
+    lock_catalogue(session)
     record_event(session, "hs_rule.deleted", actor=actor, target=rule, prefix=rule.prefix)
     session.delete(rule)
     session.flush()
@@ -200,6 +213,7 @@ def save_resource(
     except ValueError:
         raise InvalidInput(_l("Unknown unit %(unit)s.", unit=str(unit)[:20]), "unit") from None
     factor = _barrels_per_tonne(barrels_per_tonne)
+    lock_catalogue(session)
     if resource is not None and resource.unit != unit and _resource_has_history(session, resource):
         raise ConflictError(
             _l(
@@ -229,72 +243,8 @@ def save_resource(
     return resource
 
 
-_RESOURCE_BY_CODE = select(Resource).where(Resource.code == bindparam("code"))
-
-
 def find_resource(session: Session, code: str) -> Resource | None:
-    return session.execute(_RESOURCE_BY_CODE, {"code": _code(code)}).scalar()
-
-
-class ResourceTerms(NamedTuple):
-    """What recording a drawdown reads of a resource, as a row: a `Resource` has the same."""
-
-    id: int
-    code: str
-    name_en: str
-    hs_code: str
-    unit: Unit
-    control: Control
-    barrels_per_tonne: Decimal | None
-
-
-class LineRef(NamedTuple):
-    """Which waiver line a drawdown names, as a row: a `WaiverLine` has the same. Its terms
-    are read again, under the lock, when the drawdown is recorded."""
-
-    id: int
-    waiver_id: int
-    resource_id: int
-    line_no: int
-    waiver_reference: str
-    resource_name: str
-
-
-_LINE_RESOURCE = aliased(Resource)
-_RESOURCE_AND_LINE = Prepared(
-    select(
-        *(getattr(Resource, name) for name in ResourceTerms._fields),
-        WaiverLine.id.label("line_id"),
-        WaiverLine.waiver_id,
-        WaiverLine.resource_id,
-        WaiverLine.line_no,
-        Waiver.reference.label("waiver_reference"),
-        _LINE_RESOURCE.name_en.label("resource_name"),
-    )
-    .select_from(Resource)
-    .outerjoin(WaiverLine, WaiverLine.id == bindparam("line_id"))
-    .outerjoin(Waiver, Waiver.id == WaiverLine.waiver_id)
-    .outerjoin(_LINE_RESOURCE, _LINE_RESOURCE.id == WaiverLine.resource_id)
-    .where(Resource.code == bindparam("code"))
-)
-_SPLIT = len(ResourceTerms._fields)
-
-
-def find_resource_and_line(
-    session: Session, code: str, line_id: int | None
-) -> tuple[ResourceTerms | None, LineRef | None]:
-    """Return the resource with `code` and the waiver line with `line_id`, of any resource,
-    as rows read in one statement (no objects to load); the line is None without the
-    resource."""
-    row = _RESOURCE_AND_LINE.first(session.connection(), {"code": _code(code), "line_id": line_id})
-    if row is None:
-        return None, None
-    resource = ResourceTerms(*row[:_SPLIT])
-    return resource, LineRef(*row[_SPLIT:]) if row.line_id is not None else None
-
-
-def _code(code: str) -> str:
-    return (code or "").strip().lower()
+    return session.scalar(select(Resource).where(Resource.code == (code or "").strip().lower()))
 
 
 # --- waivers ------------------------------------------------------------------------------
@@ -475,6 +425,7 @@ def update_waiver(
     actor: User | None,
 ) -> Waiver:
     """Change a waiver's title, purpose and validity."""
+    lock_waiver(session, waiver)
     title = (title or "").strip()
     if not title or len(title) > 200:
         raise InvalidInput(_l("Enter a title of at most 200 characters."), field="title")
@@ -507,6 +458,7 @@ def _refuse_unless_open(waiver: Waiver) -> None:
 
 def add_line(session: Session, waiver: Waiver, spec: LineSpec, *, actor: User | None) -> WaiverLine:
     """Add a line to a waiver that is still a draft or requested."""
+    lock_waiver(session, waiver)
     _refuse_unless_open(waiver)
     number = (
         session.scalar(
@@ -532,6 +484,8 @@ def set_granted_quantity(
     session: Session, line: WaiverLine, granted: object, *, actor: User | None
 ) -> WaiverLine:
     """Record how much of a line is granted, before the waiver's decision is entered."""
+    lock_waiver(session, line.waiver)
+    session.refresh(line)
     _refuse_unless_open(line.waiver)
     value = (
         None
@@ -590,12 +544,7 @@ def change_waiver_status(
     Granting fills each line's cap with its requested quantity unless one was set; a partial
     grant needs every line's granted quantity set first.
     """
-    locked = session.execute(
-        select(Waiver)
-        .where(Waiver.id == waiver.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    locked = lock_waiver(session, waiver)
     to_status = WaiverStatus(to_status)
     if to_status not in ALLOWED_TRANSITIONS.get(locked.status, frozenset()):
         raise ConflictError(

@@ -9,22 +9,25 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from office import create_app
+from office.audit.models import AuditEvent
 from office.auth import services as auth_services
 from office.auth.permissions import Role
 from office.db import db
 from office.fuel import services as fuel
+from office.repairs import services as repairs
 from office.stock import services as stock
-from office.stock.models import StockLot, StoreKind
+from office.stock.models import MovementKind, StockLot, StockMovement, StoreKind
 from office.supplies import services as supplies
 from office.supplies.models import Delivery, DeliveryStatus
 from office.waivers import ledger
 from office.waivers import services as waivers
-from office.waivers.models import WaiverLine, WaiverStatus
+from office.waivers.models import DrawdownEntry, WaiverLine, WaiverStatus
+from tests.concurrency import at_once, post
 from tests.conftest import TEST_SECRET_KEY, log_in
-from tests.factories import NOW
+from tests.factories import NOW, make_steel
 from tests.support import migrated_scratch_engine
 
 PAIRS = 8
@@ -261,3 +264,180 @@ def test_returns_taking_lots_of_two_stores_in_opposite_order_all_go_through(tmp_
             assert (lots["steel"].returned, lots["steel"].remaining) == (back, 100 - back)
             db.session.remove()
             db.engine.dispose()
+
+
+# --- one delivery, many hands -------------------------------------------------------------
+
+
+def _approved_delivery(office, *, approve: bool = True) -> tuple[int, int]:
+    """An approved north-bound delivery of 1 t of steel and 500 L of diesel; return its id
+    and the steel line's waiver line."""
+    with office.session() as session:
+        steel = make_steel(session)
+        waiver = waivers.create_waiver(
+            session,
+            reference="MOU-2018-0700",
+            authority="rok_mou_individual",
+            title="Repairs",
+            status=WaiverStatus.GRANTED,
+            valid_from=date(2018, 1, 1),
+            valid_until=date(2018, 12, 31),
+            lines=[waivers.LineSpec(steel, "t", "100", "100")],
+            actor=None,
+            now=NOW,
+        )
+        delivery = supplies.save_delivery(
+            session,
+            reference="KLO-2018-0700",
+            direction="north",
+            planned_on=date(2018, 10, 1),
+            approval_number="MOU-CO-700",
+            actor=None,
+        )
+        supplies.add_line(
+            session,
+            delivery,
+            supplies.LineInput(
+                resource=steel,
+                quantity="1",
+                unit="t",
+                purpose="repair",
+                waiver_line=waiver.lines[0],
+            ),
+            actor=None,
+        )
+        if approve:
+            supplies.approve(session, delivery, actor=None, now=NOW)
+        session.commit()
+        return delivery.id, waiver.lines[0].id
+
+
+def test_one_delivery_approved_ten_times_at_once_is_approved_once(office):
+    delivery_id, _line = _approved_delivery(office, approve=False)
+
+    statuses = at_once(
+        [
+            post(
+                office,
+                office.admin,
+                f"/deliveries/{delivery_id}/approve",
+                data={"on": "2018-10-01"},
+            )
+            for _ in range(10)
+        ]
+    )
+
+    assert 500 not in statuses, statuses
+    with office.session() as session:
+        assert session.get(Delivery, delivery_id).status is DeliveryStatus.APPROVED
+        approvals = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "delivery.approved")
+        ).all()
+        assert len(approvals) == 1
+
+
+def test_one_delivery_crossed_ten_times_at_once_is_drawn_once(office):
+    delivery_id, line_id = _approved_delivery(office)
+
+    statuses = at_once(
+        [
+            post(
+                office, office.admin, f"/deliveries/{delivery_id}/cross", data={"on": "2018-10-01"}
+            )
+            for _ in range(10)
+        ]
+    )
+
+    assert 500 not in statuses, statuses
+    with office.session() as session:
+        assert session.get(Delivery, delivery_id).status is DeliveryStatus.CROSSED
+        assert session.scalar(select(func.count()).select_from(DrawdownEntry)) == 1
+        assert session.get(WaiverLine, line_id).used_base == Decimal(1)  # not 10 t
+        assert ledger.drawn_twice(session) == [] and ledger.check_usage(session) == []
+
+
+def test_one_delivery_received_ten_times_at_once_lands_one_lot_per_line(office):
+    delivery_id, _line = _approved_delivery(office)
+    with office.session() as session:
+        supplies.cross(
+            session,
+            session.get(Delivery, delivery_id),
+            crossed_on=date(2018, 10, 1),
+            actor=None,
+            now=NOW,
+        )
+        session.commit()
+
+    statuses = at_once(
+        [
+            post(
+                office,
+                office.admin,
+                f"/deliveries/{delivery_id}/receive",
+                data={"on": "2018-10-02"},
+            )
+            for _ in range(10)
+        ]
+    )
+
+    assert 500 not in statuses, statuses
+    with office.session() as session:
+        assert session.get(Delivery, delivery_id).status is DeliveryStatus.RECEIVED
+        lots = session.scalars(select(StockLot)).all()
+        assert [lot.quantity for lot in lots] == [Decimal(1)]  # not ten lots
+
+
+def test_work_orders_drawing_from_one_store_at_once_never_take_more_than_it_holds(office):
+    with office.session() as session:
+        steel = make_steel(session)
+        stock.create_store(
+            session,
+            name=supplies.MATERIALS_STORE,
+            kind=StoreKind.WAREHOUSE,
+            resource=steel,
+            opening="10",
+            opened_on=date(2018, 6, 1),
+            actor=None,
+        )
+        orders = []
+        for n in range(4):
+            order = repairs.save_work_order(
+                session,
+                number=f"WO-{n}",
+                area="floor_1",
+                room="",
+                description="Roof",
+                contractor="",
+                budget_krw="0",
+                funding_decision="",
+                planned_start=date(2018, 10, 1),
+                planned_end=date(2018, 10, 31),
+                actor=None,
+            )
+            repairs.change_status(session, order, "approved", on=date(2018, 10, 1), actor=None)
+            orders.append(order.id)
+        session.commit()
+        steel_id = steel.id
+
+    calls = [
+        post(
+            office,
+            office.admin,
+            f"/repairs/{order}/materials",
+            data={"resource": str(steel_id), "quantity": "3", "unit": "t", "used_on": "2018-10-02"},
+        )
+        for order in orders
+        for _ in range(2)
+    ]
+    statuses = at_once(calls)
+
+    assert 500 not in statuses, statuses
+    with office.session() as session:
+        lot = session.scalar(select(StockLot))
+        issued = session.scalar(
+            select(func.coalesce(func.sum(StockMovement.quantity), 0)).where(
+                StockMovement.kind == MovementKind.ISSUE
+            )
+        )
+        assert issued == Decimal(9)  # three of 3 t from 10 t; the other five refused
+        assert lot.remaining == Decimal(1) and lot.used == Decimal(9)

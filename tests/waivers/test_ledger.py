@@ -335,6 +335,12 @@ def test_an_entrys_hash_is_the_sha256_of_its_fields_as_canonical_json():
     )
     expected = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     assert ledger.entry_digest(values) == expected
+    assert ledger.entry_digest({**values, "source_id": None}) == expected
+    # The record drawn for, named since migration 0016, is hashed when there is one.
+    with_source = canonical.replace('"source":"manual",', '"source":"manual","source_id":7,')
+    assert ledger.entry_digest({**values, "source_id": 7}) == (
+        hashlib.sha256(with_source.encode("utf-8")).hexdigest()
+    )
 
 
 def test_verify_names_the_first_tampered_entry_and_exits_1(app, session, connection):

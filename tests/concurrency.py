@@ -1,0 +1,109 @@
+"""What the concurrency tests share: an app on a database of its own whose requests commit for
+real, users to send them as, and a way to send several at the same moment.
+
+These tests run on the database the suite runs on. On PostgreSQL (CI) requests really overlap:
+each runs in its own thread, on its own connection, and a barrier releases them together. On
+SQLite they queue for the write lock, which must give the same outcome.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from office import create_app
+from office.auth.models import User
+from office.auth.permissions import Role
+from office.db import db
+from tests.factories import make_user
+
+T = TypeVar("T")
+TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
+
+
+@dataclass
+class Office:
+    """An app whose requests commit to a database of their own, and a user of each role."""
+
+    app: Flask
+    engine: Engine
+    users: dict[Role, User] = field(default_factory=dict)
+
+    @property
+    def admin(self) -> User:
+        return self.users[Role.ADMIN]
+
+    @property
+    def scheduler(self) -> User:
+        return self.users[Role.SCHEDULER]
+
+    @property
+    def reviewer(self) -> User:
+        return self.users[Role.REVIEWER]
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session of the test's own, to arrange rows (commit them) and to check them."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def client(self, user: User | None = None) -> FlaskClient:
+        """A test client in English, logged in as `user` when one is given."""
+        client = self.app.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        if user is not None:
+            with client.session_transaction() as flask_session:
+                flask_session["_user_id"] = user.get_id()
+                flask_session["_fresh"] = True
+        return client
+
+
+def office_on(url: str) -> Iterator[Office]:
+    app = create_app(
+        {"OFFICE_ENV": "development", "SECRET_KEY": TEST_SECRET_KEY, "OFFICE_DATABASE_URL": url},
+        TESTING=True,
+        WTF_CSRF_ENABLED=False,
+    )
+    with app.app_context():
+        engine = db.engine
+    office = Office(app, engine)
+    with office.session() as session:
+        for role in (Role.ADMIN, Role.SCHEDULER, Role.REVIEWER):
+            office.users[role] = make_user(session, role, name=f"{role.value.title()}")
+    try:
+        yield office
+    finally:
+        engine.dispose()
+
+
+def at_once(calls: list[Callable[[], T]], timeout: float = 60) -> list[T]:
+    """Run `calls` each in a thread of its own, released together; return their results in
+    order (an exception in one is raised here)."""
+    start = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], T]) -> T:
+        start.wait(timeout=timeout)
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(run, call) for call in calls]
+        return [future.result(timeout=timeout) for future in futures]
+
+
+def post(office: Office, user: User, path: str, **kwargs: Any) -> Callable[[], int]:
+    """A call that posts to `path` as `user` and returns the status code."""
+    client = office.client(user)
+
+    def call() -> int:
+        return client.post(path, **kwargs).status_code
+
+    return call
