@@ -254,6 +254,7 @@ def set_up(engine: Engine, first_day: date) -> Site:
             password=PASSWORD,
             is_superuser=True,
             actor=None,
+            now=now,
         )
         reviewer = auth_services.create_user(
             session,
@@ -262,6 +263,7 @@ def set_up(engine: Engine, first_day: date) -> Site:
             role=Role.REVIEWER,
             password=PASSWORD,
             actor=admin,
+            now=now,
         )
         resources = {}
         for code, name_ko, name_en, hs, unit, factor in RESOURCES:
@@ -275,6 +277,7 @@ def set_up(engine: Engine, first_day: date) -> Site:
                     unit=unit,
                     barrels_per_tonne=factor,
                     actor=reviewer,
+                    now=now,
                 )
         assert resources["diesel"].barrels_per_tonne == Decimal("7.23")
         waiver = waivers.create_waiver(
@@ -306,10 +309,13 @@ def set_up(engine: Engine, first_day: date) -> Site:
                     opening=None,
                     opened_on=first_day,
                     actor=admin,
+                    now=now,
                 )
             )
         generators = [
-            fuel.add_generator(session, name=name, rated_lph=rated, tank=tanks[tank], actor=admin)
+            fuel.add_generator(
+                session, name=name, rated_lph=rated, tank=tanks[tank], actor=admin, now=now
+            )
             for name, rated, tank, _kw, _hours in GENERATORS
         ]
         meters = [
@@ -348,6 +354,7 @@ def set_up(engine: Engine, first_day: date) -> Site:
                         active_until=None,
                     ),
                     actor=admin,
+                    now=now,
                 )
                 people.append(person.id)
         session.commit()

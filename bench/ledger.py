@@ -188,6 +188,7 @@ def seed(engine: Engine, url: str) -> Fixture:
             password=PASSWORD,
             is_superuser=True,
             actor=None,
+            now=now,
         )
         reviewer = auth_services.create_user(
             session,
@@ -196,6 +197,7 @@ def seed(engine: Engine, url: str) -> Fixture:
             role=Role.REVIEWER,
             password=PASSWORD,
             actor=admin,
+            now=now,
         )
         _row, token = auth_services.create_api_token(
             session, admin, name="bench", actor=admin, now=now
@@ -211,6 +213,7 @@ def seed(engine: Engine, url: str) -> Fixture:
                 unit=unit,
                 barrels_per_tonne=factor,
                 actor=reviewer,
+                now=now,
             )
         waivers = []
         for number, codes in enumerate(WAIVER_LINES, start=1):

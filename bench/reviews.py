@@ -439,10 +439,13 @@ def set_up(engine: Engine, fixture: ledger_bench.Fixture, meter_count: int) -> S
                 opening=None,
                 opened_on=OPENED,
                 actor=admin,
+                now=now,
             )
             for name, product, capacity, location, _use, _rate in TANKS
         ]
-        stores = {"materials": supplies.materials_store(session, actor=admin, today=OPENED).id}
+        stores = {
+            "materials": supplies.materials_store(session, actor=admin, now=now, today=OPENED).id
+        }
         stores["tools"] = stock.create_store(
             session,
             name="Tool store",
@@ -450,6 +453,7 @@ def set_up(engine: Engine, fixture: ledger_bench.Fixture, meter_count: int) -> S
             location="Annex, ground floor",
             opened_on=OPENED,
             actor=admin,
+            now=now,
         ).id
         lines = {
             line.id: line
@@ -500,6 +504,7 @@ def set_up(engine: Engine, fixture: ledger_bench.Fixture, meter_count: int) -> S
                     active_until=None,
                 ),
                 actor=admin,
+                now=now,
             )
             people.append(person.id)
         session.commit()

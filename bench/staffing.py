@@ -206,6 +206,7 @@ def add_scheduler(session: Session) -> User:
         role=Role.SCHEDULER,
         password=PASSWORD,
         actor=None,
+        now=utcnow(),
     )
 
 
@@ -245,7 +246,7 @@ def add_people(
             active_from=ACTIVE_FROM,
             active_until=None,
         )
-        people.append(services.save_person(session, data, actor=actor))
+        people.append(services.save_person(session, data, actor=actor, now=utcnow()))
     return people
 
 
@@ -426,14 +427,14 @@ def add_rotation(
         longer[index] = (longer[index][0], longer[index][1] + timedelta(days=1))
     for person in people:
         for first, last in stays[person.id]:
-            services.add_stay(session, person, first, last, actor=actor)
+            services.add_stay(session, person, first, last, actor=actor, now=utcnow())
     qualified = [p for p in people if p.is_duty_qualified]
     for turn, day in enumerate(checks.days(START, END)):
         if broken_rules and day == UNMANNED_NIGHT:
             continue
         present = [p for p in qualified if any(a <= day <= b for a, b in stays[p.id])]
         chosen = [present[turn % len(present)]]
-        services.set_duty(session, day, side, Shift.NIGHT, chosen, actor=actor)
+        services.set_duty(session, day, side, Shift.NIGHT, chosen, actor=actor, now=utcnow())
 
 
 @dataclass
@@ -490,7 +491,7 @@ def build_calendar_database(args: argparse.Namespace, workdir: Path) -> Calendar
         # few broken rules for the calendar to mark, as in a real month.
         for person in support:
             for first, last in weekdays(START, END):
-                services.add_stay(session, person, first, last, actor=scheduler)
+                services.add_stay(session, person, first, last, actor=scheduler, now=utcnow())
         add_rotation(session, scheduler, north, Side.NORTH, on=12, off=2, broken_rules=True)
         session.commit()
 

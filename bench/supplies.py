@@ -294,6 +294,7 @@ def set_up(engine: Engine, fixture: ledger_bench.Fixture) -> Site:
                 unit=unit,
                 barrels_per_tonne=None,
                 actor=reviewer,
+                now=now,
             )
         for reference, title, codes in MATERIAL_WAIVERS:
             waivers.create_waiver(
@@ -308,7 +309,9 @@ def set_up(engine: Engine, fixture: ledger_bench.Fixture) -> Site:
                 actor=reviewer,
                 now=now,
             )
-        stores = {"materials": supplies.materials_store(session, actor=admin, today=today).id}
+        stores = {
+            "materials": supplies.materials_store(session, actor=admin, now=now, today=today).id
+        }
         stores["tools"] = stock.create_store(
             session,
             name="Tool store",
@@ -316,6 +319,7 @@ def set_up(engine: Engine, fixture: ledger_bench.Fixture) -> Site:
             location="Annex, ground floor",
             opened_on=FIRST_LOT_DAY,
             actor=admin,
+            now=now,
         ).id
         for code in FUELS:
             stores[code] = stock.create_store(
@@ -328,6 +332,7 @@ def set_up(engine: Engine, fixture: ledger_bench.Fixture) -> Site:
                 tolerance=None,
                 opened_on=FIRST_LOT_DAY,
                 actor=admin,
+                now=now,
             ).id
         session.commit()
         lines: dict[str, list[int]] = defaultdict(list)
@@ -666,6 +671,7 @@ class Deliveries:
                 customs_declaration=f"40118-18-{self.made:06d}",
                 note="Bench delivery: materials for the venue repair",
                 actor=admin,
+                now=now,
             )
             for code, line_id, reason in self.manifest():
                 resource = resources[code]
@@ -691,6 +697,7 @@ class Deliveries:
                         override_reason=reason,
                     ),
                     actor=admin,
+                    now=now,
                 )
                 if line_id:
                     self.waiver_lines.add(line_id)

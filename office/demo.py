@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import click
 from flask import current_app
@@ -35,6 +35,9 @@ DEMO_LOGINS = (
     DemoLogin("reviewer@liaison.example", "demo-reviewer-2018", "박민준", Role.REVIEWER),
 )
 
+
+# The demo office's accounts are opened before its first waiver is filed.
+SET_UP = datetime(2018, 6, 1, 0, 0, tzinfo=UTC)  # 09:00 in Seoul
 
 # Filled by the migrations themselves, so present in every new database.
 SEEDED_TABLES = frozenset({"hs_rules", "ledger_head", "staffing_rules"})
@@ -80,6 +83,7 @@ def load(session: Session) -> None:
             password=login.password,
             is_superuser=login.superuser,
             actor=None,
+            now=SET_UP,
         )
         for login in DEMO_LOGINS
     }

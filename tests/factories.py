@@ -6,9 +6,11 @@ import itertools
 from datetime import UTC, date, datetime
 from functools import cache
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
+from office.audit.models import AuditEvent
 from office.auth.models import User
 from office.auth.permissions import Role
 from office.staffing import services as staffing
@@ -86,6 +88,7 @@ def make_resource(
         unit=unit,
         barrels_per_tonne=barrels_per_tonne,
         actor=None,
+        now=NOW,
     )
     session.commit()
     return resource
@@ -184,6 +187,7 @@ def make_person(
             active_until=active_until,
         ),
         actor=None,
+        now=NOW,
     )
     session.commit()
     return person
@@ -192,6 +196,20 @@ def make_person(
 def stay(
     session: Session, person: StaffMember, first: date, last: date, pinned: bool = False
 ) -> Stay:
-    result = staffing.add_stay(session, person, first, last, actor=None, pinned=pinned)
+    result = staffing.add_stay(session, person, first, last, actor=None, now=NOW, pinned=pinned)
     session.commit()
     return result
+
+
+def audit_events(session: Session, action: str) -> list[AuditEvent]:
+    """The audit events recorded as `action`, oldest first."""
+    return list(
+        session.scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        )
+    )
+
+
+def recorded(event: AuditEvent) -> tuple[int | None, datetime, str | None, str | None]:
+    """Who recorded `event`, when, and on what: (actor id, time, object type, object id)."""
+    return event.actor_id, event.occurred_at, event.object_type, event.object_id

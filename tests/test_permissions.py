@@ -211,6 +211,7 @@ def arrange(session, viewer_user) -> dict[str, int]:
         opening="1000",
         opened_on=date(2018, 9, 1),
         actor=None,
+        now=NOW,
     )
     issue = fuel.issue_fuel(
         session, tank, quantity="10", issued_on=date(2018, 10, 1), use="boiler", actor=None, now=NOW
@@ -231,13 +232,19 @@ def arrange(session, viewer_user) -> dict[str, int]:
         session, meter, value="20", read_at=NOW, actor=None, now=NOW
     )
     delivery = supplies.save_delivery(
-        session, reference="D-1", direction="north", planned_on=date(2018, 10, 1), actor=None
+        session,
+        reference="D-1",
+        direction="north",
+        planned_on=date(2018, 10, 1),
+        actor=None,
+        now=NOW,
     )
     delivery_line = supplies.add_line(
         session,
         delivery,
         supplies.LineInput(resource=diesel, quantity="5", unit="L", purpose="fuel"),
         actor=None,
+        now=NOW,
     )
     order = repairs.save_work_order(
         session,
@@ -251,6 +258,7 @@ def arrange(session, viewer_user) -> dict[str, int]:
         planned_start=date(2018, 10, 1),
         planned_end=date(2018, 10, 2),
         actor=None,
+        now=NOW,
     )
     session.commit()
     return {

@@ -232,6 +232,7 @@ def create_resource() -> Response:
         unit=body.unit,
         barrels_per_tonne=body.barrels_per_tonne,
         actor=current_user,
+        now=utcnow(),
     )
     db.session.commit()
     return respond(resource_out(resource), 201, url_for("api.resources"))

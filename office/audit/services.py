@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from office.audit.models import AuditEvent
-from office.db import utcnow
 
 
 def record_event(
@@ -17,16 +16,17 @@ def record_event(
     *,
     actor: Any | None,
     target: Any | None = None,
-    at: datetime | None = None,
+    at: datetime,
     **detail: Any,
 ) -> AuditEvent:
-    """Add an audit event for `action` by `actor` on `target` (a mapped object with an id)."""
+    """Add an audit event for `action` by `actor` on `target` (a mapped object with an id),
+    timed `at` (the `now` its service was given)."""
     event = AuditEvent(
         action=action,
         actor_id=getattr(actor, "id", None),
         object_type=type(target).__name__ if target is not None else None,
         object_id=str(target.id) if target is not None else None,
-        occurred_at=at or utcnow(),
+        occurred_at=at,
         detail={key: _plain(value) for key, value in detail.items()},
     )
     session.add(event)

@@ -68,6 +68,7 @@ def create(
             password=password,
             is_superuser=superuser,
             actor=None,
+            now=utcnow(),
         )
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
@@ -97,7 +98,7 @@ def set_password(email: str, password_file: Path | None) -> None:
     user = _user(email)
     password = _read_password(password_file)
     try:
-        services.set_password(db.session, user, password, actor=None)
+        services.set_password(db.session, user, password, actor=None, now=utcnow())
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
     _commit_or_fail(f"New password set for {user.email}.")
@@ -109,7 +110,7 @@ def deactivate(email: str) -> None:
     """Stop the user with EMAIL from logging in (ends their sessions)."""
     user = _user(email)
     try:
-        services.deactivate_user(db.session, user, actor=None)
+        services.deactivate_user(db.session, user, actor=None, now=utcnow())
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
     _commit_or_fail(f"Deactivated {user.email}.")
@@ -121,7 +122,7 @@ def reactivate(email: str) -> None:
     """Let the deactivated user with EMAIL log in again."""
     user = _user(email)
     try:
-        services.reactivate_user(db.session, user, actor=None)
+        services.reactivate_user(db.session, user, actor=None, now=utcnow())
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
     _commit_or_fail(f"Reactivated {user.email}.")

@@ -61,6 +61,7 @@ def create_user(
     password: str,
     is_superuser: bool = False,
     actor: User | None,
+    now: datetime,
 ) -> User:
     """Add an active user; raise InvalidInput when the email is taken or the password weak."""
     email = normalise_email(email)
@@ -89,6 +90,7 @@ def create_user(
         "user.created",
         actor=actor,
         target=user,
+        at=now,
         email=email,
         role=user.role.value,
         is_superuser=is_superuser,
@@ -129,6 +131,7 @@ def update_user(
     role: Role,
     is_superuser: bool,
     actor: User,
+    now: datetime,
 ) -> User:
     """Change a user's name, role and superuser flag; the last active superuser stays one."""
     display_name = display_name.strip()
@@ -147,12 +150,12 @@ def update_user(
     user.role = Role(role)
     user.is_superuser = is_superuser
     if changes:
-        record_event(session, "user.updated", actor=actor, target=user, **changes)
+        record_event(session, "user.updated", actor=actor, target=user, at=now, **changes)
     session.flush()
     return user
 
 
-def deactivate_user(session: Session, user: User, *, actor: User | None) -> User:
+def deactivate_user(session: Session, user: User, *, actor: User | None, now: datetime) -> User:
     """Stop `user` from logging in and end their live sessions."""
     if actor is not None and actor.id == user.id:
         raise ConflictError(_l("You cannot deactivate your own account."))
@@ -161,31 +164,35 @@ def deactivate_user(session: Session, user: User, *, actor: User | None) -> User
     _refuse_losing_last_superuser(session, user)
     user.is_active = False
     user.session_token = new_session_token()
-    record_event(session, "user.deactivated", actor=actor, target=user)
+    record_event(session, "user.deactivated", actor=actor, target=user, at=now)
     session.flush()
     return user
 
 
-def reactivate_user(session: Session, user: User, *, actor: User | None) -> User:
+def reactivate_user(session: Session, user: User, *, actor: User | None, now: datetime) -> User:
     """Let a deactivated user log in again."""
     if user.is_active:
         raise ConflictError(_l("%(name)s is already active.", name=user.display_name))
     user.is_active = True
-    record_event(session, "user.reactivated", actor=actor, target=user)
+    record_event(session, "user.reactivated", actor=actor, target=user, at=now)
     session.flush()
     return user
 
 
-def set_password(session: Session, user: User, password: str, *, actor: User | None) -> User:
+def set_password(
+    session: Session, user: User, password: str, *, actor: User | None, now: datetime
+) -> User:
     """Give `user` a new password and end their live sessions."""
     check_password_rules(password, email=user.email)
     user.set_password(password)
-    record_event(session, "user.password_set", actor=actor, target=user)
+    record_event(session, "user.password_set", actor=actor, target=user, at=now)
     session.flush()
     return user
 
 
-def change_own_password(session: Session, user: User, current: str, new: str) -> User:
+def change_own_password(
+    session: Session, user: User, current: str, new: str, *, now: datetime
+) -> User:
     """Replace the user's password after checking the current one."""
     if not user.check_password(current):
         raise InvalidInput(_l("The current password is not right."), field="current_password")
@@ -195,7 +202,7 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
             _l("The new password must differ from the current one."), field="new_password"
         )
     user.set_password(new)
-    record_event(session, "user.password_changed", actor=user, target=user)
+    record_event(session, "user.password_changed", actor=user, target=user, at=now)
     session.flush()
     return user
 
@@ -316,7 +323,7 @@ def create_api_token(
     )
     session.add(row)
     session.flush()
-    record_event(session, "api_token.created", actor=actor, target=user, token=row.prefix)
+    record_event(session, "api_token.created", actor=actor, target=user, at=now, token=row.prefix)
     return row, token
 
 
@@ -328,7 +335,9 @@ def revoke_api_token(session: Session, row: ApiToken, *, actor: User, now: datet
         raise ConflictError(_l("This token was already revoked."))
     row.revoked_at = now
     session.flush()
-    record_event(session, "api_token.revoked", actor=actor, target=row.user, token=row.prefix)
+    record_event(
+        session, "api_token.revoked", actor=actor, target=row.user, at=now, token=row.prefix
+    )
 
 
 def user_for_token(session: Session, token: str) -> User | None:

@@ -121,7 +121,11 @@ def account() -> Any:
     if form is not None and form.validate_on_submit():
         try:
             services.change_own_password(
-                db.session, current_user, form.current_password.data, form.new_password.data
+                db.session,
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                now=utcnow(),
             )
         except DomainError as exc:
             show_domain_error(form, exc)
@@ -195,6 +199,7 @@ def new() -> Any:
                 password=form.new_password.data,
                 is_superuser=form.is_superuser.data,
                 actor=current_user,
+                now=utcnow(),
             )
         except DomainError as exc:
             show_domain_error(form, exc)
@@ -231,6 +236,7 @@ def detail(user_id: int) -> Any:
                 role=Role(form.role.data),
                 is_superuser=form.is_superuser.data,
                 actor=current_user,
+                now=utcnow(),
             )
         except DomainError as exc:
             db.session.rollback()
@@ -249,7 +255,9 @@ def set_password(user_id: int) -> Any:
     form = PasswordSetForm()
     if form.validate_on_submit():
         try:
-            services.set_password(db.session, user, form.new_password.data, actor=current_user)
+            services.set_password(
+                db.session, user, form.new_password.data, actor=current_user, now=utcnow()
+            )
         except DomainError as exc:
             show_domain_error(form, exc)
         else:
@@ -266,7 +274,7 @@ def _activation(user_id: int, change: Any, done: Callable[[User], str]) -> Respo
     form = ActionForm()
     if form.validate_on_submit():
         try:
-            change(db.session, user, actor=current_user)
+            change(db.session, user, actor=current_user, now=utcnow())
         except DomainError as exc:
             flash(str(exc), "error")
         else:

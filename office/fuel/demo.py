@@ -59,6 +59,7 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
         opening=None,
         opened_on=date(2018, 7, 1),
         actor=admin,
+        now=_at(date(2018, 7, 1), 9),
     )
     boiler_tank = services.create_tank(
         session,
@@ -70,12 +71,23 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
         opening=None,
         opened_on=date(2018, 9, 25),
         actor=admin,
+        now=_at(date(2018, 9, 25), 9),
     )
     gen1 = services.add_generator(
-        session, name="Generator 1 (200 kVA)", rated_lph="38", tank=generator_tank, actor=admin
+        session,
+        name="Generator 1 (200 kVA)",
+        rated_lph="38",
+        tank=generator_tank,
+        actor=admin,
+        now=_at(date(2018, 7, 1), 10),
     )
     services.add_generator(
-        session, name="Generator 2 (100 kVA)", rated_lph="19", tank=generator_tank, actor=admin
+        session,
+        name="Generator 2 (100 kVA)",
+        rated_lph="19",
+        tank=generator_tank,
+        actor=admin,
+        now=_at(date(2018, 7, 1), 10),
     )
 
     def act(day: date, function: Any, *args: Any, order: int = 2, **kwargs: Any) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from office.audit.services import record_event
 from office.auth.models import User
 from office.errors import ConflictError, InvalidInput
 from office.fuel.models import (
@@ -91,9 +92,11 @@ def guard_day(
     reason: str | None,
     actor: User | None,
     now: datetime,
+    target: Any | None = None,
     **detail: Any,
 ) -> DailyLog:
-    """Note `action` in the day's history; once the day is signed off it needs a reason.
+    """Note `action` in the day's history and on the audit trail (as `day.<action>`, on
+    `target`, else on the day's log); once the day is signed off it needs a reason.
     The day's log stays locked until the transaction ends, so a sign-off of the day comes
     before the change or after it, never in between; return the log.
 
@@ -121,6 +124,17 @@ def guard_day(
             reason=reason if log.status is LogStatus.SIGNED_OFF else None,
             detail={key: str(value) for key, value in detail.items()},
         )
+    )
+    if reason is not None:
+        detail["reason"] = reason
+    record_event(
+        session,
+        f"day.{action}",
+        actor=actor,
+        target=target if target is not None else log,
+        at=now,
+        day=day.isoformat(),
+        **detail,
     )
     return log
 
@@ -162,6 +176,7 @@ def sign_off(session: Session, day: date, *, actor: User | None, now: datetime) 
         DailyLogEvent(log=log, at=now, by_id=log.signed_off_by_id, action="signed_off", detail={})
     )
     session.flush()
+    record_event(session, "day.signed_off", actor=actor, target=log, at=now, day=day.isoformat())
     return log
 
 
@@ -222,6 +237,7 @@ def create_tank(
     opening: object,
     opened_on: date,
     actor: User | None,
+    now: datetime,
 ) -> Store:
     """Add a fuel tank for one product (capacity and tolerance in the product's unit)."""
     return stock.create_store(
@@ -235,6 +251,7 @@ def create_tank(
         opening=opening,
         opened_on=opened_on,
         actor=actor,
+        now=now,
     )
 
 
@@ -278,6 +295,7 @@ def receive_fuel(
         reason=correction_reason,
         actor=actor,
         now=now,
+        target=tank,
         tank=tank.name,
         quantity=base,
     )
@@ -346,6 +364,7 @@ def issue_fuel(
         reason=correction_reason,
         actor=actor,
         now=now,
+        target=tank,
         tank=tank.name,
         quantity=base,
         use=use.value,
@@ -388,6 +407,7 @@ def return_fuel(
         reason=correction_reason,
         actor=actor,
         now=now,
+        target=tank,
         tank=tank.name,
         quantity=base,
     )
@@ -437,6 +457,7 @@ def record_dip(
         reason=correction_reason,
         actor=actor,
         now=now,
+        target=tank,
         tank=tank.name,
         measured=amount,
     )
@@ -481,6 +502,7 @@ def void_movement(
         reason=reason,
         actor=actor,
         now=now,
+        target=movement,
         movement=movement.id,
     )
     if movement.kind is MovementKind.RECEIPT:
@@ -501,8 +523,15 @@ def void_movement(
 
 
 def add_generator(
-    session: Session, *, name: str, rated_lph: object, tank: Store | None, actor: User | None
+    session: Session,
+    *,
+    name: str,
+    rated_lph: object,
+    tank: Store | None,
+    actor: User | None,
+    now: datetime,
 ) -> Generator:
+    """Add a generator burning `rated_lph` litres an hour, fed from `tank`."""
     name = _text(name, 80)
     if not name:
         raise InvalidInput(_l("Enter a name of at most 80 characters."), "name")
@@ -511,6 +540,16 @@ def add_generator(
     generator = Generator(name=name, rated_lph=parse_quantity(rated_lph), tank=tank)
     session.add(generator)
     session.flush()
+    record_event(
+        session,
+        "generator.added",
+        actor=actor,
+        target=generator,
+        at=now,
+        name=name,
+        rated_lph=generator.rated_lph,
+        tank=tank.name if tank is not None else None,
+    )
     return generator
 
 
@@ -544,6 +583,7 @@ def record_generator_hours(
         reason=correction_reason,
         actor=actor,
         now=now,
+        target=generator,
         generator=generator.name,
         hours=value,
     )
@@ -747,6 +787,7 @@ def add_meter(
             reason=correction_reason,
             actor=actor,
             now=now,
+            target=meter,
             meter=name,
         )
     session.add(
@@ -879,6 +920,7 @@ def record_meter_reading(
         reason=correction_reason,
         actor=actor,
         now=now,
+        target=meter,
         meter=meter.name,
         value=number,
     )
@@ -1005,7 +1047,7 @@ def replace_meter(
         now=now,
     )
     old.removed_at = at
-    return add_meter(
+    new = add_meter(
         session,
         name=name,
         source=old.source,
@@ -1018,6 +1060,17 @@ def replace_meter(
         now=now,
         replaces=old,
     )
+    record_event(
+        session,
+        "meter.replaced",
+        actor=actor,
+        target=new,
+        at=now,
+        meter=new.name,
+        replaces=old.name,
+        replaced_at=at.isoformat(),
+    )
+    return new
 
 
 def voidable_readings(session: Session, meter_ids: set[int]) -> set[int]:
@@ -1074,6 +1127,7 @@ def void_meter_reading(
         reason=reason,
         actor=actor,
         now=now,
+        target=reading,
         meter=reading.meter.name,
     )
     session.refresh(reading.meter, with_for_update=True)

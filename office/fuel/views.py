@@ -550,6 +550,7 @@ def create_tank() -> Any:
                 opening=form.opening.data,
                 opened_on=form.opened_on.data,
                 actor=current_user,
+                now=utcnow(),
             )
         except DomainError as exc:
             db.session.rollback()
@@ -694,6 +695,7 @@ def create_generator() -> Any:
                 rated_lph=form.rated_lph.data,
                 tank=get_or_404(Store, int(form.tank.data)) if form.tank.data else None,
                 actor=current_user,
+                now=utcnow(),
             )
         except DomainError as exc:
             db.session.rollback()

@@ -71,6 +71,7 @@ def save_work_order(
     planned_start: date,
     planned_end: date,
     actor: User | None,
+    now: datetime,
     work_order: WorkOrder | None = None,
 ) -> WorkOrder:
     """Add a work order (planned), or change one's details."""
@@ -98,7 +99,7 @@ def save_work_order(
     work_order.funding_decision = _text(funding_decision, 80)
     work_order.planned_start, work_order.planned_end = planned_start, planned_end
     session.flush()
-    record_event(session, "work_order.saved", actor=actor, target=work_order, number=number)
+    record_event(session, "work_order.saved", actor=actor, target=work_order, at=now, number=number)
     return work_order
 
 
@@ -109,6 +110,7 @@ def change_status(
     *,
     on: date,
     actor: User | None,
+    now: datetime,
 ) -> WorkOrder:
     """Move a work order along planned -> approved -> in progress -> completed (or cancelled)."""
     status = WorkStatus(status)
@@ -141,6 +143,7 @@ def change_status(
         "work_order.status",
         actor=actor,
         target=work_order,
+        at=now,
         status=status.value,
         on=on.isoformat(),
     )
@@ -148,7 +151,7 @@ def change_status(
 
 
 def set_progress(
-    session: Session, work_order: WorkOrder, progress: int, *, actor: User | None
+    session: Session, work_order: WorkOrder, progress: int, *, actor: User | None, now: datetime
 ) -> WorkOrder:
     lock_work_order(session, work_order)
     if work_order.status not in WORKING:
@@ -157,7 +160,9 @@ def set_progress(
         raise InvalidInput(_l("Progress is a percentage from 0 to 100."), "progress")
     work_order.progress = progress
     session.flush()
-    record_event(session, "work_order.progress", actor=actor, target=work_order, progress=progress)
+    record_event(
+        session, "work_order.progress", actor=actor, target=work_order, at=now, progress=progress
+    )
     return work_order
 
 
@@ -196,7 +201,7 @@ def use_material(
     _check_date(used_on, "used_on")
     if used_on > office_date(now):
         raise InvalidInput(_l("Enter the day it was used, not in the future."), "used_on")
-    store = supplies.materials_store(session, actor=actor, today=used_on)
+    store = supplies.materials_store(session, actor=actor, today=used_on, now=now)
     movement = stock.draw(
         session,
         store,
@@ -214,6 +219,7 @@ def use_material(
         "work_order.material",
         actor=actor,
         target=work_order,
+        at=now,
         resource=resource.code,
         quantity=amount,
     )
@@ -228,6 +234,7 @@ def add_cost(
     description: str,
     amount_krw: object,
     actor: User | None,
+    now: datetime,
 ) -> WorkCost:
     """Record money spent on the work besides its materials (labour, invoices)."""
     lock_work_order(session, work_order)
@@ -248,12 +255,20 @@ def add_cost(
     )
     session.add(cost)
     session.flush()
-    record_event(session, "work_order.cost", actor=actor, target=work_order, amount_krw=amount)
+    record_event(
+        session, "work_order.cost", actor=actor, target=work_order, at=now, amount_krw=amount
+    )
     return cost
 
 
 def assign_equipment(
-    session: Session, work_order: WorkOrder, lot: StockLot, *, note: str = "", actor: User | None
+    session: Session,
+    work_order: WorkOrder,
+    lot: StockLot,
+    *,
+    note: str = "",
+    actor: User | None,
+    now: datetime,
 ) -> WorkEquipment:
     """Note that equipment taken in (a must-return lot) serves this work order."""
     lock_work_order(session, work_order)
@@ -264,7 +279,9 @@ def assign_equipment(
     item = WorkEquipment(work_order=work_order, lot=lot, note=_text(note, 200))
     session.add(item)
     session.flush()
-    record_event(session, "work_order.equipment", actor=actor, target=work_order, lot=lot.id)
+    record_event(
+        session, "work_order.equipment", actor=actor, target=work_order, at=now, lot=lot.id
+    )
     return item
 
 

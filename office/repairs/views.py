@@ -75,7 +75,9 @@ def new_work_order() -> Any:
     form = WorkOrderForm()
     if form.validate_on_submit():
         try:
-            order = services.save_work_order(db.session, actor=current_user, **_fields(form))
+            order = services.save_work_order(
+                db.session, actor=current_user, now=utcnow(), **_fields(form)
+            )
         except DomainError as exc:
             db.session.rollback()
             show_domain_error(form, exc)
@@ -189,7 +191,7 @@ def update(work_order_id: int) -> Any:
         form,
         "edit_form",
         lambda order: services.save_work_order(
-            db.session, actor=current_user, work_order=order, **_fields(form)
+            db.session, actor=current_user, now=utcnow(), work_order=order, **_fields(form)
         ),
         gettext("Work order saved."),
     )
@@ -206,7 +208,7 @@ def change_status(work_order_id: int) -> Any:
         form,
         "status_form",
         lambda order: services.change_status(
-            db.session, order, form.status.data, on=form.on.data, actor=current_user
+            db.session, order, form.status.data, on=form.on.data, actor=current_user, now=utcnow()
         ),
         gettext("Status changed."),
     )
@@ -221,7 +223,7 @@ def progress(work_order_id: int) -> Any:
         form,
         "progress_form",
         lambda order: services.set_progress(
-            db.session, order, form.progress.data, actor=current_user
+            db.session, order, form.progress.data, actor=current_user, now=utcnow()
         ),
         gettext("Progress saved."),
     )
@@ -265,6 +267,7 @@ def add_cost(work_order_id: int) -> Any:
             description=form.description.data,
             amount_krw=form.amount_krw.data,
             actor=current_user,
+            now=utcnow(),
         ),
         gettext("Cost recorded."),
     )
@@ -284,6 +287,7 @@ def assign_equipment(work_order_id: int) -> Any:
             get_or_404(StockLot, int(form.lot.data)),
             note=form.note.data or "",
             actor=current_user,
+            now=utcnow(),
         ),
         gettext("Equipment assigned."),
         fill=_equipment_choices,

@@ -14,6 +14,7 @@ from office.staffing.checks import days
 from office.staffing.models import Category, CrossingStatus, Position, Shift, Side, StaffMember
 
 OPENING = date(2018, 9, 14)
+ROSTER_ON = date(2018, 9, 1)  # the rosters and the rotation are drawn up
 YEAR_END = date(2018, 12, 31)
 
 SOUTH_OFFICIALS = (
@@ -81,6 +82,7 @@ NORTH_AGENCY = "조국평화통일위원회"
 
 def _add_people(session: Session, actor: User | None) -> dict[str, list[StaffMember]]:
     groups: dict[str, list[StaffMember]] = {"officials": [], "support": [], "north": []}
+    now = _at(ROSTER_ON, 9)
     for number, (name_ko, latin, position, agency) in enumerate(SOUTH_OFFICIALS):
         groups["officials"].append(
             services.save_person(
@@ -93,10 +95,11 @@ def _add_people(session: Session, actor: User | None) -> dict[str, list[StaffMem
                     agency,
                     position,
                     is_duty_qualified=position is Position.DUTY_OFFICER or number in (8, 9),
-                    active_from=date(2018, 9, 1),
+                    active_from=ROSTER_ON,
                     active_until=None,
                 ),
                 actor=actor,
+                now=now,
             )
         )
     for people, category in (
@@ -115,12 +118,13 @@ def _add_people(session: Session, actor: User | None) -> dict[str, list[StaffMem
                         agency,
                         position,
                         is_duty_qualified=False,
-                        active_from=date(2018, 9, 1),
+                        active_from=ROSTER_ON,
                         active_until=date(2018, 11, 30)
                         if category is Category.CONTRACTOR_WORKER
                         else None,
                     ),
                     actor=actor,
+                    now=now,
                 )
             )
     for number, name_ko in enumerate(NORTH_OFFICIALS):
@@ -141,10 +145,11 @@ def _add_people(session: Session, actor: User | None) -> dict[str, list[StaffMem
                     if number % 4 == 2
                     else Position.STAFF,
                     is_duty_qualified=number % 4 == 2 or number == 3,
-                    active_from=date(2018, 9, 1),
+                    active_from=ROSTER_ON,
                     active_until=None,
                 ),
                 actor=actor,
+                now=now,
             )
         )
     return groups
@@ -207,7 +212,7 @@ def load(session: Session, *, scheduler: User) -> None:
     for person_id, stays in plan.items():
         person = session.get(StaffMember, person_id)
         for first, last in stays:
-            services.add_stay(session, person, first, last, actor=scheduler)
+            services.add_stay(session, person, first, last, actor=scheduler, now=_at(ROSTER_ON, 10))
 
     for side, people in ((Side.SOUTH, officials), (Side.NORTH, groups["north"])):
         qualified = [p for p in people if p.is_duty_qualified]
@@ -219,7 +224,15 @@ def load(session: Session, *, scheduler: User) -> None:
             if present:
                 chosen = present[turn % len(present)]
                 turn += 1
-                services.set_duty(session, day, side, Shift.NIGHT, [chosen], actor=scheduler)
+                services.set_duty(
+                    session,
+                    day,
+                    side,
+                    Shift.NIGHT,
+                    [chosen],
+                    actor=scheduler,
+                    now=_at(day - timedelta(days=1), 15),
+                )
 
     for day in days(OPENING, date(2018, 9, 30)):
         if services.crossings_on(session, day).north or services.crossings_on(session, day).south:

@@ -93,6 +93,7 @@ def update_rules(
     min_rest_days: int,
     applies_from: date | None = None,
     actor: User | None,
+    now: datetime,
 ) -> StaffingRule:
     """Change one side's rules; raise InvalidInput when they contradict each other."""
     lock_sides(session, rule.side)
@@ -135,6 +136,7 @@ def update_rules(
         "staffing.rules_changed",
         actor=actor,
         target=rule,
+        at=now,
         side=rule.side.value,
         weekday_min=weekday_min,
         weekend_min=weekend_min,
@@ -196,6 +198,7 @@ def save_person(
     data: PersonInput,
     *,
     actor: User | None,
+    now: datetime,
     person: StaffMember | None = None,
 ) -> StaffMember:
     """Add a person to a side's roster, or change `person`; refuse duplicates."""
@@ -246,6 +249,7 @@ def save_person(
         "staff.saved",
         actor=actor,
         target=person,
+        at=now,
         name=name_ko,
         side=data.side.value,
         category=data.category.value,
@@ -253,11 +257,13 @@ def save_person(
     return person
 
 
-def renew_feed_token(session: Session, person: StaffMember, *, actor: User | None) -> str:
+def renew_feed_token(
+    session: Session, person: StaffMember, *, actor: User | None, now: datetime
+) -> str:
     """Give a person a new calendar link; the old one stops working."""
     person.feed_token = new_feed_token()
     session.flush()
-    record_event(session, "staff.feed_renewed", actor=actor, target=person)
+    record_event(session, "staff.feed_renewed", actor=actor, target=person, at=now)
     return person.feed_token
 
 
@@ -341,7 +347,9 @@ def _row_input(row: dict[str, str]) -> PersonInput:
     return data
 
 
-def import_roster(session: Session, data: bytes, *, actor: User | None) -> list[StaffMember]:
+def import_roster(
+    session: Session, data: bytes, *, actor: User | None, now: datetime
+) -> list[StaffMember]:
     """Add every person of a roster CSV (UTF-8 or EUC-KR), or nobody if any row is wrong.
 
     Raises RosterImportError listing each bad row by its line number.
@@ -419,7 +427,7 @@ def import_roster(session: Session, data: bytes, *, actor: User | None) -> list[
     ]
     session.add_all(added)
     session.flush()
-    record_event(session, "staff.imported", actor=actor, rows=len(added))
+    record_event(session, "staff.imported", actor=actor, at=now, rows=len(added))
     return added
 
 
@@ -549,6 +557,7 @@ def add_stay(
     last: date,
     *,
     actor: User | None,
+    now: datetime,
     pinned: bool = False,
     note: str = "",
 ) -> Stay:
@@ -566,6 +575,7 @@ def add_stay(
         "stay.added",
         actor=actor,
         target=stay,
+        at=now,
         person=person.name_ko,
         first=first.isoformat(),
         last=last.isoformat(),
@@ -582,6 +592,7 @@ def change_stay(
     pinned: bool,
     note: str,
     actor: User | None,
+    now: datetime,
 ) -> Stay:
     """Move a stay's days; refuse an overlap, or giving up days that carry duty."""
     person = _lock_person(session, stay.person)
@@ -596,6 +607,7 @@ def change_stay(
         "stay.changed",
         actor=actor,
         target=stay,
+        at=now,
         person=person.name_ko,
         first=first.isoformat(),
         last=last.isoformat(),
@@ -603,7 +615,7 @@ def change_stay(
     return stay
 
 
-def remove_stay(session: Session, stay: Stay, *, actor: User | None) -> None:
+def remove_stay(session: Session, stay: Stay, *, actor: User | None, now: datetime) -> None:
     """Delete a stay that carries no duty."""
     person = _lock_person(session, stay.person)
     _duties_outside(session, person, date.max, date.min, stay)
@@ -613,6 +625,7 @@ def remove_stay(session: Session, stay: Stay, *, actor: User | None) -> None:
         "stay.removed",
         actor=actor,
         target=stay,
+        at=now,
         person=person.name_ko,
         first=stay.first_day.isoformat(),
         last=stay.last_day.isoformat(),
@@ -634,6 +647,7 @@ def set_duty(
     people: list[StaffMember],
     *,
     actor: User | None,
+    now: datetime,
 ) -> list[DutyShift]:
     """Make `people` the `shift` duty list of `side` on `day`.
 
@@ -682,6 +696,7 @@ def set_duty(
         session,
         "duty.set",
         actor=actor,
+        at=now,
         day=day.isoformat(),
         side=side.value,
         shift=shift.value,
@@ -776,7 +791,12 @@ def mark_crossing_list(
     row.status, row.updated_at = status, now
     session.flush()
     record_event(
-        session, "crossing_list." + status.value, actor=actor, target=row, day=day.isoformat()
+        session,
+        "crossing_list." + status.value,
+        actor=actor,
+        target=row,
+        at=now,
+        day=day.isoformat(),
     )
     return row
 
@@ -920,6 +940,7 @@ def accept_proposal(
         "plan.accepted",
         actor=actor,
         target=proposal,
+        at=now,
         side=proposal.side.value,
         first=first.isoformat(),
         last=last.isoformat(),
@@ -963,7 +984,7 @@ def discard_proposal(
         )
     proposal.status, proposal.decided_at = ProposalStatus.DISCARDED, now
     session.flush()
-    record_event(session, "plan.discarded", actor=actor, target=proposal)
+    record_event(session, "plan.discarded", actor=actor, target=proposal, at=now)
 
 
 def propose_plan(
@@ -1038,6 +1059,7 @@ def propose_plan(
         "plan.proposed",
         actor=actor,
         target=proposal,
+        at=now,
         side=side.value,
         first=first_day.isoformat(),
         last=last_day.isoformat(),

@@ -167,7 +167,9 @@ def new_person() -> Any:
         form.active_from.data = _today()
     if form.validate_on_submit():
         try:
-            person = services.save_person(db.session, _person_input(form), actor=current_user)
+            person = services.save_person(
+                db.session, _person_input(form), actor=current_user, now=utcnow()
+            )
         except DomainError as exc:
             db.session.rollback()
             show_domain_error(form, exc)
@@ -228,7 +230,9 @@ def update_person(person_id: int) -> Any:
     form = PersonForm()
     if form.validate_on_submit():
         try:
-            services.save_person(db.session, _person_input(form), actor=current_user, person=person)
+            services.save_person(
+                db.session, _person_input(form), actor=current_user, now=utcnow(), person=person
+            )
         except DomainError as exc:
             db.session.rollback()
             show_domain_error(form, exc)
@@ -244,7 +248,7 @@ def update_person(person_id: int) -> Any:
 def renew_feed(person_id: int) -> Response:
     person = get_or_404(StaffMember, person_id)
     if ActionForm().validate_on_submit():
-        services.renew_feed_token(db.session, person, actor=current_user)
+        services.renew_feed_token(db.session, person, actor=current_user, now=utcnow())
         db.session.commit()
         flash(_("New calendar link made; the old one no longer works."), "success")
     return redirect(url_for("staffing.person", person_id=person.id))
@@ -267,7 +271,9 @@ def import_people() -> Any:
     errors: list[tuple[int, str]] = []
     if form.validate_on_submit():
         try:
-            added = services.import_roster(db.session, form.file.data.read(), actor=current_user)
+            added = services.import_roster(
+                db.session, form.file.data.read(), actor=current_user, now=utcnow()
+            )
         except services.RosterImportError as exc:
             db.session.rollback()
             errors = exc.errors
@@ -307,6 +313,7 @@ def add_stay(person_id: int) -> Any:
                 pinned=form.is_pinned.data,
                 note=form.note.data or "",
                 actor=current_user,
+                now=utcnow(),
             )
         except DomainError as exc:
             db.session.rollback()
@@ -334,6 +341,7 @@ def change_stay(stay_id: int) -> Any:
                 pinned=form.is_pinned.data,
                 note=form.note.data or "",
                 actor=current_user,
+                now=utcnow(),
             )
         except DomainError as exc:
             db.session.rollback()
@@ -352,7 +360,7 @@ def remove_stay(stay_id: int) -> Response:
     person_id = stay.staff_member_id
     if ActionForm().validate_on_submit():
         try:
-            services.remove_stay(db.session, stay, actor=current_user)
+            services.remove_stay(db.session, stay, actor=current_user, now=utcnow())
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -446,6 +454,7 @@ def set_duty(day: str) -> Any:
                 Shift(form.shift.data),
                 chosen,
                 actor=current_user,
+                now=utcnow(),
             )
         except DomainError as exc:
             db.session.rollback()
@@ -561,6 +570,7 @@ def save_rules(side: str) -> Any:
                 min_rest_days=form.min_rest_days.data,
                 applies_from=form.applies_from.data,
                 actor=current_user,
+                now=utcnow(),
             )
         except DomainError as exc:
             db.session.rollback()

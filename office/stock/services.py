@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from office.audit.services import record_event
 from office.auth.models import User
 from office.errors import ConflictError, InvalidInput
 from office.i18n import _l, format_number
@@ -99,6 +100,7 @@ def create_store(
     opening: object = None,
     opened_on: date,
     actor: User | None,
+    now: datetime,
 ) -> Store:
     """Add a store; a tank holds one product, has a capacity and a dip tolerance (default 1%
     of the capacity), and may start with an opening stock."""
@@ -141,6 +143,19 @@ def create_store(
             )
         )
         session.flush()
+    record_event(
+        session,
+        "store.created",
+        actor=actor,
+        target=store,
+        at=now,
+        name=name,
+        kind=store.kind.value,
+        resource=resource.code if resource is not None else None,
+        capacity=store.capacity,
+        opening=opening_quantity,
+        opened_on=opened_on.isoformat(),
+    )
     return store
 
 
@@ -161,7 +176,8 @@ def receive(
     actor: User | None,
     now: datetime,
 ) -> tuple[StockMovement, StockLot]:
-    """Put a new lot into `store`; refuse one that would overfill a tank."""
+    """Put a new lot into `store`; refuse one that would overfill a tank. The movement keeps
+    who recorded it; the audit event is the caller's (a fuel receipt, a delivery received)."""
     periods.ensure_open(session, received_on, "received_on")
     store = lock_store(session, store)
     if store.kind is StoreKind.TANK:
@@ -261,7 +277,9 @@ def draw(
     actor: User | None,
     now: datetime,
 ) -> StockMovement:
-    """Take `quantity` out of `store`, oldest lots first (or from `lots`, in that order).
+    """Take `quantity` out of `store`, oldest lots first (or from `lots`, in that order). The
+    movement keeps who recorded it; the audit event is the caller's (a fuel issue or return,
+    a delivery carried back, a work order's material).
 
     Raises ConflictError when the store holds less than asked for.
     """

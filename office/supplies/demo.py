@@ -10,7 +10,7 @@ back, material used after its waiver had lapsed, and a draft manifest being scre
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -296,6 +296,7 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
             customs_declaration=f"40125-18-{shipment.day:%m%d}01X",
             note=shipment.note,
             actor=admin,
+            now=_at(shipment.day - timedelta(days=7), 10),
         )
         for code, quantity, reference in shipment.lines:
             won, gross = VALUES[code]
@@ -316,6 +317,7 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
                     return_due_on=shipment.returns_by.get(code),
                 ),
                 actor=admin,
+                now=_at(shipment.day - timedelta(days=7), 11),
             )
         deliveries[shipment.reference] = delivery
         return delivery
@@ -370,8 +372,11 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
             approval_number=f"MOU-CI-{day:%Y%m%d}",
             customs_declaration=f"40125-18-{day:%m%d}02M",
             actor=admin,
+            now=_at(day, 7),
         )
-        services.add_return_line(session, delivery, lot_of(code), quantity, actor=admin)
+        services.add_return_line(
+            session, delivery, lot_of(code), quantity, actor=admin, now=_at(day, 7)
+        )
         services.approve(session, delivery, actor=admin, now=_at(day, 8))
         services.cross(session, delivery, crossed_on=day, actor=admin, now=_at(day, 16))
         services.receive(session, delivery, received_on=day, actor=admin, now=_at(day, 17))
@@ -414,6 +419,7 @@ def _schedule_work(
         progress,
     ) = work
     holder: dict[str, WorkOrder] = {}
+    opened_at, finished_at = _at(start, 8), _at(min(end, date(2019, 1, 20)), 17)
 
     def open_order() -> None:
         order = repairs.save_work_order(
@@ -428,17 +434,26 @@ def _schedule_work(
             planned_start=start,
             planned_end=end,
             actor=admin,
+            now=opened_at,
         )
         holder["order"] = order
         if status is WorkStatus.CANCELLED:
-            repairs.change_status(session, order, WorkStatus.CANCELLED, on=start, actor=admin)
+            repairs.change_status(
+                session, order, WorkStatus.CANCELLED, on=start, actor=admin, now=opened_at
+            )
             return
-        repairs.change_status(session, order, WorkStatus.APPROVED, on=start, actor=admin)
-        repairs.change_status(session, order, WorkStatus.IN_PROGRESS, on=start, actor=admin)
+        repairs.change_status(
+            session, order, WorkStatus.APPROVED, on=start, actor=admin, now=opened_at
+        )
+        repairs.change_status(
+            session, order, WorkStatus.IN_PROGRESS, on=start, actor=admin, now=opened_at
+        )
 
     def assign() -> None:
         for code in equipment:
-            repairs.assign_equipment(session, holder["order"], lot_of(code), actor=admin)
+            repairs.assign_equipment(
+                session, holder["order"], lot_of(code), actor=admin, now=_at(start, 16)
+            )
 
     def use(day: date, code: str, quantity: str) -> None:
         repairs.use_material(
@@ -461,11 +476,14 @@ def _schedule_work(
             description="Labour and contractor's invoice",
             amount_krw=budget * 6 // 10,
             actor=admin,
+            now=finished_at,
         )
         if status is WorkStatus.COMPLETED:
-            repairs.change_status(session, order, WorkStatus.COMPLETED, on=end, actor=admin)
+            repairs.change_status(
+                session, order, WorkStatus.COMPLETED, on=end, actor=admin, now=finished_at
+            )
         else:
-            repairs.set_progress(session, order, progress, actor=admin)
+            repairs.set_progress(session, order, progress, actor=admin, now=finished_at)
 
     # Orders open before the day's deliveries are unloaded; materials are used after.
     timeline.at(start, open_order, order=0)

@@ -94,6 +94,7 @@ def save_delivery(
     customs_declaration: str = "",
     note: str = "",
     actor: User | None,
+    now: datetime,
     delivery: Delivery | None = None,
 ) -> Delivery:
     """Add a delivery as a draft, or change one that is still a draft."""
@@ -125,7 +126,9 @@ def save_delivery(
     delivery.customs_declaration = _text(customs_declaration, 60)
     delivery.note = _text(note, 2000)
     session.flush()
-    record_event(session, "delivery.saved", actor=actor, target=delivery, reference=reference)
+    record_event(
+        session, "delivery.saved", actor=actor, target=delivery, at=now, reference=reference
+    )
     return delivery
 
 
@@ -171,7 +174,7 @@ class LineInput:
 
 
 def add_line(
-    session: Session, delivery: Delivery, data: LineInput, *, actor: User | None
+    session: Session, delivery: Delivery, data: LineInput, *, actor: User | None, now: datetime
 ) -> DeliveryLine:
     """Add a line to a north-bound draft's manifest; raise InvalidInput naming the field."""
     lock_delivery(session, delivery)
@@ -255,11 +258,28 @@ def add_line(
     )
     session.add(line)
     session.flush()
+    record_event(
+        session,
+        "delivery.line_added",
+        actor=actor,
+        target=delivery,
+        at=now,
+        line_no=line.line_no,
+        resource=resource.code,
+        quantity=quantity,
+        unit=unit.value,
+    )
     return line
 
 
 def add_return_line(
-    session: Session, delivery: Delivery, lot: StockLot, quantity: object, *, actor: User | None
+    session: Session,
+    delivery: Delivery,
+    lot: StockLot,
+    quantity: object,
+    *,
+    actor: User | None,
+    now: datetime,
 ) -> DeliveryLine:
     """Add to a south-bound draft a quantity of an on-site lot to carry back."""
     lock_delivery(session, delivery)
@@ -303,10 +323,22 @@ def add_return_line(
     )
     session.add(line)
     session.flush()
+    record_event(
+        session,
+        "delivery.line_added",
+        actor=actor,
+        target=delivery,
+        at=now,
+        line_no=line.line_no,
+        resource=lot.resource.code,
+        quantity=amount,
+        unit=lot.resource.unit.value,
+        lot=lot.id,
+    )
     return line
 
 
-def remove_line(session: Session, line: DeliveryLine, *, actor: User | None) -> None:
+def remove_line(session: Session, line: DeliveryLine, *, actor: User | None, now: datetime) -> None:
     delivery = lock_delivery(session, line.delivery)
     _refuse_unless(delivery, DeliveryStatus.DRAFT, action=_l("only a draft can be changed."))
     delivery.lines.remove(line)
@@ -317,7 +349,12 @@ def remove_line(session: Session, line: DeliveryLine, *, actor: User | None) -> 
         other.line_no = number
     session.flush()
     record_event(
-        session, "delivery.line_removed", actor=actor, target=delivery, resource=line.resource.code
+        session,
+        "delivery.line_removed",
+        actor=actor,
+        target=delivery,
+        at=now,
+        resource=line.resource.code,
     )
 
 
@@ -413,6 +450,7 @@ def approve(session: Session, delivery: Delivery, *, actor: User | None, now: da
         "delivery.approved",
         actor=actor,
         target=delivery,
+        at=now,
         approval=delivery.approval_number,
     )
     return delivery
@@ -518,6 +556,7 @@ def cross(
         "delivery.crossed",
         actor=actor,
         target=delivery,
+        at=now,
         on=crossed_on.isoformat(),
         lines=len(delivery.lines),
     )
@@ -546,7 +585,8 @@ def note_refused_crossing(
     )
 
 
-def materials_store(session: Session, *, actor: User | None, today: date) -> Store:
+def materials_store(session: Session, *, actor: User | None, today: date, now: datetime) -> Store:
+    """Return the materials store, opening it on `today` the first time it is needed."""
     store = session.scalar(select(Store).where(Store.name == MATERIALS_STORE))
     if store is None:
         store = stock.create_store(
@@ -556,18 +596,23 @@ def materials_store(session: Session, *, actor: User | None, today: date) -> Sto
             location="Office building, basement",
             opened_on=today,
             actor=actor,
+            now=now,
         )
     return store
 
 
-def _store_for(session: Session, resource: Resource, *, actor: User | None, today: date) -> Store:
+def _store_for(
+    session: Session, resource: Resource, *, actor: User | None, today: date, now: datetime
+) -> Store:
     tank = session.scalar(
         select(Store)
         .where(Store.kind == StoreKind.TANK, Store.is_active, Store.resource_id == resource.id)
         .order_by(Store.id)
         .limit(1)
     )
-    return tank if tank is not None else materials_store(session, actor=actor, today=today)
+    if tank is not None:
+        return tank
+    return materials_store(session, actor=actor, today=today, now=now)
 
 
 def receive(
@@ -599,7 +644,7 @@ def receive(
         raise InvalidInput(_l("Enter the day it was received, not in the future."), "received_on")
     if delivery.direction is Direction.NORTH:
         stores = [
-            _store_for(session, line.resource, actor=actor, today=received_on)
+            _store_for(session, line.resource, actor=actor, today=received_on, now=now)
             for line in delivery.lines
         ]
         stock.lock_stores(session, stores)  # in one order: two receipts never wait on each other
@@ -627,7 +672,12 @@ def receive(
     delivery.status, delivery.received_on = DeliveryStatus.RECEIVED, received_on
     session.flush()
     record_event(
-        session, "delivery.received", actor=actor, target=delivery, on=received_on.isoformat()
+        session,
+        "delivery.received",
+        actor=actor,
+        target=delivery,
+        at=now,
+        on=received_on.isoformat(),
     )
     return delivery
 
@@ -647,7 +697,7 @@ def reject(
         raise InvalidInput(_l("Give the reason."), "reason")
     delivery.status, delivery.rejected_reason = DeliveryStatus.REJECTED, reason
     session.flush()
-    record_event(session, "delivery.rejected", actor=actor, target=delivery, reason=reason)
+    record_event(session, "delivery.rejected", actor=actor, target=delivery, at=now, reason=reason)
     return delivery
 
 

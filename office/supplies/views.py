@@ -75,7 +75,9 @@ def new_delivery() -> Any:
     _delivery_form_defaults(form)
     if form.validate_on_submit():
         try:
-            delivery = services.save_delivery(db.session, actor=current_user, **_header(form))
+            delivery = services.save_delivery(
+                db.session, actor=current_user, now=utcnow(), **_header(form)
+            )
         except DomainError as exc:
             db.session.rollback()
             show_domain_error(form, exc)
@@ -240,7 +242,7 @@ def update_delivery(delivery_id: int) -> Any:
         form,
         "header",
         lambda delivery: services.save_delivery(
-            db.session, actor=current_user, delivery=delivery, **_header(form)
+            db.session, actor=current_user, now=utcnow(), delivery=delivery, **_header(form)
         ),
         _("Delivery saved."),
     )
@@ -277,6 +279,7 @@ def add_line(delivery_id: int) -> Any:
                 override_reason=form.override_reason.data or "",
             ),
             actor=current_user,
+            now=utcnow(),
         )
 
     return _act(delivery_id, form, "line_form", act, _("Line added."))
@@ -297,6 +300,7 @@ def add_return_line(delivery_id: int) -> Any:
             get_or_404(StockLot, int(form.lot.data)),
             form.quantity.data,
             actor=current_user,
+            now=utcnow(),
         ),
         _("Line added."),
     )
@@ -309,7 +313,7 @@ def remove_line(delivery_line_id: int) -> Response:
     delivery_id = line.delivery_id
     if FlaskForm().validate_on_submit():
         try:
-            services.remove_line(db.session, line, actor=current_user)
+            services.remove_line(db.session, line, actor=current_user, now=utcnow())
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc), "error")

@@ -158,7 +158,8 @@ class DemoWaivers:
 def prepare(session: Session, *, admin: User, reviewer: User, timeline: Any) -> DemoWaivers:
     """Add the demo resources and waivers now; put their status changes and the manual
     drawdowns on `timeline`, to be replayed in date order with the other features'."""
-    services.install_default_hs_rules(session, actor=reviewer)
+    set_up = _at(date(2018, 6, 1), 9)  # before the first waiver is filed
+    services.install_default_hs_rules(session, actor=reviewer, now=set_up)
     resources: dict[str, Resource] = {}
     for code, name_ko, name_en, hs, unit, factor in RESOURCES:
         resources[code] = services.save_resource(
@@ -170,6 +171,7 @@ def prepare(session: Session, *, admin: User, reviewer: User, timeline: Any) -> 
             unit=unit,
             barrels_per_tonne=factor,
             actor=reviewer,
+            now=set_up,
         )
     waivers: dict[str, Waiver] = {}
     for reference, authority, title, start, end, lines in WAIVERS:

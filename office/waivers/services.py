@@ -117,6 +117,7 @@ def save_hs_rule(
     control: Control,
     note: str,
     actor: User | None,
+    now: datetime,
 ) -> HsRule:
     """Set the control class of an HS prefix (adding the rule or changing the one there);
     every resource's control class follows."""
@@ -135,6 +136,7 @@ def save_hs_rule(
         "hs_rule.saved",
         actor=actor,
         target=rule,
+        at=now,
         prefix=prefix,
         control=rule.control.value,
         resources_reclassified=changed,
@@ -142,21 +144,34 @@ def save_hs_rule(
     return rule
 
 
-def delete_hs_rule(session: Session, rule: HsRule, *, actor: User | None) -> None:
+def delete_hs_rule(session: Session, rule: HsRule, *, actor: User | None, now: datetime) -> None:
     """Remove an HS rule; every resource's control class follows."""
     lock_catalogue(session)
-    record_event(session, "hs_rule.deleted", actor=actor, target=rule, prefix=rule.prefix)
+    record_event(session, "hs_rule.deleted", actor=actor, target=rule, at=now, prefix=rule.prefix)
     session.delete(rule)
     session.flush()
     reclassify_resources(session)
 
 
-def install_default_hs_rules(session: Session, *, actor: User | None) -> None:
+def install_default_hs_rules(session: Session, *, actor: User | None, now: datetime) -> None:
+    """Add each default HS rule whose prefix has none yet; every resource's control class
+    follows."""
+    lock_catalogue(session)
+    added = []
     for prefix, control, note in DEFAULT_HS_RULES:
         if session.scalar(select(HsRule).where(HsRule.prefix == prefix)) is None:
             session.add(HsRule(prefix=prefix, control=control, note=note))
+            added.append(prefix)
     session.flush()
-    reclassify_resources(session)
+    changed = reclassify_resources(session)
+    record_event(
+        session,
+        "hs_rule.defaults_installed",
+        actor=actor,
+        at=now,
+        prefixes=added,
+        resources_reclassified=changed,
+    )
 
 
 # --- resources ----------------------------------------------------------------------------
@@ -190,6 +205,7 @@ def save_resource(
     unit: Unit | str,
     barrels_per_tonne: object = None,
     actor: User | None,
+    now: datetime,
     resource: Resource | None = None,
 ) -> Resource:
     """Add a resource, or change `resource`; its control class comes from the HS rules."""
@@ -235,6 +251,7 @@ def save_resource(
         "resource.saved",
         actor=actor,
         target=resource,
+        at=now,
         code=code,
         hs_code=hs,
         unit=unit.value,
@@ -407,6 +424,7 @@ def create_waiver(
         "waiver.created",
         actor=actor,
         target=waiver,
+        at=now,
         reference=reference,
         status=status.value,
         lines=len(waiver.lines),
@@ -423,6 +441,7 @@ def update_waiver(
     valid_from: date | None,
     valid_until: date | None,
     actor: User | None,
+    now: datetime,
 ) -> Waiver:
     """Change a waiver's title, purpose and validity."""
     lock_waiver(session, waiver)
@@ -438,6 +457,7 @@ def update_waiver(
         "waiver.updated",
         actor=actor,
         target=waiver,
+        at=now,
         valid_from=valid_from,
         valid_until=valid_until,
     )
@@ -456,7 +476,9 @@ def _refuse_unless_open(waiver: Waiver) -> None:
         )
 
 
-def add_line(session: Session, waiver: Waiver, spec: LineSpec, *, actor: User | None) -> WaiverLine:
+def add_line(
+    session: Session, waiver: Waiver, spec: LineSpec, *, actor: User | None, now: datetime
+) -> WaiverLine:
     """Add a line to a waiver that is still a draft or requested."""
     lock_waiver(session, waiver)
     _refuse_unless_open(waiver)
@@ -474,6 +496,7 @@ def add_line(session: Session, waiver: Waiver, spec: LineSpec, *, actor: User | 
         "waiver.line_added",
         actor=actor,
         target=waiver,
+        at=now,
         line_no=number,
         resource=spec.resource.code,
     )
@@ -481,7 +504,7 @@ def add_line(session: Session, waiver: Waiver, spec: LineSpec, *, actor: User | 
 
 
 def set_granted_quantity(
-    session: Session, line: WaiverLine, granted: object, *, actor: User | None
+    session: Session, line: WaiverLine, granted: object, *, actor: User | None, now: datetime
 ) -> WaiverLine:
     """Record how much of a line is granted, before the waiver's decision is entered."""
     lock_waiver(session, line.waiver)
@@ -508,6 +531,7 @@ def set_granted_quantity(
         "waiver.line_granted",
         actor=actor,
         target=line.waiver,
+        at=now,
         line_no=line.line_no,
         granted=format_quantity(value) if value is not None else None,
     )
@@ -581,6 +605,7 @@ def change_waiver_status(
         "waiver.status_changed",
         actor=actor,
         target=locked,
+        at=now,
         from_status=old.value,
         to_status=to_status.value,
         effective_on=effective_on.isoformat(),

@@ -123,6 +123,7 @@ def create_resource() -> Any:
                 unit=form.unit.data,
                 barrels_per_tonne=form.barrels_per_tonne.data,
                 actor=current_user,
+                now=utcnow(),
             )
         except DomainError as exc:
             db.session.rollback()
@@ -150,6 +151,7 @@ def edit_resource(resource_id: int) -> Any:
                 unit=form.unit.data,
                 barrels_per_tonne=form.barrels_per_tonne.data,
                 actor=current_user,
+                now=utcnow(),
                 resource=resource,
             )
         except DomainError as exc:
@@ -178,6 +180,7 @@ def create_rule() -> Any:
                 control=form.control.data,
                 note=form.note.data or "",
                 actor=current_user,
+                now=utcnow(),
             )
         except DomainError as exc:
             db.session.rollback()
@@ -198,7 +201,7 @@ def delete_rule(rule_id: int) -> Any:
     rule = get_or_404(HsRule, rule_id)
     if ActionForm().validate_on_submit():
         prefix = rule.prefix
-        services.delete_hs_rule(db.session, rule, actor=current_user)
+        services.delete_hs_rule(db.session, rule, actor=current_user, now=utcnow())
         db.session.commit()
         flash(
             _("Rule for HS %(prefix)s removed; resources reclassified.", prefix=prefix), "success"
@@ -339,6 +342,7 @@ def update_waiver(waiver_id: int) -> Any:
                 valid_from=form.valid_from.data,
                 valid_until=form.valid_until.data,
                 actor=current_user,
+                now=utcnow(),
             )
         except DomainError as exc:
             db.session.rollback()
@@ -427,6 +431,7 @@ def add_line(waiver_id: int) -> Any:
                     value_cap_usd_cents=_usd_cents(form.value_cap_usd.data),
                 ),
                 actor=current_user,
+                now=utcnow(),
             )
         except DomainError as exc:
             db.session.rollback()
@@ -448,7 +453,11 @@ def grant_line(waiver_id: int, line_id: int) -> Any:
     if form.validate_on_submit():
         try:
             services.set_granted_quantity(
-                db.session, line, form.granted_quantity.data or None, actor=current_user
+                db.session,
+                line,
+                form.granted_quantity.data or None,
+                actor=current_user,
+                now=utcnow(),
             )
         except DomainError as exc:
             db.session.rollback()

@@ -8,7 +8,7 @@ from office.auth.permissions import Role
 from office.staffing import services
 from office.staffing.models import Side
 from tests.api.conftest import assert_problem
-from tests.factories import make_person, stay
+from tests.factories import NOW, make_person, stay
 
 
 @pytest.fixture
@@ -26,11 +26,14 @@ def short_crew(session):
         max_consecutive_days=12,
         min_rest_days=2,
         actor=None,
+        now=NOW,
     )
     people = [make_person(session, name=f"직원{n}") for n in range(3)]
     for person in people:
         stay(session, person, date(2018, 10, 1), date(2018, 10, 2))
-    services.set_duty(session, date(2018, 10, 1), Side.SOUTH, "night", [people[0]], actor=None)
+    services.set_duty(
+        session, date(2018, 10, 1), Side.SOUTH, "night", [people[0]], actor=None, now=NOW
+    )
     session.commit()
     return people
 

@@ -80,7 +80,7 @@ def test_a_revoked_token_is_refused(session, admin_api):
 
 def test_the_token_of_a_deactivated_user_is_refused(session, admin_api):
     assert admin_api.get("/resources").status_code == 200
-    auth_services.deactivate_user(session, admin_api.user, actor=None)
+    auth_services.deactivate_user(session, admin_api.user, actor=None, now=NOW)
     session.commit()
     assert_problem(admin_api.get("/resources"), 401)
 

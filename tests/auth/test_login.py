@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from office.auth.models import LoginAttempt, LoginOutcome
 from office.auth.permissions import Role
 from tests.conftest import build_app, log_in
-from tests.factories import PASSWORD, make_user
+from tests.factories import NOW, PASSWORD, make_user
 
 
 def attempts(session) -> int:
@@ -148,7 +148,7 @@ def test_deactivated_users_live_session_ends(client, session):
     user = make_user(session)
     log_in(client, user)
     assert client.get("/").status_code == 200
-    services.deactivate_user(session, user, actor=admin)
+    services.deactivate_user(session, user, actor=admin, now=NOW)
     session.commit()
     response = client.get("/")
     assert response.status_code == 302

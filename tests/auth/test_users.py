@@ -1,12 +1,15 @@
 """Superusers manage accounts: create, change role, deactivate, reactivate, reset password."""
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from office.audit.models import AuditEvent
+from office.auth import services
 from office.auth.models import User
 from office.auth.permissions import Role
 from tests.conftest import log_in
-from tests.factories import PASSWORD, make_user
+from tests.factories import NOW, PASSWORD, audit_events, make_user, recorded
 
 NEW_USER = {
     "email": "park@test.example",
@@ -167,3 +170,44 @@ def test_own_password_change_keeps_this_session_and_checks_the_current_one(clien
     assert client.get("/").status_code == 200
     session.refresh(user)
     assert user.check_password("brand new password")
+
+
+def test_account_changes_are_audited_at_the_time_the_service_was_given(session):
+    superuser = make_user(session, Role.ADMIN, superuser=True)
+    times = [NOW + timedelta(minutes=n) for n in range(6)]
+    user = services.create_user(
+        session,
+        email="kang@test.example",
+        display_name="Kang",
+        role=Role.SCHEDULER,
+        password=PASSWORD,
+        actor=superuser,
+        now=times[0],
+    )
+    services.update_user(
+        session,
+        user,
+        display_name="Kang D.",
+        role=Role.SCHEDULER,
+        is_superuser=False,
+        actor=superuser,
+        now=times[1],
+    )
+    services.set_password(session, user, "another long password", actor=superuser, now=times[2])
+    services.change_own_password(
+        session, user, "another long password", "a third long password", now=times[3]
+    )
+    services.deactivate_user(session, user, actor=superuser, now=times[4])
+    services.reactivate_user(session, user, actor=superuser, now=times[5])
+    actions = [
+        "user.created",
+        "user.updated",
+        "user.password_set",
+        "user.password_changed",
+        "user.deactivated",
+        "user.reactivated",
+    ]
+    assert [recorded(event) for action in actions for event in audit_events(session, action)] == [
+        (user.id if action == "user.password_changed" else superuser.id, at, "User", str(user.id))
+        for action, at in zip(actions, times, strict=True)
+    ]

@@ -70,6 +70,7 @@ def site(office: Office) -> Site:
             opening=str(OPENING),
             opened_on=date(2018, 9, 1),
             actor=None,
+            now=NOW,
         )
         meter = services.add_meter(
             session,
@@ -84,7 +85,7 @@ def site(office: Office) -> Site:
             now=NOW,
         )
         generator = services.add_generator(
-            session, name="Generator 1", rated_lph="20", tank=tank, actor=None
+            session, name="Generator 1", rated_lph="20", tank=tank, actor=None, now=NOW
         )
         # The day's log is open already: each test races on its own subject (the first
         # writes of a day have their own test).

@@ -12,7 +12,17 @@ from office.fuel import report, services
 from office.fuel.models import DailyLogEvent, LogStatus
 from office.stock.models import StockMovement
 from office.waivers import ledger
-from tests.factories import NOW, draw, make_person, make_resource, make_waiver, stay
+from tests.factories import (
+    NOW,
+    audit_events,
+    draw,
+    make_person,
+    make_resource,
+    make_user,
+    make_waiver,
+    recorded,
+    stay,
+)
 
 DAY = date(2018, 10, 15)
 
@@ -30,6 +40,7 @@ def tank(session):
         opening="5000",
         opened_on=date(2018, 9, 1),
         actor=None,
+        now=NOW,
     )
 
 
@@ -87,6 +98,33 @@ def test_a_correction_is_kept_in_the_days_history_with_its_reason(session, tank)
         ("signed_off", None),
         ("fuel_issued", "The night shift's issue was missing from the paper log."),
     ]
+
+
+def test_each_change_to_a_day_is_on_the_audit_trail_with_who_made_it_and_when(session, tank):
+    clerk = make_user(session, name="Clerk Lee")
+    morning, evening, next_day = (NOW - timedelta(hours=h) for h in (30, 26, 2))
+    movement = services.issue_fuel(
+        session, tank, quantity="100", issued_on=DAY, use="boiler", actor=clerk, now=morning
+    )
+    log = services.save_log(
+        session, DAY, incidents="Boiler serviced", notes="", actor=clerk, now=morning
+    )
+    services.sign_off(session, DAY, actor=clerk, now=evening)
+    services.void_movement(session, movement, reason="Entered twice.", actor=clerk, now=next_day)
+
+    (issued,) = audit_events(session, "day.fuel_issued")
+    assert recorded(issued) == (clerk.id, morning, "Store", str(tank.id))
+    assert issued.detail.keys() == {"day", "tank", "quantity", "use"}
+    assert (issued.detail["day"], issued.detail["tank"]) == ("2018-10-15", "T1")
+    assert Decimal(issued.detail["quantity"]) == 100
+    (saved,) = audit_events(session, "day.notes_saved")
+    assert recorded(saved) == (clerk.id, morning, "DailyLog", str(log.id))
+    (signed,) = audit_events(session, "day.signed_off")
+    assert recorded(signed) == (clerk.id, evening, "DailyLog", str(log.id))
+    assert signed.detail == {"day": "2018-10-15"}
+    (voided,) = audit_events(session, "day.issue_voided")
+    assert recorded(voided) == (clerk.id, next_day, "StockMovement", str(movement.id))
+    assert voided.detail["reason"] == "Entered twice."
 
 
 def test_days_not_signed_off_are_listed(session):

@@ -13,7 +13,7 @@ from office.fuel import services
 from office.fuel.models import Meter, MeterReading, MeterSource
 from office.i18n import SEOUL
 from office.waivers.models import DrawdownEntry, Source
-from tests.factories import NOW, make_resource, make_waiver
+from tests.factories import NOW, audit_events, make_resource, make_user, make_waiver, recorded
 
 START = datetime(2018, 10, 1, 0, 0, tzinfo=UTC)  # 09:00 in Seoul
 
@@ -358,6 +358,47 @@ def test_only_the_latest_reading_can_be_voided_and_its_drawdown_is_reversed(sess
     assert again.consumption == Decimal(1000)
 
 
+def test_installing_and_replacing_a_meter_are_on_the_audit_trail(session):
+    electrician = make_user(session, name="Electrician Choi")
+    installed_at, replaced_at = NOW - timedelta(days=2), NOW - timedelta(days=1)
+    old = services.add_meter(
+        session,
+        name="Main",
+        source=MeterSource.GENERATOR,
+        waiver_line=None,
+        digits=5,
+        multiplier="1",
+        installed_at=START,
+        first_value="1000",
+        actor=electrician,
+        now=installed_at,
+    )
+    new = services.replace_meter(
+        session,
+        old,
+        final_value="1150",
+        final_rolled_over=False,
+        at=at(1.5),
+        name="Main 2",
+        digits=6,
+        multiplier="1",
+        first_value="0",
+        actor=electrician,
+        now=replaced_at,
+    )
+    (installed,) = audit_events(session, "day.meter_installed")
+    assert recorded(installed) == (electrician.id, installed_at, "Meter", str(old.id))
+    (final,) = audit_events(session, "day.meter_reading")
+    assert recorded(final) == (electrician.id, replaced_at, "Meter", str(old.id))
+    (replaced,) = audit_events(session, "meter.replaced")
+    assert recorded(replaced) == (electrician.id, replaced_at, "Meter", str(new.id))
+    assert replaced.detail == {
+        "meter": "Main 2",
+        "replaces": "Main",
+        "replaced_at": at(1.5).isoformat(),
+    }
+
+
 def test_a_grid_meter_needs_a_waiver_line(session):
     with pytest.raises(InvalidInput, match="drawn on a waiver line"):
         services.add_meter(
@@ -390,8 +431,25 @@ def generator(session):
         opening="10000",
         opened_on=date(2018, 9, 1),
         actor=None,
+        now=NOW,
     )
-    return services.add_generator(session, name="G1", rated_lph="40", tank=tank, actor=None)
+    return services.add_generator(
+        session, name="G1", rated_lph="40", tank=tank, actor=None, now=NOW
+    )
+
+
+def test_adding_a_generator_is_on_the_audit_trail(session, generator):
+    engineer = make_user(session, name="Engineer Jung")
+    added_at = NOW - timedelta(hours=3)
+    second = services.add_generator(
+        session, name="G2", rated_lph="19.5", tank=generator.tank, actor=engineer, now=added_at
+    )
+    added = audit_events(session, "generator.added")
+    assert [recorded(event) for event in added] == [
+        (None, NOW, "Generator", str(generator.id)),
+        (engineer.id, added_at, "Generator", str(second.id)),
+    ]
+    assert added[1].detail == {"name": "G2", "rated_lph": "19.5", "tank": "Gen tank"}
 
 
 def run(session, generator, hours, day, litres):

@@ -1,7 +1,7 @@
 """Tanks hold lots drawn first in, first out; every draw keeps its lot's waiver coverage; book
 stock = opening + receipts - issues - returns; no issue past the book stock, no overfilling."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,7 +14,7 @@ from office.stock.models import LotDraw, StockLot
 from office.waivers import ledger
 from office.waivers import services as waivers
 from office.waivers.models import Classification, DrawdownEntry, Source, WaiverStatus
-from tests.factories import NOW, make_resource, make_waiver
+from tests.factories import NOW, audit_events, make_resource, make_user, make_waiver, recorded
 
 D = date
 FIRST, SECOND = date(2018, 10, 1), date(2018, 10, 2)
@@ -42,6 +42,7 @@ def tank(session, diesel):
         opening="500",
         opened_on=D(2018, 9, 1),
         actor=None,
+        now=NOW,
     )
     session.commit()
     return tank
@@ -69,6 +70,30 @@ def issue(session, tank, litres, day=SECOND):
 
 def test_the_tolerance_defaults_to_one_percent_of_the_capacity(tank):
     assert tank.tolerance == Decimal(100)
+
+
+def test_a_new_tank_is_on_the_audit_trail(session, diesel):
+    admin = make_user(session)
+    opened_at = NOW - timedelta(days=3)
+    tank = services.create_tank(
+        session,
+        name="Generator tank",
+        product=diesel,
+        capacity="20000",
+        tolerance="150",
+        location="Basement",
+        opening="2500",
+        opened_on=FIRST,
+        actor=admin,
+        now=opened_at,
+    )
+    (event,) = audit_events(session, "store.created")
+    assert recorded(event) == (admin.id, opened_at, "Store", str(tank.id))
+    assert event.detail["name"] == "Generator tank"
+    assert (event.detail["kind"], event.detail["resource"]) == ("tank", "diesel")
+    assert Decimal(event.detail["capacity"]) == 20000
+    assert Decimal(event.detail["opening"]) == 2500
+    assert event.detail["opened_on"] == "2018-10-01"
 
 
 def test_a_receipt_is_drawn_on_the_ledger_and_becomes_a_lot(session, tank, line):

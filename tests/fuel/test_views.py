@@ -304,6 +304,7 @@ def tank(session, diesel):
         opening=None,
         opened_on=date(2018, 9, 1),
         actor=None,
+        now=NOW,
     )
     session.commit()
     return tank
@@ -339,7 +340,7 @@ def meter(session, power_line):
 @pytest.fixture
 def generator(session, tank):
     generator = services.add_generator(
-        session, name="Generator 1", rated_lph="38", tank=tank, actor=None
+        session, name="Generator 1", rated_lph="38", tank=tank, actor=None, now=NOW
     )
     session.commit()
     return generator
@@ -424,6 +425,7 @@ def test_overview_shows_each_tank_with_its_book_stock_and_days_of_fuel_left(
         opening="1200",
         opened_on=OCT(1),
         actor=None,
+        now=now,
     )
     session.commit()
 

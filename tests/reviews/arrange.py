@@ -85,6 +85,7 @@ def tank(session: Session, diesel: Resource, *, opening: str | None = None) -> S
         opening=opening,
         opened_on=date(2018, 9, 1),
         actor=None,
+        now=NOW,
     )
     session.commit()
     return store
@@ -230,6 +231,7 @@ def must_return_lot(
         carrier="Hyundai Logistics",
         approval_number="MOU-CO-2018-201",
         actor=None,
+        now=NOW,
     )
     supplies.add_line(
         session,
@@ -244,6 +246,7 @@ def must_return_lot(
             return_due_on=due,
         ),
         actor=None,
+        now=NOW,
     )
     supplies.approve(session, delivery, actor=None, now=NOW)
     supplies.cross(session, delivery, crossed_on=crossed, actor=None, now=NOW)
@@ -262,8 +265,9 @@ def carry_back(session: Session, lot: StockLot, on: date) -> Delivery:
         carrier="Hyundai Logistics",
         approval_number="MOU-CO-2018-202",
         actor=None,
+        now=NOW,
     )
-    supplies.add_return_line(session, delivery, lot, str(lot.remaining), actor=None)
+    supplies.add_return_line(session, delivery, lot, str(lot.remaining), actor=None, now=NOW)
     supplies.approve(session, delivery, actor=None, now=NOW)
     supplies.cross(session, delivery, crossed_on=on, actor=None, now=NOW)
     session.commit()

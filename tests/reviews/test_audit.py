@@ -95,6 +95,7 @@ def test_filter_by_kind_of_action(client, session, reviewer, flagged, logins):
     assert actions(read(client.get("/audit/?action=review."))) == ["review.query"]
     assert set(actions(read(client.get("/audit/?action=delivery.")))) == {
         "delivery.saved",
+        "delivery.line_added",
         "delivery.approved",
         "delivery.crossed",
         "delivery.received",

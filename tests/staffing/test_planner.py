@@ -122,6 +122,7 @@ def test_proposal_is_kept_then_accepted_replacing_unpinned_stays(session):
         max_consecutive_days=4,
         min_rest_days=1,
         actor=None,
+        now=NOW,
     )
     crew_ = [make_person(session) for _ in range(8)]
     old = stay(session, crew_[0], START, START + timedelta(days=1))
@@ -157,6 +158,7 @@ def test_a_discarded_proposal_changes_nothing(session):
         max_consecutive_days=5,
         min_rest_days=1,
         actor=None,
+        now=NOW,
     )
     people = [make_person(session) for _ in range(3)]
     before = stay(session, people[0], START, START + timedelta(days=2))
@@ -184,6 +186,7 @@ def test_a_stay_ending_the_day_before_the_period_may_be_continued_into_it(sessio
         max_consecutive_days=30,
         min_rest_days=2,
         actor=None,
+        now=NOW,
     )
     crew_ = [make_person(session) for _ in range(3)]
     # Everyone is on site up to the day before: only continuing their stays meets the minimum.

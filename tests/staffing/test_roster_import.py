@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from office.staffing import services
 from office.staffing.models import Side, StaffMember
-from tests.factories import make_person
+from tests.factories import NOW, make_person
 
 HEADER = "name_ko,name_latin,side,category,agency,position,duty_qualified,active_from,active_until"
 ROWS = [
@@ -26,7 +26,7 @@ def csv_bytes(rows: list[str], encoding: str = "utf-8", header: str = HEADER) ->
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "euc-kr", "cp949"])
 def test_a_roster_in_utf8_or_euc_kr_is_imported(session, encoding):
-    added = services.import_roster(session, csv_bytes(ROWS, encoding), actor=None)
+    added = services.import_roster(session, csv_bytes(ROWS, encoding), actor=None, now=NOW)
     assert [p.name_ko for p in added] == ["김철수", "리광혁", "박기술"]
     assert added[0].is_duty_qualified and not added[2].is_duty_qualified
     assert added[1].side is Side.NORTH and added[1].name_latin == ""
@@ -37,7 +37,10 @@ def test_a_missing_column_is_named_and_nothing_is_saved(session):
     header = "name_ko,name_latin,category,agency,position,duty_qualified,active_from"
     with pytest.raises(services.RosterImportError) as error:
         services.import_roster(
-            session, csv_bytes(["x,y,official,,staff,,2018-09-14"], header=header), actor=None
+            session,
+            csv_bytes(["x,y,official,,staff,,2018-09-14"], header=header),
+            actor=None,
+            now=NOW,
         )
     assert error.value.errors == [(1, "Missing columns: side.")]
     assert people(session) == 0
@@ -54,7 +57,7 @@ def test_every_bad_row_is_reported_by_line_and_nothing_is_saved(session):
         ROWS[2],
     ]
     with pytest.raises(services.RosterImportError) as error:
-        services.import_roster(session, csv_bytes(rows), actor=None)
+        services.import_roster(session, csv_bytes(rows), actor=None, now=NOW)
     lines = [line for line, _message in error.value.errors]
     assert lines == [3, 4, 5, 6, 7]
     messages = dict(error.value.errors)
@@ -75,7 +78,7 @@ def test_duplicates_in_the_file_and_on_the_roster_are_refused(session):
         ROWS[2],
     ]
     with pytest.raises(services.RosterImportError) as error:
-        services.import_roster(session, csv_bytes(rows), actor=None)
+        services.import_roster(session, csv_bytes(rows), actor=None, now=NOW)
     assert [(line, "already" in m or "twice" in m) for line, m in error.value.errors] == [
         (2, True),
         (4, True),
@@ -86,20 +89,20 @@ def test_duplicates_in_the_file_and_on_the_roster_are_refused(session):
 
 def test_text_that_is_neither_utf8_nor_euc_kr_is_refused(session):
     with pytest.raises(services.RosterImportError, match="1 error;"):
-        services.import_roster(session, b"\xff\xfe\x00\x00\xff" * 10, actor=None)
+        services.import_roster(session, b"\xff\xfe\x00\x00\xff" * 10, actor=None, now=NOW)
 
 
 def test_five_thousand_rows_import_in_one_go(session):
     rows = [f"직원{n},Staff {n},south,support,,staff,no,2018-09-14," for n in range(5000)]
-    added = services.import_roster(session, csv_bytes(rows), actor=None)
+    added = services.import_roster(session, csv_bytes(rows), actor=None, now=NOW)
     assert len(added) == 5000 and people(session) == 5000
 
 
 def test_the_export_reads_back_in(session):
-    services.import_roster(session, csv_bytes(ROWS), actor=None)
+    services.import_roster(session, csv_bytes(ROWS), actor=None, now=NOW)
     exported = services.export_roster(session)
     for person in session.scalars(select(StaffMember)):
         session.delete(person)
     session.flush()
-    again = services.import_roster(session, exported.encode("utf-8"), actor=None)
+    again = services.import_roster(session, exported.encode("utf-8"), actor=None, now=NOW)
     assert sorted(p.name_ko for p in again) == sorted(["김철수", "리광혁", "박기술"])

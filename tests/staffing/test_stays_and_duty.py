@@ -41,7 +41,7 @@ def test_overlapping_stays_are_refused(session, first, last):
         ConflictError,
         match=r"김철수 already has a stay from 2018-10-01 to 2018-10-10; stays cannot overlap\.",
     ):
-        services.add_stay(session, person, first, last, actor=None)
+        services.add_stay(session, person, first, last, actor=None, now=NOW)
     assert stays(session) == 1
 
 
@@ -55,7 +55,7 @@ def test_touching_stays_are_allowed_and_left_to_the_rest_rule(session):
 def test_a_stay_ending_before_it_starts_is_refused(session):
     person = make_person(session)
     with pytest.raises(InvalidInput, match="cannot end") as error:
-        services.add_stay(session, person, D(2018, 10, 5), D(2018, 10, 4), actor=None)
+        services.add_stay(session, person, D(2018, 10, 5), D(2018, 10, 4), actor=None, now=NOW)
     assert error.value.field == "last_day"
 
 
@@ -63,28 +63,34 @@ def test_a_stay_ending_before_it_starts_is_refused(session):
 def test_dates_far_outside_the_office_years_are_refused(session, first):
     person = make_person(session)
     with pytest.raises(InvalidInput, match="between 2000-01-01 and 2099-12-31"):
-        services.add_stay(session, person, first, first, actor=None)
+        services.add_stay(session, person, first, first, actor=None, now=NOW)
 
 
 def test_a_stay_outside_the_roster_dates_is_refused(session):
     person = make_person(session, active_from=D(2018, 9, 14), active_until=D(2018, 12, 31))
     with pytest.raises(InvalidInput, match="the stay must fall within"):
-        services.add_stay(session, person, D(2018, 9, 10), D(2018, 9, 20), actor=None)
+        services.add_stay(session, person, D(2018, 9, 10), D(2018, 9, 20), actor=None, now=NOW)
 
 
 def test_duty_must_fall_within_a_stay(session):
     person = make_person(session, name="이영희")
     stay(session, person, D(2018, 10, 1), D(2018, 10, 5))
-    services.set_duty(session, D(2018, 10, 5), Side.SOUTH, Shift.NIGHT, [person], actor=None)
+    services.set_duty(
+        session, D(2018, 10, 5), Side.SOUTH, Shift.NIGHT, [person], actor=None, now=NOW
+    )
     with pytest.raises(ConflictError, match="이영희 is not on site on 2018-10-06"):
-        services.set_duty(session, D(2018, 10, 6), Side.SOUTH, Shift.NIGHT, [person], actor=None)
+        services.set_duty(
+            session, D(2018, 10, 6), Side.SOUTH, Shift.NIGHT, [person], actor=None, now=NOW
+        )
 
 
 def test_a_person_of_the_other_side_cannot_be_on_a_duty_list(session):
     north = make_person(session, Side.NORTH, name="리광혁")
     stay(session, north, D(2018, 10, 1), D(2018, 10, 5))
     with pytest.raises(InvalidInput, match="리광혁 belongs to the other side"):
-        services.set_duty(session, D(2018, 10, 2), Side.SOUTH, Shift.NIGHT, [north], actor=None)
+        services.set_duty(
+            session, D(2018, 10, 2), Side.SOUTH, Shift.NIGHT, [north], actor=None, now=NOW
+        )
 
 
 def test_setting_a_duty_list_replaces_that_sides_list_only(session):
@@ -93,9 +99,9 @@ def test_setting_a_duty_list_replaces_that_sides_list_only(session):
     for person in (south_a, south_b, north):
         stay(session, person, D(2018, 10, 1), D(2018, 10, 5))
     day = D(2018, 10, 2)
-    services.set_duty(session, day, Side.NORTH, Shift.NIGHT, [north], actor=None)
-    services.set_duty(session, day, Side.SOUTH, Shift.NIGHT, [south_a], actor=None)
-    services.set_duty(session, day, Side.SOUTH, Shift.NIGHT, [south_b], actor=None)
+    services.set_duty(session, day, Side.NORTH, Shift.NIGHT, [north], actor=None, now=NOW)
+    services.set_duty(session, day, Side.SOUTH, Shift.NIGHT, [south_a], actor=None, now=NOW)
+    services.set_duty(session, day, Side.SOUTH, Shift.NIGHT, [south_b], actor=None, now=NOW)
     on_duty = set(
         session.scalars(select(DutyShift.staff_member_id).where(DutyShift.duty_on == day))
     )
@@ -105,13 +111,22 @@ def test_setting_a_duty_list_replaces_that_sides_list_only(session):
 def test_shrinking_a_stay_that_carries_duty_is_refused(session):
     person = make_person(session)
     kept = stay(session, person, D(2018, 10, 1), D(2018, 10, 5))
-    services.set_duty(session, D(2018, 10, 5), Side.SOUTH, Shift.NIGHT, [person], actor=None)
+    services.set_duty(
+        session, D(2018, 10, 5), Side.SOUTH, Shift.NIGHT, [person], actor=None, now=NOW
+    )
     with pytest.raises(ConflictError, match="remove the duty first"):
         services.change_stay(
-            session, kept, D(2018, 10, 1), D(2018, 10, 4), pinned=False, note="", actor=None
+            session,
+            kept,
+            D(2018, 10, 1),
+            D(2018, 10, 4),
+            pinned=False,
+            note="",
+            actor=None,
+            now=NOW,
         )
     with pytest.raises(ConflictError, match="remove the duty first"):
-        services.remove_stay(session, kept, actor=None)
+        services.remove_stay(session, kept, actor=None, now=NOW)
 
 
 def test_duplicate_people_are_refused(session):
@@ -131,6 +146,7 @@ def test_duplicate_people_are_refused(session):
                 None,
             ),
             actor=None,
+            now=NOW,
         )
     # The same name on the other side is another person.
     make_person(session, Side.NORTH, name="정다은")
@@ -190,6 +206,7 @@ def test_rules_that_contradict_each_other_are_refused(session):
         max_consecutive_days=12,
         min_rest_days=2,
         actor=None,
+        now=NOW,
     )
     with pytest.raises(InvalidInput, match="between 0 and the maximum headcount"):
         services.update_rules(session, rule, **{**base, "weekday_min": 21})

@@ -32,7 +32,7 @@ from office.staffing.models import (
     Stay,
 )
 from tests.conftest import log_in
-from tests.factories import make_person, make_user, stay
+from tests.factories import NOW, make_person, make_user, stay
 
 
 def OCT(day: int) -> date:
@@ -257,7 +257,7 @@ def set_rules(session, side: Side = Side.SOUTH, **changes) -> StaffingRule:
         "min_rest_days": rule.min_rest_days,
         **changes,
     }
-    services.update_rules(session, rule, **values, actor=None)
+    services.update_rules(session, rule, **values, actor=None, now=NOW)
     session.commit()
     return rule
 
@@ -269,7 +269,7 @@ def no_daily_rules(session) -> None:
 
 
 def night(session, day: date, *people: StaffMember, side: Side = Side.SOUTH) -> None:
-    services.set_duty(session, day, side, Shift.NIGHT, list(people), actor=None)
+    services.set_duty(session, day, side, Shift.NIGHT, list(people), actor=None, now=NOW)
     session.commit()
 
 
@@ -357,7 +357,7 @@ def test_today_lists_who_is_on_site_and_on_duty_per_side(as_scheduler, session):
     stay(session, left, today() - timedelta(5), today() - timedelta(1))
     stay(session, north, today(), today())
     night(session, today(), on_duty)
-    services.set_duty(session, today(), Side.NORTH, Shift.DAY, [north], actor=None)
+    services.set_duty(session, today(), Side.NORTH, Shift.DAY, [north], actor=None, now=NOW)
     session.commit()
 
     response = as_scheduler.get("/staffing/today")
@@ -1657,7 +1657,7 @@ def test_the_feed_holds_the_persons_stays_and_duty_in_seoul_time(client, session
     own = stay(session, person, OCT(2), OCT(5))
     stay(session, other, OCT(2), OCT(5))
     night(session, OCT(3), person)
-    services.set_duty(session, OCT(4), Side.SOUTH, Shift.DAY, [person], actor=None)
+    services.set_duty(session, OCT(4), Side.SOUTH, Shift.DAY, [person], actor=None, now=NOW)
     session.commit()
 
     response = client.get(f"/staffing/feed/{person.feed_token}.ics")  # no login

@@ -53,9 +53,10 @@ def draft(
         carrier=carrier,
         approval_number=approval_number,
         actor=None,
+        now=NOW,
     )
     for data in lines:
-        services.add_line(session, delivery, data, actor=None)
+        services.add_line(session, delivery, data, actor=None, now=NOW)
     session.commit()
     return delivery
 
@@ -105,7 +106,7 @@ def returned(
     """A south-bound delivery carrying `parts` (lot, quantity) back, crossed on `on`."""
     delivery = draft(session, direction="south", planned_on=on, **header)
     for lot, quantity in parts:
-        services.add_return_line(session, delivery, lot, quantity, actor=None)
+        services.add_return_line(session, delivery, lot, quantity, actor=None, now=NOW)
     services.approve(session, delivery, actor=None, now=NOW)
     services.cross(session, delivery, crossed_on=on, actor=None, now=NOW)
     session.commit()
@@ -132,12 +133,13 @@ def work_order(
         planned_start=date(2018, 8, 1),
         planned_end=date(2018, 9, 30),
         actor=None,
+        now=NOW,
     )
     path = [WorkStatus.APPROVED, WorkStatus.IN_PROGRESS, WorkStatus.COMPLETED]
     for step in path[: path.index(status) + 1] if status in path else []:
-        repairs.change_status(session, order, step, on=date(2018, 8, 1), actor=None)
+        repairs.change_status(session, order, step, on=date(2018, 8, 1), actor=None, now=NOW)
     if status is WorkStatus.CANCELLED:
-        repairs.change_status(session, order, status, on=date(2018, 8, 1), actor=None)
+        repairs.change_status(session, order, status, on=date(2018, 8, 1), actor=None, now=NOW)
     session.commit()
     return order
 

@@ -49,6 +49,7 @@ def _admin():
         role=Role.ADMIN,
         password="correct horse battery",
         actor=None,
+        now=NOW,
     )
 
 
@@ -65,6 +66,7 @@ def _arrange(granted_steel: str, granted_copper: str, manifests: list[list[tuple
             unit="t",
             barrels_per_tonne=None,
             actor=None,
+            now=NOW,
         )
         for code, hs in (("steel", "7216.10"), ("copper", "7403.11"))
     }
@@ -93,6 +95,7 @@ def _arrange(granted_steel: str, granted_copper: str, manifests: list[list[tuple
             planned_on=date(2018, 10, 1),
             approval_number=f"MOU-CO-{n}",
             actor=None,
+            now=NOW,
         )
         for code, tonnes in manifest:
             supplies.add_line(
@@ -106,6 +109,7 @@ def _arrange(granted_steel: str, granted_copper: str, manifests: list[list[tuple
                     waiver_line=by_code[code],
                 ),
                 actor=None,
+                now=NOW,
             )
         supplies.approve(db.session, delivery, actor=None, now=NOW)
         ids.append(delivery.id)
@@ -197,6 +201,7 @@ def _arrange_returns(orders: list[list[str]]):
         unit="L",
         barrels_per_tonne="7.23",
         actor=None,
+        now=NOW,
     )
     steel = waivers.save_resource(
         db.session,
@@ -207,6 +212,7 @@ def _arrange_returns(orders: list[list[str]]):
         unit="t",
         barrels_per_tonne=None,
         actor=None,
+        now=NOW,
     )
     fuel.create_tank(
         db.session,
@@ -218,6 +224,7 @@ def _arrange_returns(orders: list[list[str]]):
         opening="5000",
         opened_on=date(2018, 6, 1),
         actor=None,
+        now=NOW,
     )
     stock.create_store(
         db.session,
@@ -227,6 +234,7 @@ def _arrange_returns(orders: list[list[str]]):
         opening="100",
         opened_on=date(2018, 6, 1),
         actor=None,
+        now=NOW,
     )
     lots = {lot.resource.code: lot for lot in db.session.scalars(select(StockLot))}
     ids = []
@@ -238,9 +246,10 @@ def _arrange_returns(orders: list[list[str]]):
             planned_on=date(2018, 10, 1),
             approval_number=f"MOU-CO-S-{n}",
             actor=None,
+            now=NOW,
         )
         for code in order:
-            supplies.add_return_line(db.session, delivery, lots[code], "1", actor=None)
+            supplies.add_return_line(db.session, delivery, lots[code], "1", actor=None, now=NOW)
         supplies.approve(db.session, delivery, actor=None, now=NOW)
         ids.append(delivery.id)
     db.session.commit()
@@ -293,6 +302,7 @@ def _approved_delivery(office, *, approve: bool = True) -> tuple[int, int]:
             planned_on=date(2018, 10, 1),
             approval_number="MOU-CO-700",
             actor=None,
+            now=NOW,
         )
         supplies.add_line(
             session,
@@ -305,6 +315,7 @@ def _approved_delivery(office, *, approve: bool = True) -> tuple[int, int]:
                 waiver_line=waiver.lines[0],
             ),
             actor=None,
+            now=NOW,
         )
         if approve:
             supplies.approve(session, delivery, actor=None, now=NOW)
@@ -398,6 +409,7 @@ def test_work_orders_drawing_from_one_store_at_once_never_take_more_than_it_hold
             opening="10",
             opened_on=date(2018, 6, 1),
             actor=None,
+            now=NOW,
         )
         orders = []
         for n in range(4):
@@ -413,8 +425,11 @@ def test_work_orders_drawing_from_one_store_at_once_never_take_more_than_it_hold
                 planned_start=date(2018, 10, 1),
                 planned_end=date(2018, 10, 31),
                 actor=None,
+                now=NOW,
             )
-            repairs.change_status(session, order, "approved", on=date(2018, 10, 1), actor=None)
+            repairs.change_status(
+                session, order, "approved", on=date(2018, 10, 1), actor=None, now=NOW
+            )
             orders.append(order.id)
         session.commit()
         steel_id = steel.id

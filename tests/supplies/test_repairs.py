@@ -59,12 +59,12 @@ def as_admin(client, admin):
 def test_a_work_order_goes_from_planned_to_completed_keeping_its_actual_dates(session):
     order = work_order(session)
     assert (order.status, order.progress, order.actual_start) == (W.PLANNED, 0, None)
-    repairs.change_status(session, order, W.APPROVED, on=date(2018, 7, 25), actor=None)
+    repairs.change_status(session, order, W.APPROVED, on=date(2018, 7, 25), actor=None, now=NOW)
     assert order.actual_start is None
-    repairs.change_status(session, order, W.IN_PROGRESS, on=date(2018, 8, 1), actor=None)
-    repairs.set_progress(session, order, 40, actor=None)
+    repairs.change_status(session, order, W.IN_PROGRESS, on=date(2018, 8, 1), actor=None, now=NOW)
+    repairs.set_progress(session, order, 40, actor=None, now=NOW)
     assert (order.actual_start, order.actual_end, order.progress) == (date(2018, 8, 1), None, 40)
-    repairs.change_status(session, order, W.COMPLETED, on=date(2018, 9, 14), actor=None)
+    repairs.change_status(session, order, W.COMPLETED, on=date(2018, 9, 14), actor=None, now=NOW)
     assert (order.status, order.actual_start, order.actual_end, order.progress) == (
         W.COMPLETED,
         date(2018, 8, 1),
@@ -76,7 +76,9 @@ def test_a_work_order_goes_from_planned_to_completed_keeping_its_actual_dates(se
 def test_work_cannot_be_completed_before_the_day_it_started(session):
     order = work_order(session, W.IN_PROGRESS)  # started 1 August
     with pytest.raises(InvalidInput, match="cannot end before it starts") as refused:
-        repairs.change_status(session, order, W.COMPLETED, on=date(2018, 7, 31), actor=None)
+        repairs.change_status(
+            session, order, W.COMPLETED, on=date(2018, 7, 31), actor=None, now=NOW
+        )
     assert refused.value.field == "on"
     assert (order.status, order.actual_end, order.progress) == (W.IN_PROGRESS, None, 0)
 
@@ -84,7 +86,7 @@ def test_work_cannot_be_completed_before_the_day_it_started(session):
 @pytest.mark.parametrize("status", [W.PLANNED, W.APPROVED, W.IN_PROGRESS])
 def test_open_work_can_be_cancelled(session, status):
     order = work_order(session, status)
-    repairs.change_status(session, order, W.CANCELLED, on=date(2018, 8, 2), actor=None)
+    repairs.change_status(session, order, W.CANCELLED, on=date(2018, 8, 2), actor=None, now=NOW)
     assert order.status is W.CANCELLED
 
 
@@ -104,7 +106,7 @@ def test_a_work_order_cannot_skip_or_go_back_a_step(session, start, to, words):
     order = work_order(session, start, number="WO-2018-07")
     dates = (order.actual_start, order.actual_end, order.progress)
     with pytest.raises(ConflictError, match=f"Work order WO-2018-07 cannot go from {words}."):
-        repairs.change_status(session, order, to, on=date(2018, 9, 1), actor=None)
+        repairs.change_status(session, order, to, on=date(2018, 9, 1), actor=None, now=NOW)
     assert order.status is start
     assert (order.actual_start, order.actual_end, order.progress) == dates
 
@@ -114,7 +116,7 @@ def test_progress_is_recorded_only_while_the_work_is_approved_or_under_way(sessi
     order = work_order(session, status)
     progress = order.progress
     with pytest.raises(ConflictError, match="while the work is approved or under way"):
-        repairs.set_progress(session, order, 50, actor=None)
+        repairs.set_progress(session, order, 50, actor=None, now=NOW)
     assert order.progress == progress
 
 
@@ -122,7 +124,7 @@ def test_progress_is_recorded_only_while_the_work_is_approved_or_under_way(sessi
 def test_progress_is_a_percentage(session, value):
     order = work_order(session, W.IN_PROGRESS)
     with pytest.raises(InvalidInput, match="from 0 to 100") as refused:
-        repairs.set_progress(session, order, value, actor=None)
+        repairs.set_progress(session, order, value, actor=None, now=NOW)
     assert refused.value.field == "progress" and order.progress == 0
 
 
@@ -140,6 +142,7 @@ def test_a_work_order_ends_on_or_after_its_start(session):
             planned_start=date(2018, 8, 2),
             planned_end=date(2018, 8, 1),
             actor=None,
+            now=NOW,
         )
     assert refused.value.field == "planned_end" and count(session, WorkOrder) == 0
 
@@ -294,6 +297,7 @@ def test_spend_counts_materials_at_the_value_they_crossed_with_and_other_costs(
         description="Welders, 3 days",
         amount_krw="2,400,000",
         actor=None,
+        now=NOW,
     )
     spend = repairs.summary(session, order)
     assert [use.value_krw for use in spend.materials] == [5_000_000 + 1_800_000]
@@ -323,6 +327,7 @@ def test_a_cost_needs_an_amount_and_what_it_was_for(session, amount, description
             description=description,
             amount_krw=amount,
             actor=None,
+            now=NOW,
         )
     assert (refused.value.field, str(refused.value)) == (field, message)
     assert order.costs == []
@@ -341,11 +346,11 @@ def test_only_equipment_that_must_come_back_is_assigned_and_only_once(
     )
     tool, kept = lots_of(session, inbound)
     order = work_order(session, W.IN_PROGRESS)
-    repairs.assign_equipment(session, order, tool, note="For the boiler room", actor=None)
+    repairs.assign_equipment(session, order, tool, note="For the boiler room", actor=None, now=NOW)
     with pytest.raises(ConflictError, match="already on the work order"):
-        repairs.assign_equipment(session, order, tool, actor=None)
+        repairs.assign_equipment(session, order, tool, actor=None, now=NOW)
     with pytest.raises(InvalidInput, match="Only equipment that must come back"):
-        repairs.assign_equipment(session, order, kept, actor=None)
+        repairs.assign_equipment(session, order, kept, actor=None, now=NOW)
     assert [(item.lot_id, item.note) for item in order.equipment] == [
         (tool.id, "For the boiler room")
     ]
@@ -385,9 +390,10 @@ def test_the_work_order_page_shows_materials_coverage_spend_and_equipment(
         description="Welders, 3 days",
         amount_krw="2,400,000",
         actor=None,
+        now=NOW,
     )
     for lot in (back, away):
-        repairs.assign_equipment(session, order, lot, actor=None)
+        repairs.assign_equipment(session, order, lot, actor=None, now=NOW)
     session.commit()
     returned(session, [(back, "1")], on=date(2018, 11, 20))
 

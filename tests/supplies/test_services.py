@@ -3,7 +3,7 @@ the ledger all or nothing, receipt into on-site lots, returns south and overdue 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -28,7 +28,7 @@ from office.waivers.models import (
     WaiverStatus,
 )
 from office.waivers.units import Unit
-from tests.factories import NOW, draw, make_resource, make_waiver
+from tests.factories import NOW, audit_events, draw, make_resource, make_waiver, recorded
 from tests.supplies.arrange import (
     CROSSED_ON,
     approved,
@@ -241,9 +241,9 @@ def test_approval_needs_the_ministrys_approval_number(session, steel, lines):
 def test_an_approved_manifest_is_fixed(session, steel, lines):
     delivery = approved(session, [line(steel, "1", lines["steel"])], reference="KLO-D-2018-10")
     with pytest.raises(ConflictError, match="is approved; only a draft can be changed"):
-        services.add_line(session, delivery, line(steel, "1", lines["steel"]), actor=None)
+        services.add_line(session, delivery, line(steel, "1", lines["steel"]), actor=None, now=NOW)
     with pytest.raises(ConflictError, match="only a draft can be changed"):
-        services.remove_line(session, delivery.lines[0], actor=None)
+        services.remove_line(session, delivery.lines[0], actor=None, now=NOW)
     assert count(session, DeliveryLine) == 1
 
 
@@ -306,6 +306,7 @@ def test_receiving_puts_fuel_into_its_tank_and_other_goods_into_the_materials_st
             opening=None,
             opened_on=date(2018, 6, 1),
             actor=None,
+            now=NOW,
         )
     session.commit()
     delivery = crossed(
@@ -367,6 +368,7 @@ def test_fuel_that_would_overfill_its_tank_is_not_received_at_all(
         opening=None,
         opened_on=date(2018, 6, 1),
         actor=None,
+        now=NOW,
     )
     delivery = crossed(
         session,
@@ -402,7 +404,7 @@ def test_a_return_south_takes_the_quantity_back_out_of_its_lot(session, admin, s
     (lot,) = lots_of(session, inbound)  # 2 t
     entries = count(session, DrawdownEntry)
     back = draft(session, direction="south", planned_on=date(2018, 11, 5), reference="KLO-S-01")
-    item = services.add_return_line(session, back, lot, "0.5", actor=admin)
+    item = services.add_return_line(session, back, lot, "0.5", actor=admin, now=NOW)
 
     # Declared as it came in, per tonne now: 1,500 won and 1.25 dollars a kilogram.
     assert (item.purpose, item.hs_code, item.quantity, item.unit) == (
@@ -436,9 +438,38 @@ def test_a_return_of_more_than_the_lot_holds_is_refused(session, admin, steel, l
     back = draft(session, direction="south")
     why = rf"Lot {lot.id} has 2 t on site; this return asks for 2\.5\.$"
     with pytest.raises(InvalidInput, match=why) as refused:
-        services.add_return_line(session, back, lot, "2.5", actor=admin)
+        services.add_return_line(session, back, lot, "2.5", actor=admin, now=NOW)
     assert refused.value.field == "quantity"
     assert back.lines == [] and count(session, DeliveryLine) == 1
+
+
+def test_adding_a_return_line_is_on_the_audit_trail(session, admin, steel, lines):
+    (lot,) = lots_of(session, received(session, [line(steel, "3", lines["steel"])], actor=admin))
+    back = draft(session, direction="south", planned_on=date(2018, 10, 5))
+    added_at = NOW - timedelta(hours=1)
+    services.add_return_line(session, back, lot, "1", actor=admin, now=added_at)
+    event = audit_events(session, "delivery.line_added")[-1]  # after the line it came in on
+    assert recorded(event) == (admin.id, added_at, "Delivery", str(back.id))
+    assert event.detail == {
+        "line_no": 1,
+        "resource": "steel",
+        "quantity": "1",
+        "unit": "t",
+        "lot": lot.id,
+    }
+
+
+def test_the_materials_store_opened_for_a_receipt_is_on_the_audit_trail(
+    session, admin, steel, lines
+):
+    delivery = crossed(session, [line(steel, "3", lines["steel"])], actor=admin)
+    received_at = NOW - timedelta(hours=4)
+    services.receive(session, delivery, received_on=CROSSED_ON, actor=admin, now=received_at)
+    (event,) = audit_events(session, "store.created")
+    store = services.materials_store(session, actor=None, today=CROSSED_ON, now=NOW)
+    assert recorded(event) == (admin.id, received_at, "Store", str(store.id))
+    assert (event.detail["name"], event.detail["kind"]) == ("Materials store", "warehouse")
+    assert len(audit_events(session, "store.created")) == 1  # found, not opened again
 
 
 def test_two_return_lines_of_one_lot_may_not_add_up_to_more_than_it_holds(
@@ -446,10 +477,10 @@ def test_two_return_lines_of_one_lot_may_not_add_up_to_more_than_it_holds(
 ):
     (lot,) = lots_of(session, received(session, [line(steel, "2", lines["steel"])], actor=admin))
     back = draft(session, direction="south")
-    services.add_return_line(session, back, lot, "1.5", actor=admin)
+    services.add_return_line(session, back, lot, "1.5", actor=admin, now=NOW)
     with pytest.raises(InvalidInput, match=r"has 0\.5 t on site; this return asks for 1\.$"):
-        services.add_return_line(session, back, lot, "1", actor=admin)
-    services.add_return_line(session, back, lot, "0.5", actor=admin)
+        services.add_return_line(session, back, lot, "1", actor=admin, now=NOW)
+    services.add_return_line(session, back, lot, "0.5", actor=admin, now=NOW)
     assert [item.quantity for item in back.lines] == [Decimal("1.5"), Decimal("0.5")]
 
 
@@ -463,8 +494,8 @@ def test_a_return_crossing_is_refused_whole_when_the_lot_was_used_meanwhile(
     )
     steel_lot, copper_lot = lots_of(session, inbound)
     back = draft(session, direction="south")
-    services.add_return_line(session, back, copper_lot, "1", actor=admin)
-    services.add_return_line(session, back, steel_lot, "2", actor=admin)
+    services.add_return_line(session, back, copper_lot, "1", actor=admin, now=NOW)
+    services.add_return_line(session, back, steel_lot, "2", actor=admin, now=NOW)
     services.approve(session, back, actor=admin, now=NOW)
     session.commit()
     # Meanwhile a work order used some of the steel.
@@ -495,9 +526,9 @@ def test_a_north_bound_manifest_takes_no_lots_back_and_a_south_bound_one_no_new_
     (lot,) = lots_of(session, received(session, [line(steel, "2", lines["steel"])], actor=admin))
     north, south = draft(session), draft(session, direction="south")
     with pytest.raises(ConflictError, match="Only a south-bound delivery carries lots back"):
-        services.add_return_line(session, north, lot, "1", actor=admin)
+        services.add_return_line(session, north, lot, "1", actor=admin, now=NOW)
     with pytest.raises(ConflictError, match="choose the lot to return"):
-        services.add_line(session, south, line(steel, "1", lines["steel"]), actor=admin)
+        services.add_line(session, south, line(steel, "1", lines["steel"]), actor=admin, now=NOW)
 
 
 def test_equipment_past_its_due_date_is_overdue_until_all_of_it_is_back(
@@ -606,7 +637,7 @@ def test_a_bad_manifest_line_is_refused_naming_its_field(
         **change,
     }
     with pytest.raises(InvalidInput) as refused:
-        services.add_line(session, delivery, services.LineInput(**fields), actor=None)
+        services.add_line(session, delivery, services.LineInput(**fields), actor=None, now=NOW)
     assert refused.value.field == field
     assert str(refused.value).startswith(message)
     assert delivery.lines == [] and count(session, DeliveryLine) == 0
@@ -615,7 +646,7 @@ def test_a_bad_manifest_line_is_refused_naming_its_field(
 def test_a_line_may_not_draw_on_a_waiver_line_for_another_resource(session, copper, lines):
     delivery = draft(session)
     with pytest.raises(InvalidInput, match="line 1 is for Steel, not Copper") as refused:
-        services.add_line(session, delivery, line(copper, "1", lines["steel"]), actor=None)
+        services.add_line(session, delivery, line(copper, "1", lines["steel"]), actor=None, now=NOW)
     assert refused.value.field == "waiver_line_id" and count(session, DeliveryLine) == 0
 
 
@@ -626,12 +657,29 @@ def test_a_changed_hs_code_with_its_reason_is_kept_with_the_reason(session, stee
         delivery,
         line(steel, "1", lines["steel"], hs_code="7216.50", hs_code_reason="Cold-formed"),
         actor=None,
+        now=NOW,
     )
     same = services.add_line(
-        session, delivery, line(steel, "1", lines["steel"], hs_code="7216.10"), actor=None
+        session, delivery, line(steel, "1", lines["steel"], hs_code="7216.10"), actor=None, now=NOW
     )
     assert (item.hs_code, item.hs_code_reason) == ("721650", "Cold-formed")
     assert (same.hs_code, same.hs_code_reason) == ("721610", None)
+
+
+def test_adding_a_manifest_line_is_on_the_audit_trail(session, admin, steel, lines):
+    delivery = draft(session)
+    added_at = NOW - timedelta(hours=2)
+    item = services.add_line(
+        session, delivery, line(steel, "2.5", lines["steel"]), actor=admin, now=added_at
+    )
+    (event,) = audit_events(session, "delivery.line_added")
+    assert recorded(event) == (admin.id, added_at, "Delivery", str(delivery.id))
+    assert event.detail == {
+        "line_no": item.line_no,
+        "resource": "steel",
+        "quantity": "2.5",
+        "unit": "t",
+    }
 
 
 def test_removing_a_line_numbers_the_rest_again(session, steel, copper, heater, lines):
@@ -643,7 +691,7 @@ def test_removing_a_line_numbers_the_rest_again(session, steel, copper, heater, 
             line(heater, "1", lines["heater"]),
         ],
     )
-    services.remove_line(session, delivery.lines[0], actor=None)
+    services.remove_line(session, delivery.lines[0], actor=None, now=NOW)
     session.commit()
     numbered = session.execute(
         select(DeliveryLine.line_no, DeliveryLine.resource_id).order_by(DeliveryLine.line_no)

@@ -1,12 +1,23 @@
 """Resources take their control class from the HS rules: longest prefix wins."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
+from office.auth.permissions import Role
 from office.errors import ConflictError, InvalidInput
 from office.waivers import services
 from office.waivers.models import Control, HsRule
-from tests.factories import draw, make_resource, make_waiver
+from tests.factories import (
+    NOW,
+    audit_events,
+    draw,
+    make_resource,
+    make_user,
+    make_waiver,
+    recorded,
+)
 
 
 def rule(prefix: str, control: Control) -> HsRule:
@@ -45,18 +56,41 @@ def test_a_new_rule_reclassifies_existing_resources(session):
         session, "heater", hs_code="8516.10", unit="piece", barrels_per_tonne=None
     )
     assert heater.control is Control.PROHIBITED
-    services.save_hs_rule(session, prefix="8516", control=Control.NONE, note="exempt", actor=None)
+    services.save_hs_rule(
+        session, prefix="8516", control=Control.NONE, note="exempt", actor=None, now=NOW
+    )
     assert heater.control is Control.NONE
     removed = session.scalar(select(HsRule).where(HsRule.prefix == "8516"))
-    services.delete_hs_rule(session, removed, actor=None)
+    services.delete_hs_rule(session, removed, actor=None, now=NOW)
     assert heater.control is Control.PROHIBITED
+
+
+def test_installing_the_default_rules_puts_back_the_missing_ones_on_the_audit_trail(session):
+    reviewer = make_user(session, Role.REVIEWER)
+    steel = make_resource(session, "steel", hs_code="7216.10", unit="t", barrels_per_tonne=None)
+    session.delete(session.scalar(select(HsRule).where(HsRule.prefix == "72")))
+    services.reclassify_resources(session)
+    assert steel.control is Control.NONE
+    installed_at = NOW - timedelta(days=1)
+    services.install_default_hs_rules(session, actor=reviewer, now=installed_at)
+    assert steel.control is Control.PROHIBITED
+    (event,) = audit_events(session, "hs_rule.defaults_installed")
+    assert recorded(event) == (reviewer.id, installed_at, None, None)
+    assert event.detail == {"prefixes": ["72"], "resources_reclassified": 1}
 
 
 @pytest.mark.parametrize("hs_code", ["271", "27101999999", "27a0", "", "٢٧١٠"])
 def test_hs_codes_have_four_to_ten_digits(session, hs_code):
     with pytest.raises(InvalidInput, match="4 to 10 digits"):
         services.save_resource(
-            session, code="x", name_ko="x", name_en="x", hs_code=hs_code, unit="kg", actor=None
+            session,
+            code="x",
+            name_ko="x",
+            name_en="x",
+            hs_code=hs_code,
+            unit="kg",
+            actor=None,
+            now=NOW,
         )
 
 
@@ -76,6 +110,7 @@ def test_duplicate_code_and_unknown_unit_are_refused(session):
             hs_code="2710.19",
             unit="L",
             actor=None,
+            now=NOW,
         )
     with pytest.raises(InvalidInput, match="Unknown unit"):
         services.save_resource(
@@ -86,6 +121,7 @@ def test_duplicate_code_and_unknown_unit_are_refused(session):
             hs_code="2710.19",
             unit="gallon",
             actor=None,
+            now=NOW,
         )
 
 
@@ -102,13 +138,14 @@ def test_unit_of_a_resource_with_history_cannot_change(session):
             hs_code="2710.19",
             unit="t",
             actor=None,
+            now=NOW,
             resource=diesel,
         )
 
 
 def test_saving_a_rule_for_an_existing_prefix_changes_it(session):
     services.save_hs_rule(
-        session, prefix="27.10", control=Control.PROHIBITED, note="stricter", actor=None
+        session, prefix="27.10", control=Control.PROHIBITED, note="stricter", actor=None, now=NOW
     )
     rules = session.scalars(select(HsRule).where(HsRule.prefix == "2710")).all()
     assert [(r.control, r.note) for r in rules] == [(Control.PROHIBITED, "stricter")]

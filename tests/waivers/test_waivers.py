@@ -97,7 +97,7 @@ def test_a_partial_grant_needs_every_granted_quantity_first(session):
         services.change_waiver_status(
             session, waiver, S.PARTIALLY_GRANTED, effective_on=date(2018, 9, 5), actor=None, now=NOW
         )
-    services.set_granted_quantity(session, waiver.lines[0], "400", actor=None)
+    services.set_granted_quantity(session, waiver.lines[0], "400", actor=None, now=NOW)
     services.change_waiver_status(
         session, waiver, S.PARTIALLY_GRANTED, effective_on=date(2018, 9, 5), actor=None, now=NOW
     )
@@ -108,14 +108,14 @@ def test_granted_cannot_exceed_requested_and_lines_freeze_after_the_decision(ses
     diesel = make_resource(session)
     waiver = make_waiver(session, [(diesel, "L", "1000", None)], status=S.REQUESTED)
     with pytest.raises(InvalidInput, match="cannot exceed the requested 1000 L"):
-        services.set_granted_quantity(session, waiver.lines[0], "1001", actor=None)
+        services.set_granted_quantity(session, waiver.lines[0], "1001", actor=None, now=NOW)
     services.change_waiver_status(
         session, waiver, S.GRANTED, effective_on=date(2018, 9, 5), actor=None, now=NOW
     )
     with pytest.raises(ConflictError, match="only while it is a draft or requested"):
-        services.set_granted_quantity(session, waiver.lines[0], "10", actor=None)
+        services.set_granted_quantity(session, waiver.lines[0], "10", actor=None, now=NOW)
     with pytest.raises(ConflictError, match="only while it is a draft or requested"):
-        services.add_line(session, waiver, services.LineSpec(diesel, "L", "5"), actor=None)
+        services.add_line(session, waiver, services.LineSpec(diesel, "L", "5"), actor=None, now=NOW)
 
 
 def test_validity_must_not_end_before_it_starts(session):
