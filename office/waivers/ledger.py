@@ -429,16 +429,22 @@ def record_drawdown(
     )
     if line is not None:
         line.used_base += checked.base_quantity
-    if flagged:
-        record_event(
-            session,
-            "drawdown.overridden",
-            actor=actor,
-            target=entry,
-            at=now,
-            classification=classification.value,
-            reason=reason,
-        )
+    # Every entry is on the audit trail, whichever door it came through: a manual or API
+    # drawdown has no other event, and one drawn for a receipt or a crossing is its own record.
+    record_event(
+        session,
+        "drawdown.overridden" if flagged else "drawdown.recorded",
+        actor=actor,
+        target=entry,
+        at=now,
+        seq=entry.seq,
+        resource=resource.code,
+        quantity=checked.quantity,
+        unit=checked.unit.value,
+        source=entry.source.value,
+        classification=classification.value,
+        **({"reason": reason} if flagged else {}),
+    )
     session.flush()
     return entry
 

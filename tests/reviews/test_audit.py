@@ -19,7 +19,7 @@ from office.auth.permissions import Role
 from office.i18n import SEOUL
 from office.reviews.models import ItemKind, ReviewAction
 from tests.conftest import log_in
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, audit_events, draw, make_user, make_waiver, recorded
 from tests.reviews.arrange import OCT, act, at
 from tests.reviews.pages import read
 
@@ -68,6 +68,28 @@ def test_actions_and_logins_appear_with_who_did_them(client, session, reviewer, 
     assert actions(page).index("login.bad_credentials") < actions(page).index("review.query")
 
 
+def test_every_ledger_entry_is_on_the_trail_with_who_recorded_it_and_when(
+    client, session, admin, reviewer, diesel
+):
+    line = make_waiver(session, [(diesel, "L", "1000", "1000")]).lines[0]
+    recorded_at = seoul(OCT(2), 14)
+    entry = draw(session, diesel, "250", line=line, actor=admin, now=recorded_at)
+    (event,) = audit_events(session, "drawdown.recorded")
+    assert recorded(event) == (admin.id, recorded_at, "DrawdownEntry", str(entry.id))
+    assert event.detail == {
+        "seq": entry.seq,
+        "resource": "diesel",
+        "quantity": "250",
+        "unit": "L",
+        "source": "manual",
+        "classification": "covered",
+    }
+    rows = trail(read(log_in(client, reviewer).get("/audit/?action=drawdown.")))
+    assert [row[:4] for row in rows] == [
+        ["2018-10-02 14:00", "Admin Kim", "drawdown.recorded", f"DrawdownEntry #{entry.id}"]
+    ]
+
+
 def test_a_login_with_an_unknown_address_shows_the_address(app, client, reviewer):
     app.test_client().post("/login", data={"email": "nobody@test.example", "password": "x"})
     page = read(log_in(client, reviewer).get("/audit/?action=login"))
@@ -82,7 +104,12 @@ def test_filter_by_person(client, session, admin, reviewer, flagged, logins):
     assert {row[1] for row in trail(mine)} == {"Reviewer Park"}
     assert sorted(actions(mine)) == ["login.succeeded", "review.query"]
     theirs = read(client.get(f"/audit/?actor={admin.id}"))
-    assert set(actions(theirs)) == {"review.answer", "drawdown.overridden", "login.bad_credentials"}
+    assert set(actions(theirs)) == {
+        "review.answer",
+        "drawdown.recorded",
+        "drawdown.overridden",
+        "login.bad_credentials",
+    }
 
 
 def test_filter_by_kind_of_action(client, session, reviewer, flagged, logins):
