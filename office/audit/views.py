@@ -17,25 +17,34 @@ from office.auth.access import permission_required
 from office.auth.models import User
 from office.auth.permissions import Permission
 from office.db import db, utcnow
-from office.i18n import _, office_date
+from office.i18n import _, _l, office_date
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-ACTION_GROUPS = (
-    "login",
-    "user.",
-    "api_token.",
-    "waiver.",
-    "drawdown.",
-    "resource.",
-    "hs_rule.",
-    "delivery.",
-    "work_order.",
-    "review.",
-    "month.",
-    "plan.",
-    "staff.",
-)
+# The kinds of action the trail filters by: an action's prefix and its on-screen name.
+ACTION_GROUPS = {
+    "login": _l("Logins"),
+    "user.": _l("Users"),
+    "api_token.": _l("API tokens"),
+    "waiver.": _l("Waivers"),
+    "drawdown.": _l("Ledger"),
+    "resource.": _l("Resources"),
+    "hs_rule.": _l("HS rules"),
+    "delivery.": _l("Deliveries"),
+    "store.": _l("Stores and tanks"),
+    "day.": _l("Daily log"),
+    "generator.": _l("Generators"),
+    "meter.": _l("Meter replacements"),
+    "work_order.": _l("Work orders"),
+    "review.": _l("Reviews"),
+    "month.": _l("Monthly sign-offs"),
+    "staff.": _l("Roster"),
+    "staffing.": _l("Staffing rules"),
+    "stay.": _l("Stays on site"),
+    "duty.": _l("Night duty"),
+    "crossing_list.": _l("Crossing lists"),
+    "plan.": _l("Staffing plans"),
+}
 
 
 def _day(name: str, errors: dict[str, str]) -> date | None:

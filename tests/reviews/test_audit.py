@@ -127,6 +127,10 @@ def test_filter_by_kind_of_action(client, session, reviewer, flagged, logins):
         "delivery.crossed",
         "delivery.received",
     }
+    page = client.get("/audit/?action=day.").get_data(as_text=True)
+    assert '<option value="day." selected>Daily log</option>' in page
+    days = actions(read(client.get("/audit/?action=day.")))
+    assert days and all(action.startswith("day.") for action in days)
     # Not one of the groups: everything is shown.
     everything = actions(read(client.get("/audit/")))
     assert actions(read(client.get("/audit/?action=%25"))) == everything
