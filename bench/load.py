@@ -175,7 +175,7 @@ def app_session(url: str, secret_key: str) -> Iterator[Any]:
         try:
             yield db.session
         finally:
-            db.session.remove()
+            db.session.close()
             db.engine.dispose()
 
 
@@ -355,7 +355,14 @@ class Run:
 
 
 def locust(
-    config: dict[str, Any], port: int, master: int, users: int, duration: float, rundir: Path, args
+    config: dict[str, Any],
+    url: str,
+    port: int,
+    master: int,
+    users: int,
+    duration: float,
+    rundir: Path,
+    args: argparse.Namespace,
 ) -> dict[str, Any]:
     """Run bench/locustfile.py headless in a process of its own; return its measurement."""
     config_path, out = rundir / "config.json", rundir / "result.json"
@@ -370,6 +377,7 @@ def locust(
                 f"--spawn-rate={args.spawn_rate}",
                 f"--duration={duration}",
                 f"--server-pid={master}",
+                f"--database={make_url(url).database if url.startswith('postgresql') else ''}",
                 f"--out={out}",
             ],
             env={**os.environ, "LOAD_CONFIG": str(config_path)},
@@ -398,7 +406,7 @@ def run_once(
     rundir.mkdir()
     try:
         with ledger_bench.gunicorn(url, secret_key, rundir, args.workers) as (port, master):
-            result = locust(config, port, master, users, duration, rundir, args)
+            result = locust(config, url, port, master, users, duration, rundir, args)
         run = Run(users, result, load_before=load_before)
         run.checks = invariants(url, secret_key, run, rundir / "gunicorn.log")
     finally:
@@ -571,13 +579,30 @@ def kind_label(kind: dict[str, Any], width: int = 0) -> str:
     return f"{kind['method']:<{width}} {kind['name']}"
 
 
-def print_cpu(cpu: dict[str, float], kind: str) -> None:
+def print_cpu(run: Run, kind: str) -> None:
+    """Where the machine's CPU went, and what a request of this mix costs the server: that
+    holds even when other work shares the machine, and gives the rate that would fill it."""
+    cpu, seconds = run.steady["cpu"], run.steady["seconds"]
     other = cpu["machine"] - cpu["workers"] - cpu["locust"] - cpu["postgres"]
     database = f", PostgreSQL {cpu['postgres']:.2f}" if kind == "postgresql" else ""
     print(
         f"  CPU, cores busy of {cpu['machine_capacity']:.0f}: machine {cpu['machine']:.2f} = "
         f"gunicorn workers {cpu['workers']:.2f}{database}, Locust {cpu['locust']:.2f}, "
-        f"other {max(other, 0):.2f}"
+        f"other work on the machine {max(other, 0):.2f}"
+    )
+    requests = run.steady["requests"]
+    if not requests:
+        return
+    worker_ms = cpu["workers"] * seconds / requests * 1000
+    database_ms = cpu["postgres"] * seconds / requests * 1000
+    server_ms = worker_ms + database_ms
+    fill = CORES / (server_ms / 1000)
+    per_user = run.rps / run.users
+    print(
+        f"  CPU a request: workers {worker_ms:.1f} ms"
+        + (f" + PostgreSQL {database_ms:.1f} ms" if kind == "postgresql" else "")
+        + f"; this mix alone would fill {CORES} cores at about {fill:.0f} requests/s, "
+        f"i.e. {fill / per_user:.0f} users at {per_user:.2f} requests/s each"
     )
 
 
@@ -595,7 +620,7 @@ def print_run(run: Run, kind: str, duration: float) -> None:
     print(
         f"  requests/s: {run.rps:.1f} ({run.steady['requests']:,} requests); errors: {run.errors}"
     )
-    print_cpu(run.steady["cpu"], kind)
+    print_cpu(run, kind)
     print(f"  {'kind of request':<44} {'count':>6} {'errors':>6} {'p50':>6} {'p95':>6} {'p99':>6}")
     for k in run.kinds:
         if not k["count"]:
@@ -645,36 +670,57 @@ class Outcome:
 def step_run(
     dbs: Databases, config: dict[str, Any], secret_key: str, main: Run, args: argparse.Namespace
 ) -> tuple[list[Run], int | None]:
+    """Raise the users by `--step` from the main run's, each on a fresh copy, until the p95
+    of a kind passes 1 s; when the main run is past it already, lower them by a third of a
+    step instead until it is not. Return the runs and the users at which p95 passes 1 s."""
     print(
         f"\n== {label(dbs.kind)}: step run, {args.step} more users a step, "
         f"{args.step_duration:.0f} s steady each on a fresh copy, until a kind's p95 passes "
         f"{STEP_LIMIT_MS} ms (at most {args.max_users} users)",
         flush=True,
     )
-    print(f"  {'users':>5} {'req/s':>6} {'errors':>6} {'CPU':>5}  {'invariants':<10} slowest p95")
+    print(
+        f"  {'users':>5} {'req/s':>6} {'errors':>6} {'CPU':>5} {'other':>5} {'ms/req':>6}  "
+        f"{'invariants':<10} slowest p95"
+    )
     steps: list[Run] = []
 
     def show(run: Run) -> None:
-        slowest = run.slowest
+        slowest, cpu = run.slowest, run.steady["cpu"]
+        other = cpu["machine"] - cpu["workers"] - cpu["locust"] - cpu["postgres"]
+        server_ms = (cpu["workers"] + cpu["postgres"]) * run.steady["seconds"]
+        server_ms = server_ms / max(run.steady["requests"], 1) * 1000
         print(
-            f"  {run.users:>5} {run.rps:>6.1f} {run.errors:>6} {run.steady['cpu']['machine']:>5.2f}"
-            f"  {'PASS' if run.invariants_hold else 'FAIL':<10} {ms(slowest['p95']):>6} ms  "
+            f"  {run.users:>5} {run.rps:>6.1f} {run.errors:>6} {cpu['machine']:>5.2f} "
+            f"{max(other, 0):>5.2f} {server_ms:>6.1f}  "
+            f"{'PASS' if run.invariants_hold else 'FAIL':<10} {ms(slowest['p95']):>6} ms  "
             f"{kind_label(slowest)}",
             flush=True,
         )
         if not run.invariants_hold:
             print_checks(run.checks)
 
-    show(main)
-    if (main.slowest["p95"] or 0) > STEP_LIMIT_MS:
-        return steps, main.users
-    users = main.users
-    while users + args.step <= args.max_users:
-        users += args.step
+    def past(run: Run) -> bool:
+        return (run.slowest["p95"] or 0) > STEP_LIMIT_MS
+
+    def step(users: int) -> Run:
         run = run_once(dbs, config, secret_key, users, args.step_duration, args)
         steps.append(run)
         show(run)
-        if (run.slowest["p95"] or 0) > STEP_LIMIT_MS:
+        return run
+
+    show(main)
+    if past(main):
+        down, users = max(1, args.step // 3), main.users
+        while users - down > 0:
+            if not past(step(users - down)):
+                return steps, users
+            users -= down
+        return steps, users
+    users = main.users
+    while users + args.step <= args.max_users:
+        users += args.step
+        if past(step(users)):
             return steps, users
     return steps, None
 

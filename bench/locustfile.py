@@ -371,7 +371,8 @@ USER_CLASSES = [Administrator, Reviewer, Scheduler]
 
 def cpu_ticks() -> dict[str, float]:
     """CPU seconds so far: the whole machine (busy and all), this process, and per process
-    of the gunicorn workers and PostgreSQL, read from /proc."""
+    the gunicorn workers and the PostgreSQL backends serving the run's database (their
+    title names it; other databases on the server are other people's work), from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
     fields = [float(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     idle = fields[3] + fields[4]
@@ -391,8 +392,13 @@ def cpu_ticks() -> dict[str, float]:
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         rest = stat[stat.rindex(")") + 2 :].split()
         ppid, seconds = int(rest[1]), (int(rest[11]) + int(rest[12])) / tick
-        if comm == "postgres":
-            ticks[f"postgres:{entry.name}"] = seconds
+        if comm == "postgres" and DATABASE:
+            try:
+                title = (entry / "cmdline").read_bytes().split(b"\0")[0].decode()
+            except OSError:
+                continue
+            if f" {DATABASE} " in title:
+                ticks[f"postgres:{entry.name}"] = seconds
         elif ppid == SERVER_PID:
             ticks[f"worker:{entry.name}"] = seconds
     return ticks
@@ -464,19 +470,21 @@ def measure(env: Environment, args: argparse.Namespace) -> dict[str, Any]:
 
 
 SERVER_PID = 0
+DATABASE = ""
 
 
 def main(argv: list[str] | None = None) -> None:
-    global SERVER_PID
+    global DATABASE, SERVER_PID
     parser = argparse.ArgumentParser(description="Run the office's users headless (load.py).")
     parser.add_argument("--host", required=True)
     parser.add_argument("--users", type=int, required=True)
     parser.add_argument("--spawn-rate", type=float, default=5.0, help="users started a second")
     parser.add_argument("--duration", type=float, required=True, help="steady seconds")
     parser.add_argument("--server-pid", type=int, default=0, help="gunicorn's master")
+    parser.add_argument("--database", default="", help="PostgreSQL database the server uses")
     parser.add_argument("--out", type=Path, required=True, help="where the JSON result goes")
     args = parser.parse_args(argv)
-    SERVER_PID = args.server_pid
+    SERVER_PID, DATABASE = args.server_pid, args.database
     result = measure(Environment(user_classes=USER_CLASSES, host=args.host), args)
     args.out.write_text(json.dumps(result))
 
