@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from office.auth.permissions import Role
 from office.errors import ConflictError, InvalidInput
@@ -287,6 +287,46 @@ def test_usage_equals_the_ledger_and_check_reports_a_difference(app, session, di
     result = runner.invoke(args=["ledger", "check"])
     assert result.exit_code == 1
     assert "stored use 5 L, ledger sum 200 L" in result.output
+
+
+def test_the_database_holds_one_entry_per_source_and_check_reports_older_twins(
+    app, session, diesel
+):
+    line = diesel_line(session, diesel)
+
+    def drawn_for(source_id: int | None, ref: str) -> DrawdownEntry:
+        return ledger.record_drawdown(
+            session,
+            resource=diesel,
+            quantity="10",
+            unit="L",
+            occurred_on=date(2018, 10, 1),
+            waiver_line=line,
+            purpose="operation",
+            source=Source.DELIVERY,
+            source_id=source_id,
+            source_ref=ref,
+            actor=None,
+            now=NOW,
+        )
+
+    first = drawn_for(41, "KLO-1/1")
+    session.commit()
+    with pytest.raises(IntegrityError):
+        drawn_for(41, "KLO-1/1")  # the same manifest line again
+    session.rollback()
+    # Entries written before they named their source are told apart by their reference.
+    drawn_for(None, "KLO-2/1")
+    drawn_for(None, "KLO-2/1")
+    session.commit()
+
+    result = app.test_cli_runner().invoke(args=["ledger", "check"])
+
+    assert result.exit_code == 1
+    assert f"delivery KLO-2/1 is drawn by entries {first.seq + 1}, {first.seq + 2}" in (
+        result.output
+    )
+    assert "KLO-1/1" not in result.output
 
 
 def test_each_entry_chains_to_the_previous(session, diesel):
