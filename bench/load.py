@@ -79,6 +79,7 @@ METER_START = 100_000
 TANK_OPENING = 5_000_000  # litres; receipts of 1,000 L and issues of 300 L keep dips in tolerance
 BUSY_MONTH = "2018-10"  # the demo's month with every person on a rotation
 TARGET_USERS, TARGET_P95_MS, STEP_LIMIT_MS = 30, 300, 1000
+MIN_SAMPLES = 10  # below this a "p95" is the slowest request or so: no kind is judged on it
 LOGIN = ("POST", "/login")
 CORES = os.cpu_count() or 1
 
@@ -347,7 +348,9 @@ class Run:
 
     @property
     def slowest(self) -> dict[str, Any]:
-        return max(self.kinds, key=lambda k: k["p95"] or 0)
+        """The kind with the highest p95 among those seen often enough to have one."""
+        often = [k for k in self.kinds if k["count"] >= MIN_SAMPLES] or self.kinds
+        return max(often, key=lambda k: k["p95"] or 0)
 
     @property
     def invariants_hold(self) -> bool:
@@ -627,7 +630,7 @@ def print_run(run: Run, kind: str, duration: float) -> None:
             continue  # the login's kinds, reset after the ramp
         print(
             f"  {kind_label(k, 4):<44} {k['count']:>6} {k['failures']:>6} {ms(k['p50']):>6} "
-            f"{ms(k['p95']):>6} {ms(k['p99']):>6}"
+            f"{ms(k['p95']):>6} {ms(k['p99']):>6}" + ("  (few)" if k["count"] < MIN_SAMPLES else "")
         )
     print(
         f"  {'POST /login (in the ramp)':<44} {logins['count']:>6} {logins['failures']:>6} "
@@ -636,15 +639,15 @@ def print_run(run: Run, kind: str, duration: float) -> None:
     for error in run.result["ramp"]["errors"] + run.steady["errors"]:
         print(f"  ERROR x{error['count']}: {error['method']} {error['name']}: {error['error']}")
     slowest = run.slowest
+    judged = [k for k in run.kinds if k["count"] >= MIN_SAMPLES]
+    over = [k for k in judged if (k["p95"] or 0) >= TARGET_P95_MS]
     print(
         f"  Targets: {TARGET_USERS} users: {'yes' if run.users >= TARGET_USERS else 'NO'}; "
         f"0 errors: {'yes' if run.errors == 0 else f'NO ({run.errors})'}; p95 of every kind "
         f"< {TARGET_P95_MS} ms: "
-        + (
-            f"yes (slowest {kind_label(slowest)} {ms(slowest['p95'])} ms)"
-            if (slowest["p95"] or 0) < TARGET_P95_MS
-            else f"NO (slowest {kind_label(slowest)} {ms(slowest['p95'])} ms)"
-        )
+        + ("NO" if over else "yes")
+        + f" ({len(over)} of the {len(judged)} kinds seen {MIN_SAMPLES} times or more are over;"
+        f" slowest {kind_label(slowest)} {ms(slowest['p95'])} ms)"
     )
     print_checks(run.checks)
 
@@ -760,8 +763,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Mixed load with Locust against gunicorn (4 workers) on PostgreSQL and "
         "SQLite: figures per kind of request, then every invariant.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--database", choices=["postgresql", "sqlite", "both"], default="both")
+    parser.add_argument(
+        "--database",
+        choices=["postgresql", "sqlite", "both"],
+        default="both",
+        help="where to run: the same scenario on each, PostgreSQL first",
+    )
     parser.add_argument("--users", type=int, default=TARGET_USERS, help="users of the main run")
     parser.add_argument("--duration", type=float, default=60, help="steady seconds, main run")
     parser.add_argument(
