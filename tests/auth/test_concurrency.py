@@ -1,0 +1,235 @@
+"""Logins and account changes sent at the same moment, committed for real
+(`tests.concurrency`): failed logins of one email are each recorded and lock it after the
+fifth, however many workers they reach at once; the office always keeps an active superuser;
+a user is deactivated once."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from office.audit.models import AuditEvent
+from office.auth.models import LoginAttempt, LoginOutcome, User
+from office.auth.permissions import Role
+from office.auth.services import MAX_FAILURES
+from tests.concurrency import Office, at_once, post
+from tests.factories import PASSWORD, make_user
+
+EMAIL = "kim@test.example"
+
+
+# --- arranging ----------------------------------------------------------------------------
+
+
+def _login(office: Office, email: str, password: str) -> Callable[[], int]:
+    """A login from a browser of its own (no session cookie), as on any worker."""
+    client = office.client()
+
+    def call() -> int:
+        return client.post("/login", data={"email": email, "password": password}).status_code
+
+    return call
+
+
+def _superusers(office: Office, n: int) -> list[User]:
+    """`n` active superusers, the only ones in the office."""
+    with office.session() as session:
+        return [
+            make_user(session, Role.ADMIN, superuser=True, name=f"Superuser {k}")
+            for k in range(1, n + 1)
+        ]
+
+
+def _deactivate(office: Office, actor: User, user: User) -> Callable[[], int]:
+    return post(office, actor, f"/users/{user.id}/deactivate")
+
+
+def _demote(office: Office, actor: User, user: User) -> Callable[[], int]:
+    return post(
+        office,
+        actor,
+        f"/users/{user.id}",
+        data={"display_name": user.display_name, "role": user.role.value},
+    )
+
+
+@contextmanager
+def _held(office: Office, act: Callable[[Session], object]) -> Iterator[None]:
+    """Run `act` in a transaction of its own and keep it open (its locks held) until the
+    block ends, then commit it."""
+    with office.session() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        act(session)
+        session.flush()
+        yield
+        session.commit()
+
+
+def _in_background(call: Callable[[], int]) -> tuple[threading.Thread, list[object]]:
+    """Start `call` in a thread; its answer (or what it raised) lands in the list."""
+    answered: list[object] = []
+
+    def run() -> None:
+        try:
+            answered.append(call())
+        except Exception as exc:  # shown by the test's assertion on the answer
+            answered.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, answered
+
+
+def _outcomes(session: Session, email: str) -> list[LoginOutcome]:
+    return list(
+        session.scalars(
+            select(LoginAttempt.outcome)
+            .where(LoginAttempt.email == email)
+            .order_by(LoginAttempt.id)
+        )
+    )
+
+
+def _active_superusers(session: Session) -> list[int]:
+    return list(session.scalars(select(User.id).where(User.is_superuser, User.is_active)))
+
+
+# --- the login lockout --------------------------------------------------------------------
+
+
+def test_ten_wrong_passwords_for_one_email_at_once_are_all_recorded_and_only_five_checked(
+    office,
+):
+    """Sent at once, as from ten browsers reaching different workers, and typed as people
+    type (capitals, spaces): each counts the failures committed before it, so the sixth and
+    later are refused as locked out without their password being checked."""
+    with office.session() as session:
+        make_user(session, email=EMAIL)
+    typed = [EMAIL, EMAIL.upper(), f" {EMAIL} ", "Kim@Test.Example", EMAIL] * 2
+
+    statuses = at_once([_login(office, email, "not the password") for email in typed])
+
+    assert statuses == [401] * len(typed)
+    with office.session() as session:
+        outcomes = _outcomes(session, EMAIL)
+    assert len(outcomes) == len(typed)  # none lost
+    checked, refused = MAX_FAILURES, len(typed) - MAX_FAILURES
+    assert Counter(outcomes) == {
+        LoginOutcome.BAD_CREDENTIALS: checked,
+        LoginOutcome.LOCKED_OUT: refused,
+    }
+    # In the order they were recorded: five failures, then the lockout for every other.
+    assert (
+        outcomes == [LoginOutcome.BAD_CREDENTIALS] * checked + [LoginOutcome.LOCKED_OUT] * refused
+    )
+
+    assert _login(office, EMAIL, PASSWORD)() == 401  # the right password, while locked
+    with office.session() as session:
+        assert _outcomes(session, EMAIL)[-1] is LoginOutcome.LOCKED_OUT
+        last_login = session.scalar(select(User.last_login_at).where(User.email == EMAIL))
+        assert last_login is None
+
+
+# --- the last superuser -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change", [_deactivate, _demote], ids=["deactivate", "demote"])
+def test_two_superusers_taking_each_other_away_at_once_never_leave_the_office_without_one(
+    office, change
+):
+    one, two = _superusers(office, 2)
+
+    statuses = at_once([change(office, one, two), change(office, two, one)])
+
+    # Each is saved, refused (flashed or shown on the page), or, when the other came first,
+    # turned away because its sender is no longer a superuser (403; a deactivated sender's
+    # session has ended: a redirect to the login page). Never a 500.
+    assert set(statuses) <= {302, 403, 409, 422}, statuses
+    with office.session() as session:
+        assert len(_active_superusers(session)) == 1
+
+
+def test_three_superusers_deactivating_each_other_in_a_ring_at_once_keep_one_active(office):
+    one, two, three = _superusers(office, 3)
+
+    statuses = at_once(
+        [
+            _deactivate(office, one, two),
+            _deactivate(office, two, three),
+            _deactivate(office, three, one),
+        ]
+    )
+
+    assert set(statuses) == {302}, statuses
+    with office.session() as session:
+        assert len(_active_superusers(session)) >= 1
+
+
+def test_a_user_deactivated_while_another_superuser_deactivates_them_is_deactivated_once(
+    office,
+):
+    """The request reads the user (active) before the other deactivation commits, then waits
+    for the active superusers. Once it has them it must find the user inactive and say so,
+    not deactivate them a second time and record it."""
+    _one, two = _superusers(office, 2)
+    with office.session() as session:
+        user = make_user(session, Role.SCHEDULER, name="Leaving")
+
+    def deactivated_by_one(session: Session) -> None:
+        # What a deactivation holds until it commits: the active superusers, in id order.
+        session.scalars(
+            select(User.id)
+            .where(User.is_superuser, User.is_active)
+            .order_by(User.id)
+            .with_for_update()
+        ).all()
+        session.get(User, user.id).is_active = False
+
+    with _held(office, deactivated_by_one):
+        thread, answered = _in_background(_deactivate(office, two, user))
+        thread.join(timeout=1)
+        assert answered == [], "the deactivation did not wait for the one in flight"
+    thread.join(timeout=30)
+
+    assert answered == [302]  # back to the user's page, with "already inactive" flashed
+    with office.session() as session:
+        recorded = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "user.deactivated", AuditEvent.object_id == str(user.id))
+        )
+        assert recorded == 0  # the deactivation in flight recorded its own; this one none
+
+
+def test_a_user_reactivated_while_another_superuser_reactivates_them_is_reactivated_once(
+    office,
+):
+    _one, two = _superusers(office, 2)
+    with office.session() as session:
+        user = make_user(session, Role.SCHEDULER, name="Returning", active=False)
+
+    def reactivated_by_one(session: Session) -> None:
+        session.get(User, user.id, with_for_update=True).is_active = True
+
+    with _held(office, reactivated_by_one):
+        thread, answered = _in_background(post(office, two, f"/users/{user.id}/reactivate"))
+        thread.join(timeout=1)
+        assert answered == [], "the reactivation did not wait for the one in flight"
+    thread.join(timeout=30)
+
+    assert answered == [302]  # back to the user's page, with "already active" flashed
+    with office.session() as session:
+        assert session.get(User, user.id).is_active
+        recorded = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "user.reactivated", AuditEvent.object_id == str(user.id))
+        )
+        assert recorded == 0  # the reactivation in flight recorded its own; this one none
