@@ -109,11 +109,12 @@ def _active_superusers(session: Session) -> int:
 
 def _refuse_losing_last_superuser(session: Session, user: User) -> None:
     # Two superusers taking each other's flag at once would each still see the other: the
-    # active superusers are locked first, in one order, and counted under the lock.
+    # active superusers are locked first, in one order, then the user changed, and they are
+    # counted under the locks.
     session.scalars(
         select(User.id).where(User.is_superuser, User.is_active).order_by(User.id).with_for_update()
     ).all()
-    session.refresh(user)
+    session.refresh(user, with_for_update=True)
     if user.is_superuser and user.is_active and _active_superusers(session) <= 1:
         raise ConflictError(
             _l(
@@ -159,9 +160,9 @@ def deactivate_user(session: Session, user: User, *, actor: User | None, now: da
     """Stop `user` from logging in and end their live sessions."""
     if actor is not None and actor.id == user.id:
         raise ConflictError(_l("You cannot deactivate your own account."))
+    _refuse_losing_last_superuser(session, user)  # locks it, read afresh
     if not user.is_active:
         raise ConflictError(_l("%(name)s is already inactive.", name=user.display_name))
-    _refuse_losing_last_superuser(session, user)
     user.is_active = False
     user.session_token = new_session_token()
     record_event(session, "user.deactivated", actor=actor, target=user, at=now)
@@ -171,6 +172,7 @@ def deactivate_user(session: Session, user: User, *, actor: User | None, now: da
 
 def reactivate_user(session: Session, user: User, *, actor: User | None, now: datetime) -> User:
     """Let a deactivated user log in again."""
+    session.refresh(user, with_for_update=True)
     if user.is_active:
         raise ConflictError(_l("%(name)s is already active.", name=user.display_name))
     user.is_active = True

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from office.audit.services import record_event
 from office.auth.models import User
-from office.errors import ConflictError, InvalidInput
+from office.errors import ConflictError, InvalidInput, NotFoundError
 from office.i18n import _l, _ln, label
 from office.staffing import checks
 from office.staffing import labels as _labels  # noqa: F401 (registers the on-screen names)
@@ -478,6 +478,21 @@ def _lock_person(session: Session, person: StaffMember) -> StaffMember:
     return person
 
 
+def _lock_stay(session: Session, stay: Stay) -> StaffMember:
+    """Lock a stay's side and person, then the stay, read afresh (it may have moved or gone
+    while this request waited)."""
+    person = _lock_person(session, stay.person)
+    fresh = session.scalar(
+        select(Stay)
+        .where(Stay.id == stay.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if fresh is None:
+        raise NotFoundError(_l("This stay was removed meanwhile."))
+    return person
+
+
 def _check_stay(
     session: Session, person: StaffMember, first: date, last: date, ignore: Stay | None = None
 ) -> None:
@@ -595,7 +610,7 @@ def change_stay(
     now: datetime,
 ) -> Stay:
     """Move a stay's days; refuse an overlap, or giving up days that carry duty."""
-    person = _lock_person(session, stay.person)
+    person = _lock_stay(session, stay)
     _check_stay(session, person, first, last, ignore=stay)
     _duties_outside(session, person, first, last, stay)
     changed = (stay.first_day, stay.last_day, first, last)
@@ -617,7 +632,7 @@ def change_stay(
 
 def remove_stay(session: Session, stay: Stay, *, actor: User | None, now: datetime) -> None:
     """Delete a stay that carries no duty."""
-    person = _lock_person(session, stay.person)
+    person = _lock_stay(session, stay)
     _duties_outside(session, person, date.max, date.min, stay)
     days = (stay.first_day, stay.last_day)
     record_event(

@@ -345,6 +345,8 @@ def change_stay(stay_id: int) -> Any:
             )
         except DomainError as exc:
             db.session.rollback()
+            if exc.status_code == 404:
+                abort(404)
             show_domain_error(form, exc)
         else:
             db.session.commit()
