@@ -57,7 +57,13 @@ from office.auth import services as auth  # noqa: E402
 from office.auth.permissions import Role  # noqa: E402
 from office.db import db, utcnow  # noqa: E402
 from office.fuel import services as fuel  # noqa: E402
-from office.fuel.models import DailyLog, Meter, MeterReading, MeterSource  # noqa: E402
+from office.fuel.models import (  # noqa: E402
+    DailyLog,
+    DailyLogEvent,
+    Meter,
+    MeterReading,
+    MeterSource,
+)
 from office.i18n import SEOUL, office_date  # noqa: E402
 from office.stock import services as stock  # noqa: E402
 from office.stock.models import LotDraw, MovementKind, StockLot, StockMovement, Store  # noqa: E402
@@ -327,6 +333,7 @@ class Run:
     result: dict[str, Any]
     checks: list[Check] = field(default_factory=list)
     load_before: str = ""
+    day_size: str = ""
 
     @property
     def steady(self) -> dict[str, Any]:
@@ -432,8 +439,27 @@ def invariants(url: str, secret_key: str, run: Run, gunicorn_log: Path) -> list[
         checks.append(meter_intervals(session))
         checks.append(daily_logs(session))
         checks.append(deliveries(session))
+        run.day_size = day_size(session)
     checks.append(load_errors(run, gunicorn_log))
     return checks
+
+
+def day_size(session: Any) -> str:
+    """What today's log page shows after the load: it grows with every write of the day."""
+    today = office_date(utcnow())
+    movements = session.scalar(
+        select(func.count()).select_from(StockMovement).where(StockMovement.occurred_on == today)
+    )
+    readings = session.scalar(
+        select(func.count()).select_from(MeterReading).where(MeterReading.read_on == today)
+    )
+    events = session.scalar(
+        select(func.count())
+        .select_from(DailyLogEvent)
+        .join(DailyLog)
+        .where(DailyLog.log_on == today)
+    )
+    return f"{movements} movements, {readings} meter readings, {events} lines of history"
 
 
 def stock_books(session: Any) -> Check:
@@ -645,10 +671,11 @@ def print_run(run: Run, kind: str, duration: float) -> None:
         f"  Targets: {TARGET_USERS} users: {'yes' if run.users >= TARGET_USERS else 'NO'}; "
         f"0 errors: {'yes' if run.errors == 0 else f'NO ({run.errors})'}; p95 of every kind "
         f"< {TARGET_P95_MS} ms: "
-        + ("NO" if over else "yes")
+        + ("NO" if over else "yes" if judged else "not judged")
         + f" ({len(over)} of the {len(judged)} kinds seen {MIN_SAMPLES} times or more are over;"
         f" slowest {kind_label(slowest)} {ms(slowest['p95'])} ms)"
     )
+    print(f"  Today's log after the load: {run.day_size}")
     print_checks(run.checks)
 
 
