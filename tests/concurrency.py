@@ -107,3 +107,31 @@ def post(office: Office, user: User, path: str, **kwargs: Any) -> Callable[[], i
         return client.post(path, **kwargs).status_code
 
     return call
+
+
+@contextmanager
+def held(office: Office, act: Callable[[Session], object]) -> Iterator[None]:
+    """Run `act` in a transaction of its own and keep it open, its locks held, until the block
+    ends; then commit it. What is sent meanwhile must wait for it, or go past it."""
+    with office.session() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        act(session)
+        session.flush()
+        yield
+        session.commit()
+
+
+def in_background(call: Callable[[], T]) -> tuple[threading.Thread, list[T | Exception]]:
+    """Start `call` in a thread; its answer, or what it raised, lands in the list."""
+    answered: list[T | Exception] = []
+
+    def run() -> None:
+        try:
+            answered.append(call())
+        except Exception as exc:  # shown by the test's assertion on the answer
+            answered.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, answered

@@ -5,10 +5,8 @@ a user is deactivated once."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
@@ -18,7 +16,7 @@ from office.audit.models import AuditEvent
 from office.auth.models import LoginAttempt, LoginOutcome, User
 from office.auth.permissions import Role
 from office.auth.services import MAX_FAILURES
-from tests.concurrency import Office, at_once, post
+from tests.concurrency import Office, at_once, held, in_background, post
 from tests.factories import PASSWORD, make_user
 
 EMAIL = "kim@test.example"
@@ -57,34 +55,6 @@ def _demote(office: Office, actor: User, user: User) -> Callable[[], int]:
         f"/users/{user.id}",
         data={"display_name": user.display_name, "role": user.role.value},
     )
-
-
-@contextmanager
-def _held(office: Office, act: Callable[[Session], object]) -> Iterator[None]:
-    """Run `act` in a transaction of its own and keep it open (its locks held) until the
-    block ends, then commit it."""
-    with office.session() as session:
-        if session.get_bind().dialect.name == "sqlite":
-            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        act(session)
-        session.flush()
-        yield
-        session.commit()
-
-
-def _in_background(call: Callable[[], int]) -> tuple[threading.Thread, list[object]]:
-    """Start `call` in a thread; its answer (or what it raised) lands in the list."""
-    answered: list[object] = []
-
-    def run() -> None:
-        try:
-            answered.append(call())
-        except Exception as exc:  # shown by the test's assertion on the answer
-            answered.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, answered
 
 
 def _outcomes(session: Session, email: str) -> list[LoginOutcome]:
@@ -192,8 +162,8 @@ def test_a_user_deactivated_while_another_superuser_deactivates_them_is_deactiva
         ).all()
         session.get(User, user.id).is_active = False
 
-    with _held(office, deactivated_by_one):
-        thread, answered = _in_background(_deactivate(office, two, user))
+    with held(office, deactivated_by_one):
+        thread, answered = in_background(_deactivate(office, two, user))
         thread.join(timeout=1)
         assert answered == [], "the deactivation did not wait for the one in flight"
     thread.join(timeout=30)
@@ -218,8 +188,8 @@ def test_a_user_reactivated_while_another_superuser_reactivates_them_is_reactiva
     def reactivated_by_one(session: Session) -> None:
         session.get(User, user.id, with_for_update=True).is_active = True
 
-    with _held(office, reactivated_by_one):
-        thread, answered = _in_background(post(office, two, f"/users/{user.id}/reactivate"))
+    with held(office, reactivated_by_one):
+        thread, answered = in_background(post(office, two, f"/users/{user.id}/reactivate"))
         thread.join(timeout=1)
         assert answered == [], "the reactivation did not wait for the one in flight"
     thread.join(timeout=30)

@@ -4,9 +4,6 @@ before a sign-off or is refused after it, and nobody ever gets a server error.""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -32,7 +29,7 @@ from office.reviews import services as reviews
 from office.stock.models import LotDraw, MovementKind, StockLot, StockMovement, Store
 from office.waivers import ledger
 from office.waivers.models import DrawdownEntry, Source, WaiverLine
-from tests.concurrency import Office, at_once, post
+from tests.concurrency import Office, at_once, held, in_background, post
 from tests.factories import NOW, make_resource, make_waiver
 
 DAY = date(2018, 10, 5)
@@ -388,26 +385,6 @@ def test_the_first_writes_of_a_day_by_several_administrators_open_one_log(office
 # --- a sign-off and the writes into what it closes ----------------------------------------
 
 
-@contextmanager
-def _held(office: Office, act: Callable[[Session], object]) -> Iterator[None]:
-    """Run `act` in a transaction of its own and keep it open (its locks held) until the
-    block ends, then commit it."""
-    with office.session() as session:
-        if session.get_bind().dialect.name == "sqlite":
-            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        act(session)
-        session.flush()
-        yield
-        session.commit()
-
-
-def _in_background(call: Callable[[], int]) -> tuple[threading.Thread, list[int]]:
-    answered: list[int] = []
-    thread = threading.Thread(target=lambda: answered.append(call()), daemon=True)
-    thread.start()
-    return thread, answered
-
-
 def _open_log(office: Office, day: date) -> None:
     with office.session() as session:
         services.save_log(session, day, incidents="", notes="", actor=None, now=NOW)
@@ -417,8 +394,8 @@ def _open_log(office: Office, day: date) -> None:
 def test_a_write_into_a_day_being_signed_off_waits_and_is_then_refused(office, site):
     day = date(2018, 10, 21)
     _open_log(office, day)
-    with _held(office, lambda s: services.sign_off(s, day, actor=None, now=NOW)):
-        thread, answered = _in_background(
+    with held(office, lambda s: services.sign_off(s, day, actor=None, now=NOW)):
+        thread, answered = in_background(
             post(office, office.admin, f"{_day(day)}/notes", data={"notes-notes": "late"})
         )
         thread.join(timeout=1)
@@ -437,8 +414,8 @@ def test_a_sign_off_waits_for_a_write_into_the_day_and_comes_after_it(office, si
     write = lambda s: services.save_log(  # noqa: E731
         s, day, incidents="", notes="first", actor=None, now=NOW
     )
-    with _held(office, write):
-        thread, answered = _in_background(
+    with held(office, write):
+        thread, answered = in_background(
             post(office, office.admin, f"{_day(day)}/sign-off", data={})
         )
         thread.join(timeout=1)
@@ -456,8 +433,8 @@ def test_a_write_dated_in_a_month_being_signed_off_waits_and_is_then_refused(off
     sign = lambda s: reviews.sign_off_month(  # noqa: E731
         s, date(2018, 10, 1), note="", actor=office.reviewer, now=NOW, today=NOW.date()
     )
-    with _held(office, sign):
-        thread, answered = _in_background(
+    with held(office, sign):
+        thread, answered = in_background(
             post(office, office.admin, f"{_day()}/issues", data=_issue(site, 10))
         )
         thread.join(timeout=1)
@@ -481,8 +458,8 @@ def test_a_month_sign_off_waits_for_a_write_dated_in_it_and_comes_after_it(offic
             session, tank, quantity="10", issued_on=DAY, use="boiler", actor=None, now=NOW
         )
 
-    with _held(office, write):
-        thread, answered = _in_background(
+    with held(office, write):
+        thread, answered = in_background(
             post(office, office.reviewer, "/reviews/months/2018-10/sign-off", data={"note": ""})
         )
         thread.join(timeout=1)

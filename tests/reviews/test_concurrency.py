@@ -5,10 +5,8 @@ and a signed-off month has every flagged item acknowledged."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from itertools import permutations
 
@@ -21,7 +19,7 @@ from office.periods.models import SignedOffMonth
 from office.reviews import queries
 from office.reviews import services as reviews
 from office.reviews.models import ItemKind, ReviewAction, ReviewItem, ReviewNote, ReviewState
-from tests.concurrency import Office, at_once, post
+from tests.concurrency import Office, at_once, held, in_background, post
 from tests.factories import NOW, make_resource, make_user
 from tests.reviews.arrange import TODAY, act, capped_line, override
 
@@ -71,34 +69,6 @@ def _action(office: Office, user: User, source_id: int, action: ReviewAction) ->
 
 def _sign_off(office: Office, user: User) -> Callable[[], int]:
     return post(office, user, "/reviews/months/2018-10/sign-off", data={"note": ""})
-
-
-@contextmanager
-def _held(office: Office, act: Callable[[Session], object]) -> Iterator[None]:
-    """Run `act` in a transaction of its own and keep it open (its locks held) until the
-    block ends, then commit it."""
-    with office.session() as session:
-        if session.get_bind().dialect.name == "sqlite":
-            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        act(session)
-        session.flush()
-        yield
-        session.commit()
-
-
-def _in_background(call: Callable[[], int]) -> tuple[threading.Thread, list[object]]:
-    """Start `call` in a thread; its answer (or what it raised) lands in the list."""
-    answered: list[object] = []
-
-    def run() -> None:
-        try:
-            answered.append(call())
-        except Exception as exc:  # shown by the test's assertion on the answer
-            answered.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, answered
 
 
 # --- what must hold -----------------------------------------------------------------------
@@ -294,8 +264,8 @@ def test_a_sign_off_waits_for_a_reopen_in_flight_and_is_then_refused(office):
             today=TODAY,
         )
 
-    with _held(office, reopen):
-        thread, answered = _in_background(_sign_off(office, office.reviewer))
+    with held(office, reopen):
+        thread, answered = in_background(_sign_off(office, office.reviewer))
         thread.join(timeout=1)
         assert answered == [], "the sign-off did not wait for the reopen in flight"
     thread.join(timeout=30)
@@ -316,8 +286,8 @@ def test_a_reopen_waits_for_the_months_sign_off_in_flight_and_is_then_refused(of
             session, OCTOBER, note="", actor=office.reviewer, now=NOW, today=TODAY
         )
 
-    with _held(office, sign):
-        thread, answered = _in_background(_action(office, reopener, entry, A.REOPEN))
+    with held(office, sign):
+        thread, answered = in_background(_action(office, reopener, entry, A.REOPEN))
         thread.join(timeout=1)
         assert answered == [], "the reopen did not wait for the sign-off in flight"
     thread.join(timeout=30)

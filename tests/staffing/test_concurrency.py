@@ -6,9 +6,7 @@ who crosses (or is marked amended), and nobody ever gets a server error."""
 from __future__ import annotations
 
 import io
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from itertools import pairwise
 
@@ -27,7 +25,7 @@ from office.staffing.models import (
     StaffMember,
     Stay,
 )
-from tests.concurrency import Office, at_once, post
+from tests.concurrency import Office, at_once, held, in_background, post
 from tests.factories import make_person, make_user, stay
 
 ANSWERS = {302, 409, 422}  # saved (a redirect) or refused plainly; never a 500
@@ -67,34 +65,6 @@ def _duty(office: Office, user: User, day: date, people: list[StaffMember]) -> C
         f"/staffing/days/{day.isoformat()}/duty",
         data={"side": "south", "shift": "night", "people": [str(p.id) for p in people]},
     )
-
-
-@contextmanager
-def _held(office: Office, act: Callable[[Session], object]) -> Iterator[None]:
-    """Run `act` in a transaction of its own and keep it open (its locks held) until the
-    block ends, then commit it."""
-    with office.session() as session:
-        if session.get_bind().dialect.name == "sqlite":
-            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        act(session)
-        session.flush()
-        yield
-        session.commit()
-
-
-def _in_background(call: Callable[[], int]) -> tuple[threading.Thread, list[object]]:
-    """Start `call` in a thread; its answer (or what it raised) lands in the list."""
-    answered: list[object] = []
-
-    def run() -> None:
-        try:
-            answered.append(call())
-        except Exception as exc:  # shown by the test's assertion on the answer
-            answered.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, answered
 
 
 # --- what must hold -----------------------------------------------------------------------
@@ -212,8 +182,8 @@ def test_a_stay_moved_while_another_scheduler_removes_it_is_refused_plainly(offi
         services.lock_sides(session, Side.SOUTH)
         session.delete(session.get(Stay, stay_id))
 
-    with _held(office, remove):
-        thread, answered = _in_background(move)
+    with held(office, remove):
+        thread, answered = in_background(move)
         thread.join(timeout=1)
         assert answered == [], "the move did not wait for the removal in flight"
     thread.join(timeout=30)
@@ -283,8 +253,8 @@ def test_a_stay_shrunk_while_another_scheduler_extends_it_and_puts_duty_on_it_ke
         office, office.scheduler, f"/staffing/stays/{stay_id}", data=_stay_form(OCT(1), OCT(8))
     )
 
-    with _held(office, _extend_and_put_on_duty(person.id, stay_id)):
-        thread, answered = _in_background(shrink)
+    with held(office, _extend_and_put_on_duty(person.id, stay_id)):
+        thread, answered = in_background(shrink)
         thread.join(timeout=1)
         assert answered == [], "the shrink did not wait for the change in flight"
     thread.join(timeout=30)
@@ -303,8 +273,8 @@ def test_a_stay_removed_while_another_scheduler_extends_it_and_puts_duty_on_it_k
     stay_id = _stay(office, person, OCT(1), OCT(10))
     remove = post(office, office.scheduler, f"/staffing/stays/{stay_id}/delete")
 
-    with _held(office, _extend_and_put_on_duty(person.id, stay_id)):
-        thread, answered = _in_background(remove)
+    with held(office, _extend_and_put_on_duty(person.id, stay_id)):
+        thread, answered = in_background(remove)
         thread.join(timeout=1)
         assert answered == [], "the removal did not wait for the change in flight"
     thread.join(timeout=30)
