@@ -16,9 +16,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, has_request_context, request
+from flask.ctx import AppContext
 from flask.globals import app_ctx
 from sqlalchemy import (
     Connection,
@@ -32,7 +33,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.util import ScopedRegistry
+from werkzeug.local import LocalProxy
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -89,8 +92,11 @@ def enum_type(enum_class: type[E], name: str) -> Enum:
 
 # The condition of a partial index over flagged rows only. SQLite uses such an index only when
 # the query's condition is written exactly as the index's: these are what `flagged.is_(True)`
-# renders on each database.
-FLAGGED_ONLY = {"sqlite_where": text("flagged IS 1"), "postgresql_where": text("flagged IS true")}
+# renders on each database. (Dialect keyword arguments: `Index` takes them as `**dialect_kw`.)
+FLAGGED_ONLY: dict[str, Any] = {
+    "sqlite_where": text("flagged IS 1"),
+    "postgresql_where": text("flagged IS true"),
+}
 
 
 class Base(DeclarativeBase):
@@ -136,16 +142,23 @@ class _State:
 
 
 def _app_ctx_id() -> int:
-    return id(app_ctx._get_current_object())
+    # Flask types `app_ctx` as the context it stands for; it is a proxy (one object for every
+    # context), and a session belongs to the context itself.
+    return id(cast("LocalProxy[AppContext]", app_ctx)._get_current_object())
 
 
 class Database:
     """The app's engine and a session per application context (one per request)."""
 
     def __init__(self) -> None:
-        self.session: scoped_session[Session] = scoped_session(
-            self._create_session, scopefunc=_app_ctx_id
-        )
+        # SQLAlchemy's registry behind `scoped_session`, used directly so that `db.session` is
+        # the `Session` itself, to the type checker too, not a proxy that only stands for one.
+        self._sessions: ScopedRegistry[Session] = ScopedRegistry(self._create_session, _app_ctx_id)
+
+    @property
+    def session(self) -> Session:
+        """The session of the current application context, made on first use."""
+        return self._sessions()
 
     def init_app(self, app: Flask) -> None:
         engine = create_engine_for(app.config["DATABASE_URL"])
@@ -166,7 +179,8 @@ class Database:
         state.session_options = {"join_transaction_mode": "create_savepoint"}
 
     def _state(self) -> _State:
-        return current_app.extensions["office.db"]  # type: ignore[no-any-return]
+        state: _State = current_app.extensions["office.db"]
+        return state
 
     def _create_session(self) -> Session:
         state = self._state()
@@ -178,7 +192,9 @@ class Database:
         )
 
     def _remove_session(self, _exc: BaseException | None) -> None:
-        self.session.remove()
+        if self._sessions.has():
+            self._sessions().close()
+            self._sessions.clear()
 
 
 db = Database()

@@ -153,7 +153,7 @@ def test_crossings_taking_the_same_lines_in_opposite_order_all_go_through(tmp_pa
             assert used == {"steel": Decimal(2 * PAIRS), "copper": Decimal(2 * PAIRS)}
             assert ledger.verify_chain(db.session) == (4 * PAIRS, None)
             assert ledger.check_usage(db.session) == []
-            db.session.remove()
+            db.session.close()
             db.engine.dispose()
 
 
@@ -184,7 +184,7 @@ def test_crossings_at_once_never_pass_a_cap_and_a_refused_one_leaves_nothing(tmp
             )
             assert ledger.verify_chain(db.session) == (8, None)
             assert ledger.check_usage(db.session) == []
-            db.session.remove()
+            db.session.close()
             db.engine.dispose()
 
 
@@ -271,7 +271,7 @@ def test_returns_taking_lots_of_two_stores_in_opposite_order_all_go_through(tmp_
             back = 2 * PAIRS
             assert (lots["diesel"].returned, lots["diesel"].remaining) == (back, 5000 - back)
             assert (lots["steel"].returned, lots["steel"].remaining) == (back, 100 - back)
-            db.session.remove()
+            db.session.close()
             db.engine.dispose()
 
 
