@@ -1,4 +1,5 @@
-# The two commands: `make run` serves the app with demo data; `make test` runs the whole suite.
+# The two commands: `make run` serves the app with demo data; `make test` checks the types, then
+# runs the whole suite.
 # Each sets up what it needs first (virtual environment, packages, translations, database).
 
 PYTHON ?= python3
@@ -10,7 +11,7 @@ PORT   ?= 5000
 MO     := office/translations/ko/LC_MESSAGES/messages.mo
 PO     := office/translations/ko/LC_MESSAGES/messages.po
 
-.PHONY: run test install install-dev lint messages vendor clean
+.PHONY: run test typecheck install install-dev lint messages vendor clean
 
 run: install $(MO)
 	$(FLASK) db upgrade
@@ -18,8 +19,12 @@ run: install $(MO)
 	@echo "Serving http://$(HOST):$(PORT)/ (Ctrl-C stops)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install-dev $(MO)
+test: typecheck $(MO)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# mypy, configured in pyproject.toml ([tool.mypy]): office/ is fully typed.
+typecheck: install-dev
+	$(BIN)/mypy
 
 lint: install-dev
 	$(BIN)/ruff check office tests bench migrations app.py
@@ -60,4 +65,4 @@ vendor:
 	rm -rf static/vendor/node_modules
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts $(MO)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts $(MO)

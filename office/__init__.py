@@ -7,18 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, flash, redirect, request, url_for
-from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from office import config, i18n
-from office.auth.access import can_access, enforce_access, undeclared_endpoints
+from office.auth.access import can_access, enforce_access, login_manager, undeclared_endpoints
 from office.concurrency import retry_writes
 from office.db import db
 from office.errors import problem, register_error_handlers, wants_json
 
 csrf = CSRFProtect()
-login_manager = LoginManager()
 
 # Pages only draw from these; no inline script or style, nothing from another host.
 CONTENT_SECURITY_POLICY = (
@@ -40,7 +38,10 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
     app.config.update(overrides)
     if app.config["OFFICE_PROXY_COUNT"]:
         n = app.config["OFFICE_PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+        # Flask's documented way to wrap the app in WSGI middleware; mypy sees a method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=n
+        )
 
     db.init_app(app)
     i18n.init_app(app)

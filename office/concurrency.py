@@ -53,11 +53,11 @@ import logging
 import random
 import time
 import zlib
-from collections.abc import Callable
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Flask, request
+from flask.typing import RouteCallable
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -75,8 +75,6 @@ _PG_CONFLICTS = frozenset({"40001", "40P01", "23505"})
 _SQLITE_CONFLICTS = frozenset(
     {"SQLITE_BUSY", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
 )
-
-V = TypeVar("V", bound=Callable[..., Any])
 
 
 class LockSpace(IntEnum):
@@ -126,7 +124,7 @@ def is_conflict(exc: BaseException) -> bool:
     return getattr(orig, "sqlite_errorname", None) in _SQLITE_CONFLICTS
 
 
-def retrying(view: V) -> V:
+def retrying(view: RouteCallable) -> RouteCallable:
     """Wrap a view so that a writing request is run again whole after a conflict.
 
     Raises ConcurrentChange when the last attempt meets one too.
@@ -157,7 +155,7 @@ def retrying(view: V) -> V:
             time.sleep(random.uniform(0.005, 0.02) * attempt)
             attempt += 1
 
-    return run  # type: ignore[return-value]
+    return run
 
 
 def retry_writes(app: Flask) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import flask_babel
 from flask import Flask, has_request_context, session
 from flask import request as flask_request
-from flask_babel import Babel, force_locale, get_locale, ngettext
-from flask_babel import gettext as _
+from flask_babel import Babel, force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
 
@@ -23,6 +23,20 @@ DEFAULT_LANGUAGE = "ko"
 babel = Babel()
 
 
+class _Gettext(Protocol):
+    def __call__(self, string: str, /, **variables: Any) -> str: ...
+
+
+class _Ngettext(Protocol):
+    def __call__(self, singular: str, plural: str, num: int, /, **variables: Any) -> str: ...
+
+
+# Flask-Babel ships no types: the two that translate at once are typed here, for every caller.
+# (The lazy ones return Flask-Babel's LazyString, which is rendered with str() when used.)
+_: _Gettext = flask_babel.gettext
+ngettext: _Ngettext = flask_babel.ngettext
+
+
 def current_locale_code() -> str:
     return str(get_locale() or DEFAULT_LANGUAGE)
 
@@ -31,7 +45,7 @@ def select_locale() -> str:
     if not has_request_context():
         return "en"  # command-line output and logs
     chosen = session.get("lang")
-    if chosen in LANGUAGES:
+    if isinstance(chosen, str) and chosen in LANGUAGES:
         return chosen
     return flask_request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from office.api import schemas
 
@@ -58,7 +59,7 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    models = [
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (schemas.ResourceIn, "validation"),
         (schemas.WaiverIn, "validation"),
         (schemas.StatusIn, "validation"),

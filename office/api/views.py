@@ -93,8 +93,9 @@ def invalid(field: str, message: str) -> InvalidRequest:
 
 @bp.errorhandler(InvalidRequest)
 def _invalid_request(exc: InvalidRequest) -> Response:
-    members = {"errors": exc.errors} if exc.errors is not None else {}
-    return problem(exc.status, exc.detail, **members)
+    if exc.errors is None:
+        return problem(exc.status, exc.detail)
+    return problem(exc.status, exc.detail, errors=exc.errors)
 
 
 @bp.errorhandler(DomainError)

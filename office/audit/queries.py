@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, and_, cast, literal, or_, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    String,
+    and_,
+    cast,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from office.audit.models import AuditEvent
@@ -29,7 +39,7 @@ def _instant(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=SEOUL)
 
 
-def trail(filters: AuditFilters) -> Select[Any]:
+def trail(filters: AuditFilters) -> Select[Any] | CompoundSelect[Any]:
     """A UNION of audit events and login attempts as (occurred_at, source, id, actor_id,
     email, action, object_type, object_id, detail)."""
     events = select(

@@ -8,10 +8,10 @@ without a declaration is refused, and `create_app` fails at start-up if one exis
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 from flask import Flask, abort, current_app, request
-from flask_login import current_user
+from flask_login import LoginManager, current_user
 
 from office.auth.permissions import Permission, has_permission
 
@@ -19,9 +19,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC: Final = "public"
 LOGIN: Final = "login"
-Access = Permission | str
+Access = Permission | Literal["public", "login"]
 _ATTRIBUTE = "office_access"
 _ALWAYS_PUBLIC = frozenset({"static"})
+
+login_manager = LoginManager()
 
 
 def _declare(view: F, access: Access) -> F:
@@ -61,7 +63,7 @@ def user_may(user: Any, access: Access | None) -> bool:
         return True
     if access is None or not user.is_authenticated:
         return False
-    return access == LOGIN or has_permission(user, access)
+    return has_permission(user, access) if isinstance(access, Permission) else access == LOGIN
 
 
 def can_access(endpoint: str) -> bool:
@@ -76,7 +78,7 @@ def enforce_access() -> Any:
     if access == PUBLIC:
         return None
     if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
+        return login_manager.unauthorized()
     if not user_may(current_user, access):
         abort(403)
     return None

@@ -140,7 +140,7 @@ def update_user(
         raise InvalidInput(_l("Enter a display name."), field="display_name")
     if user.is_superuser and not is_superuser:
         _refuse_losing_last_superuser(session, user)
-    changes = {}
+    changes: dict[str, str | bool] = {}
     if user.display_name != display_name:
         changes["display_name"] = display_name
     if user.role != role:

@@ -24,7 +24,7 @@ from office.waivers.models import DrawdownEntry, WaiverLine
 from office.waivers.units import Quantity
 
 # The condition of a unique index over the readings that stand (not voided).
-STANDING = {
+STANDING: dict[str, Any] = {
     "sqlite_where": text("voided_at IS NULL"),
     "postgresql_where": text("voided_at IS NULL"),
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -256,7 +257,7 @@ def create_tank(
 
 
 def _tank_quantity(tank: Store, quantity: object, unit: Unit | str) -> Decimal:
-    resource = tank.resource
+    resource = tank.product
     try:
         unit = Unit(unit)
     except ValueError:
@@ -286,7 +287,7 @@ def receive_fuel(
     the ledger refuses it; nothing is recorded then.
     """
     base = ledger.check_drawdown_input(
-        tank.resource, quantity, unit, received_on, waiver_line, today=office_date(now)
+        tank.product, quantity, unit, received_on, waiver_line, today=office_date(now)
     ).base_quantity
     guard_day(
         session,
@@ -304,7 +305,7 @@ def receive_fuel(
     movement, lot = stock.receive(
         session,
         tank,
-        resource=tank.resource,
+        resource=tank.product,
         quantity=base,
         received_on=received_on,
         source=LotSource.FUEL_RECEIPT,
@@ -317,7 +318,7 @@ def receive_fuel(
     )
     entry = ledger.record_drawdown(
         session,
-        resource=tank.resource,
+        resource=tank.product,
         quantity=quantity,
         unit=unit,
         occurred_on=received_on,
@@ -372,7 +373,7 @@ def issue_fuel(
     return stock.draw(
         session,
         tank,
-        resource=tank.resource,
+        resource=tank.product,
         quantity=base,
         kind=MovementKind.ISSUE,
         occurred_on=issued_on,
@@ -414,7 +415,7 @@ def return_fuel(
     return stock.draw(
         session,
         tank,
-        resource=tank.resource,
+        resource=tank.product,
         quantity=base,
         kind=MovementKind.RETURN,
         occurred_on=returned_on,
@@ -437,14 +438,14 @@ def record_dip(
     now: datetime,
 ) -> DipReading:
     """Record a dip reading; beyond the tank's tolerance from book stock it is flagged."""
-    amount = parse_quantity(measured, unit=tank.resource.unit, allow_zero=True)
-    if amount > tank.capacity:
+    amount = parse_quantity(measured, unit=tank.product.unit, allow_zero=True)
+    if amount > tank.full:
         raise InvalidInput(
             _l(
                 "A dip of %(dip)s is more than %(store)s holds (%(capacity)s).",
                 dip=format_number(amount),
                 store=tank.name,
-                capacity=format_number(tank.capacity),
+                capacity=format_number(tank.full),
             ),
             "measured",
         )
@@ -507,7 +508,7 @@ def void_movement(
     )
     if movement.kind is MovementKind.RECEIPT:
         lot = stock.void_receipt(session, movement, reason=reason, now=now)
-        if lot.drawdown_entry_id is not None:
+        if lot.drawdown_entry is not None:
             ledger.reverse_entry(
                 session,
                 lot.drawdown_entry,
@@ -806,6 +807,19 @@ def add_meter(
     return meter
 
 
+def _counted(
+    rows: Iterable[tuple[datetime | None, datetime, Decimal | None]],
+) -> tuple[float, Decimal]:
+    """The seconds covered and the kWh counted by readings read as (previous_at, read_at,
+    consumption); a meter's first reading covers no interval and counts nothing."""
+    seconds, total = 0.0, Decimal(0)
+    for previous_at, read_at, consumption in rows:
+        if previous_at is not None and consumption is not None:
+            seconds += (read_at - previous_at).total_seconds()
+            total += consumption
+    return seconds, total
+
+
 def _thirty_day_average(session: Session, meter: Meter, before: datetime) -> Decimal | None:
     rows = session.execute(
         select(MeterReading.previous_at, MeterReading.read_at, MeterReading.consumption).where(
@@ -816,13 +830,10 @@ def _thirty_day_average(session: Session, meter: Meter, before: datetime) -> Dec
             MeterReading.read_at > before - timedelta(days=30),
             MeterReading.read_at <= before,
         )
-    ).all()
-    if not rows:
-        return None
-    seconds = sum((read_at - previous_at).total_seconds() for previous_at, read_at, _c in rows)
+    )
+    seconds, total = _counted(rows)
     if seconds <= 0:
         return None
-    total = sum((consumption for _p, _r, consumption in rows), Decimal(0))
     return total / Decimal(seconds / 86400)
 
 
@@ -838,11 +849,10 @@ def _running_rate(session: Session, meter: Meter, before: datetime) -> Decimal |
             MeterReading.read_at > before - timedelta(days=30),
             MeterReading.read_at <= before,
         )
-    ).all()
-    seconds = sum((read_at - previous_at).total_seconds() for previous_at, read_at, _c in rows)
+    )
+    seconds, total = _counted(rows)
     if seconds <= 0:
         return None
-    total = sum((consumption for _p, _r, consumption in rows), Decimal(0))
     return total / Decimal(seconds / 3600)
 
 
@@ -1098,7 +1108,7 @@ def voidable_readings(session: Session, meter_ids: set[int]) -> set[int]:
     )
 
 
-def voidable_movements(session: Session, movements: list[StockMovement]) -> set[int]:
+def voidable_movements(session: Session, movements: Sequence[StockMovement]) -> set[int]:
     """The movements among these that `void_movement` would accept: issues and returns not
     voided yet, and receipts whose lot is still untouched."""
     kept = [m for m in movements if m.voided_at is None]
@@ -1214,13 +1224,14 @@ def electricity_per_day(
         .where(MeterReading.previous_at < MeterReading.read_at, one_day)
         .group_by(read_day)
     ):
-        totals[day] += consumption
+        totals[day] += consumption or 0  # a sum of counted readings: never NULL
     period = list(days(start, end))
     midnights = [*(_seoul_instant(day, time()) for day in period), until]
     for previous_at, read_at, consumption in session.execute(
         union_all(within.where(~one_day), straddling)
     ):
-        if previous_at >= read_at:
+        # Every reading but a meter's first has both; the first is not among them (`kept`).
+        if previous_at is None or consumption is None or previous_at >= read_at:
             continue
         lo, hi = max(previous_at, since), min(read_at, until)
         amount = consumption

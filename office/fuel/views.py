@@ -20,6 +20,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
 from office.auth.access import permission_required
@@ -263,7 +264,7 @@ def day_page(day: str) -> Any:
 
 @bp.get("/today", endpoint="today")
 @permission_required(Permission.VIEW_OPERATIONS)
-def today_page() -> Response:
+def today_page() -> BaseResponse:
     return redirect(url_for("operations.day", day=_today().isoformat()))
 
 
@@ -446,7 +447,7 @@ def notes(day: str) -> Any:
 
 @bp.post("/days/<day>/sign-off", endpoint="sign_off")
 @permission_required(Permission.LOG_OPERATIONS)
-def sign_off(day: str) -> Response:
+def sign_off(day: str) -> BaseResponse:
     when = _day_or_404(day)
     if FlaskForm().validate_on_submit():
         try:

@@ -90,6 +90,7 @@ def _daily(
         .group_by(DrawdownEntry.waiver_line_id, DrawdownEntry.occurred_on)
     )
     for line_id, day, quantity in rows:
+        assert line_id is not None, "the query names its lines"
         daily[line_id][day] = Decimal(quantity)
     return daily
 

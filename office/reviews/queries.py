@@ -6,11 +6,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from office.fuel.models import DipReading, Meter, MeterReading
-from office.i18n import _l, current_locale_code, format_number, label
+from office.i18n import _l, current_locale_code, format_date, format_number, label
 from office.periods.services import next_month
 from office.reviews.models import ItemKind, ReviewItem, ReviewState
 from office.stock.models import LotDraw, StockLot, StockMovement, Store, StoreKind
@@ -51,7 +61,7 @@ def _part(
     return query
 
 
-def flagged_records(filters: QueueFilters, today: date) -> Select[Any] | None:
+def flagged_records(filters: QueueFilters, today: date) -> Select[Any] | CompoundSelect[Any] | None:
     """A UNION of every feature's flagged rows as (kind, source_id, occurred_on, waiver_id,
     resource_id); None when the filters leave no kind."""
     no_waiver = literal(None).cast(DrawdownEntry.waiver_id.type)
@@ -376,10 +386,10 @@ def _describe_dips(session: Session, ids: list[int]) -> dict[int, Described]:
             _l(
                 "%(tank)s measured %(measured)s against %(book)s on the books",
                 tank=dip.store.name,
-                measured=_quantity(dip.measured, dip.store.resource.unit),
-                book=_quantity(dip.book, dip.store.resource.unit),
+                measured=_quantity(dip.measured, dip.store.product.unit),
+                book=_quantity(dip.book, dip.store.product.unit),
             ),
-            _l("Variance %(variance)s", variance=_quantity(dip.variance, dip.store.resource.unit)),
+            _l("Variance %(variance)s", variance=_quantity(dip.variance, dip.store.product.unit)),
             "operations.tank",
             {"tank_id": dip.store_id},
         )
@@ -419,7 +429,7 @@ def _describe_overdue(session: Session, ids: list[int]) -> dict[int, Described]:
                 "Lot #%(lot)d, %(resource)s: due back south by %(date)s",
                 lot=lot.id,
                 resource=lot.resource.name(current_locale_code()),
-                date=lot.must_return_by.isoformat(),
+                date=format_date(lot.must_return_by),
             ),
             _l(
                 "%(remaining)s still on site; came in with %(origin)s",

@@ -111,7 +111,7 @@ def build(session: Session, month: date, *, today: date) -> MonthReport:
         key=lambda t: (t.waiver.reference if t.waiver else "~", t.resource.code, t.purpose.value)
     )
     uses = [
-        (resources[resource_id], str(USES.get(use, use or "-")), Decimal(quantity))
+        (resources[resource_id], str(USES.get(use, use)) if use else "-", Decimal(quantity))
         for resource_id, use, quantity in session.execute(
             select(StockMovement.resource_id, StockMovement.use, func.sum(StockMovement.quantity))
             .where(
@@ -327,6 +327,7 @@ def pdf(html: str, *, static_url: str, static_folder: str | None) -> bytes:
             kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
             return URLFetcherResponse(url, body, headers={"Content-Type": kind})
 
-    return HTML(
+    pdf: bytes = HTML(  # WeasyPrint ships no types
         string=html, base_url=static_url, url_fetcher=StaticFiles(fail_on_errors=True)
     ).write_pdf()
+    return pdf

@@ -209,8 +209,9 @@ def load(session: Session, *, scheduler: User) -> None:
     plan[longer.id][october] = (first, last + timedelta(days=2))
     plan[longer.id] = _drop_overlaps(plan[longer.id])
 
+    everyone = {person.id: person for group in groups.values() for person in group}
     for person_id, stays in plan.items():
-        person = session.get(StaffMember, person_id)
+        person = everyone[person_id]
         for first, last in stays:
             services.add_stay(session, person, first, last, actor=scheduler, now=_at(ROSTER_ON, 10))
 

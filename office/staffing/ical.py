@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from icalendar import Calendar, Event
@@ -18,7 +19,7 @@ def _instant(day: date, at: time) -> datetime:
 
 
 def person_feed(
-    person: StaffMember, stays: list[Stay], duties: list[DutyShift], *, now: datetime
+    person: StaffMember, stays: Sequence[Stay], duties: Sequence[DutyShift], *, now: datetime
 ) -> bytes:
     """Return an .ics calendar of the person's stays (all-day) and duty shifts."""
     feed = Calendar()
@@ -47,4 +48,5 @@ def person_feed(
             "야간 당직 / Night duty" if duty.shift is Shift.NIGHT else "주간 당직 / Day duty",
         )
         feed.add_component(event)
-    return feed.to_ical()
+    ical: bytes = feed.to_ical()  # icalendar leaves `to_ical` unannotated
+    return ical

@@ -10,6 +10,7 @@ marks the calendar.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -166,21 +167,21 @@ def plan_period(
     for person in planned:
         # Only the days the plan adds: the kept stays' days are already recorded. A new run
         # that touches a kept stay continues it (the service joins them).
-        run_start = None
-        for day in [*horizon, None]:
+        run_start: date | None = None
+        for slot in [*horizon, None]:  # None: the day after the horizon, ending the last run
             on = (
-                day is not None
-                and value[person.id, day] == 1
-                and fixed_days.get((person.id, day)) != 1
+                slot is not None
+                and value[person.id, slot] == 1
+                and fixed_days.get((person.id, slot)) != 1
             )
             if on and run_start is None:
-                run_start = day
+                run_start = slot
             elif not on and run_start is not None:
                 stays.append(
                     (
                         person.id,
                         run_start,
-                        (day or last_day + timedelta(days=1)) - timedelta(days=1),
+                        (slot or last_day + timedelta(days=1)) - timedelta(days=1),
                     )
                 )
                 run_start = None
@@ -306,7 +307,7 @@ def _objective(
     x: dict[tuple[int, date], cp_model.IntVar | int],
     nights: dict[tuple[int, date], cp_model.IntVar],
     current: Plan,
-) -> tuple[cp_model.LinearExpr, dict[str, cp_model.IntVar]]:
+) -> tuple[cp_model.LinearExprT, dict[str, cp_model.IntVar]]:
     """Fair nights, weekends and workload first; then few crossings and few changes."""
     n_days = len(horizon)
 
@@ -315,10 +316,10 @@ def _objective(
     # it may not complete within a short time limit (3 s on 40 people x 92 days: no plan).
     hint = dict(zip(model.proto.solution_hint.vars, model.proto.solution_hint.values, strict=True))
 
-    def hinted(terms: list[cp_model.IntVar | int]) -> int:
+    def hinted(terms: Sequence[cp_model.IntVar | int]) -> int:
         return sum(t if isinstance(t, int) else hint[t.index] for t in terms)
 
-    def spread(name: str, terms: list[list[cp_model.IntVar | int]]) -> cp_model.IntVar:
+    def spread(name: str, terms: Sequence[Sequence[cp_model.IntVar | int]]) -> cp_model.IntVar:
         if not terms:
             return model.new_constant(0)
         totals = [sum(t) for t in terms]

@@ -19,6 +19,7 @@ from flask import (
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
 from office.auth.access import permission_required, public
@@ -245,7 +246,7 @@ def update_person(person_id: int) -> Any:
 
 @bp.post("/people/<int:person_id>/feed", endpoint="renew_feed")
 @permission_required(Permission.MANAGE_STAFFING)
-def renew_feed(person_id: int) -> Response:
+def renew_feed(person_id: int) -> BaseResponse:
     person = get_or_404(StaffMember, person_id)
     if ActionForm().validate_on_submit():
         services.renew_feed_token(db.session, person, actor=current_user, now=utcnow())
@@ -357,7 +358,7 @@ def change_stay(stay_id: int) -> Any:
 
 @bp.post("/stays/<int:stay_id>/delete", endpoint="remove_stay")
 @permission_required(Permission.MANAGE_STAFFING)
-def remove_stay(stay_id: int) -> Response:
+def remove_stay(stay_id: int) -> BaseResponse:
     stay = get_or_404(Stay, stay_id)
     person_id = stay.staff_member_id
     if ActionForm().validate_on_submit():
@@ -502,7 +503,7 @@ def crossing_csv(day: str) -> Response:
 
 @bp.post("/crossings/<day>/status", endpoint="crossing_status")
 @permission_required(Permission.MANAGE_STAFFING)
-def crossing_status(day: str) -> Response:
+def crossing_status(day: str) -> BaseResponse:
     when = _day_or_404(day)
     form = CrossingStatusForm()
     if form.validate_on_submit():
@@ -630,7 +631,7 @@ def proposal_page(proposal_id: int) -> str:
     )
 
 
-def _decide(proposal_id: int, accept: bool) -> Response:
+def _decide(proposal_id: int, accept: bool) -> BaseResponse:
     proposal = get_or_404(PlanProposal, proposal_id)
     if ActionForm().validate_on_submit():
         try:
@@ -654,13 +655,13 @@ def _decide(proposal_id: int, accept: bool) -> Response:
 
 @bp.post("/plans/<int:proposal_id>/accept", endpoint="accept_proposal")
 @permission_required(Permission.MANAGE_STAFFING)
-def accept_proposal(proposal_id: int) -> Response:
+def accept_proposal(proposal_id: int) -> BaseResponse:
     return _decide(proposal_id, accept=True)
 
 
 @bp.post("/plans/<int:proposal_id>/discard", endpoint="discard_proposal")
 @permission_required(Permission.MANAGE_STAFFING)
-def discard_proposal(proposal_id: int) -> Response:
+def discard_proposal(proposal_id: int) -> BaseResponse:
     return _decide(proposal_id, accept=False)
 
 

@@ -54,6 +54,21 @@ class Store(Base):
 
     resource: Mapped[Resource | None] = relationship()
 
+    @property
+    def product(self) -> Resource:
+        """The one product a tank holds. Raises ValueError for a store that is not a tank."""
+        if self.resource is None:
+            raise ValueError(f"Store {self.name} is not a tank: it holds no one product.")
+        return self.resource
+
+    @property
+    def full(self) -> Decimal:
+        """A tank's capacity, in its product's unit. Raises ValueError for a store that is not
+        a tank."""
+        if self.capacity is None:
+            raise ValueError(f"Store {self.name} is not a tank: it has no capacity.")
+        return self.capacity
+
 
 class StockLot(Base):
     """What one receipt brought on site; drawn first in, first out."""

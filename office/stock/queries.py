@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from office.stock.models import LotDraw, MovementKind, StockLot, StockMovement
 from office.waivers.models import Resource
 
 
-def _receipt_kept() -> Select[tuple[bool]]:
+def _receipt_kept() -> ColumnElement[bool]:
     receipt = aliased(StockMovement)
     return ~exists().where(
         receipt.lot_id == StockLot.id,
@@ -98,5 +98,5 @@ def lots_as_of(session: Session, lots: list[StockLot], day: date) -> list[LotAsO
     return rows
 
 
-def lots_received_by(day: date) -> Select[tuple[StockLot]]:
+def lots_received_by(day: date) -> Select[StockLot]:
     return select(StockLot).where(StockLot.received_on <= day, _receipt_kept())

@@ -186,19 +186,19 @@ def receive(
                 _l(
                     "%(store)s holds %(product)s, not %(resource)s.",
                     store=store.name,
-                    product=store.resource.name_en,
+                    product=store.product.name_en,
                     resource=resource.name_en,
                 ),
                 "resource",
             )
         held = book_stock(session, store)
-        if held + quantity > store.capacity:
+        if held + quantity > store.full:
             raise ConflictError(
                 _l(
                     "%(store)s holds %(capacity)s and has %(held)s; receiving %(quantity)s "
                     "would overfill it.",
                     store=store.name,
-                    capacity=_amount(store.capacity, resource),
+                    capacity=_amount(store.full, resource),
                     held=_amount(held, resource),
                     quantity=_amount(quantity, resource),
                 ),

@@ -359,7 +359,8 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
             select(StockLot)
             .where(StockLot.resource_id == resources[code].id, StockLot.must_return_by.is_not(None))
             .order_by(StockLot.id)
-        ).first()
+            .limit(1)
+        ).one()
 
     def carry_back(reference: str, day: date, code: str, quantity: str) -> None:
         delivery = services.save_delivery(

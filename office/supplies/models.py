@@ -113,3 +113,10 @@ class DeliveryLine(Base):
     drawdown_entry: Mapped[DrawdownEntry | None] = relationship()
     lot: Mapped[StockLot | None] = relationship(foreign_keys=[lot_id])
     return_lot: Mapped[StockLot | None] = relationship(foreign_keys=[return_lot_id])
+
+    @property
+    def lot_back(self) -> StockLot:
+        """The lot a south-bound line takes back. Raises ValueError for a north-bound line."""
+        if self.return_lot is None:
+            raise ValueError(f"Line {self.line_no} takes no lot back: it goes north.")
+        return self.return_lot

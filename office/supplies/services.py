@@ -15,7 +15,15 @@ from sqlalchemy.orm import Session
 from office.audit.services import record_event
 from office.auth.models import User
 from office.errors import ConflictError, DomainError, InvalidInput
-from office.i18n import _l, format_hs_code, format_number, in_english, label, office_date
+from office.i18n import (
+    _l,
+    format_date,
+    format_hs_code,
+    format_number,
+    in_english,
+    label,
+    office_date,
+)
 from office.stock import services as stock
 from office.stock.models import LotSource, MovementKind, StockLot, Store, StoreKind
 from office.supplies import labels as _labels  # noqa: F401 (registers the on-screen names)
@@ -412,7 +420,7 @@ def screen(delivery: Delivery, day: date) -> list[Screening]:
         earlier = pending[waiver_line.id] if waiver_line is not None else Decimal(0)
         classification = ledger.classify(resource, waiver, waiver_line, base + earlier, day)
         message = None
-        if classification is Classification.OVER_CAP:
+        if classification is Classification.OVER_CAP and waiver_line is not None:
             message = _over_cap(waiver_line, resource, base, earlier)
         elif classification not in ledger.RECORDED_PLAINLY:
             message = ledger.refusal_message(
@@ -491,7 +499,7 @@ def _lock_in_order(session: Session, delivery: Delivery) -> None:
             .with_for_update()
         )
     else:
-        stock.lock_stores(session, [line.return_lot.store for line in delivery.lines])
+        stock.lock_stores(session, [line.lot_back.store for line in delivery.lines])
 
 
 def cross(
@@ -530,7 +538,7 @@ def cross(
                 )
                 line.drawdown_entry_id = entry.id
             else:
-                lot = session.get(StockLot, line.return_lot_id)
+                lot = line.lot_back
                 stock.draw(
                     session,
                     lot.store,
@@ -626,17 +634,19 @@ def receive(
             _l(
                 "Delivery %(ref)s was already received on %(date)s.",
                 ref=delivery.reference,
-                date=delivery.received_on.isoformat(),
+                date=format_date(delivery.received_on),
             )
         )
     _refuse_unless(
         delivery, DeliveryStatus.CROSSED, action=_l("only a delivery that crossed can be received.")
     )
-    if received_on < delivery.crossed_on:
+    crossed_on = delivery.crossed_on
+    assert crossed_on is not None, "a delivery that crossed has the day it crossed"
+    if received_on < crossed_on:
         raise InvalidInput(
             _l(
                 "It cannot be received before it crossed (%(date)s).",
-                date=delivery.crossed_on.isoformat(),
+                date=crossed_on.isoformat(),
             ),
             "received_on",
         )

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
 from office.audit.models import AuditEvent
@@ -308,7 +310,7 @@ def add_return_line(delivery_id: int) -> Any:
 
 @bp.post("/lines/<int:delivery_line_id>/delete", endpoint="remove_line")
 @permission_required(Permission.MANAGE_SUPPLIES)
-def remove_line(delivery_line_id: int) -> Response:
+def remove_line(delivery_line_id: int) -> BaseResponse:
     line = get_or_404(DeliveryLine, delivery_line_id)
     delivery_id = line.delivery_id
     if FlaskForm().validate_on_submit():
@@ -389,6 +391,7 @@ def on_site_stock() -> Any:
     today = _today()
     as_of = read_as_of(today)
     if as_of is None:
+        totals: Sequence[tuple[Resource, int, Decimal, Decimal, Decimal, Decimal]]
         totals = db.session.execute(
             select(
                 Resource,

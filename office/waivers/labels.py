@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from office.i18n import _l, label, register_labels
 from office.waivers.models import (
     Authority,
@@ -95,7 +97,10 @@ register_labels(
         Source: SOURCE_LABELS,
     }
 )
-_TONES = {WaiverStatus: STATUS_TONES, Classification: CLASSIFICATION_TONES}
+_TONES: dict[type, dict[Any, str]] = {
+    WaiverStatus: STATUS_TONES,
+    Classification: CLASSIFICATION_TONES,
+}
 
 
 def tone(value: object) -> str:

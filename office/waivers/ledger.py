@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import RowMapping, func, select
 from sqlalchemy.orm import Session
 
 from office.audit.services import record_event
@@ -316,8 +316,9 @@ def _canonical(value: Any) -> Any:
 HASHED_WHEN_SET = ("source_id",)
 
 
-def entry_digest(values: Mapping[str, Any]) -> str:
-    """Return the SHA-256 of an entry's content, which includes the previous entry's hash."""
+def entry_digest(values: Mapping[str, Any] | RowMapping) -> str:
+    """Return the SHA-256 of an entry's content (its values, or its row as read), which
+    includes the previous entry's hash."""
     payload = {name: _canonical(values[name]) for name in HASHED_FIELDS}
     payload.update(
         (name, _canonical(values[name])) for name in HASHED_WHEN_SET if values.get(name) is not None
@@ -541,7 +542,6 @@ def verify_chain(session: Session, batch: int = 5000) -> tuple[int, ChainProblem
     with session.execute(
         select(table).order_by(table.c.seq).execution_options(yield_per=batch)
     ) as result:
-        row: Mapping[str, Any]
         for row in result.mappings():
             if row["seq"] != expected:
                 return checked, ChainProblem(expected, f"entry {expected} is missing")
@@ -629,5 +629,6 @@ def drawn_twice(session: Session) -> list[DrawnTwice]:
                 .order_by(DrawdownEntry.seq)
             )
         )
+        assert source_ref is not None, "a crossing's entry names its manifest line"
         groups.setdefault(tuple(seqs), DrawnTwice(Source.DELIVERY, source_ref, seqs))
     return sorted(groups.values(), key=lambda group: group.seqs)

@@ -35,7 +35,7 @@ class LedgerFilters:
     date_to: date | None = None
 
 
-def ledger_select(filters: LedgerFilters) -> Select[tuple[DrawdownEntry]]:
+def ledger_select(filters: LedgerFilters) -> Select[DrawdownEntry]:
     query = select(DrawdownEntry)
     if filters.waiver_id is not None:
         query = query.where(DrawdownEntry.waiver_id == filters.waiver_id)
@@ -188,10 +188,12 @@ def used_as_of(
     if (today - day) * 2 < today - RECORDS_BEGIN:
         used = {line.id: line.used_base for line in lines}
         for line_id, quantity in session.execute(total.where(DrawdownEntry.occurred_on > day)):
+            assert line_id is not None, "the query names its lines"
             used[line_id] -= Decimal(quantity)
         return used
     used = dict.fromkeys(ids, Decimal(0))
     for line_id, quantity in session.execute(total.where(DrawdownEntry.occurred_on <= day)):
+        assert line_id is not None, "the query names its lines"
         used[line_id] = Decimal(quantity)
     return used
 

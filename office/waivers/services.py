@@ -6,6 +6,7 @@ The drawdown ledger has its own module, `office.waivers.ledger`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -373,7 +374,7 @@ def create_waiver(
     status: WaiverStatus | str = WaiverStatus.DRAFT,
     valid_from: date | None = None,
     valid_until: date | None = None,
-    lines: list[LineSpec] = (),  # type: ignore[assignment]
+    lines: Sequence[LineSpec] = (),
     actor: User | None,
     now: datetime,
 ) -> Waiver:
