@@ -8,8 +8,8 @@ line usage are exactly what `record_drawdown` would have produced (checked with 
 and `check_usage`). It times, through the Flask test client and the real request path, both
 sizes side by side in interleaved rounds: recording a drawdown, reading a waiver, the ledger's
 first page (plain, filtered, from the middle) and the CSV export's first chunk; then the whole
-export. Last it serves the large one with gunicorn (2 workers) and loads it with wrk,
-GET /healthz and POST /api/v1/drawdowns in alternating rounds. See bench/README.md.
+export. Last it serves the large one with gunicorn and streams the whole export through it.
+See bench/README.md.
 
 Timing never goes into the tests; this script only prints.
 """
@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import multiprocessing
 import os
 import platform
 import random
-import re
 import secrets
 import shutil
 import signal
@@ -758,24 +756,7 @@ def print_side_by_side(targets: list[Target], timings: dict[str, dict[str, Timin
     print(f"  ledger filters at {targets[1].label}: {filters}")
 
 
-# --- throughput under gunicorn and wrk ----------------------------------------------------
-
-WRK_SCRIPT = """
--- Count every response by status, so refused or failed requests cannot pass unseen.
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) statuses = {} end
-function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-end
-function done(summary, latency, requests)
-  local totals = {}
-  for _, thread in ipairs(threads) do
-    for code, n in pairs(thread:get("statuses")) do totals[code] = (totals[code] or 0) + n end
-  end
-  for code, n in pairs(totals) do io.write(string.format("STATUS %d %d\\n", code, n)) end
-end
-"""
+# --- gunicorn -----------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -833,67 +814,6 @@ def gunicorn(url: str, secret_key: str, workdir: Path, workers: int) -> Iterator
         log.close()
 
 
-def workers_cpu_seconds(master: int) -> float | None:
-    """Return the CPU seconds (user + system) the children of `master` have used, if known.
-
-    Read from /proc, so only on Linux; with the request counts it gives the CPU cost of one
-    request, a figure that holds even on a machine busy with other work.
-    """
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return None
-    ticks = 0
-    for stat in proc.glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == master:  # fields after the name: state, ppid, ..., utime, stime
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass
-class WrkRun:
-    requests_per_second: float
-    requests: int
-    statuses: dict[int, int]
-    socket_errors: str
-    latency: str
-    cpu_ms: float | None = None  # CPU time of the gunicorn workers per request
-
-    @property
-    def failed(self) -> int:
-        return sum(n for code, n in self.statuses.items() if not 200 <= code < 300)
-
-
-def run_wrk(url: str, script: Path, args: argparse.Namespace) -> WrkRun:
-    """Load `url` with wrk for the configured time; return what it reports."""
-    command_line = [
-        "wrk",
-        f"--threads={args.wrk_threads}",
-        f"--connections={args.connections}",
-        f"--duration={args.seconds}s",
-        f"--script={script}",
-        url,
-    ]
-    output = subprocess.run(command_line, capture_output=True, text=True, check=True).stdout
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    total = re.search(r"(\d+) requests in", output)
-    latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", output)
-    errors = re.search(r"Socket errors: (.*)", output)
-    if rate is None or total is None:
-        raise SystemExit(f"could not read wrk's output:\n{output}")
-    statuses = {int(c): int(n) for c, n in re.findall(r"STATUS (\d+) (\d+)", output)}
-    return WrkRun(
-        float(rate.group(1)),
-        int(total.group(1)),
-        statuses,
-        errors.group(1) if errors else "none",
-        f"avg {latency.group(1)}, max {latency.group(3)}" if latency else "?",
-    )
-
-
 def session_cookie(app: Flask, session_id: str) -> str:
     """Return the signed session cookie a login leaves, for a plain HTTP client."""
     serializer = app.session_interface.get_signing_serializer(app)
@@ -924,57 +844,13 @@ def export_over_http(port: int, cookie: str) -> tuple[float, float, int, str]:
     return ms(first or total), ms(total), lines - 1, ending
 
 
-def throughput(
-    target: Target, secret_key: str, workdir: Path, args: argparse.Namespace
-) -> dict[str, Any]:
-    """Serve with gunicorn and alternate wrk runs of GET /healthz and POST /api/v1/drawdowns."""
-    fixture = target.fixture
-    hello_script = workdir / "hello.lua"
-    hello_script.write_text(WRK_SCRIPT)
-    post_script = workdir / "post.lua"
-    body = json.dumps(drawdown_body(fixture))
-    post_script.write_text(
-        'wrk.method = "POST"\n'
-        f"wrk.body = {json.dumps(body)}\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.headers["Authorization"] = "Bearer {fixture.token}"\n' + WRK_SCRIPT
-    )
-    runs: dict[str, list[WrkRun]] = {"hello": [], "post": []}
-    result: dict[str, Any] = {
-        "runs": runs,
-        "workers": args.workers,
-        "database": target.engine.dialect.name,
-    }
-    with gunicorn(fixture.url, secret_key, workdir, args.workers) as (port, master):
-        base = f"http://127.0.0.1:{port}"
-        # Warm both routes (each worker's connections, caches and compiled statements) before
-        # the timed rounds: the bar is about what the server sustains, not its first second.
-        warm_up = argparse.Namespace(**{**vars(args), "seconds": 2})
-        run_wrk(f"{base}/healthz", hello_script, warm_up)
-        run_wrk(f"{base}/api/v1/drawdowns", post_script, warm_up)
-        for round_no in range(1, args.rounds + 1):
-            for name, path, script in (
-                ("hello", "/healthz", hello_script),
-                ("post", "/api/v1/drawdowns", post_script),
-            ):
-                cpu_before = workers_cpu_seconds(master)
-                run = run_wrk(f"{base}{path}", script, args)
-                cpu_after = workers_cpu_seconds(master)
-                if cpu_before is not None and cpu_after is not None and run.requests:
-                    run.cpu_ms = ms(cpu_after - cpu_before) / run.requests
-                runs[name].append(run)
-                statuses = ", ".join(f"{c}: {n:,}" for c, n in sorted(run.statuses.items()))
-                print(
-                    f"  round {round_no} {name:<5} {run.requests_per_second:9.1f} req/s  "
-                    f"({run.requests:,} requests; {statuses}; latency {run.latency}; "
-                    f"socket errors {run.socket_errors}; "
-                    f"worker CPU {run.cpu_ms or 0:.2f} ms/request)",
-                    flush=True,
-                )
-        if not args.skip_export:
-            cookie = session_cookie(target.app, fixture.admin_session_id)
-            result["export_http"] = export_over_http(port, cookie)
-    return result
+def export_through_gunicorn(
+    target: Target, secret_key: str, workdir: Path, workers: int
+) -> tuple[float, float, int, str]:
+    """Serve `target` with gunicorn and stream the whole CSV export through it."""
+    with gunicorn(target.fixture.url, secret_key, workdir, workers) as (port, _master):
+        cookie = session_cookie(target.app, target.fixture.admin_session_id)
+        return export_over_http(port, cookie)
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -993,7 +869,7 @@ def summary_lines(
     targets: list[Target],
     timings: dict[str, dict[str, Timing]],
     exports: dict[str, Streamed],
-    tput: dict[str, Any] | None,
+    export_http: tuple[float, float, int, str] | None,
 ) -> list[str]:
     """Return the lines of the pasteable summary."""
     a, b = (target.label for target in targets)
@@ -1032,37 +908,12 @@ def summary_lines(
         f"({(export.lines - 1) / (export.total / 1000):,.0f} rows/s), first chunk after "
         f"{export.first:.0f} ms"
     )
-    if tput is not None:
-        hello = statistics.median(r.requests_per_second for r in tput["runs"]["hello"])
-        post = statistics.median(r.requests_per_second for r in tput["runs"]["post"])
-        failed = sum(r.failed for runs in tput["runs"].values() for r in runs)
-        percent = post / hello * 100
-        rounds = ", ".join(
-            f"{p.requests_per_second / h.requests_per_second:.0%}"
-            for h, p in zip(tput["runs"]["hello"], tput["runs"]["post"], strict=True)
-        )
+    if export_http is not None:
+        first, total, rows, ending = export_http
         lines.append(
-            f"gunicorn, {tput['workers']} workers, {tput['database']}: GET /healthz "
-            f"{hello:,.0f} req/s, POST /api/v1/drawdowns {post:,.0f} req/s = {percent:.0f}% of "
-            f"hello-world ({'meets' if percent >= 20 else 'BELOW'} the 20% bar; round by round "
-            f"{rounds}; {failed} non-2xx responses)"
+            f"CSV export through gunicorn: first byte after {first:.0f} ms, "
+            f"{total / 1000:.1f} s, {rows:,} rows, {ending}"
         )
-        cpu = {
-            name: [r.cpu_ms for r in runs if r.cpu_ms is not None]
-            for name, runs in tput["runs"].items()
-        }
-        if cpu["hello"] and cpu["post"]:
-            hello_cpu, post_cpu = statistics.median(cpu["hello"]), statistics.median(cpu["post"])
-            lines.append(
-                f"worker CPU per request: GET /healthz {hello_cpu:.2f} ms, POST "
-                f"/api/v1/drawdowns {post_cpu:.2f} ms ({post_cpu / hello_cpu:.1f}x)"
-            )
-        if "export_http" in tput:
-            first, total, rows, ending = tput["export_http"]
-            lines.append(
-                f"CSV export through gunicorn: first byte after {first:.0f} ms, "
-                f"{total / 1000:.1f} s, {rows:,} rows, {ending}"
-            )
     return lines
 
 
@@ -1082,13 +933,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests first")
     parser.add_argument("--page-repeats", type=int, default=10, help="timings per other page")
     parser.add_argument("--latency-rounds", type=int, default=5, help="interleaved rounds")
-    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating wrk rounds")
-    parser.add_argument("--connections", type=int, default=4, help="wrk connections")
-    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--skip-throughput", action="store_true", help="no gunicorn/wrk part")
-    parser.add_argument("--skip-export", action="store_true", help="no whole-export over HTTP")
+    parser.add_argument(
+        "--skip-export", action="store_true", help="no whole export through gunicorn"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary SQLite files")
     parser.add_argument("--seed", type=int, default=1718, help="random seed of the data")
     return parser.parse_args(argv)
@@ -1187,22 +1035,17 @@ def main(argv: list[str] | None = None) -> None:
                     flush=True,
                 )
 
-            tput = None
-            if not args.skip_throughput:
-                if shutil.which("wrk") is None:
-                    raise SystemExit(
-                        "wrk is not installed (apt-get install wrk); or --skip-throughput"
-                    )
+            export_http = None
+            if not args.skip_export:
                 print(
-                    f"\n== Throughput at {targets[1].label} entries: gunicorn --workers "
-                    f"{args.workers}, wrk {args.connections} connections x {args.seconds} s, "
-                    f"{args.rounds} rounds alternating; load average {load_average()}",
+                    f"\n== Whole CSV export at {targets[1].label} entries through gunicorn "
+                    f"--workers {args.workers}; load average {load_average()}",
                     flush=True,
                 )
                 for target in targets:
                     target.engine.dispose()
                     target.app.extensions["office.db"].engine.dispose()
-                tput = throughput(targets[1], secret_key, workdir, args)
+                export_http = export_through_gunicorn(targets[1], secret_key, workdir, args.workers)
 
             print()
             for target in targets:
@@ -1215,7 +1058,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"\n== Summary ({kind}; loading {args.entries:,} entries took "
                 f"{load_seconds:.0f} s, verify_chain {verify_seconds:.0f} s)"
             )
-            for line in summary_lines(targets, timings, exports, tput):
+            for line in summary_lines(targets, timings, exports, export_http):
                 print(f"  {line}")
             for target in targets:
                 target.app.extensions["office.db"].engine.dispose()
