@@ -801,7 +801,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=TARGET_USERS, help="users of the main run")
     parser.add_argument("--duration", type=float, default=60, help="steady seconds, main run")
     parser.add_argument(
-        "--step", type=int, default=30, help="users added each step of the step run (0: none)"
+        "--step", type=int, default=10, help="users added each step of the step run (0: none)"
     )
     parser.add_argument("--step-duration", type=float, default=20, help="steady seconds a step")
     parser.add_argument("--max-users", type=int, default=300, help="the step run stops here")
