@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -11,6 +11,7 @@ from flask import (
     Response,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -48,6 +49,8 @@ from office.fuel.forms import (
     VoidForm,
 )
 from office.fuel.models import (
+    DailyLog,
+    DailyLogEvent,
     DipReading,
     Generator,
     GeneratorReading,
@@ -61,6 +64,7 @@ from office.staffing import services as staffing
 from office.staffing.models import Side
 from office.stock.models import StockLot, StockMovement, Store, StoreKind
 from office.stock.queries import LotAsOf
+from office.waivers.labels import CLASSIFICATION_LABELS, STATUS_LABELS
 from office.waivers.models import Resource, Waiver, WaiverLine
 from office.waivers.queries import status_on
 from office.waivers.units import format_quantity
@@ -112,23 +116,46 @@ def _tanks() -> list[Store]:
     )
 
 
+def _choices(kind: str, build: Callable[[], list[SelectChoice]]) -> list[SelectChoice]:
+    """The options of one kind of select, read once a request: the day's seven forms share
+    them."""
+    cached: dict[str, list[SelectChoice]] = g.setdefault("operations_choices", {})
+    if kind not in cached:
+        cached[kind] = build()
+    return cached[kind]
+
+
+def _generator_choices() -> list[SelectChoice]:
+    generators = db.session.scalars(
+        select(Generator).where(Generator.is_active).order_by(Generator.name, Generator.id)
+    )
+    return [SelectChoice(str(g.id), g.name) for g in generators]
+
+
+def _meter_choices() -> list[SelectChoice]:
+    meters = db.session.scalars(
+        select(Meter).where(Meter.removed_at.is_(None)).order_by(Meter.name, Meter.id)
+    )
+    return [SelectChoice(str(m.id), m.name) for m in meters]
+
+
 def _fill_choices(form: FlaskForm) -> None:
     """Give each select of the day's forms its current options."""
     if hasattr(form, "tank"):
-        form.tank.choices = [SelectChoice(str(t.id), t.name) for t in _tanks()]
+        form.tank.choices = _choices(
+            "tanks", lambda: [SelectChoice(str(t.id), t.name) for t in _tanks()]
+        )
     if hasattr(form, "generator"):
-        generators = db.session.scalars(
-            select(Generator).where(Generator.is_active).order_by(Generator.name, Generator.id)
-        )
+        generators = _choices("generators", _generator_choices)
         blank = [SelectChoice("", "-")] if isinstance(form, IssueForm) else []
-        form.generator.choices = blank + [SelectChoice(str(g.id), g.name) for g in generators]
+        form.generator.choices = blank + generators
     if hasattr(form, "meter"):
-        meters = db.session.scalars(
-            select(Meter).where(Meter.removed_at.is_(None)).order_by(Meter.name, Meter.id)
-        )
-        form.meter.choices = [SelectChoice(str(m.id), m.name) for m in meters]
+        form.meter.choices = _choices("meters", _meter_choices)
     if hasattr(form, "waiver_line_id"):
-        form.waiver_line_id.choices = _line_choices(energy=isinstance(form, MeterForm))
+        energy = isinstance(form, MeterForm)
+        form.waiver_line_id.choices = _choices(
+            f"lines-{energy}", lambda: _line_choices(energy=energy)
+        )
 
 
 def _line_choices(*, energy: bool) -> list[SelectChoice]:
@@ -234,7 +261,7 @@ def render_day(day: date, posted: dict[str, FlaskForm] | None = None) -> Any:
         voidable_readings=services.voidable_readings(db.session, {r.meter_id for r in readings})
         if may_void
         else set(),
-        history=queries.history_lines(log.events) if log is not None else [],
+        history=queries.history_lines(_events(log)) if log is not None else [],
         dips=db.session.scalars(
             select(DipReading)
             .where(DipReading.read_on == day)
@@ -253,7 +280,30 @@ def render_day(day: date, posted: dict[str, FlaskForm] | None = None) -> Any:
         void_form=VoidForm(formdata=None),
         one_day=timedelta(days=1),
         today=_today(),
+        # A day has a hundred rows and more: each name is translated once, not once a row.
+        use_label=_translated(USE_LABELS),
+        action_label=_translated(ACTION_LABELS),
+        coverage_label=_translated({**STATUS_LABELS, **CLASSIFICATION_LABELS}),
     ), form_status(*forms.values())
+
+
+def _translated(labels: Mapping[Any, Any]) -> Callable[[Any], str]:
+    """`labels` translated now, once, as a function of the code (the code itself if unknown,
+    nothing for none)."""
+    texts = {code: str(text) for code, text in labels.items()}
+    return lambda code: "" if code is None else texts.get(code, str(code))
+
+
+def _events(log: DailyLog) -> list[DailyLogEvent]:
+    """The day's history, with who did each (one query, not one per person)."""
+    return list(
+        db.session.scalars(
+            select(DailyLogEvent)
+            .where(DailyLogEvent.log_id == log.id)
+            .order_by(DailyLogEvent.at, DailyLogEvent.id)
+            .options(selectinload(DailyLogEvent.by))
+        )
+    )
 
 
 @bp.get("/days/<day>", endpoint="day")

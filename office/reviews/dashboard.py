@@ -31,7 +31,7 @@ class LineState:
     waiver: Waiver
     usage: LineUsage
     per_day: Decimal  # in the line's unit, over the last 30 days
-    runs_out_on: date | None  # at that pace; None when nothing is being used
+    runs_out_on: date | None  # at that pace; None when nothing is used, or never in the calendar
     cumulative: list[tuple[date, Decimal]] = field(default_factory=list)  # line's unit
 
     @property
@@ -132,7 +132,10 @@ def build(session: Session, as_of: date, *, today: date) -> Dashboard:
         per_day = in_line_unit(recent) / RUNWAY_DAYS
         runs_out_on = None
         if per_day > 0 and usage.remaining is not None:
-            runs_out_on = as_of + timedelta(days=int(max(usage.remaining, Decimal(0)) / per_day))
+            days_left = int(max(usage.remaining, Decimal(0)) / per_day)
+            # A slow pace against a large cap runs past the calendar's last day: never, then.
+            if days_left <= (date.max - as_of).days:
+                runs_out_on = as_of + timedelta(days=days_left)
         before = used[line.id] - sum(daily[line.id].values(), Decimal(0))
         cumulative, total = [], before
         for day in days(start, as_of):

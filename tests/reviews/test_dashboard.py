@@ -138,6 +138,20 @@ def test_the_dashboard_page_shows_alerts_lines_and_runway(client, reviewer, waiv
     assert "MOU-DASH-E · 1" not in rows
 
 
+def test_a_pace_too_slow_for_the_calendar_shows_the_pace_and_no_day(
+    client, reviewer, session, diesel
+):
+    # 10 L in 30 days against a 1,000,000,000 L cap: it would run out after the year 9999.
+    line = make_waiver(session, [(diesel, "L", "1000000000", "1000000000")]).lines[0]
+    draw(session, diesel, "10", line=line, on=OCT(30))
+    (state,) = dashboard.build(session, AS_OF, today=date(2018, 12, 31)).lines
+    assert state.per_day > 0 and state.runs_out_on is None
+    response = log_in(client, reviewer).get("/reviews/?as_of=2018-10-31")
+    assert response.status_code == 200
+    (row,) = read(response).table("waiver-lines")
+    assert row[7] == "0.3 L a day"
+
+
 def test_a_quiet_day_has_no_alerts(client, reviewer, session, diesel):
     line = make_waiver(session, [(diesel, "L", "1000", "1000")]).lines[0]
     draw(session, diesel, "100", line=line, on=OCT(1))
