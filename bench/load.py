@@ -217,10 +217,7 @@ def arrange(url: str, secret_key: str, args: argparse.Namespace) -> dict[str, An
         diesel = waivers.find_resource(session, "diesel")
         power = waivers.find_resource(session, "electricity")
         cement = waivers.find_resource(session, "cement")
-        # Caps of a busy year, not of "never runs out": the review dashboard answers 500 when
-        # a line's cap left over its 30-day pace runs past the year 9999 (reviews/dashboard.py,
-        # `runs_out_on`; 1,000,000 L with 10 L drawn is enough). Reported, not worked around
-        # anywhere else.
+        # Caps of a busy year, so the dashboard's runway shows a day as it would in the office.
         diesel_cap, power_cap = "3000000", "3000000"
         waiver = waivers.create_waiver(
             session,
