@@ -19,6 +19,9 @@ run: install $(MO)
 	@echo "Serving http://$(HOST):$(PORT)/ (Ctrl-C stops)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# The suite runs on every core (pytest-xdist); PYTEST_ARGS="-n 0 ..." runs it in one process.
+PYTEST_ARGS ?= -n auto --dist loadgroup
+
 test: typecheck $(MO)
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -3,6 +3,7 @@ rolled back at the end, and the app's sessions joined to it through savepoints."
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,15 @@ from office import create_app
 from office.auth.models import User
 from office.db import create_engine_for, db
 from tests.concurrency import TEST_SECRET_KEY, Office, office_on
-from tests.support import CI, TEST_DATABASE_URL, copy_of, is_postgres, migrate, migrated_template
+from tests.support import (
+    CI,
+    TEST_DATABASE_URL,
+    copy_of,
+    is_postgres,
+    migrate,
+    migrated_template,
+    scratch_database,
+)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -36,10 +45,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    if TEST_DATABASE_URL:
-        return TEST_DATABASE_URL
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'office-test.db'}"
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'office-test.db'}"
+    elif os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each of pytest-xdist's workers migrates and fills a database of its own.
+        with scratch_database(tmp_path_factory.mktemp("db")) as url:
+            yield url
+    else:
+        yield TEST_DATABASE_URL
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The browser tests share one served database and one Chromium: one worker runs them all
+    # (`make test` distributes the rest with pytest-xdist's --dist loadgroup).
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="session")
