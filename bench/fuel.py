@@ -81,7 +81,7 @@ from office.auth.models import User  # noqa: E402
 from office.auth.permissions import Role  # noqa: E402
 from office.cli import alembic_config  # noqa: E402
 from office.config import normalise_database_url  # noqa: E402
-from office.db import create_engine_for  # noqa: E402
+from office.db import create_engine_for, utcnow  # noqa: E402
 from office.fuel import report as petroleum  # noqa: E402
 from office.fuel import services as fuel  # noqa: E402
 from office.fuel.models import (  # noqa: E402
@@ -357,11 +357,18 @@ def set_up(engine: Engine, first_day: date) -> Site:
                     now=now,
                 )
                 people.append(person.id)
+        # Browser sessions kept on the server, as a login leaves them.
+        admin_key = auth_services.start_session(
+            session, admin, now=utcnow(), remote_addr=None, user_agent="bench"
+        )[1]
+        reviewer_key = auth_services.start_session(
+            session, reviewer, now=utcnow(), remote_addr=None, user_agent="bench"
+        )[1]
         session.commit()
         site = Site(
             admin_id=admin.id,
-            admin_session_id=admin.get_id(),
-            reviewer_session_id=reviewer.get_id(),
+            admin_session_id=admin_key,
+            reviewer_session_id=reviewer_key,
             resources={code: (r.id, r.unit, r.barrels_per_tonne) for code, r in resources.items()},
             waiver_id=waiver.id,
             lines={code: line.id for code, line in lines.items()},

@@ -231,13 +231,20 @@ def seed(engine: Engine, url: str) -> Fixture:
                     now=now,
                 )
             )
+        # Browser sessions kept on the server, as a login leaves them.
+        admin_key = auth_services.start_session(
+            session, admin, now=utcnow(), remote_addr=None, user_agent="bench"
+        )[1]
+        reviewer_key = auth_services.start_session(
+            session, reviewer, now=utcnow(), remote_addr=None, user_agent="bench"
+        )[1]
         session.commit()
         hot_line = waivers[0].lines[0]
         fixture = Fixture(
             url=url,
             admin_id=admin.id,
-            admin_session_id=admin.get_id(),
-            reviewer_session_id=reviewer.get_id(),
+            admin_session_id=admin_key,
+            reviewer_session_id=reviewer_key,
             token=token,
             hot_waiver_id=waivers[0].id,
             hot_line_id=hot_line.id,

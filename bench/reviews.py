@@ -83,6 +83,7 @@ from bench import ledger as ledger_bench  # noqa: E402
 from bench.supplies import LOT_CHECK, STOCK_CHECK  # noqa: E402
 from office import create_app  # noqa: E402
 from office.audit.models import AuditEvent  # noqa: E402
+from office.auth import services as auth_services  # noqa: E402
 from office.auth.models import LoginAttempt, LoginOutcome, User  # noqa: E402
 from office.config import normalise_database_url  # noqa: E402
 from office.db import create_engine_for, utcnow  # noqa: E402
@@ -507,13 +508,17 @@ def set_up(engine: Engine, fixture: ledger_bench.Fixture, meter_count: int) -> S
                 now=now,
             )
             people.append(person.id)
+        # A browser session kept on the server, as a login leaves it.
+        reviewer_key = auth_services.start_session(
+            session, reviewer, now=utcnow(), remote_addr=None, user_agent="bench"
+        )[1]
         session.commit()
         site = Site(
             today=today,
             now=now,
             admin_id=admin.id,
             reviewer_id=reviewer.id,
-            reviewer_session_id=reviewer.get_id(),
+            reviewer_session_id=reviewer_key,
             resources=resources,
             lines=lines,
             standing=standing,

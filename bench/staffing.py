@@ -54,7 +54,7 @@ from office.auth import services as auth_services  # noqa: E402
 from office.auth.models import User  # noqa: E402
 from office.auth.permissions import Role  # noqa: E402
 from office.cli import alembic_config  # noqa: E402
-from office.db import create_engine_for, utcnow  # noqa: E402
+from office.db import create_engine_for, db, utcnow  # noqa: E402
 from office.staffing import checks, planner, queries, services  # noqa: E402
 from office.staffing import views as staffing_views  # noqa: E402
 from office.staffing.models import (  # noqa: E402
@@ -521,8 +521,13 @@ def logged_in(app: Flask, user: User, locale: str) -> FlaskClient:
     """Return a test client whose session holds `user`'s login, as a successful login would."""
     client = app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = locale
+    with app.app_context():  # a browser session kept on the server, as a login leaves it
+        _row, key = auth_services.start_session(
+            db.session, user, now=utcnow(), remote_addr=None, user_agent="bench"
+        )
+        db.session.commit()
     with client.session_transaction() as flask_session:
-        flask_session["_user_id"] = user.get_id()
+        flask_session["_user_id"] = key
         flask_session["_fresh"] = True
     return client
 

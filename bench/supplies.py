@@ -75,6 +75,7 @@ from sqlalchemy.orm import Session, selectinload  # noqa: E402
 
 from bench import ledger as ledger_bench  # noqa: E402
 from office import create_app  # noqa: E402
+from office.auth import services as auth_services  # noqa: E402
 from office.auth.models import User  # noqa: E402
 from office.config import normalise_database_url  # noqa: E402
 from office.db import create_engine_for, utcnow  # noqa: E402
@@ -347,9 +348,14 @@ def set_up(engine: Engine, fixture: ledger_bench.Fixture) -> Site:
         ]
         if uncovered:
             raise SystemExit(f"bench set-up: no waiver line for {', '.join(uncovered)}")
+        # A browser session kept on the server, as a login leaves it.
+        admin_key = auth_services.start_session(
+            session, admin, now=utcnow(), remote_addr=None, user_agent="bench"
+        )[1]
+        session.commit()
         return Site(
             admin_id=admin.id,
-            admin_session_id=admin.get_id(),
+            admin_session_id=admin_key,
             resources={c: (r.id, r.unit, r.control) for c, r in resources.items()},
             lines=dict(lines),
             stores=stores,

@@ -6,15 +6,16 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, flash, redirect, request, url_for
+from flask import Flask, request
 from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from office import config, i18n
-from office.auth.access import can_access, enforce_access, login_manager, undeclared_endpoints
+from office.auth.access import can_access, enforce_access, undeclared_endpoints
+from office.auth.login import init_login
 from office.concurrency import retry_writes
 from office.db import db
-from office.errors import problem, register_error_handlers, wants_json
+from office.errors import register_error_handlers
 
 csrf = CSRFProtect()
 
@@ -46,7 +47,7 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
     db.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
-    _init_login(app)
+    init_login(app)  # before enforce_access: a session is checked before access to a page
     _register_blueprints(app)
     retry_writes(app)
     app.before_request(enforce_access)
@@ -61,51 +62,6 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
     if missing:
         raise RuntimeError(f"These views declare no access rule: {', '.join(missing)}")
     return app
-
-
-def _init_login(app: Flask) -> None:
-    from office.auth.models import User
-
-    login_manager.init_app(app)
-    login_manager.session_protection = "basic"
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        import hmac
-
-        if wants_json():
-            return None  # the API authenticates by bearer token only, never by cookie
-        raw_id, _, token = user_id.partition(":")
-        if not raw_id.isdigit():
-            return None
-        user = db.session.get(User, int(raw_id))
-        if user is None or not user.is_active:
-            return None
-        if not hmac.compare_digest(user.session_token, token):
-            return None
-        return user
-
-    @login_manager.request_loader
-    def load_user_from_token(req: Any) -> User | None:
-        from office.auth.services import user_for_token
-
-        if not wants_json():
-            return None
-        scheme, _, token = req.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        return user_for_token(db.session, token.strip())
-
-    @login_manager.unauthorized_handler
-    def unauthorized() -> Any:
-        if wants_json():
-            response = problem(401, i18n._("Send a valid API token: Authorization: Bearer TOKEN."))
-            response.headers["WWW-Authenticate"] = 'Bearer realm="office"'
-            return response
-        if request.method == "GET":
-            flash(i18n._("Please log in to see this page."), "info")
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        return redirect(url_for("auth.login"))
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -6,6 +6,9 @@ Variables:
   SECRET_KEY           signs sessions and CSRF tokens; required in production
   OFFICE_PROXY_COUNT   number of reverse proxies in front of gunicorn (default 0)
   OFFICE_PLANNER_SECONDS  how long the rotation planner searches (default 12)
+  OFFICE_SESSION_IDLE_MINUTES  a browser session ends after this long without a request
+                       (default 30)
+  OFFICE_SESSION_HOURS  and this long after its login, however active (default 12)
 """
 
 from __future__ import annotations
@@ -65,6 +68,14 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         # Gunicorn's default timeout is 30 seconds; the search must end well before it.
         raise ConfigError("OFFICE_PLANNER_SECONDS must be a number from 1 to 25.")
 
+    idle_minutes = _whole_number(environ, "OFFICE_SESSION_IDLE_MINUTES", 30, 1, 24 * 60)
+    session_hours = _whole_number(environ, "OFFICE_SESSION_HOURS", 12, 1, 7 * 24)
+    if idle_minutes > session_hours * 60:
+        raise ConfigError(
+            "OFFICE_SESSION_IDLE_MINUTES is longer than OFFICE_SESSION_HOURS; "
+            "make the idle limit the shorter one."
+        )
+
     return {
         "OFFICE_ENV": env,
         "SECRET_KEY": secret_key,
@@ -78,7 +89,12 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # Sessions are kept on the server (office.auth.login), which ends them after this long
+        # (the cookie expires with it) or after the idle time, whichever comes first.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=session_hours),
+        "OFFICE_SESSION_IDLE": timedelta(minutes=idle_minutes),
+        # The server keeps the idle clock: the cookie need not be sent again with every answer.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         # Forms such as the daily log stay open for a long time; the token lives as long as
         # the session instead of expiring after an hour.
@@ -87,6 +103,17 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         "BABEL_DEFAULT_LOCALE": "ko",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Seoul",
     }
+
+
+def _whole_number(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    text = environ.get(name, "").strip()
+    try:
+        value = int(text) if text else default
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}.")
+    return value
 
 
 def normalise_database_url(url: str) -> str:

@@ -17,17 +17,38 @@ from typing import Any, TypeVar
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from office import create_app
+from office.auth import services as auth_services
 from office.auth.models import User
 from office.auth.permissions import Role
-from office.db import db
+from office.db import db, utcnow
 from tests.factories import make_user
 
 T = TypeVar("T")
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
+
+
+def open_session(app: Flask, user: User) -> str:
+    """Open a session of `user` as a successful login does (a row kept on the server,
+    committed through `app`); return the key its cookie holds."""
+    with app.app_context():
+        _row, key = auth_services.start_session(
+            db.session, user, now=utcnow(), remote_addr="127.0.0.1", user_agent="test"
+        )
+        db.session.commit()
+    return key
+
+
+def logged_in(client: FlaskClient, user: User, key: str | None = None) -> FlaskClient:
+    """Give `client` the cookie of a session of `user` (`key`, or a new one)."""
+    key = key or open_session(client.application, user)
+    with client.session_transaction() as flask_session:
+        flask_session["_user_id"] = key
+        flask_session["_fresh"] = True
+    return client
 
 
 @dataclass
@@ -37,6 +58,9 @@ class Office:
     app: Flask
     engine: Engine
     users: dict[Role, User] = field(default_factory=dict)
+    # One browser session per user, opened on first use and shared by that user's clients,
+    # so that making a client while a transaction is `held` writes nothing.
+    session_keys: dict[int, str] = field(default_factory=dict)
 
     @property
     def admin(self) -> User:
@@ -60,11 +84,19 @@ class Office:
         """A test client in English, logged in as `user` when one is given."""
         client = self.app.test_client()
         client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        if user is not None:
-            with client.session_transaction() as flask_session:
-                flask_session["_user_id"] = user.get_id()
-                flask_session["_fresh"] = True
-        return client
+        if user is None:
+            return client
+        if user.id not in self.session_keys:
+            self.session_keys[user.id] = open_session(self.app, user)
+        return logged_in(client, user, self.session_keys[user.id])
+
+    def open_sessions(self) -> None:
+        """Open a session for every active user who has none yet."""
+        with self.session() as session:
+            users = session.scalars(select(User).where(User.is_active)).all()
+        for user in users:
+            if user.id not in self.session_keys:
+                self.session_keys[user.id] = open_session(self.app, user)
 
 
 def office_on(url: str) -> Iterator[Office]:
@@ -112,7 +144,10 @@ def post(office: Office, user: User, path: str, **kwargs: Any) -> Callable[[], i
 @contextmanager
 def held(office: Office, act: Callable[[Session], object]) -> Iterator[None]:
     """Run `act` in a transaction of its own and keep it open, its locks held, until the block
-    ends; then commit it. What is sent meanwhile must wait for it, or go past it."""
+    ends; then commit it. What is sent meanwhile must wait for it, or go past it.
+
+    Every user's browser session is opened first: opening one writes, and would wait too."""
+    office.open_sessions()
     with office.session() as session:
         if session.get_bind().dialect.name == "sqlite":
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from office import create_app
 from office.auth.models import User
 from office.db import create_engine_for, db
-from tests.concurrency import TEST_SECRET_KEY, Office, office_on
+from tests.concurrency import TEST_SECRET_KEY, Office, logged_in, office_on
 from tests.support import (
     CI,
     TEST_DATABASE_URL,
@@ -116,10 +116,7 @@ def session(connection: Connection) -> Iterator[Session]:
 
 def log_in(client: FlaskClient, user: User) -> FlaskClient:
     """Start a session for `user` as a successful login would."""
-    with client.session_transaction() as flask_session:
-        flask_session["_user_id"] = user.get_id()
-        flask_session["_fresh"] = True
-    return client
+    return logged_in(client, user)
 
 
 @pytest.fixture(scope="session")

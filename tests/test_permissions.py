@@ -42,6 +42,7 @@ EXPECTED: dict[str, object] = {
     "auth.account": LOGGED_IN,
     "auth.create_token": LOGGED_IN,
     "auth.revoke_token": LOGGED_IN,
+    "auth.end_session": LOGGED_IN,
     "home.index": LOGGED_IN,
     "home.healthz": EVERYONE,
     "users.index": SUPERUSER,
@@ -50,6 +51,8 @@ EXPECTED: dict[str, object] = {
     "users.set_password": SUPERUSER,
     "users.deactivate": SUPERUSER,
     "users.reactivate": SUPERUSER,
+    "users.end_session": SUPERUSER,
+    "users.revoke_token": SUPERUSER,
     "resources.index": LEDGER_READERS,
     "resources.create": REVIEWERS,
     "resources.edit": REVIEWERS,
@@ -191,6 +194,10 @@ def arrange(session, viewer_user) -> dict[str, int]:
     rule = session.scalar(select(HsRule).limit(1))
     token_owner = viewer_user or make_user(session)
     token, _secret = services.create_api_token(session, token_owner, name="t", actor=None, now=NOW)
+    # Another browser of the viewer's: ending it leaves the viewer's own session alone.
+    other_session, _key = services.start_session(
+        session, token_owner, now=NOW, remote_addr=None, user_agent=None
+    )
     person = make_person(session)
     person_stay = stay(session, person, date(2018, 10, 1), date(2018, 10, 5))
     proposal = PlanProposal(
@@ -285,6 +292,7 @@ def arrange(session, viewer_user) -> dict[str, int]:
         "resource_id": diesel.id,
         "rule_id": rule.id,
         "token_id": token.id,
+        "session_id": other_session.id,
         "filename": "css/office.css",
     }
 

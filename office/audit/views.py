@@ -26,6 +26,7 @@ ACTION_GROUPS = {
     "login": _l("Logins"),
     "user.": _l("Users"),
     "api_token.": _l("API tokens"),
+    "session.": _l("Sessions"),
     "waiver.": _l("Waivers"),
     "drawdown.": _l("Ledger"),
     "resource.": _l("Resources"),

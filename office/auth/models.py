@@ -27,18 +27,16 @@ class User(UserMixin, Base):
     is_superuser: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    # Part of the id kept in the session cookie; replacing it ends every live session of
-    # this user (after a password change or a deactivation), on every worker.
+    # The generation of this user's credentials. Every browser session and API token records
+    # the one it was issued under and works only while it is still the user's: replacing it
+    # (a password change, a deactivation, a reactivation) ends them all on every worker, those
+    # being issued at that very moment included. It never leaves the server.
     session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
-
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")
-        self.session_token = new_session_token()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -70,6 +68,42 @@ class LoginAttempt(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(45))
 
 
+class CredentialEnd(StrEnum):
+    """Why a browser session or an API token stopped working before it expired."""
+
+    LOGGED_OUT = "logged_out"
+    REVOKED = "revoked"  # by its owner from elsewhere, a superuser or the command line
+    PASSWORD_CHANGED = "password_changed"
+    DEACTIVATED = "deactivated"
+
+
+class UserSession(Base):
+    """A browser's login, kept on the server; the session cookie holds only its key.
+
+    Live while not ended, its user is active and still on the same generation of credentials,
+    and neither its idle nor its absolute lifetime has run out (`services.SessionLimits`).
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The SHA-256 of the key in the cookie: reading the database does not give a way in.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    generation: Mapped[str] = mapped_column(String(32))  # the user's session_token at login
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Moved forward at most once a minute, so that reading a page does not write.
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[CredentialEnd | None] = mapped_column(
+        enum_type(CredentialEnd, "credential_end")
+    )
+    remote_addr: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+    user: Mapped[User] = relationship()
+
+
 class ApiToken(Base):
     """A bearer token for the JSON API; only its SHA-256 is kept."""
 
@@ -82,6 +116,12 @@ class ApiToken(Base):
     # The first characters, shown so a user can tell their tokens apart.
     prefix: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    generation: Mapped[str] = mapped_column(String(32))  # the user's session_token at issue
+    # Moved forward at most once a minute, like a browser session's.
+    last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[CredentialEnd | None] = mapped_column(
+        enum_type(CredentialEnd, "credential_end")
+    )
 
     user: Mapped[User] = relationship()

@@ -1,4 +1,5 @@
-"""Rules for accounts: creating users, roles, passwords, activation and the login lockout."""
+"""Rules for accounts: creating users, roles, passwords, activation, the login lockout, and
+the credentials a login leaves: browser sessions kept on the server and API tokens."""
 
 from __future__ import annotations
 
@@ -6,14 +7,25 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, CursorResult, and_, func, select, update
+from sqlalchemy.orm import Session, contains_eager, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from office.audit.services import record_event
-from office.auth.models import ApiToken, LoginAttempt, LoginOutcome, User, new_session_token
+from office.auth.models import (
+    ApiToken,
+    CredentialEnd,
+    LoginAttempt,
+    LoginOutcome,
+    User,
+    UserSession,
+    new_session_token,
+)
 from office.auth.permissions import Role
 from office.concurrency import LockSpace, advisory_lock, text_key
 from office.errors import ConflictError, InvalidInput
@@ -164,18 +176,20 @@ def deactivate_user(session: Session, user: User, *, actor: User | None, now: da
     if not user.is_active:
         raise ConflictError(_l("%(name)s is already inactive.", name=user.display_name))
     user.is_active = False
-    user.session_token = new_session_token()
-    record_event(session, "user.deactivated", actor=actor, target=user, at=now)
+    ended = end_credentials(session, user, CredentialEnd.DEACTIVATED, now=now)
+    record_event(session, "user.deactivated", actor=actor, target=user, at=now, **ended)
     session.flush()
     return user
 
 
 def reactivate_user(session: Session, user: User, *, actor: User | None, now: datetime) -> User:
-    """Let a deactivated user log in again."""
+    """Let a deactivated user log in again, with none of the sessions and tokens they had."""
     session.refresh(user, with_for_update=True)
     if user.is_active:
         raise ConflictError(_l("%(name)s is already active.", name=user.display_name))
     user.is_active = True
+    # Whatever was issued before, even in the instant of the deactivation, stays dead.
+    end_credentials(session, user, CredentialEnd.DEACTIVATED, now=now)
     record_event(session, "user.reactivated", actor=actor, target=user, at=now)
     session.flush()
     return user
@@ -184,10 +198,11 @@ def reactivate_user(session: Session, user: User, *, actor: User | None, now: da
 def set_password(
     session: Session, user: User, password: str, *, actor: User | None, now: datetime
 ) -> User:
-    """Give `user` a new password and end their live sessions."""
+    """Give `user` a new password and end their sessions and API tokens."""
     check_password_rules(password, email=user.email)
     user.set_password(password)
-    record_event(session, "user.password_set", actor=actor, target=user, at=now)
+    ended = end_credentials(session, user, CredentialEnd.PASSWORD_CHANGED, now=now)
+    record_event(session, "user.password_set", actor=actor, target=user, at=now, **ended)
     session.flush()
     return user
 
@@ -195,7 +210,8 @@ def set_password(
 def change_own_password(
     session: Session, user: User, current: str, new: str, *, now: datetime
 ) -> User:
-    """Replace the user's password after checking the current one."""
+    """Replace the user's password after checking the current one; end every session and API
+    token of theirs, this browser's included (the caller starts a new one for it)."""
     if not user.check_password(current):
         raise InvalidInput(_l("The current password is not right."), field="current_password")
     check_password_rules(new, email=user.email)
@@ -204,7 +220,8 @@ def change_own_password(
             _l("The new password must differ from the current one."), field="new_password"
         )
     user.set_password(new)
-    record_event(session, "user.password_changed", actor=user, target=user, at=now)
+    ended = end_credentials(session, user, CredentialEnd.PASSWORD_CHANGED, now=now)
+    record_event(session, "user.password_changed", actor=user, target=user, at=now, **ended)
     session.flush()
     return user
 
@@ -295,19 +312,236 @@ def attempt_login(
     )
 
 
-# --- API tokens ---------------------------------------------------------------------------
+# --- credentials: browser sessions and API tokens -----------------------------------------
+#
+# A credential works while its user is active and still on the generation of credentials it
+# was issued under (`User.session_token`, read in the same row as the password it was issued
+# for). A password change, a deactivation and a reactivation replace the generation, so what
+# was issued before stops working at once, on every worker, even a session or a token being
+# issued at that very moment by a request that read the old generation; no lock is needed.
+# Each of them also stamps the user's credentials as ended, so that lists tell why.
 
 TOKEN_PREFIX = "off_"
+# The idle clock of a session, and a token's last use, move at most this often: reading a
+# page writes nothing the rest of the minute.
+TOUCH_INTERVAL = timedelta(minutes=1)
+USER_AGENT_MAX_LENGTH = 200
 
 
-def _token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """How long a browser session lives: since its last request, and since its login."""
+
+    idle: timedelta
+    absolute: timedelta
+
+
+class SessionRefusal(StrEnum):
+    """Why a session cookie no longer logs its browser in."""
+
+    UNKNOWN = "unknown"  # no such session (or one from before sessions were kept)
+    ENDED = "ended"  # logged out, ended from elsewhere, password changed, user deactivated
+    IDLE = "idle"
+    EXPIRED = "expired"  # its absolute lifetime ran out
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    row: UserSession | None
+    refusal: SessionRefusal | None = None
+
+
+def _credentials_current(row: UserSession | ApiToken) -> bool:
+    return row.user.is_active and row.generation == row.user.session_token
+
+
+def _live_sessions(now: datetime, limits: SessionLimits) -> ColumnElement[bool]:
+    return and_(
+        UserSession.ended_at.is_(None),
+        UserSession.last_seen_at > now - limits.idle,
+        UserSession.created_at > now - limits.absolute,
+        User.is_active,
+        UserSession.generation == User.session_token,
+    )
+
+
+def start_session(
+    session: Session,
+    user: User,
+    *,
+    now: datetime,
+    remote_addr: str | None,
+    user_agent: str | None,
+) -> tuple[UserSession, str]:
+    """Open a browser session for `user`, on the generation of credentials `user` was read
+    with; return the row and the key for the cookie (only its SHA-256 is kept)."""
+    key = secrets.token_urlsafe(32)
+    row = UserSession(
+        user_id=user.id,
+        key_hash=_digest(key),
+        generation=user.session_token,
+        created_at=now,
+        last_seen_at=now,
+        remote_addr=remote_addr,
+        user_agent=(user_agent or "")[:USER_AGENT_MAX_LENGTH] or None,
+    )
+    session.add(row)
+    session.flush()
+    return row, key
+
+
+def check_session(
+    session: Session, key: str, *, now: datetime, limits: SessionLimits
+) -> SessionCheck:
+    """Find the live session whose cookie holds `key`, or say why there is none."""
+    row = session.scalar(
+        select(UserSession)
+        .options(joinedload(UserSession.user))
+        .where(UserSession.key_hash == _digest(key))
+    )
+    if row is None:
+        return SessionCheck(None, SessionRefusal.UNKNOWN)
+    if row.ended_at is not None or not _credentials_current(row):
+        return SessionCheck(None, SessionRefusal.ENDED)
+    if now >= row.created_at + limits.absolute:
+        return SessionCheck(None, SessionRefusal.EXPIRED)
+    if now >= row.last_seen_at + limits.idle:
+        return SessionCheck(None, SessionRefusal.IDLE)
+    return SessionCheck(row)
+
+
+def _rowcount(result: Any) -> int:
+    return cast("CursorResult[Any]", result).rowcount
+
+
+def touch_session(session: Session, row: UserSession, *, now: datetime) -> bool:
+    """Restart `row`'s idle clock when it last moved a minute or more ago; return False when
+    the session ended meanwhile (it is not revived)."""
+    if now - row.last_seen_at < TOUCH_INTERVAL:
+        return True
+    # One statement, conditional on the session being live when it runs: a logout committed
+    # first wins, and two requests touching at once both succeed.
+    result = session.execute(
+        update(UserSession)
+        .where(UserSession.id == row.id, UserSession.ended_at.is_(None))
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) == 0:
+        return False
+    set_committed_value(row, "last_seen_at", now)
+    return True
+
+
+def _lock(session: Session, row: UserSession | ApiToken) -> None:
+    """Lock `row` and read it afresh (only its own table: its user may have been loaded
+    with it, and is not locked)."""
+    model = type(row)
+    session.scalars(
+        select(model)
+        .where(model.id == row.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def end_session(
+    session: Session,
+    row: UserSession,
+    *,
+    reason: CredentialEnd,
+    actor: User | None,
+    now: datetime,
+) -> None:
+    """End `row` now. Only its owner or a superuser may (or the command line, `actor` None).
+
+    Raises ConflictError when another did, or when it had already ended.
+    """
+    if actor is not None and actor.id != row.user_id and not actor.is_superuser:
+        raise ConflictError(_l("Only the owner of a session or a superuser can end it."))
+    _lock(session, row)
+    if row.ended_at is not None:
+        raise ConflictError(_l("This session had already ended."))
+    row.ended_at = now
+    row.end_reason = reason
+    session.flush()
+    action = "session.logged_out" if reason is CredentialEnd.LOGGED_OUT else "session.ended"
+    record_event(session, action, actor=actor, target=row.user, at=now, session_id=row.id)
+
+
+def end_credentials(
+    session: Session, user: User, reason: CredentialEnd, *, now: datetime
+) -> dict[str, int]:
+    """Start a new generation of `user`'s credentials, so none issued before works; stamp
+    their open sessions ended and live tokens revoked. Return how many of each."""
+    user.session_token = new_session_token()
+    session.flush()
+    sessions = session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    tokens = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    # Rows of these tables already loaded in this session must not show what was read.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, UserSession | ApiToken) and obj.user_id == user.id:
+            session.expire(obj)
+    return {"sessions_ended": _rowcount(sessions), "tokens_revoked": _rowcount(tokens)}
+
+
+def live_sessions(
+    session: Session, user: User | None, *, now: datetime, limits: SessionLimits
+) -> list[UserSession]:
+    """Return the live sessions of `user` (of everyone when None), most recently seen first."""
+    query = (
+        select(UserSession)
+        .join(UserSession.user)
+        .options(contains_eager(UserSession.user))
+        .where(_live_sessions(now, limits))
+    )
+    if user is not None:
+        query = query.where(UserSession.user_id == user.id)
+    return list(
+        session.scalars(query.order_by(UserSession.last_seen_at.desc(), UserSession.id.desc()))
+    )
+
+
+# --- API tokens ---------------------------------------------------------------------------
+
+
+def token_is_live(row: ApiToken) -> bool:
+    return row.revoked_at is None and _credentials_current(row)
+
+
+def tokens_of(session: Session, user: User | None, *, live_only: bool = False) -> list[ApiToken]:
+    """Return the API tokens of `user` (of everyone when None), newest first."""
+    query = select(ApiToken).join(ApiToken.user).options(contains_eager(ApiToken.user))
+    if user is not None:
+        query = query.where(ApiToken.user_id == user.id)
+    if live_only:
+        query = query.where(
+            ApiToken.revoked_at.is_(None),
+            User.is_active,
+            ApiToken.generation == User.session_token,
+        )
+    return list(session.scalars(query.order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
 
 
 def create_api_token(
     session: Session, user: User, *, name: str, actor: User | None, now: datetime
 ) -> tuple[ApiToken, str]:
-    """Issue a new API token for `user`; return the row and the token, shown only this once."""
+    """Issue a new API token for `user`, on the generation of credentials `user` was read
+    with; return the row and the token, shown only this once."""
     name = (name or "").strip() or "API token"
     if len(name) > 80:
         raise InvalidInput(_l("A token name can have at most 80 characters."), field="name")
@@ -319,8 +553,9 @@ def create_api_token(
     row = ApiToken(
         user_id=user.id,
         name=name,
-        token_hash=_token_digest(token),
+        token_hash=_digest(token),
         prefix=token[:12],
+        generation=user.session_token,
         created_at=now,
     )
     session.add(row)
@@ -329,29 +564,56 @@ def create_api_token(
     return row, token
 
 
-def revoke_api_token(session: Session, row: ApiToken, *, actor: User, now: datetime) -> None:
-    """Stop `row` from working; only its owner or a superuser may."""
-    if actor.id != row.user_id and not actor.is_superuser:
+def revoke_api_token(session: Session, row: ApiToken, *, actor: User | None, now: datetime) -> None:
+    """Stop `row` from working. Only its owner or a superuser may (or the command line,
+    `actor` None).
+
+    Raises ConflictError when another did, or when it was already revoked.
+    """
+    if actor is not None and actor.id != row.user_id and not actor.is_superuser:
         raise ConflictError(_l("Only the owner of a token can revoke it."))
+    # Two revocations at once: the second waits, reads the first's, and records nothing.
+    _lock(session, row)
     if row.revoked_at is not None:
         raise ConflictError(_l("This token was already revoked."))
     row.revoked_at = now
+    row.revoked_reason = CredentialEnd.REVOKED
     session.flush()
     record_event(
         session, "api_token.revoked", actor=actor, target=row.user, at=now, token=row.prefix
     )
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """Return the active user a live token belongs to, or None."""
+def find_live_token(session: Session, token: str) -> ApiToken | None:
+    """Return the live API token `token` is, or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    return session.scalar(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(
-            ApiToken.token_hash == _token_digest(token),
-            ApiToken.revoked_at.is_(None),
-            User.is_active,
-        )
+    row = session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
     )
+    return row if row is not None and token_is_live(row) else None
+
+
+def touch_token(session: Session, row: ApiToken, *, now: datetime) -> bool:
+    """Record that `row` was used at `now`, when its last use was a minute or more ago;
+    return False when it was revoked meanwhile."""
+    if row.last_used_at is not None and now - row.last_used_at < TOUCH_INTERVAL:
+        return True
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == row.id, ApiToken.revoked_at.is_(None))
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) == 0:
+        return False
+    set_committed_value(row, "last_used_at", now)
+    return True
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """Return the active user a live token belongs to, or None."""
+    row = find_live_token(session, token)
+    return row.user if row is not None else None

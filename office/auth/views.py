@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -20,7 +20,8 @@ from office.auth.forms import (
     UserCreateForm,
     UserEditForm,
 )
-from office.auth.models import ApiToken, User
+from office.auth.login import current_session, session_limits, sign_in, sign_out
+from office.auth.models import ApiToken, CredentialEnd, User, UserSession
 from office.auth.permissions import Permission, Role
 from office.db import db, utcnow
 from office.errors import DomainError
@@ -29,14 +30,6 @@ from office.web import form_status, get_or_404, safe_next, show_domain_error
 
 bp = Blueprint("auth", __name__)
 users_bp = Blueprint("users", __name__, url_prefix="/users")
-
-
-def _start_fresh_session() -> None:
-    """Drop everything kept in the session cookie but the chosen language."""
-    language = session.get("lang")
-    session.clear()
-    if language:
-        session["lang"] = language
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -49,18 +42,18 @@ def login() -> Any:
         form.next.data = request.args.get("next", "")
     failed = False
     if form.validate_on_submit():
+        now = utcnow()
         result = services.attempt_login(
             db.session,
             form.email.data,
             form.password.data,
-            now=utcnow(),
+            now=now,
             remote_addr=request.remote_addr,
         )
+        if result.user is not None:  # logged in
+            sign_in(result.user, now=now)
         db.session.commit()
         if result.succeeded:
-            _start_fresh_session()
-            login_user(result.user)
-            session.permanent = True
             return redirect(safe_next(form.next.data) or url_for("home.index"))
         failed = True
         if result.locked_until is not None:
@@ -81,8 +74,8 @@ def login() -> Any:
 def logout() -> Response:
     form = ActionForm()
     if form.validate_on_submit():
-        logout_user()
-        _start_fresh_session()
+        sign_out(now=utcnow())
+        db.session.commit()
         flash(_("You have logged out."), "success")
     return redirect(url_for("auth.login"))
 
@@ -99,16 +92,15 @@ def language() -> Response:
 def _render_account(form: Any = None, token_form: Any = None, new_token: str | None = None) -> Any:
     form = form or PasswordChangeForm(formdata=None)
     token_form = token_form or TokenForm(formdata=None)
-    tokens = db.session.scalars(
-        select(ApiToken)
-        .where(ApiToken.user_id == current_user.id)
-        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
-    ).all()
+    now = utcnow()
     return render_template(
         "auth/account.html",
         form=form,
         token_form=token_form,
-        tokens=tokens,
+        tokens=services.tokens_of(db.session, current_user),
+        token_is_live=services.token_is_live,
+        sessions=services.live_sessions(db.session, current_user, now=now, limits=session_limits()),
+        this_session=current_session(),
         new_token=new_token,
         action_form=ActionForm(),
     ), form_status(form, token_form)
@@ -119,21 +111,25 @@ def _render_account(form: Any = None, token_form: Any = None, new_token: str | N
 def account() -> Any:
     form = PasswordChangeForm() if request.method == "POST" else None
     if form is not None and form.validate_on_submit():
+        now = utcnow()
+        user = current_user._get_current_object()
         try:
             services.change_own_password(
-                db.session,
-                current_user,
-                form.current_password.data,
-                form.new_password.data,
-                now=utcnow(),
+                db.session, user, form.current_password.data, form.new_password.data, now=now
             )
         except DomainError as exc:
             show_domain_error(form, exc)
         else:
+            # Every session and token of the user has ended; this browser gets a new session.
+            sign_in(user, now=now)
             db.session.commit()
-            # The password change ended every session; keep this one.
-            login_user(current_user._get_current_object())
-            flash(_("Your password has been changed."), "success")
+            flash(
+                _(
+                    "Your password has been changed. Your other sessions and your API tokens "
+                    "have ended."
+                ),
+                "success",
+            )
             return redirect(url_for("auth.account"))
     return _render_account(form=form)
 
@@ -170,6 +166,25 @@ def revoke_token(token_id: int) -> Response:
         else:
             db.session.commit()
             flash(_("Token %(prefix)s… revoked.", prefix=row.prefix), "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int) -> Response:
+    row = get_or_404(UserSession, session_id)
+    if row.user_id != current_user.id:
+        abort(404)
+    if ActionForm().validate_on_submit():
+        try:
+            services.end_session(
+                db.session, row, reason=CredentialEnd.REVOKED, actor=current_user, now=utcnow()
+            )
+        except DomainError as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("That session has ended."), "success")
     return redirect(url_for("auth.account"))
 
 
@@ -219,6 +234,10 @@ def _render_detail(user: User, edit_form: Any = None, password_form: Any = None)
         form=edit_form,
         password_form=password_form,
         action_form=ActionForm(),
+        sessions=services.live_sessions(db.session, user, now=utcnow(), limits=session_limits()),
+        this_session=current_session(),
+        tokens=services.tokens_of(db.session, user),
+        token_is_live=services.token_is_live,
     ), form_status(edit_form, password_form)
 
 
@@ -254,16 +273,17 @@ def set_password(user_id: int) -> Any:
     user = get_or_404(User, user_id)
     form = PasswordSetForm()
     if form.validate_on_submit():
+        now = utcnow()
         try:
             services.set_password(
-                db.session, user, form.new_password.data, actor=current_user, now=utcnow()
+                db.session, user, form.new_password.data, actor=current_user, now=now
             )
         except DomainError as exc:
             show_domain_error(form, exc)
         else:
-            db.session.commit()
             if user.id == current_user.id:
-                login_user(user)
+                sign_in(user, now=now)  # their own: this browser stays logged in
+            db.session.commit()
             flash(_("New password set for %(email)s.", email=user.email), "success")
             return redirect(url_for("users.detail", user_id=user.id))
     return _render_detail(user, password_form=form)
@@ -301,3 +321,49 @@ def reactivate(user_id: int) -> Response:
         services.reactivate_user,
         lambda user: _("%(email)s can log in again.", email=user.email),
     )
+
+
+@users_bp.post("/<int:user_id>/sessions/<int:session_id>/end", endpoint="end_session")
+@permission_required(Permission.MANAGE_USERS)
+def end_users_session(user_id: int, session_id: int) -> Response:
+    row = get_or_404(UserSession, session_id)
+    if row.user_id != user_id:
+        abort(404)
+    if ActionForm().validate_on_submit():
+        try:
+            services.end_session(
+                db.session, row, reason=CredentialEnd.REVOKED, actor=current_user, now=utcnow()
+            )
+        except DomainError as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(
+                _("A session of %(email)s has ended.", email=row.user.email),
+                "success",
+            )
+    return redirect(url_for("users.detail", user_id=user_id))
+
+
+@users_bp.post("/<int:user_id>/tokens/<int:token_id>/revoke", endpoint="revoke_token")
+@permission_required(Permission.MANAGE_USERS)
+def revoke_users_token(user_id: int, token_id: int) -> Response:
+    row = get_or_404(ApiToken, token_id)
+    if row.user_id != user_id:
+        abort(404)
+    if ActionForm().validate_on_submit():
+        try:
+            services.revoke_api_token(db.session, row, actor=current_user, now=utcnow())
+        except DomainError as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Token %(prefix)s… of %(email)s revoked.",
+                    prefix=row.prefix,
+                    email=row.user.email,
+                ),
+                "success",
+            )
+    return redirect(url_for("users.detail", user_id=user_id))
