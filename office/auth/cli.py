@@ -9,10 +9,12 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from office.auth import services
-from office.auth.models import User
+from office.auth.login import session_limits
+from office.auth.models import ApiToken, CredentialEnd, User, UserSession
 from office.auth.permissions import Role
 from office.db import db, utcnow
 from office.errors import DomainError
+from office.i18n import format_datetime
 
 users_cli = AppGroup("users", help="User accounts.")
 
@@ -94,7 +96,7 @@ def list_users() -> None:
 @click.argument("email")
 @_password_file
 def set_password(email: str, password_file: Path | None) -> None:
-    """Give the user with EMAIL a new password (ends their sessions)."""
+    """Give the user with EMAIL a new password (ends their sessions and API tokens)."""
     user = _user(email)
     password = _read_password(password_file)
     try:
@@ -107,7 +109,7 @@ def set_password(email: str, password_file: Path | None) -> None:
 @users_cli.command("deactivate")
 @click.argument("email")
 def deactivate(email: str) -> None:
-    """Stop the user with EMAIL from logging in (ends their sessions)."""
+    """Stop the user with EMAIL from logging in (ends their sessions and API tokens)."""
     user = _user(email)
     try:
         services.deactivate_user(db.session, user, actor=None, now=utcnow())
@@ -119,7 +121,7 @@ def deactivate(email: str) -> None:
 @users_cli.command("reactivate")
 @click.argument("email")
 def reactivate(email: str) -> None:
-    """Let the deactivated user with EMAIL log in again."""
+    """Let the deactivated user with EMAIL log in again (their old tokens stay revoked)."""
     user = _user(email)
     try:
         services.reactivate_user(db.session, user, actor=None, now=utcnow())
@@ -142,3 +144,125 @@ def token(email: str, name: str) -> None:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(secret)
+
+
+# --- sessions and tokens: see them and end them -------------------------------------------
+
+tokens_cli = AppGroup("tokens", help="API tokens: list them, revoke them.")
+sessions_cli = AppGroup("sessions", help="Browser sessions: list them, end them.")
+users_cli.add_command(tokens_cli)
+users_cli.add_command(sessions_cli)
+
+
+def _token_status(row: ApiToken) -> str:
+    if services.token_is_live(row):
+        return "live"
+    if row.revoked_at is None:
+        return "no longer valid"
+    reason = row.revoked_reason.value if row.revoked_reason else "revoked"
+    return f"{reason} {format_datetime(row.revoked_at)}"
+
+
+@tokens_cli.command("list")
+@click.argument("email", required=False)
+@click.option("--all", "everything", is_flag=True, help="Show revoked tokens too.")
+def list_tokens(email: str | None, everything: bool) -> None:
+    """List the live API tokens of the user with EMAIL, or of everyone."""
+    user = _user(email) if email else None
+    rows = services.tokens_of(db.session, user, live_only=not everything)
+    if not rows:
+        click.echo("No tokens.")
+    for row in rows:
+        click.echo(
+            "\t".join(
+                [
+                    str(row.id),
+                    f"{row.prefix}…",
+                    row.user.email,
+                    row.name,
+                    f"created {format_datetime(row.created_at)}",
+                    f"last used {format_datetime(row.last_used_at) or 'never'}",
+                    _token_status(row),
+                ]
+            )
+        )
+
+
+def _find_token(reference: str) -> ApiToken:
+    """The token with this id, or whose first characters (as listed) are these."""
+    reference = reference.rstrip("…")
+    if reference.isdigit():
+        row = db.session.get(ApiToken, int(reference))
+        rows = [row] if row is not None else []
+    else:
+        rows = list(db.session.scalars(select(ApiToken).where(ApiToken.prefix == reference)))
+    if len(rows) != 1:
+        problem = "No token" if not rows else "More than one token"
+        raise click.ClickException(f"{problem} is {reference}; give the id that list shows.")
+    return rows[0]
+
+
+@tokens_cli.command("revoke")
+@click.argument("tokens", nargs=-1)
+@click.option("--user", "email", help="Revoke every live token of the user with this email.")
+def revoke_tokens(tokens: tuple[str, ...], email: str | None) -> None:
+    """Revoke the API tokens given by id or by their first characters, as list shows them."""
+    if not tokens and not email:
+        raise click.ClickException("Name the tokens to revoke, or give --user EMAIL.")
+    rows = [_find_token(reference) for reference in tokens]
+    if email:
+        rows += services.tokens_of(db.session, _user(email), live_only=True)
+    now = utcnow()
+    for row in rows:
+        try:
+            services.revoke_api_token(db.session, row, actor=None, now=now)
+        except DomainError as exc:
+            raise click.ClickException(f"{row.prefix}…: {exc}") from None
+    _commit_or_fail(f"Revoked {len(rows)} token{'s' if len(rows) != 1 else ''}.")
+
+
+@sessions_cli.command("list")
+@click.argument("email", required=False)
+def list_sessions(email: str | None) -> None:
+    """List the open browser sessions of the user with EMAIL, or of everyone."""
+    user = _user(email) if email else None
+    rows = services.live_sessions(db.session, user, now=utcnow(), limits=session_limits())
+    if not rows:
+        click.echo("No open sessions.")
+    for row in rows:
+        click.echo(
+            "\t".join(
+                [
+                    str(row.id),
+                    row.user.email,
+                    f"logged in {format_datetime(row.created_at)}",
+                    f"last active {format_datetime(row.last_seen_at)}",
+                    row.remote_addr or "-",
+                    row.user_agent or "-",
+                ]
+            )
+        )
+
+
+@sessions_cli.command("end")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--user", "email", help="End every open session of the user with this email.")
+def end_sessions(ids: tuple[int, ...], email: str | None) -> None:
+    """End the browser sessions with these ids, as list shows them."""
+    if not ids and not email:
+        raise click.ClickException("Name the sessions to end, or give --user EMAIL.")
+    rows = []
+    for session_id in ids:
+        row = db.session.get(UserSession, session_id)
+        if row is None:
+            raise click.ClickException(f"No session has the id {session_id}.")
+        rows.append(row)
+    now = utcnow()
+    if email:
+        rows += services.live_sessions(db.session, _user(email), now=now, limits=session_limits())
+    for row in rows:
+        try:
+            services.end_session(db.session, row, reason=CredentialEnd.REVOKED, actor=None, now=now)
+        except DomainError as exc:
+            raise click.ClickException(f"Session {row.id}: {exc}") from None
+    _commit_or_fail(f"Ended {len(rows)} session{'s' if len(rows) != 1 else ''}.")
