@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from office.auth import services
+from office.auth import services, two_factor
 from office.auth.models import User
 from office.auth.permissions import Role
 from office.db import db, utcnow
@@ -142,3 +142,18 @@ def token(email: str, name: str) -> None:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(secret)
+
+
+@users_cli.command("reset-two-factor")
+@click.argument("email")
+def reset_two_factor(email: str) -> None:
+    """Turn off the second factor of the user with EMAIL, who lost their phone."""
+    user = _user(email)
+    try:
+        two_factor.reset_two_factor(db.session, user, actor=None, now=utcnow())
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    _commit_or_fail(
+        f"Two-factor sign-in of {user.email} is reset: they log in with their password "
+        "and set it up again."
+    )
