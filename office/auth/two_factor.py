@@ -102,10 +102,14 @@ def grouped(secret: str) -> str:
 
 
 def _lock_credential(session: Session, user: User) -> TwoFactorCredential | None:
-    credential = credential_of(session, user)
-    if credential is not None:
-        session.refresh(credential, with_for_update=True)
-    return credential
+    # Read under the row's lock, afresh: a credential another request removed meanwhile is
+    # gone (None), not an error.
+    return session.scalar(
+        select(TwoFactorCredential)
+        .where(TwoFactorCredential.user_id == user.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def begin_enrolment(session: Session, user: User, *, box: SecretBox, now: datetime) -> str:

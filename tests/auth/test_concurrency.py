@@ -14,9 +14,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from office.audit.models import AuditEvent
-from office.auth.models import LoginAttempt, LoginOutcome, User
+from office.auth import two_factor
+from office.auth.models import (
+    LoginAttempt,
+    LoginOutcome,
+    RecoveryCode,
+    TwoFactorCredential,
+    User,
+)
 from office.auth.permissions import Role
-from office.auth.services import MAX_FAILURES, NETWORK_MAX_FAILURES
+from office.auth.services import MAX_FAILURES, NETWORK_MAX_FAILURES, has_two_factor
+from office.auth.two_factor import RECOVERY_CODES
+from office.db import utcnow
 from tests.auth.arrange import box_of, code_for, enable_two_factor
 from tests.concurrency import Office, at_once, held, in_background, post
 from tests.factories import PASSWORD, make_user
@@ -181,6 +190,96 @@ def test_one_code_sent_by_five_browsers_at_once_logs_in_one(office, kind):
                 .where(AuditEvent.action == "user.recovery_code_used")
             )
             assert used == 1
+
+
+def _recovery_codes(office: Office, user: User) -> int:
+    with office.session() as session:
+        return session.scalar(
+            select(func.count()).select_from(RecoveryCode).where(RecoveryCode.user_id == user.id)
+        )
+
+
+def _events(office: Office, action: str) -> int:
+    with office.session() as session:
+        return session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
+        )
+
+
+def test_setting_up_twice_at_once_leaves_one_key(office):
+    """Two tabs press "Set up" at once: one key is kept (the other request, meeting the first
+    one's row, runs again and replaces it), never a server error."""
+    with office.session() as session:
+        user = make_user(session, email=EMAIL)
+
+    statuses = at_once([post(office, user, "/account/two-factor/start") for _ in range(2)])
+
+    assert statuses == [302, 302]
+    with office.session() as session:
+        credentials = session.scalars(
+            select(TwoFactorCredential).where(TwoFactorCredential.user_id == user.id)
+        ).all()
+        assert len(credentials) == 1 and not credentials[0].is_on
+
+
+def test_confirming_twice_at_once_turns_it_on_once(office):
+    with office.session() as session:
+        user = make_user(session, email=EMAIL)
+        secret = two_factor.begin_enrolment(session, user, box=box_of(office.app), now=utcnow())
+        session.commit()
+    code = code_for(secret)
+
+    statuses = at_once(
+        [post(office, user, "/account/two-factor/confirm", data={"code": code}) for _ in range(2)]
+    )
+
+    # One shows the recovery codes; the other reads that it is already on.
+    assert sorted(statuses) == [200, 422], statuses
+    assert _events(office, "user.two_factor_enabled") == 1
+    assert _recovery_codes(office, user) == RECOVERY_CODES
+
+
+def test_new_recovery_codes_asked_twice_at_once_with_one_code_are_made_once(office):
+    with office.session() as session:
+        user = make_user(session, email=EMAIL)
+        secret, _codes = enable_two_factor(session, user, box_of(office.app))
+    code = code_for(secret)
+
+    statuses = at_once(
+        [
+            post(office, user, "/account/two-factor/recovery-codes", data={"code": code})
+            for _ in range(2)
+        ]
+    )
+
+    assert sorted(statuses) == [200, 401], statuses  # the code is spent by the first
+    assert _events(office, "user.recovery_codes_replaced") == 1
+    assert _recovery_codes(office, user) == RECOVERY_CODES
+
+
+@pytest.mark.parametrize("change", ["disable", "reset"])
+def test_turning_it_off_twice_at_once_turns_it_off_once(office, change):
+    superusers = _superusers(office, 2)
+    with office.session() as session:
+        user = make_user(session, Role.SCHEDULER, email=EMAIL)
+        secret, codes = enable_two_factor(session, user, box_of(office.app))
+    if change == "disable":
+        calls = [
+            post(office, user, "/account/two-factor/disable", data={"code": c})
+            for c in (code_for(secret), codes[0])
+        ]
+        action = "user.two_factor_disabled"
+    else:
+        calls = [post(office, s, f"/users/{user.id}/two-factor/reset") for s in superusers]
+        action = "user.two_factor_reset"
+
+    statuses = at_once(calls)
+
+    assert set(statuses) <= {302, 401, 409}, statuses
+    assert _events(office, action) == 1
+    with office.session() as session:
+        assert not has_two_factor(session, user)
+    assert _recovery_codes(office, user) == 0
 
 
 # --- the last superuser -------------------------------------------------------------------
