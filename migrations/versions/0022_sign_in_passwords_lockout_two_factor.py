@@ -116,13 +116,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_codes")),
         sa.UniqueConstraint("user_id", "code_hash", name=op.f("uq_recovery_codes_user_id_code_hash")),
     )
-    with op.batch_alter_table("recovery_codes") as batch_op:
-        batch_op.create_index(batch_op.f("ix_recovery_codes_user_id"), ["user_id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("recovery_codes") as batch_op:
-        batch_op.drop_index(batch_op.f("ix_recovery_codes_user_id"))
     op.drop_table("recovery_codes")
     op.drop_table("two_factor_credentials")
 

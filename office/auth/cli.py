@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -157,3 +158,17 @@ def reset_two_factor(email: str) -> None:
         f"Two-factor sign-in of {user.email} is reset: they log in with their password "
         "and set it up again."
     )
+
+
+@users_cli.command("reseal-two-factor")
+def reseal_two_factor() -> None:
+    """Encrypt every two-factor secret with the first key of OFFICE_TWO_FACTOR_KEY."""
+    box = two_factor.SecretBox(current_app.config["OFFICE_TWO_FACTOR_KEYS"])
+    resealed, unreadable = two_factor.reseal_secrets(db.session, box=box)
+    db.session.commit()
+    click.echo(f"{resealed} two-factor secrets encrypted with the first key.")
+    if unreadable:
+        raise click.ClickException(
+            "No key opens the secrets of these users; reset their two-factor sign-in: "
+            + ", ".join(unreadable)
+        )

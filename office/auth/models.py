@@ -104,10 +104,11 @@ class RecoveryCode(Base):
     """A one-time code that stands in for the TOTP code; only its SHA-256 is kept."""
 
     __tablename__ = "recovery_codes"
+    # Also the index that finds a user's codes: it leads with user_id.
     __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     used_at: Mapped[datetime | None]

@@ -53,6 +53,11 @@ class SecretBox:
     def seal(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode("ascii")).decode("ascii")
 
+    def reseal(self, sealed: str) -> str:
+        """Return `sealed` encrypted afresh with the first key; raise InvalidToken when no key
+        opens it."""
+        return self._fernet.rotate(sealed.encode("ascii")).decode("ascii")
+
     def open(self, sealed: str) -> str:
         """Return the secret; raise ConflictError when no key of the server opens it."""
         try:
@@ -372,3 +377,21 @@ def reset_two_factor(session: Session, user: User, *, actor: User | None, now: d
         raise ConflictError(_l("Two-factor sign-in is not on for this account."))
     _remove(session, user)
     record_event(session, "user.two_factor_reset", actor=actor, target=user, at=now)
+
+
+def reseal_secrets(session: Session, *, box: SecretBox) -> tuple[int, list[str]]:
+    """Encrypt every two-factor secret afresh with the box's first key, so older keys can be
+    dropped; return how many were, and the emails of those no key opens (to be reset)."""
+    resealed, unreadable = 0, []
+    credentials = session.scalars(
+        select(TwoFactorCredential).order_by(TwoFactorCredential.id).with_for_update()
+    ).all()
+    for credential in credentials:
+        try:
+            credential.secret_encrypted = box.reseal(credential.secret_encrypted)
+        except (InvalidToken, ValueError):
+            unreadable.append(credential.user.email)
+        else:
+            resealed += 1
+    session.flush()
+    return resealed, unreadable

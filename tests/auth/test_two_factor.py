@@ -362,3 +362,33 @@ def test_a_secret_is_a_fernet_token_not_the_secret(app, session):
     stored = session.scalar(select(TwoFactorCredential.secret_encrypted))
     assert stored.startswith("gAAAAA")  # Fernet's version byte, base64
     assert pyotp.TOTP(secret).now() != stored
+
+
+def test_secrets_are_encrypted_afresh_with_a_new_key_so_the_old_one_can_go(
+    connection, database_url, session
+):
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    lost_key = Fernet.generate_key().decode()
+    kim = make_user(session, email=EMAIL)
+    lee = make_user(session, email="lee@test.example")
+    secret, _codes = enable_two_factor(
+        session, kim, box_of(build_app(connection, database_url, OFFICE_TWO_FACTOR_KEYS=[old_key]))
+    )
+    enable_two_factor(
+        session, lee, box_of(build_app(connection, database_url, OFFICE_TWO_FACTOR_KEYS=[lost_key]))
+    )
+
+    both = build_app(connection, database_url, OFFICE_TWO_FACTOR_KEYS=[new_key, old_key])
+    result = both.test_cli_runner().invoke(args=["users", "reseal-two-factor"])
+    assert result.exit_code == 1
+    assert "1 two-factor secrets encrypted with the first key." in result.output
+    assert "reset their two-factor sign-in: lee@test.example" in result.output
+
+    only_new = build_app(connection, database_url, OFFICE_TWO_FACTOR_KEYS=[new_key])
+    stored = session.scalar(
+        select(TwoFactorCredential.secret_encrypted).where(TwoFactorCredential.user_id == kim.id)
+    )
+    assert box_of(only_new).open(stored) == secret
+    browser = client_of(only_new)
+    post_login(browser)
+    assert send_code(browser, code_for(secret)).status_code == 302
