@@ -67,6 +67,7 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
 def _register_blueprints(app: Flask) -> None:
     from office.api.views import bp as api_bp
     from office.audit.views import bp as audit_bp
+    from office.auth.two_factor_views import bp as two_factor_bp
     from office.auth.views import bp as auth_bp
     from office.auth.views import users_bp
     from office.fuel.views import bp as operations_bp
@@ -80,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # authenticated by bearer token, never by cookie
     blueprints = (
         auth_bp,
+        two_factor_bp,
         users_bp,
         home_bp,
         staffing_bp,

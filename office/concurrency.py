@@ -12,12 +12,13 @@ lower one:
 
 1. the month of the date written (a PostgreSQL advisory lock: shared by every write dated
    in it, exclusive by its sign-off, `office.periods.services`); and the email of a login
-   attempt (exclusive, `office.auth.services`);
+   attempt, then its client network (exclusive, `office.auth.services.lock_login`);
 2. the day's log (`daily_logs`, one row per day, created on the first write of the day);
 3. the record acted on: a delivery, a stock movement being voided, a meter, a generator, a
    work order, a review item, a waiver whose lines or status change, the catalogue (an
    advisory lock: resources and HS rules, whose control classes follow each other), the
-   active superusers; for staffing, the side's rules row (every change to a side's roster,
+   active superusers, a user's two-factor credential (then the recovery code spent); for
+   staffing, the side's rules row (every change to a side's roster,
    stays, duty, plans and crossing lists), then its people in id order;
 4. stores (tanks, the materials store), in id order, then their lots, oldest first;
 5. waivers (shared: a status change waits for drawdowns in flight), then waiver lines, in
@@ -81,7 +82,7 @@ class LockSpace(IntEnum):
     """The first key of an advisory lock: what its second key counts."""
 
     MONTH = 1  # months since year 0
-    LOGIN = 2  # the CRC-32 of a normalised email
+    LOGIN = 2  # the CRC-32 of a normalised email, or of "network " and a client network
     CATALOGUE = 3  # 0: the resources and HS rules, whose control classes follow each other
 
 

@@ -9,10 +9,17 @@ Variables:
   OFFICE_SESSION_IDLE_MINUTES  a browser session ends after this long without a request
                        (default 30)
   OFFICE_SESSION_HOURS  and this long after its login, however active (default 12)
+  OFFICE_TWO_FACTOR_KEY   Fernet key(s) that encrypt the two-factor secrets, comma-separated,
+                          the first encrypting; required in production
+  OFFICE_TWO_FACTOR_REQUIRED_ROLES  who must sign in with a second factor: roles and/or
+                          `superuser`, comma-separated, or `none` (default: reviewer,superuser in
+                          production, none in development)
 """
 
 from __future__ import annotations
 
+import base64
+import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -23,6 +30,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_PATH = ROOT / "instance"
 ENVIRONMENTS = ("development", "production")
+# Who may be required to sign in with a second factor: a role, or the superuser flag.
+TWO_FACTOR_SUBJECTS = ("admin", "scheduler", "reviewer", "superuser")
+PRODUCTION_TWO_FACTOR_ROLES = frozenset({"reviewer", "superuser"})
+
+logger = logging.getLogger(__name__)
 
 
 class ConfigError(RuntimeError):
@@ -75,6 +87,8 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
             "OFFICE_SESSION_IDLE_MINUTES is longer than OFFICE_SESSION_HOURS; "
             "make the idle limit the shorter one."
         )
+    two_factor_roles = _two_factor_roles(environ, production)
+    two_factor_keys = _two_factor_keys(environ, production, secret_key)
 
     return {
         "OFFICE_ENV": env,
@@ -82,6 +96,8 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         "DATABASE_URL": normalise_database_url(url),
         "OFFICE_PROXY_COUNT": proxy_count,
         "OFFICE_PLANNER_SECONDS": planner_seconds,
+        "OFFICE_TWO_FACTOR_REQUIRED_ROLES": two_factor_roles,
+        "OFFICE_TWO_FACTOR_KEYS": two_factor_keys,
         "SESSION_COOKIE_NAME": "office_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -114,6 +130,63 @@ def _whole_number(environ: Mapping[str, str], name: str, default: int, low: int,
     if not low <= value <= high:
         raise ConfigError(f"{name} must be a whole number from {low} to {high}.")
     return value
+
+
+def _two_factor_roles(environ: Mapping[str, str], production: bool) -> frozenset[str]:
+    raw = environ.get("OFFICE_TWO_FACTOR_REQUIRED_ROLES")
+    if raw is None:
+        return PRODUCTION_TWO_FACTOR_ROLES if production else frozenset()
+    names = {part.strip().lower() for part in raw.split(",") if part.strip()}
+    if names == {"none"}:
+        return frozenset()
+    unknown = sorted(names - set(TWO_FACTOR_SUBJECTS))
+    if unknown:
+        raise ConfigError(
+            f"OFFICE_TWO_FACTOR_REQUIRED_ROLES names {', '.join(unknown)}; use any of "
+            f"{', '.join(TWO_FACTOR_SUBJECTS)} (comma-separated), or none."
+        )
+    return frozenset(names)
+
+
+def _two_factor_keys(environ: Mapping[str, str], production: bool, secret_key: str) -> list[str]:
+    """The Fernet keys for the two-factor secrets: the first encrypts, any decrypts."""
+    raw = environ.get("OFFICE_TWO_FACTOR_KEY", "").strip()
+    if not raw:
+        if production:
+            # Required even where no role must use a second factor: anyone may turn it on.
+            raise ConfigError(
+                "OFFICE_TWO_FACTOR_KEY is not set. In production, set it to a Fernet key kept "
+                "outside the database, e.g. the output of: python -c 'from "
+                "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            )
+        logger.warning(
+            "OFFICE_TWO_FACTOR_KEY is not set: two-factor secrets are encrypted with a key "
+            "derived from SECRET_KEY, which is fine for development only."
+        )
+        return [development_two_factor_key(secret_key)]
+    keys = [part.strip() for part in raw.split(",") if part.strip()]
+    for key in keys:
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+        except (ValueError, UnicodeEncodeError):
+            valid = False
+        if not valid:
+            raise ConfigError(
+                "OFFICE_TWO_FACTOR_KEY must hold Fernet keys (32 bytes in URL-safe base64, "
+                "44 characters), comma-separated, the newest first."
+            )
+    return keys
+
+
+def development_two_factor_key(secret_key: str) -> str:
+    """Return a Fernet key derived from `secret_key`, for development only."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"office two-factor secrets"
+    ).derive(secret_key.encode("utf-8"))
+    return base64.urlsafe_b64encode(derived).decode("ascii")
 
 
 def normalise_database_url(url: str) -> str:

@@ -1,7 +1,7 @@
 """Every feature's models, so that Alembic and the tests see one complete metadata."""
 
 from office.audit.models import AuditEvent
-from office.auth.models import ApiToken, LoginAttempt, User
+from office.auth.models import ApiToken, LoginAttempt, RecoveryCode, TwoFactorCredential, User
 from office.db import Base
 from office.fuel.models import (
     DailyLog,
@@ -56,6 +56,7 @@ __all__ = [
     "Meter",
     "MeterReading",
     "PlanProposal",
+    "RecoveryCode",
     "Resource",
     "ReviewItem",
     "ReviewNote",
@@ -66,6 +67,7 @@ __all__ = [
     "StockLot",
     "StockMovement",
     "Store",
+    "TwoFactorCredential",
     "User",
     "Waiver",
     "WaiverLine",

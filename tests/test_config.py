@@ -5,6 +5,8 @@ import pytest
 from office import config
 from office.config import ConfigError
 
+FERNET_KEY = "q7kzzB4bVpGC8jKX5f8dG8bY3f6nW0ZrjJ2f3d2YH5M="
+
 
 def test_production_without_secret_key_refuses_to_start(tmp_path):
     with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
@@ -46,6 +48,7 @@ def test_production_cookies_are_secure_httponly_and_lax(tmp_path):
             "OFFICE_ENV": "production",
             "SECRET_KEY": "k" * 64,
             "OFFICE_DATABASE_URL": "postgresql://office@db/office",
+            "OFFICE_TWO_FACTOR_KEY": FERNET_KEY,
         },
         tmp_path,
     )
@@ -68,3 +71,62 @@ def test_session_cookie_is_sent_httponly_and_lax(client):
 def test_planner_seconds_must_end_before_the_worker_timeout(tmp_path, value):
     with pytest.raises(ConfigError, match="OFFICE_PLANNER_SECONDS"):
         config.load({"OFFICE_PLANNER_SECONDS": value}, tmp_path)
+
+
+# --- two-factor sign-in -------------------------------------------------------------------
+
+PRODUCTION = {
+    "OFFICE_ENV": "production",
+    "SECRET_KEY": "k" * 64,
+    "OFFICE_DATABASE_URL": "postgresql://office@db/office",
+}
+
+
+def test_production_without_a_two_factor_key_refuses_to_start(tmp_path):
+    with pytest.raises(ConfigError, match="OFFICE_TWO_FACTOR_KEY is not set"):
+        config.load(PRODUCTION, tmp_path)
+
+
+@pytest.mark.parametrize("value", ["secret", "x" * 44, f"{FERNET_KEY},short"])
+def test_a_two_factor_key_that_is_not_a_fernet_key_is_refused(tmp_path, value):
+    with pytest.raises(ConfigError, match="Fernet keys"):
+        config.load({**PRODUCTION, "OFFICE_TWO_FACTOR_KEY": value}, tmp_path)
+
+
+def test_production_requires_a_second_factor_of_reviewers_and_superusers(tmp_path):
+    settings = config.load({**PRODUCTION, "OFFICE_TWO_FACTOR_KEY": FERNET_KEY}, tmp_path)
+    assert settings["OFFICE_TWO_FACTOR_REQUIRED_ROLES"] == {"reviewer", "superuser"}
+    assert settings["OFFICE_TWO_FACTOR_KEYS"] == [FERNET_KEY]
+
+
+def test_development_requires_no_second_factor_and_derives_its_key(tmp_path, caplog):
+    settings = config.load({"SECRET_KEY": "d" * 64}, tmp_path)
+    assert settings["OFFICE_TWO_FACTOR_REQUIRED_ROLES"] == frozenset()
+    assert settings["OFFICE_TWO_FACTOR_KEYS"] == [config.development_two_factor_key("d" * 64)]
+    assert "OFFICE_TWO_FACTOR_KEY is not set" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("value", "roles"),
+    [
+        ("none", set()),
+        ("", set()),
+        ("Admin, superuser", {"admin", "superuser"}),
+        ("reviewer,scheduler,admin", {"reviewer", "scheduler", "admin"}),
+    ],
+)
+def test_the_roles_that_need_a_second_factor_are_a_setting(tmp_path, value, roles):
+    settings = config.load(
+        {
+            **PRODUCTION,
+            "OFFICE_TWO_FACTOR_KEY": FERNET_KEY,
+            "OFFICE_TWO_FACTOR_REQUIRED_ROLES": value,
+        },
+        tmp_path,
+    )
+    assert settings["OFFICE_TWO_FACTOR_REQUIRED_ROLES"] == roles
+
+
+def test_an_unknown_role_needing_a_second_factor_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="names king"):
+        config.load({"OFFICE_TWO_FACTOR_REQUIRED_ROLES": "reviewer,king"}, tmp_path)

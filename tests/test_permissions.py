@@ -43,6 +43,13 @@ EXPECTED: dict[str, object] = {
     "auth.create_token": LOGGED_IN,
     "auth.revoke_token": LOGGED_IN,
     "auth.end_session": LOGGED_IN,
+    "two_factor.code": EVERYONE,  # the second step of a login, for whoever gave the password
+    "two_factor.setup": LOGGED_IN,
+    "two_factor.start": LOGGED_IN,
+    "two_factor.confirm": LOGGED_IN,
+    "two_factor.disable": LOGGED_IN,
+    "two_factor.new_recovery_codes": LOGGED_IN,
+    "two_factor.reset": SUPERUSER,
     "home.index": LOGGED_IN,
     "home.healthz": EVERYONE,
     "users.index": SUPERUSER,
@@ -319,7 +326,8 @@ def outcome(response, endpoint: str) -> str:
     sent_to_login = response.status_code == 302 and response.headers["Location"].startswith(
         "/login"
     )
-    if sent_to_login and endpoint != "auth.logout":
+    # Logging out, and a code step that nobody's password began, end on the login page.
+    if sent_to_login and endpoint not in ("auth.logout", "two_factor.code"):
         return "login"
     return "allowed"
 

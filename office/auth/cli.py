@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from office.auth import services
+from office.auth import services, two_factor
 from office.auth.login import session_limits
 from office.auth.models import ApiToken, CredentialEnd, User, UserSession
 from office.auth.permissions import Role
@@ -266,3 +267,32 @@ def end_sessions(ids: tuple[int, ...], email: str | None) -> None:
         except DomainError as exc:
             raise click.ClickException(f"Session {row.id}: {exc}") from None
     _commit_or_fail(f"Ended {len(rows)} session{'s' if len(rows) != 1 else ''}.")
+
+
+@users_cli.command("reset-two-factor")
+@click.argument("email")
+def reset_two_factor(email: str) -> None:
+    """Turn off the second factor of the user with EMAIL, who lost their phone."""
+    user = _user(email)
+    try:
+        two_factor.reset_two_factor(db.session, user, actor=None, now=utcnow())
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    _commit_or_fail(
+        f"Two-factor sign-in of {user.email} is reset: they log in with their password "
+        "and set it up again."
+    )
+
+
+@users_cli.command("reseal-two-factor")
+def reseal_two_factor() -> None:
+    """Encrypt every two-factor secret with the first key of OFFICE_TWO_FACTOR_KEY."""
+    box = two_factor.SecretBox(current_app.config["OFFICE_TWO_FACTOR_KEYS"])
+    resealed, unreadable = two_factor.reseal_secrets(db.session, box=box)
+    db.session.commit()
+    click.echo(f"{resealed} two-factor secrets encrypted with the first key.")
+    if unreadable:
+        raise click.ClickException(
+            "No key opens the secrets of these users; reset their two-factor sign-in: "
+            + ", ".join(unreadable)
+        )

@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from office.auth.permissions import Role, role_label
 from office.auth.services import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from office.auth.two_factor import CODE_MAX_LENGTH
 from office.i18n import LANGUAGES, _l
 
 
@@ -33,6 +34,21 @@ class LoginForm(FlaskForm):
         render_kw={"autocomplete": "current-password"},
     )
     next = HiddenField()
+
+
+class CodeForm(FlaskForm):
+    """A two-factor code: six digits from the app, or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "autofocus": True,
+            "autocapitalize": "off",
+            "spellcheck": "false",
+        },
+    )
 
 
 def _new_password_fields() -> tuple[PasswordField, PasswordField]:

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -50,13 +50,19 @@ class LoginOutcome(StrEnum):
     BAD_CREDENTIALS = "bad_credentials"
     INACTIVE = "inactive"
     LOCKED_OUT = "locked_out"
+    # The password was right; the second factor is awaited (neither a failure nor a success).
+    PASSWORD_ACCEPTED = "password_accepted"
+    BAD_CODE = "bad_code"  # a wrong two-factor or recovery code
 
 
 class LoginAttempt(Base):
     """One try at logging in, kept for the lockout rule and the audit trail."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_email_attempted_at", "email", "attempted_at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_email_attempted_at", "email", "attempted_at"),
+        Index("ix_login_attempts_client_network_attempted_at", "client_network", "attempted_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The email as typed (normalised), so the lockout also covers addresses with no account
@@ -66,6 +72,44 @@ class LoginAttempt(Base):
     attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
     outcome: Mapped[LoginOutcome] = mapped_column(enum_type(LoginOutcome, "login_outcome"))
     remote_addr: Mapped[str | None] = mapped_column(String(45))
+    # What failures are counted by, besides the email: the client's address, or for IPv6 its
+    # /64 network, which one household or one attacker usually holds whole.
+    client_network: Mapped[str | None] = mapped_column(String(49))
+
+
+class TwoFactorCredential(Base):
+    """A user's TOTP secret, encrypted with a key kept outside the database."""
+
+    __tablename__ = "two_factor_credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    secret_encrypted: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # None while the user has not yet confirmed a code: the second factor is not on.
+    confirmed_at: Mapped[datetime | None]
+    # The last TOTP time step accepted, so that a code is never accepted twice.
+    last_used_step: Mapped[int | None]
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def is_on(self) -> bool:
+        return self.confirmed_at is not None
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the TOTP code; only its SHA-256 is kept."""
+
+    __tablename__ = "recovery_codes"
+    # Also the index that finds a user's codes: it leads with user_id.
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
 
 
 class CredentialEnd(StrEnum):

@@ -4,6 +4,7 @@ the credentials a login leaves: browser sessions kept on the server and API toke
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,22 +23,39 @@ from office.auth.models import (
     CredentialEnd,
     LoginAttempt,
     LoginOutcome,
+    TwoFactorCredential,
     User,
     UserSession,
     new_session_token,
+)
+from office.auth.passwords import (
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    WeakPassword,
+    check_password,
 )
 from office.auth.permissions import Role
 from office.concurrency import LockSpace, advisory_lock, text_key
 from office.errors import ConflictError, InvalidInput
 from office.i18n import _l
 
+__all__ = ["PASSWORD_MAX_LENGTH", "PASSWORD_MIN_LENGTH"]
+
+# The lockout (see `login_block`): failures of one email from one client network...
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
-PASSWORD_MIN_LENGTH = 10
-PASSWORD_MAX_LENGTH = 128
+# ...of one client network, whatever the emails...
+NETWORK_MAX_FAILURES = 20
+# ...and of one email, from anywhere, since its last successful login.
+ACCOUNT_MAX_FAILURES = 100
+ACCOUNT_FAILURE_WINDOW = timedelta(hours=24)
+ACCOUNT_LOCKOUT = timedelta(hours=1)
+# A network that logged in to an account within this time is known for it: only the first
+# rule applies there, so nobody elsewhere can lock a user out of the places they work from.
+KNOWN_FOR = timedelta(days=30)
 EMAIL_MAX_LENGTH = 254
-_FAILED = (LoginOutcome.BAD_CREDENTIALS, LoginOutcome.INACTIVE)
+_FAILED = (LoginOutcome.BAD_CREDENTIALS, LoginOutcome.INACTIVE, LoginOutcome.BAD_CODE)
 
 
 def normalise_email(email: str) -> str:
@@ -48,20 +66,15 @@ def find_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def check_password_rules(password: str, *, email: str | None = None) -> None:
-    """Raise InvalidInput (field `password`) when `password` is too weak or too long."""
-    if len(password) < PASSWORD_MIN_LENGTH:
-        raise InvalidInput(
-            _l("A password needs at least %(n)d characters.", n=PASSWORD_MIN_LENGTH),
-            field="password",
-        )
-    if len(password) > PASSWORD_MAX_LENGTH:
-        raise InvalidInput(
-            _l("A password can have at most %(n)d characters.", n=PASSWORD_MAX_LENGTH),
-            field="password",
-        )
-    if email and password.strip().lower() == normalise_email(email):
-        raise InvalidInput(_l("The password must not be the email address."), field="password")
+def check_password_rules(
+    password: str, *, email: str | None = None, display_name: str | None = None
+) -> None:
+    """Raise InvalidInput (field `new_password`) when `password` is too short or too long, or
+    too easy to guess (`office.auth.passwords`)."""
+    try:
+        check_password(password, email=email, names=[display_name])
+    except WeakPassword as exc:
+        raise InvalidInput(exc.message, field="new_password") from None
 
 
 def create_user(
@@ -86,7 +99,7 @@ def create_user(
     display_name = display_name.strip()
     if not display_name:
         raise InvalidInput(_l("Enter a display name."), field="display_name")
-    check_password_rules(password, email=email)
+    check_password_rules(password, email=email, display_name=display_name)
     user = User(
         email=email,
         display_name=display_name,
@@ -199,7 +212,7 @@ def set_password(
     session: Session, user: User, password: str, *, actor: User | None, now: datetime
 ) -> User:
     """Give `user` a new password and end their sessions and API tokens."""
-    check_password_rules(password, email=user.email)
+    check_password_rules(password, email=user.email, display_name=user.display_name)
     user.set_password(password)
     ended = end_credentials(session, user, CredentialEnd.PASSWORD_CHANGED, now=now)
     record_event(session, "user.password_set", actor=actor, target=user, at=now, **ended)
@@ -214,7 +227,7 @@ def change_own_password(
     token of theirs, this browser's included (the caller starts a new one for it)."""
     if not user.check_password(current):
         raise InvalidInput(_l("The current password is not right."), field="current_password")
-    check_password_rules(new, email=user.email)
+    check_password_rules(new, email=user.email, display_name=user.display_name)
     if current == new:
         raise InvalidInput(
             _l("The new password must differ from the current one."), field="new_password"
@@ -226,15 +239,33 @@ def change_own_password(
     return user
 
 
+class Block(StrEnum):
+    """Which rule of the lockout refuses an attempt."""
+
+    ACCOUNT_HERE = "account_here"  # this email, from this network
+    NETWORK = "network"  # this network, whatever the email
+    ACCOUNT = "account"  # this email, from networks it is not known on
+
+
+@dataclass(frozen=True)
+class LoginBlock:
+    rule: Block
+    until: datetime
+
+
 @dataclass(frozen=True)
 class LoginResult:
     outcome: LoginOutcome
     user: User | None = None
-    locked_until: datetime | None = None
+    block: LoginBlock | None = None
 
     @property
     def succeeded(self) -> bool:
         return self.outcome is LoginOutcome.SUCCEEDED
+
+    @property
+    def locked_until(self) -> datetime | None:
+        return self.block.until if self.block is not None else None
 
 
 @cache
@@ -242,17 +273,55 @@ def _dummy_hash() -> str:
     return generate_password_hash("not a password", method="scrypt")
 
 
-def lockout_ends_at(session: Session, email: str, *, now: datetime) -> datetime | None:
-    """Return when the lockout of `email` ends, or None when it is not locked out.
+def client_network(remote_addr: str | None) -> str:
+    """Return what failed logins are counted by for a client: its IPv4 address, or the /64
+    network of its IPv6 address (one household, or one attacker, holds a whole /64)."""
+    if not remote_addr:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(remote_addr.strip())
+    except ValueError:
+        return remote_addr.strip()[:49] or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
-    Locked: 5 failures within 15 minutes, none followed by a success, and the 5th less than
-    15 minutes ago. Refused attempts during a lockout do not extend it.
+
+def _series_end(
+    failures: list[datetime], count: int, window: timedelta, lock: timedelta, now: datetime
+) -> datetime | None:
+    """When the lock of the latest `count` failures within `window` ends, if it has not."""
+    ends = [
+        last + lock
+        for first, last in zip(failures, failures[count - 1 :], strict=False)
+        if last - first <= window and now < last + lock
+    ]
+    return max(ends, default=None)
+
+
+def login_block(session: Session, email: str, network: str, *, now: datetime) -> LoginBlock | None:
+    """Return the rule that refuses a login of `email` from `network` now, and until when.
+
+    1. Five failures of this email from this network within 15 minutes, none followed by a
+       success from there: refused from there for 15 minutes after the fifth.
+    2. Twenty failures from this network within 15 minutes, whatever the emails: refused
+       from there for 15 minutes after the twentieth.
+    3. A hundred failures of this email from anywhere within 24 hours, none followed by a
+       success: refused for an hour after the latest.
+    Rules 2 and 3 spare a network the email logged in from within 30 days, so that nobody
+    elsewhere can lock a user out of the places they work from. Refused attempts are not
+    failures: they do not extend a lock.
     """
+    recent = now - FAILURE_WINDOW - LOCKOUT
     rows = session.execute(
         select(LoginAttempt.attempted_at, LoginAttempt.outcome)
         .where(
             LoginAttempt.email == email,
-            LoginAttempt.attempted_at > now - FAILURE_WINDOW - LOCKOUT,
+            LoginAttempt.client_network == network,
+            LoginAttempt.attempted_at > recent,
+            LoginAttempt.outcome.in_([*_FAILED, LoginOutcome.SUCCEEDED]),
         )
         .order_by(LoginAttempt.attempted_at, LoginAttempt.id)
     ).all()
@@ -260,24 +329,114 @@ def lockout_ends_at(session: Session, email: str, *, now: datetime) -> datetime 
     for attempted_at, outcome in rows:
         if outcome is LoginOutcome.SUCCEEDED:
             failures.clear()
-        elif outcome in _FAILED:
+        else:
             failures.append(attempted_at)
-    for first, fifth in zip(failures, failures[MAX_FAILURES - 1 :], strict=False):
-        if fifth - first <= FAILURE_WINDOW and now < fifth + LOCKOUT:
-            return fifth + LOCKOUT
+    until = _series_end(failures, MAX_FAILURES, FAILURE_WINDOW, LOCKOUT, now)
+    if until is not None:
+        return LoginBlock(Block.ACCOUNT_HERE, until)
+
+    known = session.scalar(
+        select(LoginAttempt.id)
+        .where(
+            LoginAttempt.email == email,
+            LoginAttempt.client_network == network,
+            LoginAttempt.outcome == LoginOutcome.SUCCEEDED,
+            LoginAttempt.attempted_at > now - KNOWN_FOR,
+        )
+        .limit(1)
+    )
+    if known is not None:
+        return None
+
+    from_network = session.scalars(
+        select(LoginAttempt.attempted_at)
+        .where(
+            LoginAttempt.client_network == network,
+            LoginAttempt.attempted_at > recent,
+            LoginAttempt.outcome.in_(_FAILED),
+        )
+        .order_by(LoginAttempt.attempted_at, LoginAttempt.id)
+    ).all()
+    until = _series_end(list(from_network), NETWORK_MAX_FAILURES, FAILURE_WINDOW, LOCKOUT, now)
+    if until is not None:
+        return LoginBlock(Block.NETWORK, until)
+
+    since = now - ACCOUNT_FAILURE_WINDOW
+    last_success = session.scalar(
+        select(func.max(LoginAttempt.attempted_at)).where(
+            LoginAttempt.email == email,
+            LoginAttempt.outcome == LoginOutcome.SUCCEEDED,
+            LoginAttempt.attempted_at > since,
+        )
+    )
+    count, latest = session.execute(
+        select(func.count(), func.max(LoginAttempt.attempted_at)).where(
+            LoginAttempt.email == email,
+            LoginAttempt.attempted_at > max(since, last_success or since),
+            LoginAttempt.outcome.in_(_FAILED),
+        )
+    ).one()
+    if count >= ACCOUNT_MAX_FAILURES and latest is not None and now < latest + ACCOUNT_LOCKOUT:
+        return LoginBlock(Block.ACCOUNT, latest + ACCOUNT_LOCKOUT)
     return None
+
+
+def lock_login(session: Session, email: str, network: str) -> None:
+    """Hold, until the transaction ends, the locks under which attempts of `email` from
+    `network` are counted and recorded: on every worker, each attempt then counts every
+    failure committed before it (the email's first, then the network's: one order)."""
+    advisory_lock(session, LockSpace.LOGIN, text_key(email))
+    advisory_lock(session, LockSpace.LOGIN, text_key("network " + network))
+
+
+def record_attempt(
+    session: Session,
+    email: str,
+    outcome: LoginOutcome,
+    *,
+    user: User | None,
+    now: datetime,
+    remote_addr: str | None,
+) -> None:
+    """Add one attempt at logging in, for the lockout and the audit trail."""
+    session.add(
+        LoginAttempt(
+            email=email,
+            user_id=user.id if user is not None else None,
+            attempted_at=now,
+            outcome=outcome,
+            remote_addr=remote_addr[:45] if remote_addr else None,
+            client_network=client_network(remote_addr),
+        )
+    )
+    session.flush()
+
+
+def has_two_factor(session: Session, user: User) -> bool:
+    """Whether `user` signs in with a second factor (their TOTP is confirmed)."""
+    return (
+        session.scalar(
+            select(TwoFactorCredential.id).where(
+                TwoFactorCredential.user_id == user.id,
+                TwoFactorCredential.confirmed_at.is_not(None),
+            )
+        )
+        is not None
+    )
 
 
 def attempt_login(
     session: Session, email: str, password: str, *, now: datetime, remote_addr: str | None
 ) -> LoginResult:
-    """Check a login and record the attempt; the caller commits whatever the outcome."""
+    """Check a login's password and record the attempt; the caller commits whatever the
+    outcome. A user with a second factor gets PASSWORD_ACCEPTED, not SUCCEEDED: their login
+    ends with `office.auth.two_factor.attempt_code`."""
     email = normalise_email(email)[:EMAIL_MAX_LENGTH]
-    # One attempt per email at a time, on every worker: each counts the failures before it.
-    advisory_lock(session, LockSpace.LOGIN, text_key(email))
-    locked_until = lockout_ends_at(session, email, now=now)
+    network = client_network(remote_addr)
+    lock_login(session, email, network)
+    block = login_block(session, email, network, now=now)
     user = None
-    if locked_until is not None:
+    if block is not None:
         outcome = LoginOutcome.LOCKED_OUT
     else:
         user = find_user_by_email(session, email)
@@ -289,27 +448,17 @@ def attempt_login(
             outcome = LoginOutcome.BAD_CREDENTIALS
         elif not user.is_active:
             outcome = LoginOutcome.INACTIVE
+        elif has_two_factor(session, user):
+            outcome = LoginOutcome.PASSWORD_ACCEPTED
         else:
             outcome = LoginOutcome.SUCCEEDED
             user.last_login_at = now
-    session.add(
-        LoginAttempt(
-            email=email,
-            user_id=user.id if user is not None else None,
-            attempted_at=now,
-            outcome=outcome,
-            remote_addr=remote_addr,
-        )
-    )
-    session.flush()
+    record_attempt(session, email, outcome, user=user, now=now, remote_addr=remote_addr)
     if outcome in _FAILED:
-        # The failure that completes a series locks the address from now on; say so at once.
-        locked_until = lockout_ends_at(session, email, now=now)
-    return LoginResult(
-        outcome=outcome,
-        user=user if outcome is LoginOutcome.SUCCEEDED else None,
-        locked_until=locked_until,
-    )
+        # The failure that completes a series locks from now on; say so at once.
+        block = login_block(session, email, network, now=now)
+    passed = outcome in (LoginOutcome.SUCCEEDED, LoginOutcome.PASSWORD_ACCEPTED)
+    return LoginResult(outcome=outcome, user=user if passed else None, block=block)
 
 
 # --- credentials: browser sessions and API tokens -----------------------------------------

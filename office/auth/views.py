@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from office.auth import services
+from office.auth import services, signin
 from office.auth.access import login_required, permission_required, public
 from office.auth.forms import (
     ActionForm,
@@ -21,11 +21,11 @@ from office.auth.forms import (
     UserEditForm,
 )
 from office.auth.login import current_session, session_limits, sign_in, sign_out
-from office.auth.models import ApiToken, CredentialEnd, User, UserSession
+from office.auth.models import ApiToken, CredentialEnd, LoginOutcome, User, UserSession
 from office.auth.permissions import Permission, Role
 from office.db import db, utcnow
 from office.errors import DomainError
-from office.i18n import _, format_datetime
+from office.i18n import _
 from office.web import form_status, get_or_404, safe_next, show_domain_error
 
 bp = Blueprint("auth", __name__)
@@ -50,23 +50,29 @@ def login() -> Any:
             now=now,
             remote_addr=request.remote_addr,
         )
-        if result.user is not None:  # logged in
-            sign_in(result.user, now=now)
         db.session.commit()
-        if result.succeeded:
-            return redirect(safe_next(form.next.data) or url_for("home.index"))
+        user = result.user  # set when the password was right and the user may log in
+        if user is not None and result.succeeded:
+            return complete_login(user, form.next.data)
+        if user is not None and result.outcome is LoginOutcome.PASSWORD_ACCEPTED:
+            signin.await_code(user, form.next.data, now=now)
+            return redirect(url_for("two_factor.code"))
         failed = True
-        if result.locked_until is not None:
-            until = format_datetime(result.locked_until)
-            message = _(
-                "Too many failed attempts. Logging in with this email is blocked until %(time)s.",
-                time=until,
-            )
+        if result.block is not None:
+            message = signin.refusal_message(result.block)
         else:
             message = _("The email or password is not right.")
         form.form_errors.append(message)
     status = 401 if failed else form_status(form)
     return render_template("auth/login.html", form=form), status
+
+
+def complete_login(user: User, next_target: str | None) -> Response:
+    """Log `user` in with a new server-side session, commit, and send them where they were
+    going."""
+    sign_in(user, now=utcnow())
+    db.session.commit()
+    return redirect(safe_next(next_target) or url_for("home.index"))
 
 
 @bp.post("/logout")

@@ -1,7 +1,8 @@
 """Logins and account changes sent at the same moment, committed for real
 (`tests.concurrency`): failed logins of one email are each recorded and lock it after the
-fifth, however many workers they reach at once; the office always keeps an active superuser;
-a user is deactivated once."""
+fifth, and failed logins from one network lock it after the twentieth, however many workers
+they reach at once; a two-factor code or a recovery code is spent once; the office always
+keeps an active superuser; a user is deactivated once."""
 
 from __future__ import annotations
 
@@ -13,9 +14,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from office.audit.models import AuditEvent
-from office.auth.models import LoginAttempt, LoginOutcome, User
+from office.auth import two_factor
+from office.auth.models import (
+    LoginAttempt,
+    LoginOutcome,
+    RecoveryCode,
+    TwoFactorCredential,
+    User,
+)
 from office.auth.permissions import Role
-from office.auth.services import MAX_FAILURES
+from office.auth.services import MAX_FAILURES, NETWORK_MAX_FAILURES, has_two_factor
+from office.auth.two_factor import RECOVERY_CODES
+from office.db import utcnow
+from tests.auth.arrange import box_of, code_for, enable_two_factor
 from tests.concurrency import Office, at_once, held, in_background, post
 from tests.factories import PASSWORD, make_user
 
@@ -105,6 +116,170 @@ def test_ten_wrong_passwords_for_one_email_at_once_are_all_recorded_and_only_fiv
         assert _outcomes(session, EMAIL)[-1] is LoginOutcome.LOCKED_OUT
         last_login = session.scalar(select(User.last_login_at).where(User.email == EMAIL))
         assert last_login is None
+
+
+def test_wrong_passwords_from_one_network_for_many_emails_at_once_stop_at_the_twentieth(
+    office,
+):
+    """Thirty guesses on thirty accounts from one address, at once: each counts the failures
+    of that network committed before it, so exactly twenty passwords are checked and the
+    others refused, in the order they were recorded."""
+    emails = [f"guess{k}@test.example" for k in range(30)]
+    with office.session() as session:
+        for email in emails[:5]:
+            make_user(session, email=email)
+
+    statuses = at_once([_login(office, email, "not the password") for email in emails])
+
+    assert statuses == [401] * len(emails)
+    with office.session() as session:
+        outcomes = list(
+            session.scalars(
+                select(LoginAttempt.outcome)
+                .where(LoginAttempt.client_network == "127.0.0.1")
+                .order_by(LoginAttempt.id)
+            )
+        )
+    refused = len(emails) - NETWORK_MAX_FAILURES
+    assert outcomes == (
+        [LoginOutcome.BAD_CREDENTIALS] * NETWORK_MAX_FAILURES + [LoginOutcome.LOCKED_OUT] * refused
+    )
+    # Another network is not concerned.
+    other = office.client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.9"
+    response = other.post("/login", data={"email": emails[0], "password": PASSWORD})
+    assert response.status_code == 302
+
+
+# --- two-factor codes ---------------------------------------------------------------------
+
+
+def _awaiting_code(office: Office, n: int) -> list:
+    """`n` browsers that each gave the right password of EMAIL and await its code."""
+    browsers = [office.client() for _ in range(n)]
+    for browser in browsers:
+        assert browser.post("/login", data={"email": EMAIL, "password": PASSWORD}).status_code
+    return browsers
+
+
+def _send(browser, code: str) -> Callable[[], int]:
+    return lambda: browser.post("/login/code", data={"code": code}).status_code
+
+
+@pytest.mark.parametrize("kind", ["totp", "recovery"])
+def test_one_code_sent_by_five_browsers_at_once_logs_in_one(office, kind):
+    with office.session() as session:
+        user = make_user(session, email=EMAIL)
+        secret, recovery = enable_two_factor(session, user, box_of(office.app))
+    browsers = _awaiting_code(office, 5)
+    code = code_for(secret) if kind == "totp" else recovery[0]
+
+    statuses = at_once([_send(browser, code) for browser in browsers])
+
+    assert sorted(statuses) == [302] + [401] * 4, statuses
+    logged_in = [b for b in browsers if b.get("/").status_code == 200]
+    assert len(logged_in) == 1
+    with office.session() as session:
+        outcomes = Counter(_outcomes(session, EMAIL))
+        assert outcomes[LoginOutcome.SUCCEEDED] == 1
+        assert outcomes[LoginOutcome.BAD_CODE] == 4
+        if kind == "recovery":
+            used = session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "user.recovery_code_used")
+            )
+            assert used == 1
+
+
+def _recovery_codes(office: Office, user: User) -> int:
+    with office.session() as session:
+        return session.scalar(
+            select(func.count()).select_from(RecoveryCode).where(RecoveryCode.user_id == user.id)
+        )
+
+
+def _events(office: Office, action: str) -> int:
+    with office.session() as session:
+        return session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
+        )
+
+
+def test_setting_up_twice_at_once_leaves_one_key(office):
+    """Two tabs press "Set up" at once: one key is kept (the other request, meeting the first
+    one's row, runs again and replaces it), never a server error."""
+    with office.session() as session:
+        user = make_user(session, email=EMAIL)
+
+    statuses = at_once([post(office, user, "/account/two-factor/start") for _ in range(2)])
+
+    assert statuses == [302, 302]
+    with office.session() as session:
+        credentials = session.scalars(
+            select(TwoFactorCredential).where(TwoFactorCredential.user_id == user.id)
+        ).all()
+        assert len(credentials) == 1 and not credentials[0].is_on
+
+
+def test_confirming_twice_at_once_turns_it_on_once(office):
+    with office.session() as session:
+        user = make_user(session, email=EMAIL)
+        secret = two_factor.begin_enrolment(session, user, box=box_of(office.app), now=utcnow())
+        session.commit()
+    code = code_for(secret)
+
+    statuses = at_once(
+        [post(office, user, "/account/two-factor/confirm", data={"code": code}) for _ in range(2)]
+    )
+
+    # One shows the recovery codes; the other reads that it is already on.
+    assert sorted(statuses) == [200, 422], statuses
+    assert _events(office, "user.two_factor_enabled") == 1
+    assert _recovery_codes(office, user) == RECOVERY_CODES
+
+
+def test_new_recovery_codes_asked_twice_at_once_with_one_code_are_made_once(office):
+    with office.session() as session:
+        user = make_user(session, email=EMAIL)
+        secret, _codes = enable_two_factor(session, user, box_of(office.app))
+    code = code_for(secret)
+
+    statuses = at_once(
+        [
+            post(office, user, "/account/two-factor/recovery-codes", data={"code": code})
+            for _ in range(2)
+        ]
+    )
+
+    assert sorted(statuses) == [200, 401], statuses  # the code is spent by the first
+    assert _events(office, "user.recovery_codes_replaced") == 1
+    assert _recovery_codes(office, user) == RECOVERY_CODES
+
+
+@pytest.mark.parametrize("change", ["disable", "reset"])
+def test_turning_it_off_twice_at_once_turns_it_off_once(office, change):
+    superusers = _superusers(office, 2)
+    with office.session() as session:
+        user = make_user(session, Role.SCHEDULER, email=EMAIL)
+        secret, codes = enable_two_factor(session, user, box_of(office.app))
+    if change == "disable":
+        calls = [
+            post(office, user, "/account/two-factor/disable", data={"code": c})
+            for c in (code_for(secret), codes[0])
+        ]
+        action = "user.two_factor_disabled"
+    else:
+        calls = [post(office, s, f"/users/{user.id}/two-factor/reset") for s in superusers]
+        action = "user.two_factor_reset"
+
+    statuses = at_once(calls)
+
+    assert set(statuses) <= {302, 401, 409}, statuses
+    assert _events(office, action) == 1
+    with office.session() as session:
+        assert not has_two_factor(session, user)
+    assert _recovery_codes(office, user) == 0
 
 
 # --- the last superuser -------------------------------------------------------------------

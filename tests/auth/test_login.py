@@ -189,3 +189,41 @@ def test_unknown_email_locks_out_the_same_way(client, session):
         post_login(client, "nobody@test.example", "wrong password!")
     response = post_login(client, "nobody@test.example", "wrong password!")
     assert b"Too many failed attempts" in response.data
+
+
+def test_someone_elses_failures_do_not_lock_the_owner_out(client, session, app):
+    """Finding 8: five wrong passwords typed anywhere locked the email everywhere for 15
+    minutes. Now they lock it only for the network they came from."""
+    make_user(session, email="kim@test.example")
+    attacker = app.test_client()
+    attacker.environ_base.update(HTTP_ACCEPT_LANGUAGE="en", REMOTE_ADDR="198.51.100.66")
+    for _ in range(6):
+        response = post_login(attacker, "kim@test.example", "wrong password!")
+    assert b"Logging in with this email from your network is blocked" in response.data
+    owner = post_login(client, "kim@test.example", PASSWORD)  # from 127.0.0.1
+    assert owner.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_behind_a_proxy_the_forwarded_address_is_the_one_counted(connection, database_url, session):
+    """With OFFICE_PROXY_COUNT=1 (one reverse proxy), werkzeug's ProxyFix takes the client's
+    address from the proxy's X-Forwarded-For: the proxy's own address is not what is locked."""
+    app = build_app(connection, database_url, OFFICE_PROXY_COUNT=1)
+    make_user(session, email="kim@test.example")
+    attacker = app.test_client()
+    attacker.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    via_proxy = {"X-Forwarded-For": "198.51.100.66"}
+    for _ in range(5):
+        attacker.post(
+            "/login",
+            data={"email": "kim@test.example", "password": "wrong password!"},
+            headers=via_proxy,
+        )
+    attempt = session.scalars(select(LoginAttempt).order_by(LoginAttempt.id.desc())).first()
+    assert (attempt.remote_addr, attempt.client_network) == ("198.51.100.66", "198.51.100.66")
+    owner = app.test_client().post(
+        "/login",
+        data={"email": "kim@test.example", "password": PASSWORD},
+        headers={"X-Forwarded-For": "192.0.2.10"},
+    )
+    assert owner.status_code == 302
