@@ -341,10 +341,12 @@ class Verification:
     matched: list[Claim]  # signed (or given by hand) and equal to the chain
     problems: list[CheckpointProblem]
     from_database: int
+    # Signed checkpoints found, but no public key configured to check them.
+    unchecked: int = 0
 
     @property
     def intact(self) -> bool:
-        return self.chain.problem is None and not self.problems
+        return self.chain.problem is None and not self.problems and not self.unchecked
 
     @property
     def latest(self) -> Claim | None:
@@ -354,11 +356,6 @@ class Verification:
 def _signature_problem(claim: Claim, keys: LedgerKeys) -> str | None:
     if claim.signature is None:
         return None
-    if not keys.trusted:
-        return (
-            "no public key is configured to check its signature (OFFICE_LEDGER_KEY_FILE, "
-            "OFFICE_LEDGER_KEY or OFFICE_LEDGER_PUBLIC_KEYS_FILE)"
-        )
     if claim.key_id is None:
         candidates = list(keys.trusted.values())
     elif claim.key_id in keys.trusted:
@@ -391,6 +388,12 @@ def verify(session: Session, keys: LedgerKeys, elsewhere: Sequence[Claim] = ()) 
         )
     ]
     claims = in_database + list(elsewhere)
+    if not keys.trusted:
+        # Nothing signed can be trusted: compare only what was given unsigned, by hand.
+        unchecked = sum(1 for claim in claims if claim.signature is not None)
+        claims = [claim for claim in claims if claim.signature is None]
+    else:
+        unchecked = 0
     walk = ledger.walk_chain(session, {claim.seq for claim in claims})
     problems: list[CheckpointProblem] = []
     matched: list[Claim] = []
@@ -430,4 +433,4 @@ def verify(session: Session, keys: LedgerKeys, elsewhere: Sequence[Claim] = ()) 
                 + (f" (entry {good} still matches a signed head)" if good else ""),
             )
         )
-    return Verification(walk, matched, problems, from_database=len(in_database))
+    return Verification(walk, matched, problems, len(in_database), unchecked)

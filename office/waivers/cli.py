@@ -70,6 +70,13 @@ def verify(files: tuple[Path, ...], heads: tuple[str, ...]) -> None:
             f"Ledger NOT intact: the hash chain of {walk.checked} entries agrees with itself, "
             "but not with its signed checkpoints."
         )
+    elif result.unchecked:
+        click.echo(
+            f"Ledger not verified: the hash chain of {walk.checked} entries agrees with itself, "
+            f"but no public key is configured to check its {result.unchecked} signed "
+            "checkpoints (OFFICE_LEDGER_KEY_FILE, OFFICE_LEDGER_KEY or "
+            "OFFICE_LEDGER_PUBLIC_KEYS_FILE)."
+        )
     else:
         click.echo(f"Ledger intact: {walk.checked} entries, hash chain whole.")
     for problem in result.problems:
@@ -90,8 +97,12 @@ def verify(files: tuple[Path, ...], heads: tuple[str, ...]) -> None:
         + (f" and {kept} kept elsewhere" if kept else "")
         + f", all matching the chain; the latest signs entry {latest.seq}"
         + (f" at {latest.signed_at:%Y-%m-%d %H:%M:%S} UTC" if latest.signed_at else "")
-        + f"; {walk.checked - latest.seq} entries are recorded after it."
+        + f"; {_entries(walk.checked - latest.seq)} recorded after it."
     )
+
+
+def _entries(n: int) -> str:
+    return f"{n} entry is" if n == 1 else f"{n} entries are"
 
 
 @ledger_cli.command("checkpoint")

@@ -164,7 +164,7 @@ def test_verify_passes_on_an_honest_ledger_with_checkpoints(signed_app, session,
     assert result.output.splitlines() == [
         "Ledger intact: 6 entries, hash chain whole.",
         "Signed checkpoints: 2 in the database, all matching the chain; the latest signs "
-        f"entry 5 at {second.signed_at:%Y-%m-%d %H:%M:%S} UTC; 1 entries are recorded after it.",
+        f"entry 5 at {second.signed_at:%Y-%m-%d %H:%M:%S} UTC; 1 entry is recorded after it.",
     ]
 
 
@@ -397,7 +397,11 @@ def test_the_public_key_alone_verifies(signed_app, connection, database_url, ses
     assert run(verifier, "verify").exit_code == 0
     refused = run(keyless, "verify")
     assert refused.exit_code == 1
-    assert "no public key is configured to check its signature" in refused.output
+    assert refused.output == (
+        "Ledger not verified: the hash chain of 2 entries agrees with itself, but no public key "
+        "is configured to check its 1 signed checkpoints (OFFICE_LEDGER_KEY_FILE, "
+        "OFFICE_LEDGER_KEY or OFFICE_LEDGER_PUBLIC_KEYS_FILE).\n"
+    )
 
 
 def test_a_malformed_checkpoint_file_is_refused_naming_its_line(signed_app, tmp_path):
