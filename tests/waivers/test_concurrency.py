@@ -302,3 +302,23 @@ def test_a_sign_off_amid_drawdowns_signs_a_head_that_holds_every_entry_of_its_mo
         assert len(october) == statuses[:6].count(201)
         assert all(seq <= made.seq for seq in october), (october, made.seq)
         assert checkpoints.verify(session, keys).intact
+
+
+def test_verify_while_drawdowns_are_recorded_reads_one_snapshot_and_finds_nothing_wrong(
+    office, line_id, keys
+):
+    token = _token(office)
+    runner = office.app.test_cli_runner()
+    assert runner.invoke(args=["ledger", "checkpoint"]).exit_code == 0
+    thread, answered = in_background(
+        lambda: at_once([_drawdown(office, token, line_id, "2018-10-01")] * 20)
+    )
+
+    results = []
+    while thread.is_alive():
+        results.append(runner.invoke(args=["ledger", "verify"]))
+    thread.join()
+
+    assert answered and set(answered[0]) == {201}, answered
+    assert results, "verify ran while the drawdowns were recorded"
+    assert [r.output for r in results if r.exit_code != 0] == []
