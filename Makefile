@@ -13,7 +13,16 @@ PO     := office/translations/ko/LC_MESSAGES/messages.po
 
 .PHONY: run test typecheck install install-dev lint messages vendor clean
 
+# Unless a key is given, `make run` signs the ledger's checkpoints with a development key that
+# it generates once under instance/ (production keeps its key elsewhere: README, Security).
+DEV_LEDGER_KEY := $(CURDIR)/instance/ledger-signing-key.pem
+ifeq ($(OFFICE_LEDGER_KEY_FILE)$(OFFICE_LEDGER_KEY),)
+run: export OFFICE_LEDGER_KEY_FILE = $(DEV_LEDGER_KEY)
+run: DEV_KEYGEN = test -f $(DEV_LEDGER_KEY) || OFFICE_LEDGER_KEY_FILE= $(FLASK) ledger keygen $(DEV_LEDGER_KEY)
+endif
+
 run: install $(MO)
+	$(DEV_KEYGEN)
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty
 	@echo "Serving http://$(HOST):$(PORT)/ (Ctrl-C stops)"

@@ -23,10 +23,12 @@ lower one:
 4. stores (tanks, the materials store), in id order, then their lots, oldest first;
 5. waivers (shared: a status change waits for drawdowns in flight), then waiver lines, in
    id order;
-6. the ledger's head, which orders every ledger write.
+6. the ledger's head, which orders every ledger write (shared: a signed checkpoint of it).
 
 The month lock is the one exception to "in order": its only exclusive holder, the sign-off,
-takes no other lock, so it may be taken wherever a service checks the month.
+takes no other lock but the ledger's head, shared, to sign it (`office.waivers.checkpoints`);
+so a service may take the month lock wherever it checks the month, as long as it does not
+hold the ledger's head then (a crossing's later lines take again the month it already holds).
 
 Why not SERIALIZABLE: every drawdown moves the ledger's head, a single row. Under
 SERIALIZABLE every two drawdowns that overlap conflict, one is rolled back and run again, so

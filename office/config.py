@@ -14,18 +14,31 @@ Variables:
   OFFICE_TWO_FACTOR_REQUIRED_ROLES  who must sign in with a second factor: roles and/or
                           `superuser`, comma-separated, or `none` (default: reviewer,superuser in
                           production, none in development)
+  OFFICE_LEDGER_KEY_FILE  the Ed25519 private key (PEM) that signs the ledger's checkpoints;
+                       this or OFFICE_LEDGER_KEY is required in production
+  OFFICE_LEDGER_KEY    the same key given in the environment (PEM, or base64 of its 32 bytes)
+  OFFICE_LEDGER_PUBLIC_KEYS_FILE  more public keys (PEM) whose checkpoints verify: keys used
+                       before a rotation, or the only keys of a machine that verifies
+  OFFICE_LEDGER_CHECKPOINT_FILE  a file, kept apart from the database, to which every
+                       checkpoint is appended as a line of JSON
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_PATH = ROOT / "instance"
@@ -89,6 +102,15 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         )
     two_factor_roles = _two_factor_roles(environ, production)
     two_factor_keys = _two_factor_keys(environ, production, secret_key)
+    signing_key = ledger_signing_key(environ)
+    if signing_key is None and production:
+        raise ConfigError(
+            "OFFICE_LEDGER_KEY_FILE is not set. In production the ledger's checkpoints are "
+            "signed: generate an Ed25519 key (openssl genpkey -algorithm ed25519 -out "
+            "ledger-key.pem), keep it off the database's host, and point OFFICE_LEDGER_KEY_FILE "
+            "at it (or give it in OFFICE_LEDGER_KEY)."
+        )
+    checkpoint_file = environ.get("OFFICE_LEDGER_CHECKPOINT_FILE", "").strip() or None
 
     return {
         "OFFICE_ENV": env,
@@ -98,6 +120,9 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         "OFFICE_PLANNER_SECONDS": planner_seconds,
         "OFFICE_TWO_FACTOR_REQUIRED_ROLES": two_factor_roles,
         "OFFICE_TWO_FACTOR_KEYS": two_factor_keys,
+        "OFFICE_LEDGER_SIGNING_KEY": signing_key,
+        "OFFICE_LEDGER_PUBLIC_KEYS": ledger_public_keys(environ),
+        "OFFICE_LEDGER_CHECKPOINT_FILE": checkpoint_file,
         "SESSION_COOKIE_NAME": "office_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -218,3 +243,80 @@ def development_secret_key(instance_path: Path) -> str:
     if len(key) < 32:
         raise ConfigError(f"{path} holds a key that is too short; delete it to generate a new one.")
     return key
+
+
+def ledger_signing_key(environ: Mapping[str, str]) -> Ed25519PrivateKey | None:
+    """Return the key that signs the ledger's checkpoints, from OFFICE_LEDGER_KEY_FILE or
+    OFFICE_LEDGER_KEY, or None when neither is set; raise ConfigError for anything else."""
+    path = environ.get("OFFICE_LEDGER_KEY_FILE", "").strip()
+    text = environ.get("OFFICE_LEDGER_KEY", "").strip()
+    if path and text:
+        raise ConfigError("Set OFFICE_LEDGER_KEY_FILE or OFFICE_LEDGER_KEY, not both.")
+    if path:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(
+                f"OFFICE_LEDGER_KEY_FILE: cannot read {path}: {exc.strerror}."
+            ) from None
+        return _private_key(data, f"OFFICE_LEDGER_KEY_FILE ({path})")
+    if text:
+        return _private_key(text.encode(), "OFFICE_LEDGER_KEY")
+    return None
+
+
+def _private_key(data: bytes, where: str) -> Ed25519PrivateKey:
+    wrong = (
+        f"{where} is not an unencrypted Ed25519 private key: give a PEM file as made by "
+        "`openssl genpkey -algorithm ed25519` or `flask ledger keygen`."
+    )
+    if b"-----BEGIN" not in data:
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except binascii.Error:
+            raise ConfigError(wrong) from None
+        if len(raw) != 32:
+            raise ConfigError(wrong)
+        return Ed25519PrivateKey.from_private_bytes(raw)
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ConfigError(wrong) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError(wrong)
+    return key
+
+
+_PEM_PUBLIC_KEY = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
+
+
+def ledger_public_keys(environ: Mapping[str, str]) -> tuple[Ed25519PublicKey, ...]:
+    """Return the public keys in OFFICE_LEDGER_PUBLIC_KEYS_FILE (none when it is not set);
+    raise ConfigError when the file cannot be read or holds anything but Ed25519 keys."""
+    path = environ.get("OFFICE_LEDGER_PUBLIC_KEYS_FILE", "").strip()
+    if not path:
+        return ()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"OFFICE_LEDGER_PUBLIC_KEYS_FILE: cannot read {path}: {exc.strerror}."
+        ) from None
+    keys = []
+    for block in _PEM_PUBLIC_KEY.findall(data):
+        try:
+            key = serialization.load_pem_public_key(block)
+        except (ValueError, UnsupportedAlgorithm):
+            key = None
+        if not isinstance(key, Ed25519PublicKey):
+            raise ConfigError(
+                f"OFFICE_LEDGER_PUBLIC_KEYS_FILE ({path}) holds a key that is not an Ed25519 "
+                "public key in PEM."
+            )
+        keys.append(key)
+    if not keys:
+        raise ConfigError(
+            f"OFFICE_LEDGER_PUBLIC_KEYS_FILE ({path}) holds no public key; put one or more "
+            "PEM blocks (-----BEGIN PUBLIC KEY-----) in it."
+        )
+    return tuple(keys)

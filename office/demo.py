@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from office.auth import services as auth_services
 from office.auth.models import User
 from office.auth.permissions import Role
-from office.db import Base, db
+from office.db import Base, db, utcnow
+from office.waivers.checkpoints import LedgerKeys, keys_of, make_checkpoint
+from office.waivers.models import CheckpointKind
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
 
@@ -66,8 +68,9 @@ class Timeline:
             action()
 
 
-def load(session: Session) -> None:
-    """Fill an empty database with the demo office; the caller commits."""
+def load(session: Session, ledger_keys: LedgerKeys | None = None) -> None:
+    """Fill an empty database with the demo office; the caller commits. With a signing key in
+    `ledger_keys`, the month signed off signs the ledger's head, and so does the end."""
     from office.fuel import demo as fuel_demo
     from office.reviews import demo as reviews_demo
     from office.staffing import demo as staffing_demo
@@ -94,9 +97,16 @@ def load(session: Session) -> None:
     fuel_demo.schedule(session, admin=admin, waivers=waivers, timeline=timeline)
     supplies_demo.schedule(session, admin=admin, waivers=waivers, timeline=timeline)
     reviews_demo.schedule(
-        session, admin=admin, reviewer=reviewer, waivers=waivers, timeline=timeline
+        session,
+        admin=admin,
+        reviewer=reviewer,
+        waivers=waivers,
+        timeline=timeline,
+        ledger_keys=ledger_keys,
     )
     timeline.run()
+    if ledger_keys is not None:
+        make_checkpoint(session, ledger_keys, kind=CheckpointKind.DAILY, now=utcnow())
     session.flush()
 
 
@@ -129,7 +139,7 @@ def load_command(if_empty: bool) -> None:
         raise click.ClickException(
             "The database already holds data; demo data is only loaded into an empty database."
         )
-    load(db.session)
+    load(db.session, keys_of(current_app))
     db.session.commit()
     click.echo("Demo data loaded.")
     _print_logins(db.session)

@@ -28,6 +28,7 @@ from office.supplies.models import Delivery, DeliveryLine
 from office.waivers.models import (
     DrawdownEntry,
     HsRule,
+    LedgerCheckpoint,
     LedgerHead,
     Resource,
     Waiver,
@@ -50,6 +51,7 @@ __all__ = [
     "Generator",
     "GeneratorReading",
     "HsRule",
+    "LedgerCheckpoint",
     "LedgerHead",
     "LoginAttempt",
     "LotDraw",

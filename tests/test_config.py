@@ -49,6 +49,8 @@ def test_production_cookies_are_secure_httponly_and_lax(tmp_path):
             "SECRET_KEY": "k" * 64,
             "OFFICE_DATABASE_URL": "postgresql://office@db/office",
             "OFFICE_TWO_FACTOR_KEY": FERNET_KEY,
+            # An Ed25519 key's 32 bytes, in base64: production signs the ledger's checkpoints.
+            "OFFICE_LEDGER_KEY": "A" * 43 + "=",
         },
         tmp_path,
     )

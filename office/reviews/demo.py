@@ -20,7 +20,7 @@ from office.auth.models import User
 from office.i18n import SEOUL
 from office.reviews import queries, services
 from office.reviews.models import ItemKind, ReviewAction
-from office.waivers import ledger
+from office.waivers import checkpoints, ledger
 from office.waivers.models import DrawdownEntry
 
 SIGNED_OFF = date(2018, 9, 1)
@@ -30,8 +30,17 @@ def _at(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=SEOUL).astimezone(UTC)
 
 
-def schedule(session: Session, *, admin: User, reviewer: User, waivers: Any, timeline: Any) -> None:
-    """Put the reviewers' work of autumn 2018 on `timeline`."""
+def schedule(
+    session: Session,
+    *,
+    admin: User,
+    reviewer: User,
+    waivers: Any,
+    timeline: Any,
+    ledger_keys: checkpoints.LedgerKeys | None = None,
+) -> None:
+    """Put the reviewers' work of autumn 2018 on `timeline` (the sign-off signs the ledger's
+    head with `ledger_keys`, if given)."""
 
     def flagged(month: date, kind: ItemKind) -> list[int]:
         rows, _cursor = queries.queue_page(
@@ -112,7 +121,7 @@ def schedule(session: Session, *, admin: User, reviewer: User, waivers: Any, tim
         reviewer,
         "The second welder stays for the winter repairs; return by 2019-03-31.",
     )
-    timeline.at(date(2018, 10, 15), _sign_off(session, reviewer), order=7)
+    timeline.at(date(2018, 10, 15), _sign_off(session, reviewer, ledger_keys), order=7)
     timeline.at(date(2018, 10, 22), _correct_september(session, admin, waivers), order=7)
     # October: the office equipment, queried, answered, escalated.
     step(
@@ -176,7 +185,9 @@ def schedule(session: Session, *, admin: User, reviewer: User, waivers: Any, tim
     )
 
 
-def _sign_off(session: Session, reviewer: User) -> Callable[[], object]:
+def _sign_off(
+    session: Session, reviewer: User, ledger_keys: checkpoints.LedgerKeys | None
+) -> Callable[[], object]:
     def run() -> object:
         return services.sign_off_month(
             session,
@@ -185,6 +196,7 @@ def _sign_off(session: Session, reviewer: User) -> Callable[[], object]:
             actor=reviewer,
             now=_at(date(2018, 10, 15), 17),
             today=date(2018, 10, 15),
+            ledger_keys=ledger_keys,
         )
 
     return run

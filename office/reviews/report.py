@@ -24,7 +24,8 @@ from office.reviews import queries
 from office.reviews.models import ReviewItem, ReviewNote
 from office.stock import queries as stock_queries
 from office.stock.models import MovementKind, StockMovement
-from office.waivers.models import DrawdownEntry, Purpose, Resource, Waiver
+from office.waivers import checkpoints
+from office.waivers.models import DrawdownEntry, LedgerCheckpoint, Purpose, Resource, Waiver
 
 # What stock issues were for, as the features that issue it name it.
 USES = {
@@ -70,10 +71,17 @@ class MonthReport:
     uses: list[tuple[Resource, str, Decimal]]  # resource, what for, quantity
     flags: list[FlagLine]
     signed_off: SignedOffMonth | None
+    # The ledger's head as signed at the month's sign-off, else the latest signed.
+    checkpoint: LedgerCheckpoint | None = None
 
     @property
     def last_day(self) -> date:
         return periods.next_month(self.month) - timedelta(days=1)
+
+    @property
+    def head_token(self) -> str | None:
+        """The signed head as `flask ledger verify --head` takes it."""
+        return checkpoints.head_token(self.checkpoint) if self.checkpoint else None
 
 
 def build(session: Session, month: date, *, today: date) -> MonthReport:
@@ -189,6 +197,7 @@ def build(session: Session, month: date, *, today: date) -> MonthReport:
         uses=uses,
         flags=flags,
         signed_off=session.get(SignedOffMonth, month),
+        checkpoint=checkpoints.for_report(session, month),
     )
 
 

@@ -18,6 +18,8 @@ from office.periods.models import SignedOffMonth
 from office.reviews import labels as _labels  # noqa: F401 (registers the on-screen names)
 from office.reviews import queries
 from office.reviews.models import ItemKind, ReviewAction, ReviewItem, ReviewNote, ReviewState
+from office.waivers import checkpoints
+from office.waivers.models import CheckpointKind
 
 NOTE_MAX = 4000
 OPEN, QUERIED, ANSWERED = ReviewState.OPEN, ReviewState.QUERIED, ReviewState.ANSWERED
@@ -150,9 +152,18 @@ def take_action(
 
 
 def sign_off_month(
-    session: Session, month: date, *, note: str, actor: User, now: datetime, today: date
+    session: Session,
+    month: date,
+    *,
+    note: str,
+    actor: User,
+    now: datetime,
+    today: date,
+    ledger_keys: checkpoints.LedgerKeys | None = None,
 ) -> SignedOffMonth:
-    """Sign `month` off: from now on nothing dated in it changes.
+    """Sign `month` off: from now on nothing dated in it changes. With a signing key in
+    `ledger_keys`, sign the ledger's head too: a checkpoint that covers every entry dated in
+    the month, which its report prints.
 
     Raises InvalidInput for a month outside the office's records or not over yet,
     ConflictError when it is already signed off or any of its items is still open.
@@ -218,5 +229,21 @@ def sign_off_month(
     )
     session.add(signed)
     session.flush()
-    record_event(session, "month.signed_off", actor=actor, at=now, month=month.strftime("%Y-%m"))
+    # Drawdowns dated in the month committed before the month's lock was granted: the head
+    # signed now covers them all.
+    checkpoint = checkpoints.make_checkpoint(
+        session,
+        ledger_keys or checkpoints.LedgerKeys(),
+        kind=CheckpointKind.SIGN_OFF,
+        now=now,
+        month=month,
+    )
+    record_event(
+        session,
+        "month.signed_off",
+        actor=actor,
+        at=now,
+        month=month.strftime("%Y-%m"),
+        **({"ledger_seq": checkpoint.seq} if checkpoint is not None else {}),
+    )
     return signed

@@ -29,7 +29,8 @@ from office.reviews import queries, report, services
 from office.reviews.forms import NoteForm, SignOffForm
 from office.reviews.labels import STATE_TONES
 from office.reviews.models import ItemKind, ReviewAction, ReviewItem, ReviewState
-from office.waivers.models import Waiver
+from office.waivers import checkpoints
+from office.waivers.models import LedgerCheckpoint, Waiver
 from office.web import form_status, read_as_of, show_domain_error
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
@@ -260,6 +261,7 @@ def sign_off(month: str) -> Any:
     day = _month_or_404(month)
     form = SignOffForm()
     if form.validate_on_submit():
+        keys = checkpoints.keys_of(current_app)
         try:
             services.sign_off_month(
                 db.session,
@@ -268,6 +270,7 @@ def sign_off(month: str) -> Any:
                 actor=current_user,
                 now=utcnow(),
                 today=_today(),
+                ledger_keys=keys,
             )
         except DomainError as exc:
             db.session.rollback()
@@ -275,8 +278,28 @@ def sign_off(month: str) -> Any:
             return render_months(form, exc.status_code)
         db.session.commit()
         flash(_("%(month)s is signed off.", month=month), "success")
+        _keep_checkpoint_elsewhere(keys, day)
         return redirect(url_for("reviews.months"))
     return render_months(form, form_status(form))
+
+
+def _keep_checkpoint_elsewhere(keys: checkpoints.LedgerKeys, month: date) -> None:
+    """Append the month's committed checkpoint to the checkpoint file, if one is set; say so
+    when it cannot be written (the sign-off stands)."""
+    made = db.session.scalar(select(LedgerCheckpoint).where(LedgerCheckpoint.month == month))
+    if keys.file is None or made is None:
+        return
+    try:
+        checkpoints.append_to_file(keys.file, [made])
+    except OSError as exc:
+        current_app.logger.error("ledger checkpoint not appended to %s: %s", keys.file, exc)
+        flash(
+            _(
+                "The ledger's signed head is stored, but the checkpoint file could not be "
+                "written; run `flask ledger export-checkpoints` to copy it there."
+            ),
+            "error",
+        )
 
 
 @bp.get("/reports/<month>", endpoint="report")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -533,9 +533,19 @@ class ChainProblem:
     reason: str
 
 
-def verify_chain(session: Session, batch: int = 5000) -> tuple[int, ChainProblem | None]:
-    """Walk the hash chain; return how many entries were checked and the first problem."""
+@dataclass(frozen=True)
+class ChainWalk:
+    checked: int  # entries found whole, from the first
+    problem: ChainProblem | None
+    hashes: dict[int, str]  # the chain's hash after each entry count asked for, when reached
+
+
+def walk_chain(session: Session, at: Collection[int] = (), batch: int = 5000) -> ChainWalk:
+    """Walk the hash chain; return how many entries were checked, the first problem, and the
+    chain's hash after each entry count in `at` that the walk reached whole (0: the genesis)."""
     table = DrawdownEntry.__table__
+    wanted = set(at)
+    hashes = {0: GENESIS_HASH} if 0 in wanted else {}
     previous, expected, checked = GENESIS_HASH, 1, 0
     # The result streams through a server-side cursor on PostgreSQL: close it on every exit,
     # the early returns included, so the cursor does not outlive the walk.
@@ -544,18 +554,34 @@ def verify_chain(session: Session, batch: int = 5000) -> tuple[int, ChainProblem
     ) as result:
         for row in result.mappings():
             if row["seq"] != expected:
-                return checked, ChainProblem(expected, f"entry {expected} is missing")
+                return ChainWalk(
+                    checked, ChainProblem(expected, f"entry {expected} is missing"), hashes
+                )
             if row["prev_hash"] != previous:
-                return checked, ChainProblem(row["seq"], "does not follow the previous entry")
+                problem = ChainProblem(row["seq"], "does not follow the previous entry")
+                return ChainWalk(checked, problem, hashes)
             if entry_digest(row) != row["hash"]:
-                return checked, ChainProblem(row["seq"], "its content does not match its hash")
+                problem = ChainProblem(row["seq"], "its content does not match its hash")
+                return ChainWalk(checked, problem, hashes)
             previous, expected, checked = row["hash"], expected + 1, checked + 1
+            if checked in wanted:
+                hashes[checked] = previous
     head = session.get(LedgerHead, 1, populate_existing=True)
     if head is None or head.last_seq != checked or head.last_hash != previous:
-        return checked, ChainProblem(
-            checked + 1, f"the ledger head records {head.last_seq if head else 0} entries"
+        return ChainWalk(
+            checked,
+            ChainProblem(
+                checked + 1, f"the ledger head records {head.last_seq if head else 0} entries"
+            ),
+            hashes,
         )
-    return checked, None
+    return ChainWalk(checked, None, hashes)
+
+
+def verify_chain(session: Session, batch: int = 5000) -> tuple[int, ChainProblem | None]:
+    """Walk the hash chain; return how many entries were checked and the first problem."""
+    walk = walk_chain(session, batch=batch)
+    return walk.checked, walk.problem
 
 
 @dataclass(frozen=True)

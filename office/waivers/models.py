@@ -251,3 +251,30 @@ class LedgerHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class CheckpointKind(StrEnum):
+    DAILY = "daily"  # `flask ledger checkpoint`, run by cron
+    SIGN_OFF = "sign_off"  # a month's sign-off
+
+
+class LedgerCheckpoint(Base):
+    """The ledger's head (its entry count and last hash) at a moment, signed with a key that
+    is not in the database: whoever rewrites the chain or moves the head back cannot sign
+    again, so `flask ledger verify` finds the difference. Append-only."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The number of entries then, which is also the last entry's seq (0: an empty ledger).
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    # Whole seconds, as signed.
+    signed_at: Mapped[datetime]
+    kind: Mapped[CheckpointKind] = mapped_column(enum_type(CheckpointKind, "checkpoint_kind"))
+    # The month whose sign-off made it.
+    month: Mapped[date | None] = mapped_column(ForeignKey("signed_off_months.month"), unique=True)
+    # SHA-256 of the raw public key, in hex.
+    key_id: Mapped[str] = mapped_column(String(64))
+    # Ed25519, in hex.
+    signature: Mapped[str] = mapped_column(String(128))

@@ -3,15 +3,27 @@ committed for real, all at once (`tests.concurrency`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from office.auth import services as auth_services
-from office.waivers import ledger
-from office.waivers.models import DrawdownEntry, HsRule, Resource, Waiver, WaiverLine
-from tests.concurrency import Office, at_once, post
+from office.waivers import checkpoints, ledger
+from office.waivers.models import (
+    CheckpointKind,
+    DrawdownEntry,
+    HsRule,
+    LedgerCheckpoint,
+    Resource,
+    Waiver,
+    WaiverLine,
+)
+from tests.concurrency import Office, at_once, held, in_background, post
 from tests.factories import NOW, draw, make_resource, make_waiver
 
 REQUESTS = 20
@@ -161,3 +173,152 @@ def test_resources_and_hs_rules_saved_at_once_keep_every_control_class_current(o
         rice = session.scalars(select(Resource).where(Resource.code.like("rice-%"))).all()
         assert len(rice) == 6
         assert {resource.control.value for resource in rice} == {"prohibited"}
+
+
+# --- signed checkpoints of the head, while the ledger moves ---------------------------------
+
+SIGNING_KEY = Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def keys(office: Office) -> checkpoints.LedgerKeys:
+    """The office's app signs the ledger's head with `SIGNING_KEY`."""
+    office.app.config["OFFICE_LEDGER_SIGNING_KEY"] = SIGNING_KEY
+    office.app.extensions.pop("office.ledger_keys", None)
+    return checkpoints.keys_of(office.app)
+
+
+def _drawdown(office: Office, token: str, line_id: int, on: str) -> Callable[[], int]:
+    body = {
+        "resource": "diesel",
+        "quantity": 10,
+        "unit": "L",
+        "occurred_on": on,
+        "waiver_line_id": line_id,
+        "purpose": "operation",
+    }
+
+    def call() -> int:
+        return (
+            office.client()
+            .post("/api/v1/drawdowns", json=body, headers={"Authorization": f"Bearer {token}"})
+            .status_code
+        )
+
+    return call
+
+
+def _checkpoint(office: Office, keys: checkpoints.LedgerKeys) -> Callable[[], int]:
+    """A call that signs the head in a transaction of its own, as `flask ledger checkpoint`
+    does (on SQLite, it takes the write lock first)."""
+
+    def call() -> int:
+        with office.session() as session:
+            if session.get_bind().dialect.name == "sqlite":
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            made = checkpoints.make_checkpoint(session, keys, kind=CheckpointKind.DAILY, now=NOW)
+            session.commit()
+            assert made is not None
+            return made.id
+
+    return call
+
+
+def _each_signs_the_chain(session: Session) -> list[LedgerCheckpoint]:
+    made = session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.id)).all()
+    hashes = {0: ledger.GENESIS_HASH}
+    hashes.update(session.execute(select(DrawdownEntry.seq, DrawdownEntry.hash)).all())
+    for checkpoint in made:
+        assert checkpoint.head_hash == hashes[checkpoint.seq], checkpoint.seq
+    return list(made)
+
+
+def test_checkpoints_made_while_drawdowns_are_recorded_sign_the_chains_hash_at_their_count(
+    office, line_id, keys
+):
+    token = _token(office)
+
+    at_once(
+        [_drawdown(office, token, line_id, "2018-10-01")] * 12 + [_checkpoint(office, keys)] * 6
+    )
+
+    with office.session() as session:
+        made = _each_signs_the_chain(session)
+        assert len(made) == 6
+        assert session.scalar(select(func.count()).select_from(DrawdownEntry)) == 12
+        assert checkpoints.verify(session, keys).intact
+
+
+def test_a_checkpoint_waits_for_a_drawdown_in_flight_and_signs_the_head_after_it(
+    office, line_id, keys
+):
+    def record(session: Session) -> None:
+        ledger.record_drawdown(
+            session,
+            resource=session.get(WaiverLine, line_id).resource,
+            quantity="100",
+            unit="L",
+            occurred_on=NOW.date(),
+            waiver_line=session.get(WaiverLine, line_id),
+            purpose="operation",
+            actor=None,
+            now=NOW,
+        )
+
+    runner = office.app.test_cli_runner()
+    with held(office, record):
+        thread, answered = in_background(lambda: runner.invoke(args=["ledger", "checkpoint"]))
+        thread.join(timeout=1)
+        assert answered == [], "the checkpoint did not wait for the drawdown in flight"
+    thread.join(timeout=30)
+
+    assert answered[0].exit_code == 0, answered[0].output
+    assert answered[0].output.startswith("Signed the ledger's head: entry 1, hash ")
+    with office.session() as session:
+        (made,) = _each_signs_the_chain(session)
+        assert made.seq == 1
+
+
+def test_a_sign_off_amid_drawdowns_signs_a_head_that_holds_every_entry_of_its_month(
+    office, line_id, keys
+):
+    token = _token(office)
+    sign_off = post(office, office.reviewer, "/reviews/months/2018-10/sign-off", data={"note": ""})
+
+    statuses = at_once(
+        [_drawdown(office, token, line_id, "2018-10-31")] * 6
+        + [sign_off]
+        + [_drawdown(office, token, line_id, "2018-11-01")] * 6
+    )
+
+    assert statuses[6] == 302, statuses
+    assert set(statuses[:6]) <= {201, 409} and set(statuses[7:]) == {201}, statuses
+    with office.session() as session:
+        (made,) = _each_signs_the_chain(session)
+        assert made.month == date(2018, 10, 1)
+        october = session.scalars(
+            select(DrawdownEntry.seq).where(DrawdownEntry.occurred_on == date(2018, 10, 31))
+        ).all()
+        assert len(october) == statuses[:6].count(201)
+        assert all(seq <= made.seq for seq in october), (october, made.seq)
+        assert checkpoints.verify(session, keys).intact
+
+
+def test_verify_while_drawdowns_are_recorded_reads_one_snapshot_and_finds_nothing_wrong(
+    office, line_id, keys
+):
+    token = _token(office)
+    runner = office.app.test_cli_runner()
+    assert runner.invoke(args=["ledger", "checkpoint"]).exit_code == 0
+    thread, answered = in_background(
+        lambda: at_once([_drawdown(office, token, line_id, "2018-10-01")] * 20)
+    )
+
+    results = []
+    while thread.is_alive():
+        results.append(runner.invoke(args=["ledger", "verify"]))
+    thread.join()
+
+    assert answered and set(answered[0]) == {201}, answered
+    assert results, "verify ran while the drawdowns were recorded"
+    assert [r.output for r in results if r.exit_code != 0] == []
