@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -14,6 +13,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from office.auth.permissions import Role, role_label
 from office.auth.services import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from office.forms import Form
 from office.i18n import LANGUAGES, _l
 
 
@@ -21,7 +21,7 @@ def _role_choices() -> list[SelectChoice]:
     return [SelectChoice(role.value, role_label(role)) for role in Role]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = StringField(
         _l("Email"),
         validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH)],
@@ -49,7 +49,7 @@ def _new_password_fields() -> tuple[PasswordField, PasswordField]:
     return new, confirm
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
@@ -58,11 +58,11 @@ class PasswordChangeForm(FlaskForm):
     new_password, confirm = _new_password_fields()
 
 
-class PasswordSetForm(FlaskForm):
+class PasswordSetForm(Form):
     new_password, confirm = _new_password_fields()
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(Form):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=100)])
     role = SelectField(_l("Role"), choices=_role_choices, validators=[DataRequired()])
     is_superuser = BooleanField(_l("Superuser (manages accounts)"))
@@ -75,11 +75,11 @@ class UserCreateForm(UserEditForm):
     new_password, confirm = _new_password_fields()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes something: only the CSRF token travels."""
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     lang = SelectField(
         choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()],
         validators=[DataRequired()],
@@ -87,7 +87,7 @@ class LanguageForm(FlaskForm):
     next = HiddenField()
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(
         _l("Token name"),
         validators=[DataRequired(), Length(max=80)],
