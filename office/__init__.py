@@ -11,6 +11,7 @@ from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from office import config, i18n, once
+from office.api import idempotency
 from office.auth.access import can_access, enforce_access, login_manager, undeclared_endpoints
 from office.concurrency import retry_writes
 from office.db import db
@@ -48,8 +49,9 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
     csrf.init_app(app)
     _init_login(app)
     _register_blueprints(app)
-    # Inside the retries: each attempt records its form token anew.
+    # Inside the retries: each attempt records its form token or Idempotency-Key anew.
     once.init_app(app)
+    idempotency.init_app(app)
     retry_writes(app)
     app.before_request(enforce_access)
     register_error_handlers(app)
