@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, flash, redirect, request, session, url_for
 from flask.typing import RouteCallable
@@ -40,6 +41,7 @@ from office.db import SAFE_METHODS, Base, db, utcnow
 from office.errors import wants_json
 from office.forms import ONCE_FIELD, form_tokens
 from office.i18n import _
+from office.web import safe_next
 
 KEEP = timedelta(hours=24)
 # How many expired rows one request removes, at most: a few, so no request pays for a backlog.
@@ -108,10 +110,6 @@ def _find(token: str) -> FormSubmission | None:
 
 def _form_page() -> str:
     """The page the form was posted from, when it is one of this site's, else home."""
-    from urllib.parse import urlsplit
-
-    from office.web import safe_next
-
     referrer = urlsplit(request.referrer or "")
     if referrer.netloc == request.host:
         target = referrer.path + (f"?{referrer.query}" if referrer.query else "")
@@ -121,13 +119,13 @@ def _form_page() -> str:
     return url_for("home.index")
 
 
-def _replay(token: str) -> BaseResponse:
-    row = wait_for_answer(lambda: _find(token), lambda row: row.status is not None)
-    if row is not None and row.status is not None:
-        for category, message in row.flashes or []:
-            flash(message, category)
+def _replay(row: FormSubmission) -> BaseResponse:
+    """Answer as the first request did, or, if its answer never came (its worker died after
+    the commit), send the user back to the form's page; say it was recorded once."""
+    for category, message in row.flashes or []:
+        flash(message, category)
     flash(_("This form had already been sent: it was recorded once, and not again."), "info")
-    if row is not None and row.location:
+    if row.location:
         status = row.status if row.status is not None and 300 <= row.status < 400 else 303
         return redirect(row.location, status)
     return redirect(_form_page(), 303)
@@ -179,7 +177,11 @@ def once_per_token(view: RouteCallable) -> RouteCallable:
         if found is not None:
             if found.user_id != user_id:
                 abort(400)
-            return _replay(token)
+            answered = wait_for_answer(lambda: _find(token), lambda row: row.status is not None)
+            if answered is not None:
+                return _replay(answered)
+            # The first request was refused after all and gave the token back: this one is
+            # the first now.
         now = utcnow()
         purge_expired(FormSubmission, now)
         claim = FormSubmission(token=token, user_id=user_id, created_at=now)

@@ -80,7 +80,9 @@ def _find(user_id: int, key: str) -> IdempotencyKey | None:
     )
 
 
-def _replay(found: IdempotencyKey, sent: str) -> Response:
+def _replay(found: IdempotencyKey, sent: str) -> Response | None:
+    """The first answer again, a refusal, or None if the key is free again (removed as
+    expired while this request waited)."""
     if found.fingerprint != sent:
         return problem(
             422,
@@ -91,7 +93,9 @@ def _replay(found: IdempotencyKey, sent: str) -> Response:
         )
     user_id, key = found.user_id, found.key
     row = wait_for_answer(lambda: _find(user_id, key), lambda row: row.status is not None)
-    if row is None or row.status is None:
+    if row is None:
+        return None
+    if row.status is None:
         return problem(
             409,
             _(
@@ -166,7 +170,9 @@ def idempotent(view: RouteCallable) -> RouteCallable:
         sent = fingerprint(request.method, request.path, request.query_string, request.get_data())
         found = _find(user_id, key)
         if found is not None:
-            return _replay(found, sent)
+            replayed = _replay(found, sent)
+            if replayed is not None:
+                return replayed
         now = utcnow()
         purge_expired(IdempotencyKey, now)
         claim = IdempotencyKey(user_id=user_id, key=key, fingerprint=sent, created_at=now)
