@@ -55,9 +55,10 @@ def parse_key(value: str) -> str | None:
         parsed = http_sf.parse(value.encode("latin-1"), tltype="item")
     except (ValueError, UnicodeEncodeError):
         return None
-    item = parsed[0] if isinstance(parsed, tuple) else None
-    # A Token or a Display String is a str too; the draft asks for a String.
-    if type(item) is not str or not 1 <= len(item) <= MAX_KEY_LENGTH:
+    item, parameters = parsed if isinstance(parsed, tuple) else (None, None)
+    # A Token or a Display String is a str too; the draft asks for a String, and defines no
+    # parameters (the OpenAPI document allows none either).
+    if type(item) is not str or parameters or not 1 <= len(item) <= MAX_KEY_LENGTH:
         return None
     return item
 

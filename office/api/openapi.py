@@ -66,10 +66,11 @@ _IDEMPOTENCY_KEY = {
     "description": (
         "Send the request again with the same key, after a timeout or a lost answer, and it "
         "is not carried out again: the first answer comes back, with the header "
-        f"`{REPLAYED}: true`. A Structured Field string of 1 to {MAX_KEY_LENGTH} printable "
-        'ASCII characters, new for each request, e.g. `"8e03978e-40d5-43e8-bc93-6894a57f9324"`'
-        " (draft-ietf-httpapi-idempotency-key-header). Keys belong to the token's user and are "
-        "kept for 24 hours at least. A request that was refused (4xx) leaves its key unused."
+        f"`{REPLAYED}: true`. The key is a Structured Field string, without parameters, of 1 "
+        f"to {MAX_KEY_LENGTH} printable ASCII characters, new for each request, for example "
+        '`"8e03978e-40d5-43e8-bc93-6894a57f9324"` (draft-ietf-httpapi-idempotency-key-header). '
+        "Keys belong to the token's user and are kept for 24 hours at least. A request that "
+        "was refused (4xx) leaves its key unused."
     ),
 }
 _IDEMPOTENCY_ERRORS = {
