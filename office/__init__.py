@@ -10,7 +10,8 @@ from flask import Flask, request
 from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from office import config, i18n
+from office import config, i18n, once
+from office.api import idempotency
 from office.auth.access import can_access, enforce_access, undeclared_endpoints
 from office.auth.login import init_login
 from office.concurrency import retry_writes
@@ -49,6 +50,9 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
     csrf.init_app(app)
     init_login(app)  # before enforce_access: a session is checked before access to a page
     _register_blueprints(app)
+    # Inside the retries: each attempt records its form token or Idempotency-Key anew.
+    once.init_app(app)
+    idempotency.init_app(app)
     retry_writes(app)
     app.before_request(enforce_access)
     register_error_handlers(app)

@@ -10,6 +10,9 @@ when the write lands. Two requests that want one row wait in line; neither fails
 Locks are taken in this order, each service from its root down, never a higher one after a
 lower one:
 
+0. the request's form token or Idempotency-Key (`office.once`, `office.api.idempotency`),
+   recorded before the view runs, under a unique index: a second request with the same one
+   waits there, holding nothing yet, until the first ends, then is run again and finds it;
 1. the month of the date written (a PostgreSQL advisory lock: shared by every write dated
    in it, exclusive by its sign-off, `office.periods.services`); and the email of a login
    attempt, then its client network (exclusive, `office.auth.services.lock_login`);

@@ -1,5 +1,6 @@
 """Every feature's models, so that Alembic and the tests see one complete metadata."""
 
+from office.api.models import IdempotencyKey
 from office.audit.models import AuditEvent
 from office.auth.models import ApiToken, LoginAttempt, RecoveryCode, TwoFactorCredential, User
 from office.db import Base
@@ -12,6 +13,7 @@ from office.fuel.models import (
     Meter,
     MeterReading,
 )
+from office.once import FormSubmission
 from office.periods.models import SignedOffMonth
 from office.repairs.models import WorkCost, WorkEquipment, WorkOrder
 from office.reviews.models import ReviewItem, ReviewNote
@@ -48,9 +50,11 @@ __all__ = [
     "DipReading",
     "DrawdownEntry",
     "DutyShift",
+    "FormSubmission",
     "Generator",
     "GeneratorReading",
     "HsRule",
+    "IdempotencyKey",
     "LedgerCheckpoint",
     "LedgerHead",
     "LoginAttempt",

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from office.api import schemas
+from office.api.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH, REPLAYED
 
 _REF = "#/components/schemas/{model}"
 
@@ -57,6 +58,43 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     }
 
 
+_IDEMPOTENCY_KEY = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": KEY_PATTERN},
+    "description": (
+        "Send the request again with the same key, after a timeout or a lost answer, and it "
+        "is not carried out again: the first answer comes back, with the header "
+        f"`{REPLAYED}: true`. The key is a Structured Field string, without parameters, of 1 "
+        f"to {MAX_KEY_LENGTH} printable ASCII characters, new for each request, for example "
+        '`"8e03978e-40d5-43e8-bc93-6894a57f9324"` (draft-ietf-httpapi-idempotency-key-header). '
+        "Keys belong to the token's user and are kept for 24 hours at least. A request that "
+        "was refused (4xx) leaves its key unused."
+    ),
+}
+_IDEMPOTENCY_ERRORS = {
+    "400": "a malformed Idempotency-Key",
+    "409": "a request with the same Idempotency-Key is still being processed",
+    "422": "an Idempotency-Key already sent with another request",
+}
+
+
+def _idempotent(paths: dict[str, Any]) -> None:
+    """Declare the Idempotency-Key header, and what it may answer, on every POST."""
+    for item in paths.values():
+        operation = item.get("post")
+        if operation is None:
+            continue
+        operation["parameters"] = [*operation.get("parameters", []), _IDEMPOTENCY_KEY]
+        responses = operation["responses"]
+        for status, cause in _IDEMPOTENCY_ERRORS.items():
+            if status in responses:
+                responses[status] = _problem(f"{responses[status]['description']}; or {cause}")
+            else:
+                responses[status] = _problem(cause[0].upper() + cause[1:])
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
@@ -75,7 +113,7 @@ def openapi_document() -> dict[str, Any]:
     ]
     _, definitions = models_json_schema(models, ref_template=_REF)
     classification = {"$ref": _REF.format(model="Classification")}
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "office API",
@@ -230,3 +268,5 @@ def openapi_document() -> dict[str, Any]:
             },
         },
     }
+    _idempotent(document["paths"])
+    return document

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from office.api import schemas
+from office.api.idempotency import commit
 from office.api.openapi import openapi_document
 from office.auth.access import permission_required, public
 from office.auth.permissions import Permission
@@ -235,8 +236,7 @@ def create_resource() -> Response:
         actor=current_user,
         now=utcnow(),
     )
-    db.session.commit()
-    return respond(resource_out(resource), 201, url_for("api.resources"))
+    return commit(respond(resource_out(resource), 201, url_for("api.resources")))
 
 
 @bp.post("/waivers")
@@ -265,11 +265,11 @@ def create_waiver() -> Response:
         actor=current_user,
         now=utcnow(),
     )
-    db.session.commit()
     # create_waiver leaves each line in waiver.lines twice (once through the backref); read
     # the lines back so the response lists each once.
+    db.session.flush()
     db.session.expire(waiver, ["lines"])
-    return respond(waiver_out(waiver), 201, url_for("api.waiver", waiver_id=waiver.id))
+    return commit(respond(waiver_out(waiver), 201, url_for("api.waiver", waiver_id=waiver.id)))
 
 
 def _waiver_or_404(waiver_id: int) -> Waiver:
@@ -299,8 +299,7 @@ def change_status(waiver_id: int) -> Response:
         actor=current_user,
         now=utcnow(),
     )
-    db.session.commit()
-    return respond(waiver_out(waiver))
+    return commit(respond(waiver_out(waiver)))
 
 
 @bp.post("/drawdowns")
@@ -328,8 +327,7 @@ def record_drawdown() -> Response:
         actor=current_user,
         now=utcnow(),
     )
-    db.session.commit()
-    return respond(drawdown_out(entry), 201, url_for("api.drawdowns"))
+    return commit(respond(drawdown_out(entry), 201, url_for("api.drawdowns")))
 
 
 class DrawdownQuery(BaseModel):
@@ -382,8 +380,7 @@ def reverse(entry_id: int) -> Response:
     reversal = ledger.reverse_entry(
         db.session, entry, reason=body.reason, actor=current_user, now=utcnow()
     )
-    db.session.commit()
-    return respond(drawdown_out(reversal), 201, url_for("api.drawdowns"))
+    return commit(respond(drawdown_out(reversal), 201, url_for("api.drawdowns")))
 
 
 class ViolationQuery(BaseModel):

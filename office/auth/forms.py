@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -15,6 +14,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from office.auth.permissions import Role, role_label
 from office.auth.services import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from office.auth.two_factor import CODE_MAX_LENGTH
+from office.forms import Form
 from office.i18n import LANGUAGES, _l
 
 
@@ -22,7 +22,7 @@ def _role_choices() -> list[SelectChoice]:
     return [SelectChoice(role.value, role_label(role)) for role in Role]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = StringField(
         _l("Email"),
         validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH)],
@@ -36,7 +36,7 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     """A two-factor code: six digits from the app, or a recovery code."""
 
     code = StringField(
@@ -65,7 +65,7 @@ def _new_password_fields() -> tuple[PasswordField, PasswordField]:
     return new, confirm
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
@@ -74,11 +74,11 @@ class PasswordChangeForm(FlaskForm):
     new_password, confirm = _new_password_fields()
 
 
-class PasswordSetForm(FlaskForm):
+class PasswordSetForm(Form):
     new_password, confirm = _new_password_fields()
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(Form):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=100)])
     role = SelectField(_l("Role"), choices=_role_choices, validators=[DataRequired()])
     is_superuser = BooleanField(_l("Superuser (manages accounts)"))
@@ -91,11 +91,11 @@ class UserCreateForm(UserEditForm):
     new_password, confirm = _new_password_fields()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes something: only the CSRF token travels."""
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     lang = SelectField(
         choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()],
         validators=[DataRequired()],
@@ -103,7 +103,7 @@ class LanguageForm(FlaskForm):
     next = HiddenField()
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(
         _l("Token name"),
         validators=[DataRequired(), Length(max=80)],

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,6 +20,7 @@ from wtforms.validators import (
 )
 
 from office.errors import InvalidInput
+from office.forms import Form
 from office.fuel.models import FuelUse, MeterSource
 from office.i18n import _l
 from office.waivers.units import parse_quantity
@@ -32,7 +32,7 @@ class IsQuantity:
     def __init__(self, *, allow_zero: bool) -> None:
         self.allow_zero = allow_zero
 
-    def __call__(self, form: FlaskForm, field: StringField) -> None:
+    def __call__(self, form: Form, field: StringField) -> None:
         try:
             parse_quantity(field.data, allow_zero=self.allow_zero)
         except InvalidInput as exc:
@@ -65,7 +65,7 @@ SOURCE_LABELS = {
 }
 
 
-class TankForm(FlaskForm):
+class TankForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     product = SelectField(_l("Product"), validators=[DataRequired()])
     capacity = _quantity(_l("Capacity"))
@@ -77,7 +77,7 @@ class TankForm(FlaskForm):
     opened_on = DateField(_l("As of"), validators=[DataRequired()])
 
 
-class ReceiptForm(FlaskForm):
+class ReceiptForm(Form):
     tank = SelectField(_l("Tank"), validators=[DataRequired()])
     quantity = _quantity(_l("Quantity"))
     unit = SelectField(_l("Unit"), choices=[SelectChoice(u, u) for u in ("L", "bbl", "t", "kg")])
@@ -91,7 +91,7 @@ class ReceiptForm(FlaskForm):
     correction_reason = _correction()
 
 
-class IssueForm(FlaskForm):
+class IssueForm(Form):
     tank = SelectField(_l("Tank"), validators=[DataRequired()])
     quantity = _quantity(_l("Litres"))
     use = SelectField(
@@ -104,7 +104,7 @@ class IssueForm(FlaskForm):
     correction_reason = _correction()
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(Form):
     tank = SelectField(_l("Tank"), validators=[DataRequired()])
     quantity = _quantity(_l("Litres"))
     parties = StringField(_l("Carrier"), validators=[Length(max=200)])
@@ -112,21 +112,21 @@ class ReturnForm(FlaskForm):
     correction_reason = _correction()
 
 
-class DipForm(FlaskForm):
+class DipForm(Form):
     tank = SelectField(_l("Tank"), validators=[DataRequired()])
     measured = _quantity(_l("Measured litres"), allow_zero=True)
     at = TimeField(_l("Time"), validators=[DataRequired()])
     correction_reason = _correction()
 
 
-class GeneratorHoursForm(FlaskForm):
+class GeneratorHoursForm(Form):
     generator = SelectField(_l("Generator"), validators=[DataRequired()])
     hours = _quantity(_l("Run-hour meter"), allow_zero=True)
     at = TimeField(_l("Time"), validators=[DataRequired()])
     correction_reason = _correction()
 
 
-class MeterReadingForm(FlaskForm):
+class MeterReadingForm(Form):
     meter = SelectField(_l("Meter"), validators=[DataRequired()])
     value = _quantity(_l("Register"), allow_zero=True)
     unit = StringField(_l("Unit"), default="kWh", validators=[Length(max=10)])
@@ -139,23 +139,23 @@ class MeterReadingForm(FlaskForm):
     correction_reason = _correction()
 
 
-class NotesForm(FlaskForm):
+class NotesForm(Form):
     incidents = TextAreaField(_l("Incidents"), validators=[Length(max=10000)])
     notes = TextAreaField(_l("Notes"), validators=[Length(max=10000)])
     correction_reason = _correction()
 
 
-class VoidForm(FlaskForm):
+class VoidForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
 
 
-class GeneratorForm(FlaskForm):
+class GeneratorForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     rated_lph = _quantity(_l("Rated consumption, litres per hour"))
     tank = SelectField(_l("Fed from tank"), validators=[Optional()])
 
 
-class MeterForm(FlaskForm):
+class MeterForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     source = SelectField(
         _l("Source"),
@@ -173,7 +173,7 @@ class MeterForm(FlaskForm):
     correction_reason = _correction()
 
 
-class ReplaceMeterForm(FlaskForm):
+class ReplaceMeterForm(Form):
     final_value = _quantity(_l("Final reading of the old meter"), allow_zero=True)
     final_rolled_over = BooleanField(_l("The old register rolled over to zero"))
     replaced_on = DateField(_l("Replaced on"), validators=[DataRequired()])
@@ -187,7 +187,7 @@ class ReplaceMeterForm(FlaskForm):
     correction_reason = _correction()
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(Form):
     class Meta:
         csrf = False
 

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from office.forms import Form
 from office.i18n import _l
 from office.repairs.labels import AREA_LABELS
 from office.waivers.units import Unit
 
 
-class WorkOrderForm(FlaskForm):
+class WorkOrderForm(Form):
     number = StringField(_l("Number"), validators=[DataRequired(), Length(max=40)])
     area = SelectField(
         _l("Area"),
@@ -31,18 +31,18 @@ class WorkOrderForm(FlaskForm):
     planned_end = DateField(_l("Planned end"), validators=[InputRequired()])
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     status = SelectField(_l("New status"), validators=[DataRequired()])
     on = DateField(_l("On"), validators=[InputRequired()])
 
 
-class ProgressForm(FlaskForm):
+class ProgressForm(Form):
     progress = IntegerField(
         _l("Progress (percent done)"), validators=[InputRequired(), NumberRange(0, 100)]
     )
 
 
-class MaterialForm(FlaskForm):
+class MaterialForm(Form):
     resource = SelectField(_l("Material"), validators=[DataRequired()])
     quantity = StringField(
         _l("Quantity"),
@@ -53,7 +53,7 @@ class MaterialForm(FlaskForm):
     used_on = DateField(_l("Used on"), validators=[InputRequired()])
 
 
-class CostForm(FlaskForm):
+class CostForm(Form):
     spent_on = DateField(_l("Date"), validators=[InputRequired()])
     # Its own id: the work order's description, edited on the same page, has "description".
     description = StringField(
@@ -66,6 +66,6 @@ class CostForm(FlaskForm):
     )
 
 
-class EquipmentForm(FlaskForm):
+class EquipmentForm(Form):
     lot = SelectField(_l("Equipment on site"), validators=[DataRequired()])
     note = StringField(_l("Note"), validators=[Length(max=200), Optional()])

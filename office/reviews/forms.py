@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
+from office.forms import Form
 from office.i18n import _l
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     body = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=4000)])
 
 
-class SignOffForm(FlaskForm):
+class SignOffForm(Form):
     note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=4000)])

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -14,6 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from office.forms import Form
 from office.i18n import _l
 from office.staffing.labels import (
     CATEGORY_LABELS,
@@ -35,7 +35,7 @@ class CheckboxesField(SelectMultipleField):
 
 # Dates are InputRequired, not DataRequired: DataRequired would replace "Not a valid date value."
 # (2018-02-30, year 0) with "This field is required." although the field was filled in.
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     name_ko = StringField(_l("Name in Korean"), validators=[DataRequired(), Length(max=60)])
     name_latin = StringField(_l("Name in Latin letters"), validators=[Length(max=100)])
     side = SelectField(
@@ -53,20 +53,20 @@ class PersonForm(FlaskForm):
     active_until = DateField(_l("On the roster until"), validators=[Optional()])
 
 
-class StayForm(FlaskForm):
+class StayForm(Form):
     first_day = DateField(_l("First day on site"), validators=[InputRequired()])
     last_day = DateField(_l("Last day on site"), validators=[InputRequired()])
     is_pinned = BooleanField(_l("Pinned (the planner keeps it)"))
     note = StringField(_l("Note"), validators=[Length(max=200)])
 
 
-class DutyForm(FlaskForm):
+class DutyForm(Form):
     side = SelectField(choices=lambda: choices(SIDE_LABELS), validators=[DataRequired()])
     shift = SelectField(choices=lambda: choices(SHIFT_LABELS), validators=[DataRequired()])
     people = CheckboxesField(_l("On duty"), coerce=int, validators=[Optional()])
 
 
-class RulesForm(FlaskForm):
+class RulesForm(Form):
     weekday_min = IntegerField(
         _l("Minimum on site, Monday to Friday"), validators=[InputRequired(), NumberRange(0, 500)]
     )
@@ -94,7 +94,7 @@ class RulesForm(FlaskForm):
     )
 
 
-class PlanForm(FlaskForm):
+class PlanForm(Form):
     side = SelectField(
         _l("Side"), choices=lambda: choices(SIDE_LABELS), validators=[DataRequired()]
     )
@@ -104,18 +104,18 @@ class PlanForm(FlaskForm):
     )
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(_l("CSV file (UTF-8 or EUC-KR)"), validators=[FileRequired()])
 
 
-class CrossingStatusForm(FlaskForm):
+class CrossingStatusForm(Form):
     status = SelectField(
         validators=[DataRequired()],
         choices=[SelectChoice("sent", "sent"), SelectChoice("accepted", "accepted")],
     )
 
 
-class MonthForm(FlaskForm):
+class MonthForm(Form):
     class Meta:
         csrf = False
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from office.forms import Form
 from office.i18n import _l
 from office.supplies.labels import APPROVAL_LABELS, DIRECTION_LABELS
 from office.waivers.units import Unit
@@ -21,7 +21,7 @@ def _amount(label: object, required: bool = False) -> StringField:
     )
 
 
-class DeliveryForm(FlaskForm):
+class DeliveryForm(Form):
     reference = StringField(_l("Reference"), validators=[DataRequired(), Length(max=60)])
     direction = SelectField(
         _l("Direction"), choices=lambda: _choices(DIRECTION_LABELS), validators=[DataRequired()]
@@ -40,7 +40,7 @@ class DeliveryForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
 
 
-class LineForm(FlaskForm):
+class LineForm(Form):
     resource = SelectField(_l("Resource"), validators=[Optional()])
     description = StringField(_l("Description"), validators=[Length(max=200)])
     hs_code = StringField(_l("HS code (if not the resource's)"), validators=[Length(max=20)])
@@ -60,14 +60,14 @@ class LineForm(FlaskForm):
     )
 
 
-class ReturnLineForm(FlaskForm):
+class ReturnLineForm(Form):
     lot = SelectField(_l("Lot on site"), validators=[DataRequired()])
     quantity = _amount(_l("Quantity"), required=True)
 
 
-class DayForm(FlaskForm):
+class DayForm(Form):
     on = DateField(_l("Date"), validators=[InputRequired()])
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])

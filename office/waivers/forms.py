@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from office.forms import Form
 from office.i18n import _l
 from office.waivers.labels import (
     AUTHORITY_LABELS,
@@ -30,7 +30,7 @@ def _quantity(label: object, required: bool = True) -> StringField:
     )
 
 
-class ResourceForm(FlaskForm):
+class ResourceForm(Form):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
     name_ko = StringField(_l("Name (Korean)"), validators=[DataRequired(), Length(max=120)])
     name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=120)])
@@ -39,7 +39,7 @@ class ResourceForm(FlaskForm):
     barrels_per_tonne = _quantity(_l("Barrels per tonne (petroleum only)"), required=False)
 
 
-class HsRuleForm(FlaskForm):
+class HsRuleForm(Form):
     prefix = StringField(_l("HS prefix"), validators=[DataRequired(), Length(max=20)])
     control = SelectField(
         _l("Control"), choices=lambda: choices(CONTROL_LABELS), validators=[DataRequired()]
@@ -47,7 +47,7 @@ class HsRuleForm(FlaskForm):
     note = StringField(_l("Note"), validators=[Length(max=200)])
 
 
-class WaiverEditForm(FlaskForm):
+class WaiverEditForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     purpose = TextAreaField(_l("Purpose"), validators=[Length(max=2000)])
     valid_from = DateField(_l("Valid from"), validators=[Optional()])
@@ -61,7 +61,7 @@ class WaiverForm(WaiverEditForm):
     )
 
 
-class LineForm(FlaskForm):
+class LineForm(Form):
     resource = SelectField(_l("Resource"), validators=[DataRequired()])
     unit = SelectField(_l("Unit"), choices=unit_choices, validators=[DataRequired()])
     requested_quantity = _quantity(_l("Requested quantity"))
@@ -69,18 +69,18 @@ class LineForm(FlaskForm):
     value_cap_usd = _quantity(_l("Value cap in USD (optional)"), required=False)
 
 
-class GrantForm(FlaskForm):
+class GrantForm(Form):
     granted_quantity = _quantity(_l("Granted quantity"), required=False)
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     status = SelectField(_l("New status"), validators=[DataRequired()])
     # InputRequired, not DataRequired, so a date that does not exist is named as such.
     effective_on = DateField(_l("Effective on"), validators=[InputRequired()])
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
 
 
-class DrawdownForm(FlaskForm):
+class DrawdownForm(Form):
     resource = SelectField(_l("Resource"), validators=[DataRequired()])
     quantity = _quantity(_l("Quantity"))
     unit = SelectField(_l("Unit"), choices=unit_choices, validators=[DataRequired()])
@@ -97,7 +97,7 @@ class DrawdownForm(FlaskForm):
     action = HiddenField()
 
 
-class ReversalForm(FlaskForm):
+class ReversalForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
 
 
@@ -105,7 +105,7 @@ def _any(label: object) -> SelectChoice:
     return SelectChoice("", str(label))
 
 
-class LedgerFilterForm(FlaskForm):
+class LedgerFilterForm(Form):
     class Meta:
         csrf = False
 

@@ -48,11 +48,21 @@ class ApiClient:
     def get(self, path: str, query: dict[str, Any] | None = None) -> TestResponse:
         return self.client.get(API + path, query_string=query, headers=self.headers)
 
-    def post(self, path: str, body: Any = None, *, raw: bytes | str | None = None) -> TestResponse:
-        """POST `body` as JSON, or `raw` exactly as given."""
+    def post(
+        self,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> TestResponse:
+        """POST `body` as JSON, or `raw` exactly as given (with `headers` besides the token)."""
         data = raw if raw is not None else json.dumps(body)
         return self.client.post(
-            API + path, data=data, headers=self.headers, content_type="application/json"
+            API + path,
+            data=data,
+            headers={**self.headers, **(headers or {})},
+            content_type="application/json",
         )
 
 

@@ -13,7 +13,11 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from office import once
+from office.api.idempotency import fingerprint
+from office.api.models import IdempotencyKey
 from office.auth.permissions import Role
+from office.db import utcnow
 from office.waivers.models import WaiverStatus
 from tests.api.conftest import API, ApiClient, diesel_line, drawdown_body
 from tests.factories import draw, make_rice
@@ -318,8 +322,9 @@ class Exchange:
 
 
 @pytest.fixture
-def exchanges(app, client, session, api_as, anonymous_api) -> list[Exchange]:
+def exchanges(app, client, session, api_as, anonymous_api, monkeypatch) -> list[Exchange]:
     """Real calls that between them give every response each operation documents."""
+    monkeypatch.setattr(once, "ANSWER_WAIT_SECONDS", 0)  # no wait for an answer never coming
     reviewer, admin, scheduler = api_as(Role.REVIEWER), api_as(Role.ADMIN), api_as(Role.SCHEDULER)
     requested, _pending_line = diesel_line(session, None, status=WaiverStatus.REQUESTED)
     granted, line = diesel_line(session, "1000")
@@ -328,8 +333,18 @@ def exchanges(app, client, session, api_as, anonymous_api) -> list[Exchange]:
     recorded: list[Exchange] = []
     adapter = app.url_map.bind("localhost")
 
-    def call(api: ApiClient, method: str, path: str, body: Any = None, raw: str | None = None):
-        response = api.get(path, body) if method == "get" else api.post(path, body, raw=raw)
+    def call(
+        api: ApiClient,
+        method: str,
+        path: str,
+        body: Any = None,
+        raw: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        if method == "get":
+            response = api.get(path, body)
+        else:
+            response = api.post(path, body, raw=raw, headers=headers)
         rule, _args = adapter.match(API + path, method.upper(), return_rule=True)
         payload = response.get_json() if response.is_json else None
         recorded.append(
@@ -383,4 +398,18 @@ def exchanges(app, client, session, api_as, anonymous_api) -> list[Exchange]:
             allowed = admin if path.startswith("/drawdowns") else reviewer
             call(allowed, method, concrete, raw="{")
             call(allowed, method, concrete, raw="[]")
+            # The same request while another with its Idempotency-Key has no answer yet.
+            key = still_processing(session, allowed, concrete)
+            call(allowed, method, concrete, raw="{}", headers={"Idempotency-Key": key})
+            call(allowed, method, concrete, raw='{"other": 1}', headers={"Idempotency-Key": key})
+            call(allowed, method, concrete, raw="{}", headers={"Idempotency-Key": "unquoted"})
     return recorded
+
+
+def still_processing(session, api: ApiClient, path: str) -> str:
+    """An Idempotency-Key of `api`'s user for POST `path` with body `{}`, not yet answered."""
+    key = f"in-flight {path}"
+    sent = fingerprint("POST", API + path, b"", b"{}")
+    session.add(IdempotencyKey(user_id=api.user.id, key=key, fingerprint=sent, created_at=utcnow()))
+    session.commit()
+    return f'"{key}"'
