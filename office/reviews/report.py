@@ -3,7 +3,6 @@ was used and carried back, what was on site at the end, and every flag with its 
 
 from __future__ import annotations
 
-import csv
 import io
 import mimetypes
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import safe_join
 
+from office import exports
 from office.errors import DomainError, NotFoundError
 from office.i18n import _, _l
 from office.periods import services as periods
@@ -287,7 +287,7 @@ def csv_rows(report: MonthReport) -> Iterator[list[Any]]:
 
 def csv_text(report: MonthReport) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = exports.writer(out, lineterminator="\r\n")
     for row in csv_rows(report):
         writer.writerow(row)
     return out.getvalue()
