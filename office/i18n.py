@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 import flask_babel
 from flask import Flask, has_request_context, session
 from flask import request as flask_request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel, force_locale, get_locale
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext as _ln
+from flask_babel.speaklater import LazyString
+from markupsafe import Markup, escape
 
 __all__ = ["LANGUAGES", "SEOUL", "_", "_l", "_ln", "ngettext"]
 
@@ -32,9 +33,32 @@ class _Ngettext(Protocol):
 
 
 # Flask-Babel ships no types: the two that translate at once are typed here, for every caller.
-# (The lazy ones return Flask-Babel's LazyString, which is rendered with str() when used.)
 _: _Gettext = flask_babel.gettext
 ngettext: _Ngettext = flask_babel.ngettext
+
+
+class LazyText(LazyString):
+    """A message translated when it is shown, and shown as plain text.
+
+    Flask-Babel's LazyString declares itself safe HTML (`__html__` returns the text as it
+    is), so Jinja, MarkupSafe and WTForms print it unescaped, with whatever a user typed into
+    the values put into it: `_l("Recorded anyway: %(reason)s", reason=...)` printed a stored
+    reason as markup. A message here is text like any other and is escaped whole where HTML
+    is made; no translation holds markup of its own.
+    """
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+def _l(string: str, /, **variables: Any) -> LazyText:
+    """Return `string` translated when it is shown, with `variables` put in (as text)."""
+    return LazyText(flask_babel.gettext, string, **variables)
+
+
+def _ln(singular: str, plural: str, num: int, /, **variables: Any) -> LazyText:
+    """Return the singular or plural of a message by `num`, translated when it is shown."""
+    return LazyText(flask_babel.ngettext, singular, plural, num, **variables)
 
 
 def current_locale_code() -> str:
@@ -111,8 +135,20 @@ def label(value: object) -> str:
     return "" if value is None else str(_LABELS[type(value)][value])
 
 
+class _JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with a lazy message written as its text (JSON is not HTML: Flask would
+    otherwise write what `__html__` returns, the escaped text)."""
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, LazyString):
+            return str(o)
+        return DefaultJSONProvider.default(o)
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    app.json = _JSONProvider(app)
     app.jinja_env.filters.update(
         date=format_date, datetime=format_datetime, number=format_number, hs=format_hs_code
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from sqlalchemy import select
 
+from office import exports
 from office.audit.queries import AuditFilters, iter_trail, trail_page
 from office.auth.access import permission_required
 from office.auth.models import User
@@ -110,7 +110,7 @@ def export() -> Any:
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = exports.writer(buffer)
         buffer.write("\ufeff")
         writer.writerow(EXPORT_COLUMNS)
         for count, row in enumerate(iter_trail(db.session, filters), start=1):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
@@ -24,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
+from office import exports
 from office.auth.access import permission_required
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
@@ -891,7 +891,7 @@ def petroleum_csv() -> Response:
     start, end, _valid = _report_period()
     report = petroleum.petroleum_report(db.session, start, end)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = exports.writer(out)
     writer.writerow(
         [
             "period_start",

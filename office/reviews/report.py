@@ -3,8 +3,8 @@ was used and carried back, what was on site at the end, and every flag with its 
 
 from __future__ import annotations
 
-import csv
 import io
+import logging
 import mimetypes
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import safe_join
 
+from office import exports
 from office.errors import DomainError, NotFoundError
 from office.i18n import _, _l
 from office.periods import services as periods
@@ -26,6 +27,8 @@ from office.stock import queries as stock_queries
 from office.stock.models import MovementKind, StockMovement
 from office.waivers import checkpoints
 from office.waivers.models import DrawdownEntry, LedgerCheckpoint, Purpose, Resource, Waiver
+
+logger = logging.getLogger(__name__)
 
 # What stock issues were for, as the features that issue it name it.
 USES = {
@@ -296,7 +299,7 @@ def csv_rows(report: MonthReport) -> Iterator[list[Any]]:
 
 def csv_text(report: MonthReport) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = exports.writer(out, lineterminator="\r\n")
     for row in csv_rows(report):
         writer.writerow(row)
     return out.getvalue()
@@ -310,19 +313,17 @@ class PdfUnavailable(DomainError):
     status_code = 503
 
 
-def pdf(html: str, *, static_url: str, static_folder: str | None) -> bytes:
-    """Print the report's HTML to PDF, reading our own static files (its stylesheet and
-    font) from disk; nothing is fetched from the network."""
-    try:
-        from weasyprint import HTML
-        from weasyprint.urls import URLFetcher, URLFetcherResponse
-    except OSError:  # WeasyPrint loads Pango, a system library, when imported
-        raise PdfUnavailable(
-            _l(
-                "PDF reports need the Pango library on the server (Debian: apt-get install "
-                "libpango-1.0-0 libpangoft2-1.0-0); the HTML and CSV reports work without it."
-            )
-        ) from None
+class PdfFailed(DomainError):
+    """The report's content could not be printed; the HTML and CSV reports still can."""
+
+    status_code = 422
+
+
+def static_fetcher(static_url: str, static_folder: str | None) -> Any:
+    """Return a WeasyPrint URL fetcher that reads our own static files (the stylesheet and
+    its font) from disk and refuses every other address: nothing is fetched from a network,
+    a file outside static/ or a `data:` URL, whatever the report's text holds."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class StaticFiles(URLFetcher):
         def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
@@ -336,7 +337,38 @@ def pdf(html: str, *, static_url: str, static_folder: str | None) -> bytes:
             kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
             return URLFetcherResponse(url, body, headers={"Content-Type": kind})
 
-    pdf: bytes = HTML(  # WeasyPrint ships no types
-        string=html, base_url=static_url, url_fetcher=StaticFiles(fail_on_errors=True)
-    ).write_pdf()
-    return pdf
+    # A refused or missing file is left out of the PDF (WeasyPrint logs it) rather than
+    # stopping it: with fail_on_errors, WeasyPrint raises a BaseException that no error
+    # handler catches, and one resource named <img src=...> broke the month's PDF for all.
+    return StaticFiles(fail_on_errors=False)
+
+
+def pdf(html: str, *, static_url: str, static_folder: str | None) -> bytes:
+    """Print the report's HTML to PDF, reading only our own static files.
+
+    Raises PdfUnavailable without Pango on the server, PdfFailed when WeasyPrint cannot print
+    the content.
+    """
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import FatalURLFetchingError
+    except OSError:  # WeasyPrint loads Pango, a system library, when imported
+        raise PdfUnavailable(
+            _l(
+                "PDF reports need the Pango library on the server (Debian: apt-get install "
+                "libpango-1.0-0 libpangoft2-1.0-0); the HTML and CSV reports work without it."
+            )
+        ) from None
+    try:
+        printed: bytes = HTML(  # WeasyPrint ships no types
+            string=html, base_url=static_url, url_fetcher=static_fetcher(static_url, static_folder)
+        ).write_pdf()
+    except (Exception, FatalURLFetchingError):
+        logger.exception("WeasyPrint could not print a monthly report")
+        raise PdfFailed(
+            _l(
+                "This report could not be printed to PDF; the HTML and CSV reports hold the "
+                "same figures."
+            )
+        ) from None
+    return printed

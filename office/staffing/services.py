@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from office import exports
 from office.audit.services import record_event
 from office.auth.models import User
 from office.errors import ConflictError, InvalidInput, NotFoundError
@@ -325,7 +326,8 @@ def _parse_choice(enum: Any, text: str, field: str) -> Any:
 
 
 def _row_input(row: dict[str, str]) -> PersonInput:
-    value = {key: (row.get(key) or "").strip() for key in ROSTER_COLUMNS}
+    # A cell our export made inert (a name starting with "=") reads back as it was.
+    value = {key: exports.restore((row.get(key) or "").strip()) for key in ROSTER_COLUMNS}
     qualified = value["duty_qualified"].lower()
     if qualified not in ("", "yes", "no", "true", "false", "1", "0", "y", "n"):
         raise InvalidInput(_l("duty_qualified: write yes or no."), "duty_qualified")
@@ -434,7 +436,7 @@ def import_roster(
 def export_roster(session: Session) -> str:
     """Return the roster as CSV with the columns the import reads."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = exports.writer(out)
     writer.writerow(ROSTER_COLUMNS)
     for p in session.scalars(
         select(StaffMember).order_by(StaffMember.side, StaffMember.name_ko, StaffMember.id)

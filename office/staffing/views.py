@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, timedelta
 from typing import Any, TypeVar
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
+from office import exports
 from office.auth.access import permission_required, public
 from office.auth.forms import ActionForm
 from office.auth.permissions import Permission, has_permission
@@ -487,7 +487,7 @@ def crossing_csv(day: str) -> Response:
     when = _day_or_404(day)
     crossings = services.crossings_on(db.session, when)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = exports.writer(out)
     writer.writerow(["date", "direction", "name_ko", "name_latin", "agency", "position"])
     for direction, people in (("north", crossings.north), ("south", crossings.south)):
         for p in people:

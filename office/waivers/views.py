@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from datetime import date
@@ -23,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
+from office import exports
 from office.auth.access import can_access, permission_required
 from office.auth.forms import ActionForm
 from office.auth.permissions import Permission, has_permission
@@ -529,7 +529,7 @@ def export() -> Any:
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = exports.writer(buffer)
         buffer.write("\ufeff")  # so spreadsheet programs read the Korean text as UTF-8
         writer.writerow(EXPORT_COLUMNS)
         for count, row in enumerate(iter_ledger_rows(db.session, filters), start=1):
