@@ -10,7 +10,7 @@ from flask import Flask, flash, redirect, request, url_for
 from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from office import config, i18n
+from office import config, i18n, inputs
 from office.auth.access import can_access, enforce_access, login_manager, undeclared_endpoints
 from office.concurrency import retry_writes
 from office.db import db
@@ -47,6 +47,7 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
     i18n.init_app(app)
     csrf.init_app(app)
     _init_login(app)
+    inputs.init_app(app)  # before the blueprints: their rules take its URL converters
     _register_blueprints(app)
     retry_writes(app)
     app.before_request(enforce_access)

@@ -1,20 +1,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    EmailField,
-    HiddenField,
-    PasswordField,
-    SelectChoice,
-    SelectField,
-    StringField,
-)
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from office.auth.permissions import Role, role_label
 from office.auth.services import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from office.i18n import LANGUAGES, _l
+from office.inputs import EmailField, HiddenField, StringField
 
 
 def _role_choices() -> list[SelectChoice]:

@@ -1,16 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    DateField,
-    IntegerField,
-    SelectChoice,
-    SelectField,
-    StringField,
-    TextAreaField,
-    TimeField,
-)
+from wtforms import BooleanField, SelectChoice, SelectField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -23,6 +14,7 @@ from wtforms.validators import (
 from office.errors import InvalidInput
 from office.fuel.models import FuelUse, MeterSource
 from office.i18n import _l
+from office.inputs import DateField, IntegerField, StringField, TextAreaField, TimeField
 from office.waivers.units import parse_quantity
 
 
