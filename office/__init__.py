@@ -10,7 +10,7 @@ from flask import Flask, request
 from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from office import config, i18n, once
+from office import config, i18n, inputs, once
 from office.api import idempotency
 from office.auth.access import can_access, enforce_access, undeclared_endpoints
 from office.auth.login import init_login
@@ -49,6 +49,7 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
     i18n.init_app(app)
     csrf.init_app(app)
     init_login(app)  # before enforce_access: a session is checked before access to a page
+    inputs.init_app(app)  # before the blueprints: their rules take its URL converters
     _register_blueprints(app)
     # Inside the retries: each attempt records its form token or Idempotency-Key anew.
     once.init_app(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -78,17 +78,30 @@ def _page(status: int, message: str | None = None) -> tuple[str, int]:
     return render_template(template, status=status, message=message), status
 
 
+def page_or_problem(status: int, message: str) -> Any:
+    """Answer `status` with `message`: a problem for the API, an error page for the rest."""
+    return problem(status, message) if wants_json() else _page(status, message)
+
+
 def _http_error(exc: HTTPException) -> Any:
     status = exc.code or 500
     if wants_json():
-        return problem(status, exc.description or "")
-    if status == 405:
-        return _page(status, _("This address does not accept that kind of request."))
-    if status == 413:
+        response = problem(status, exc.description or "")
+    elif status == 405:
+        response = make_response(
+            _page(status, _("This address does not accept that kind of request."))
+        )
+    elif status == 413:
         return _page(status, _("The upload is too large."))
-    if status not in (400, 403, 404, 500):
+    elif status not in (400, 403, 404, 500):
         return _page(status, exc.description)
-    return _page(status)
+    else:
+        return _page(status)
+    # The exception's own headers, such as a 405's Allow (RFC 9110 requires it there).
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _csrf_error(exc: CSRFError) -> Any:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import abort, flash, request
 from flask_wtf import FlaskForm
 
+from office import inputs
 from office.db import db
 from office.errors import DomainError, InvalidInput
 from office.i18n import _l
@@ -54,10 +55,7 @@ def read_as_of(today: date) -> date | None:
     text = request.args.get("as_of", "").strip()
     if not text:
         return None
-    try:
-        day = date.fromisoformat(text) if len(text) == 10 else None
-    except ValueError:
-        day = None
+    day = inputs.date_from(text)
     if day is None:
         raise InvalidInput(_l("Give the day as YYYY-MM-DD, for example 2018-10-31."), "as_of")
     if not RECORDS_BEGIN <= day <= today:

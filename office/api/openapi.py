@@ -8,10 +8,13 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from office import inputs
 from office.api import schemas
 from office.api.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH, REPLAYED
 
 _REF = "#/components/schemas/{model}"
+# A ledger sequence number, as `next_cursor` gives it.
+CURSOR_PATTERN = r"^[1-9][0-9]{0,17}$"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -30,12 +33,13 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 _ERRORS = {
+    "400": _problem("A control character (such as a NUL) in the query string"),
     "401": _problem("Missing or invalid bearer token"),
     "403": _problem("The token's user lacks the permission"),
 }
 _WRITE_ERRORS = {
     **_ERRORS,
-    "400": _problem("Malformed JSON"),
+    "400": _problem("Malformed JSON, or a control character in the query string"),
     "422": _problem("Invalid fields; `errors` maps each field to its messages"),
 }
 
@@ -44,8 +48,17 @@ def _body(name: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
 
 
+_ID = {"type": "integer", "minimum": 1, "maximum": inputs.MAX_ID}
+_DATE = {
+    "type": "string",
+    "format": "date",
+    "pattern": inputs.DATE_PATTERN,
+    "description": f"From {inputs.FIRST_DAY.isoformat()} to {inputs.LAST_DAY.isoformat()}",
+}
+
+
 def _id_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+    return {"name": name, "in": "path", "required": True, "schema": _ID}
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -185,16 +198,16 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "listDrawdowns",
                     "summary": "Ledger entries, newest first, paged by cursor",
                     "parameters": [
-                        _query(
-                            "waiver_id",
-                            {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-                            "Only this waiver's entries",
-                        ),
+                        _query("waiver_id", _ID, "Only this waiver's entries"),
                         _query("classification", classification, "Only this classification"),
                         _query("flagged", {"type": "boolean"}, "Only flagged (or unflagged)"),
-                        _query("from", {"type": "string", "format": "date"}, "From this date"),
-                        _query("to", {"type": "string", "format": "date"}, "To this date"),
-                        _query("cursor", {"type": "string"}, "next_cursor of the last page"),
+                        _query("from", _DATE, "From this date"),
+                        _query("to", _DATE, "To this date"),
+                        _query(
+                            "cursor",
+                            {"type": "string", "pattern": CURSOR_PATTERN},
+                            "next_cursor of the last page",
+                        ),
                         _query(
                             "limit",
                             {"type": "integer", "minimum": 1, "maximum": 500},
@@ -243,17 +256,18 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Every broken staffing rule between two dates (at most 366 days)",
                     "parameters": [
                         {
-                            **_query("from", {"type": "string", "format": "date"}, "First day"),
+                            **_query("from", _DATE, "First day"),
                             "required": True,
                         },
                         {
-                            **_query("to", {"type": "string", "format": "date"}, "Last day"),
+                            **_query("to", _DATE, "Last day"),
                             "required": True,
                         },
                     ],
                     "responses": {
                         "200": _json("ViolationList", "The violations, by day"),
                         "422": _problem("Invalid dates or range"),
+                        "400": _ERRORS["400"],
                         "401": _ERRORS["401"],  # every role may read the staffing rules
                     },
                 },

@@ -9,8 +9,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, Strict
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    Strict,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
+from office import inputs
 from office.waivers.models import (
     Authority,
     Classification,
@@ -20,16 +30,80 @@ from office.waivers.models import (
 )
 from office.waivers.units import format_quantity
 
-IsoDate = Annotated[date, Strict(), Field(json_schema_extra={"format": "date"})]
+
+def _decimal_text(value: object) -> object:
+    # A JSON number is a number already; a string must be a plain decimal in ASCII digits,
+    # which pydantic's Decimal does not require (full-width digits, "1_000", " 1e3" pass it).
+    if isinstance(value, str) and inputs.decimal_from(value) is None:
+        raise PydanticCustomError("decimal_parsing", "Input should be a valid decimal")
+    return value
+
+
+def _day_text(value: object) -> object:
+    # Pydantic reads "0" as 1970-01-01 (a Unix time) and takes any year: the app's dates
+    # are YYYY-MM-DD within its range.
+    if not isinstance(value, str):
+        return value  # and Strict() refuses it: a date is a string in JSON
+    day = inputs.date_from(value)
+    if day is None:
+        raise PydanticCustomError("date_from_datetime_parsing", "Input should be a date")
+    if not inputs.in_range(day):
+        raise PydanticCustomError("office_date_range", str(inputs.range_message()))
+    return day
+
+
+_DAY_SCHEMA = {
+    "type": "string",
+    "format": "date",
+    "pattern": inputs.DATE_PATTERN,
+    "description": (
+        f"YYYY-MM-DD, from {inputs.FIRST_DAY.isoformat()} to {inputs.LAST_DAY.isoformat()}"
+    ),
+}
+IsoDate = Annotated[date, BeforeValidator(_day_text), Strict(), WithJsonSchema(_DAY_SCHEMA)]
 # A quantity arrives as a JSON number or a decimal string and leaves as a decimal string.
 QuantityIn = Annotated[
     Decimal,
-    Field(allow_inf_nan=False, json_schema_extra={"examples": ["1000.5", 1000.5]}),
+    Field(allow_inf_nan=False),  # first: in the decimal schema itself, exact for any size
+    BeforeValidator(_decimal_text),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "pattern": inputs.DECIMAL_PATTERN},
+            ],
+            "examples": ["1000.5", 1000.5],
+            "description": "Greater than zero, below a trillion, at most three decimal places",
+        }
+    ),
 ]
 QuantityOut = Annotated[
     Decimal, PlainSerializer(format_quantity, return_type=str, when_used="json")
 ]
-Text = Annotated[str, Field(max_length=2000)]
+Id = Annotated[int, Strict(), Field(ge=1, le=inputs.MAX_ID)]
+
+
+def _whole_text(value: object) -> object:
+    # A number in a query string: ASCII digits, not pydantic's "1_000" or " 12 ".
+    if isinstance(value, str):
+        number = inputs.whole_from(value)
+        if number is None:
+            raise PydanticCustomError("int_parsing", "Input should be a whole number")
+        return number
+    return value
+
+
+# A whole number given as a query parameter.
+QueryInt = Annotated[int, BeforeValidator(_whole_text)]
+
+
+# One line of text, without control characters (each field bounds its length).
+Line = Annotated[str, Field(pattern=inputs.LINE_PATTERN)]
+
+
+# Lines of text: tab, line feed and carriage return allowed, no other control character.
+Text = Annotated[str, Field(max_length=2000, pattern=inputs.MULTILINE_PATTERN)]
+Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=inputs.MULTILINE_PATTERN)]
 
 
 class _In(BaseModel):
@@ -37,25 +111,25 @@ class _In(BaseModel):
 
 
 class ResourceIn(_In):
-    code: Annotated[str, Field(max_length=40)]
-    name: Annotated[str, Field(max_length=120, description="English name")]
-    name_ko: Annotated[str | None, Field(max_length=120)] = None
-    hs_code: Annotated[str, Field(max_length=20)]
-    unit: Annotated[str, Field(max_length=10)]
+    code: Annotated[Line, Field(max_length=40)]
+    name: Annotated[Line, Field(max_length=120, description="English name")]
+    name_ko: Annotated[Line, Field(max_length=120)] | None = None
+    hs_code: Annotated[Line, Field(max_length=20)]
+    unit: Annotated[Line, Field(max_length=10)]
     barrels_per_tonne: QuantityIn | None = None
 
 
 class WaiverLineIn(_In):
-    resource: Annotated[str, Field(max_length=40, description="resource code")]
-    unit: Annotated[str, Field(max_length=10)]
+    resource: Annotated[Line, Field(max_length=40, description="resource code")]
+    unit: Annotated[Line, Field(max_length=10)]
     requested_quantity: QuantityIn
     granted_quantity: QuantityIn | None = None
 
 
 class WaiverIn(_In):
-    reference: Annotated[str, Field(max_length=60)]
+    reference: Annotated[Line, Field(max_length=60)]
     authority: Authority
-    title: Annotated[str, Field(max_length=200)]
+    title: Annotated[Line, Field(max_length=200)]
     purpose: Text = ""
     status: WaiverStatus = WaiverStatus.DRAFT
     valid_from: IsoDate | None = None
@@ -70,18 +144,18 @@ class StatusIn(_In):
 
 
 class DrawdownIn(_In):
-    resource: Annotated[str, Field(max_length=40, description="resource code")]
+    resource: Annotated[Line, Field(max_length=40, description="resource code")]
     quantity: QuantityIn
-    unit: Annotated[str, Field(max_length=10)]
+    unit: Annotated[Line, Field(max_length=10)]
     occurred_on: IsoDate
-    waiver_line_id: Annotated[int, Strict()] | None
+    waiver_line_id: Id | None
     purpose: Purpose
     override_reason: Text | None = None
     note: Text = ""
 
 
 class ReversalIn(_In):
-    reason: Text
+    reason: Reason
 
 
 class ResourceOut(BaseModel):

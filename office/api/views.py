@@ -1,16 +1,17 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask_login import current_user
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 
+from office import inputs
 from office.api import schemas
 from office.api.idempotency import commit
-from office.api.openapi import openapi_document
+from office.api.openapi import CURSOR_PATTERN, openapi_document
 from office.auth.access import permission_required, public
 from office.auth.permissions import Permission
 from office.db import db, utcnow
@@ -25,9 +26,7 @@ from office.waivers.units import Unit
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
-# Ids are INTEGER columns, 32 bits on PostgreSQL: a larger id names nothing, and binding it
-# as a query parameter would fail.
-MAX_ID = 2**31 - 1
+MAX_ID = inputs.MAX_ID
 
 
 class InvalidRequest(Exception):
@@ -48,6 +47,8 @@ def _message(error: Any) -> str:
         return _("Must be a string.")
     if kind == "string_too_long":
         return _("Must have at most %(n)d characters.", n=ctx.get("max_length", 0))
+    if kind == "string_too_short":
+        return _("Must not be empty.")
     if kind in ("decimal_type", "decimal_parsing", "finite_number", "float_parsing"):
         return _('Must be a finite decimal number, as a JSON number or a string such as "12.5".')
     if kind.startswith("date"):
@@ -67,6 +68,9 @@ def _message(error: Any) -> str:
     if kind in ("less_than_equal", "less_than"):
         return _("Must be at most %(n)s.", n=ctx.get("le", ctx.get("lt", "")))
     if kind == "string_pattern_mismatch":
+        if ctx.get("pattern") in (inputs.LINE_PATTERN, inputs.MULTILINE_PATTERN):
+            multiline = ctx["pattern"] == inputs.MULTILINE_PATTERN
+            return str(inputs.text_error(error.get("input"), multiline=multiline))
         return _("Not a value this parameter takes.")
     return str(error.get("msg", kind))
 
@@ -330,16 +334,23 @@ def record_drawdown() -> Response:
     return commit(respond(drawdown_out(entry), 201, url_for("api.drawdowns")))
 
 
+def _true_or_false(value: object) -> object:
+    # Only the two words the OpenAPI document gives, not pydantic's "yes", "on", "1" or "t".
+    if isinstance(value, str) and value not in ("true", "false"):
+        raise PydanticCustomError("bool_parsing", "Input should be true or false")
+    return value
+
+
 class DrawdownQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    waiver_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    waiver_id: Annotated[schemas.QueryInt, Field(ge=1, le=MAX_ID)] | None = None
     classification: Classification | None = None
-    flagged: bool | None = None
-    date_from: Annotated[date | None, Field(alias="from")] = None
-    date_to: Annotated[date | None, Field(alias="to")] = None
-    cursor: Annotated[str | None, Field(pattern=r"^[1-9][0-9]{0,17}$")] = None
-    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    flagged: Annotated[bool, BeforeValidator(_true_or_false)] | None = None
+    date_from: Annotated[schemas.IsoDate | None, Field(alias="from")] = None
+    date_to: Annotated[schemas.IsoDate | None, Field(alias="to")] = None
+    cursor: Annotated[str | None, Field(pattern=CURSOR_PATTERN)] = None
+    limit: Annotated[schemas.QueryInt, Field(ge=1, le=500)] = 100
 
 
 @bp.get("/drawdowns")
@@ -386,8 +397,8 @@ def reverse(entry_id: int) -> Response:
 class ViolationQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    date_from: Annotated[date, Field(alias="from")]
-    date_to: Annotated[date, Field(alias="to")]
+    date_from: Annotated[schemas.IsoDate, Field(alias="from")]
+    date_to: Annotated[schemas.IsoDate, Field(alias="to")]
 
 
 MAX_VIOLATION_DAYS = 366
@@ -412,8 +423,6 @@ def staffing_violations() -> Response:
         )
     if (query.date_to - query.date_from).days >= MAX_VIOLATION_DAYS:
         raise invalid("to", _("Ask for at most %(n)d days at a time.", n=MAX_VIOLATION_DAYS))
-    if query.date_from.year < 2000 or query.date_to.year > 2099:
-        raise invalid("from", _("Enter dates between 2000-01-01 and 2099-12-31."))
     found, people = staffing_services.violations(
         db.session, query.date_from, query.date_to, locale=current_locale_code()
     )

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from sqlalchemy import select
 
-from office import exports
+from office import exports, inputs
 from office.audit.queries import AuditFilters, iter_trail, trail_page
 from office.auth.access import permission_required
 from office.auth.models import User
@@ -52,11 +52,10 @@ def _day(name: str, errors: dict[str, str]) -> date | None:
     text = request.args.get(name, "").strip()
     if not text:
         return None
-    try:
-        return date.fromisoformat(text) if len(text) == 10 else date.fromisoformat("x")
-    except ValueError:
+    day = inputs.day_from(text)
+    if day is None:
         errors[name] = _("Give the day as YYYY-MM-DD, for example 2018-10-31.")
-        return None
+    return day
 
 
 def _filters() -> tuple[AuditFilters, dict[str, str]]:
@@ -64,7 +63,7 @@ def _filters() -> tuple[AuditFilters, dict[str, str]]:
     actor = request.args.get("actor", "")
     action = request.args.get("action", "")
     filters = AuditFilters(
-        actor_id=int(actor) if actor.isascii() and actor.isdigit() and len(actor) < 10 else None,
+        actor_id=inputs.id_from(actor),
         action=action if action in ACTION_GROUPS else "",
         date_from=_day("from", errors),
         date_to=_day("to", errors),
@@ -75,9 +74,13 @@ def _filters() -> tuple[AuditFilters, dict[str, str]]:
 def _cursor(text: str) -> tuple[datetime, str, int] | None:
     try:
         at, source, row_id = text.split("|")
-        return datetime.fromisoformat(at), source, int(row_id)
+        moment = datetime.fromisoformat(at)
     except ValueError:
         return None
+    number = inputs.id_from(row_id)
+    if number is None or moment.tzinfo is None or not inputs.in_range(moment.date()):
+        return None  # not a cursor this page wrote
+    return moment, source, number
 
 
 @bp.get("/", endpoint="index")

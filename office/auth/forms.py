@@ -1,14 +1,6 @@
 from __future__ import annotations
 
-from wtforms import (
-    BooleanField,
-    EmailField,
-    HiddenField,
-    PasswordField,
-    SelectChoice,
-    SelectField,
-    StringField,
-)
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from office.auth.permissions import Role, role_label
@@ -16,6 +8,7 @@ from office.auth.services import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD
 from office.auth.two_factor import CODE_MAX_LENGTH
 from office.forms import Form
 from office.i18n import LANGUAGES, _l
+from office.inputs import EmailField, HiddenField, StringField
 
 
 def _role_choices() -> list[SelectChoice]:

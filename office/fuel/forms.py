@@ -1,15 +1,6 @@
 from __future__ import annotations
 
-from wtforms import (
-    BooleanField,
-    DateField,
-    IntegerField,
-    SelectChoice,
-    SelectField,
-    StringField,
-    TextAreaField,
-    TimeField,
-)
+from wtforms import BooleanField, SelectChoice, SelectField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -23,6 +14,7 @@ from office.errors import InvalidInput
 from office.forms import Form
 from office.fuel.models import FuelUse, MeterSource
 from office.i18n import _l
+from office.inputs import DateField, IntegerField, StringField, TextAreaField, TimeField
 from office.waivers.units import parse_quantity
 
 

@@ -41,6 +41,7 @@ from office.fuel.models import (
     ReadingKind,
 )
 from office.i18n import SEOUL, _l, format_datetime, format_number, office_date
+from office.inputs import FIRST_DAY
 from office.periods import services as periods
 from office.staffing import services as staffing
 from office.staffing.checks import days
@@ -196,8 +197,10 @@ def missing_days(session: Session, start: date, end: date) -> list[date]:
 
 
 def _check_day(day: date, now: datetime) -> None:
-    if not date(2000, 1, 1) <= day <= office_date(now):
-        raise InvalidInput(_l("Enter a date between 2000-01-01 and today."), "day")
+    if not FIRST_DAY <= day <= office_date(now):
+        raise InvalidInput(
+            _l("Enter a date between %(first)s and today.", first=FIRST_DAY.isoformat()), "day"
+        )
 
 
 def _seoul_instant(day: date, at: time) -> datetime:

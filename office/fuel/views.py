@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
-from office import exports
+from office import exports, inputs
 from office.auth.access import permission_required
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
@@ -92,11 +92,8 @@ def _may_log() -> bool:
 
 
 def _day_or_404(text: str) -> date:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        abort(404)
-    if not date(2000, 1, 1) <= day <= _today():
+    day = inputs.day_from(text)
+    if day is None or day > _today():
         abort(404)
     return day
 
@@ -859,11 +856,8 @@ def _report_period() -> tuple[date, date, bool]:
     """The 30 days from `?start=` (any day), else the period counted from 1 January that
     holds today."""
     text = request.args.get("start", "").strip()
-    try:
-        day = date.fromisoformat(text) if text else None
-    except ValueError:
-        return (*petroleum.period_from(None, _today()), False)
-    if day is not None and not date(2000, 1, 1) <= day <= date(2099, 12, 31):
+    day = inputs.day_from(text) if text else None
+    if text and day is None:
         return (*petroleum.period_from(None, _today()), False)
     return (*petroleum.period_from(day, _today()), True)
 

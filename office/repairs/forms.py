@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from office.forms import Form
 from office.i18n import _l
+from office.inputs import DateField, IntegerField, StringField, TextAreaField
 from office.repairs.labels import AREA_LABELS
 from office.waivers.units import Unit
 

@@ -14,6 +14,7 @@ from office.audit.services import record_event
 from office.auth.models import User
 from office.errors import ConflictError, InvalidInput
 from office.i18n import _l, label, office_date
+from office.inputs import check_day, decimal_from
 from office.repairs import labels as _labels  # noqa: F401 (registers the on-screen names)
 from office.repairs.models import Area, WorkCost, WorkEquipment, WorkOrder, WorkStatus
 from office.stock import services as stock
@@ -38,8 +39,7 @@ def _text(value: str | None, limit: int) -> str:
 
 
 def _check_date(value: date | None, field: str) -> None:
-    if value is not None and not date(2000, 1, 1) <= value <= date(2099, 12, 31):
-        raise InvalidInput(_l("Enter a date between 2000-01-01 and 2099-12-31."), field)
+    check_day(value, field)
 
 
 def lock_work_order(session: Session, work_order: WorkOrder) -> WorkOrder:
@@ -49,10 +49,7 @@ def lock_work_order(session: Session, work_order: WorkOrder) -> WorkOrder:
 
 
 def _won(value: object, field: str) -> int:
-    try:
-        number = Decimal(str(value).replace(",", "").strip())
-    except ArithmeticError:
-        number = Decimal(-1)
+    number = decimal_from(str(value).strip(), grouping=True) or Decimal(-1)
     if not number.is_finite() or number < 0 or number >= 10**15 or number != number.to_integral():
         raise InvalidInput(_l("Enter an amount of 0 or more, in whole won."), field)
     return int(number)

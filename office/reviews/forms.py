@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
 from office.forms import Form
 from office.i18n import _l
+from office.inputs import TextAreaField
 
 
 class NoteForm(Form):

@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, selectinload
 
+from office import inputs
 from office.fuel.models import DipReading, Meter, MeterReading
 from office.i18n import _l, current_locale_code, format_date, format_number, label
 from office.periods.services import next_month
@@ -207,9 +208,12 @@ def encode_cursor(row: QueueRow) -> str:
 def decode_cursor(text: str) -> tuple[date, ItemKind, int] | None:
     try:
         day, kind, source_id = text.split(".")
-        return date.fromisoformat(day), ItemKind(kind), int(source_id)
+        parsed = inputs.day_from(day), ItemKind(kind), inputs.id_from(source_id)
     except ValueError:
         return None
+    if parsed[0] is None or parsed[2] is None:
+        return None  # not a cursor this page wrote
+    return parsed[0], parsed[1], parsed[2]
 
 
 def queue_page(

@@ -17,6 +17,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
+from office import inputs
 from office.auth.access import permission_required
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
@@ -61,11 +62,7 @@ def dashboard() -> str:
 
 
 def _month_arg(text: str) -> date | None:
-    try:
-        year, month = text.split("-")
-        return date(int(year), int(month), 1) if len(year) == 4 and len(month) == 2 else None
-    except ValueError:
-        return None
+    return inputs.month_from(text)
 
 
 def _filters() -> queries.QueueFilters:
@@ -79,9 +76,7 @@ def _filters() -> queries.QueueFilters:
         state=ReviewState(state) if state in set(ReviewState) else None,
         awaiting=state == "awaiting",
         month=month,
-        waiver_id=int(waiver)
-        if waiver.isascii() and waiver.isdigit() and len(waiver) < 10
-        else None,
+        waiver_id=inputs.id_from(waiver),
     )
 
 

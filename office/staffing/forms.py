@@ -1,20 +1,13 @@
 from __future__ import annotations
 
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (
-    BooleanField,
-    DateField,
-    IntegerField,
-    SelectChoice,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-)
+from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from office.forms import Form
 from office.i18n import _l
+from office.inputs import DateField, IntegerField, StringField
 from office.staffing.labels import (
     CATEGORY_LABELS,
     POSITION_LABELS,

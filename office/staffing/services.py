@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,6 +19,7 @@ from office.audit.services import record_event
 from office.auth.models import User
 from office.errors import ConflictError, InvalidInput, NotFoundError
 from office.i18n import _l, _ln, label
+from office.inputs import FIRST_DAY, LAST_DAY, check_day, date_from, text_error
 from office.staffing import checks
 from office.staffing import labels as _labels  # noqa: F401 (registers the on-screen names)
 from office.staffing.models import (
@@ -37,8 +38,8 @@ from office.staffing.models import (
     new_feed_token,
 )
 
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2099, 12, 31)
+EARLIEST = FIRST_DAY
+LATEST = LAST_DAY
 MAX_PLAN_DAYS = 92
 IMPORT_MAX_ROWS = 20_000
 ROSTER_COLUMNS = (
@@ -56,8 +57,7 @@ REQUIRED_COLUMNS = ("name_ko", "side", "category", "position", "active_from")
 
 
 def _check_date(value: date | None, field: str) -> None:
-    if value is not None and not EARLIEST <= value <= LATEST:
-        raise InvalidInput(_l("Enter a date between 2000-01-01 and 2099-12-31."), field=field)
+    check_day(value, field)
 
 
 # --- the sides' rules ---------------------------------------------------------------------
@@ -171,6 +171,14 @@ class PersonInput:
 
 
 def _check_person(data: PersonInput) -> None:
+    for text, field in (
+        (data.name_ko, "name_ko"),
+        (data.name_latin, "name_latin"),
+        (data.agency, "agency"),
+    ):
+        problem = text_error(text)
+        if problem is not None:
+            raise InvalidInput(problem, field)
     if not data.name_ko.strip() or len(data.name_ko.strip()) > 60:
         raise InvalidInput(_l("Enter the name in Korean (at most 60 characters)."), "name_ko")
     if len(data.name_latin.strip()) > 100:
@@ -295,9 +303,8 @@ def _decode(data: bytes) -> str:
 def _parse_date(text: str, field: str) -> date | None:
     if not text:
         return None
-    try:
-        value = date.fromisoformat(text)
-    except ValueError:
+    value = date_from(text)
+    if value is None:
         raise InvalidInput(
             _l(
                 "%(field)s: %(value)s is not a date written YYYY-MM-DD.",
@@ -305,7 +312,7 @@ def _parse_date(text: str, field: str) -> date | None:
                 value=text[:20],
             ),
             field,
-        ) from None
+        )
     return value
 
 
@@ -328,6 +335,10 @@ def _parse_choice(enum: Any, text: str, field: str) -> Any:
 def _row_input(row: dict[str, str]) -> PersonInput:
     # A cell our export made inert (a name starting with "=") reads back as it was.
     value = {key: exports.restore((row.get(key) or "").strip()) for key in ROSTER_COLUMNS}
+    for key, text in value.items():
+        problem = text_error(text)
+        if problem is not None:
+            raise InvalidInput(f"{key}: {problem}", key)
     qualified = value["duty_qualified"].lower()
     if qualified not in ("", "yes", "no", "true", "false", "1", "0", "y", "n"):
         raise InvalidInput(_l("duty_qualified: write yes or no."), "duty_qualified")
@@ -347,6 +358,33 @@ def _row_input(row: dict[str, str]) -> PersonInput:
     )
     _check_person(data)
     return data
+
+
+def _rows(
+    reader: csv.DictReader[str], errors: list[tuple[int, str]]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield each row of `reader` with its line number; stop at a line the csv module cannot
+    read (a field past its limit of 131,072 characters), adding it to `errors`."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            errors.append(
+                (
+                    reader.line_num,
+                    str(
+                        _l(
+                            "This line has a field of more than %(n)s characters, or a quote "
+                            "that is never closed.",
+                            n=f"{csv.field_size_limit():,}",
+                        )
+                    ),
+                )
+            )
+            return
+        yield reader.line_num, row
 
 
 def import_roster(
@@ -374,8 +412,7 @@ def import_roster(
     errors: list[tuple[int, str]] = []
     people: list[PersonInput] = []
     seen: dict[tuple[str, str, str], int] = {}
-    for row in reader:
-        line = reader.line_num
+    for line, row in _rows(reader, errors):
         if len(people) + len(errors) >= IMPORT_MAX_ROWS:
             errors.append((line, str(_l("At most %(n)d rows per file.", n=IMPORT_MAX_ROWS))))
             break

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
-from office import exports
+from office import exports, inputs
 from office.auth.access import permission_required, public
 from office.auth.forms import ActionForm
 from office.auth.permissions import Permission, has_permission
@@ -109,12 +109,7 @@ def today_page() -> str:
 def _month_from(text: str | None) -> date | None:
     if not text:
         return _today().replace(day=1)
-    try:
-        year, month = text.split("-")
-        value = date(int(year), int(month), 1)
-    except ValueError:
-        return None
-    return value if services.EARLIEST <= value <= services.LATEST else None
+    return inputs.month_from(text)
 
 
 @bp.get("/calendar", endpoint="calendar")
@@ -420,11 +415,8 @@ def render_day(day: date, duty_form: DutyForm | None = None) -> Any:
 
 
 def _day_or_404(text: str) -> date:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        abort(404)
-    if not services.EARLIEST <= day <= services.LATEST:
+    day = inputs.day_from(text)
+    if day is None:
         abort(404)
     return day
 

@@ -19,6 +19,7 @@ from office.auth.models import User
 from office.errors import ConflictError, InvalidInput
 from office.i18n import _l, format_number
 from office.periods import services as periods
+from office.stock import labels as _labels  # noqa: F401 (registers the on-screen names)
 from office.stock import queries
 from office.stock.models import (
     LotDraw,

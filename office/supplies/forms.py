@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from office.forms import Form
 from office.i18n import _l
+from office.inputs import DateField, StringField, TextAreaField
 from office.supplies.labels import APPROVAL_LABELS, DIRECTION_LABELS
 from office.waivers.units import Unit
 

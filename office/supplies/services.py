@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from office.i18n import (
     label,
     office_date,
 )
+from office.inputs import FIRST_DAY, check_day, decimal_from
 from office.stock import services as stock
 from office.stock.models import LotSource, MovementKind, StockLot, Store, StoreKind
 from office.supplies import labels as _labels  # noqa: F401 (registers the on-screen names)
@@ -112,8 +113,7 @@ def save_delivery(
     clash = session.scalar(select(Delivery).where(Delivery.reference == reference))
     if clash is not None and clash is not delivery:
         raise InvalidInput(_l("A delivery %(ref)s already exists.", ref=reference), "reference")
-    if not date(2000, 1, 1) <= planned_on <= date(2099, 12, 31):
-        raise InvalidInput(_l("Enter a date between 2000-01-01 and 2099-12-31."), "planned_on")
+    check_day(planned_on, "planned_on")
     if delivery is None:
         delivery = Delivery(status=DeliveryStatus.DRAFT, direction=Direction(direction))
         session.add(delivery)
@@ -143,10 +143,11 @@ def save_delivery(
 def _money(value: object, field: str, *, cents: bool) -> int:
     if value in (None, ""):
         return 0
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value).replace(",", ""))
-    except InvalidOperation:
-        number = Decimal(-1)
+    number = (
+        value
+        if isinstance(value, Decimal)
+        else decimal_from(str(value).strip(), grouping=True) or Decimal(-1)
+    )
     places = Decimal("0.01") if cents else Decimal(1)
     if (
         not number.is_finite()
@@ -513,7 +514,7 @@ def cross(
     _refuse_unless(
         delivery, DeliveryStatus.APPROVED, action=_l("only an approved delivery can cross.")
     )
-    if not date(2000, 1, 1) <= crossed_on <= office_date(now):
+    if not FIRST_DAY <= crossed_on <= office_date(now):
         raise InvalidInput(_l("Enter the day it crossed, not in the future."), "crossed_on")
     _lock_in_order(session, delivery)
     refusals: list[tuple[int, str]] = []

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
+from office import inputs
 from office.audit.models import AuditEvent
 from office.auth.access import permission_required
 from office.auth.permissions import Permission, has_permission
@@ -429,8 +430,9 @@ def on_site_stock() -> Any:
                 selectinload(StockLot.waiver_line).selectinload(WaiverLine.waiver),
             )
         )
-        if after.isascii() and after.isdigit() and len(after) < 12:
-            query = query.where(StockLot.id < int(after))
+        after_id = inputs.id_from(after)
+        if after_id is not None:
+            query = query.where(StockLot.id < after_id)
         found = list(db.session.scalars(query))
         if len(found) > LOTS_PAGE:
             found, cursor = found[:LOTS_PAGE], found[LOTS_PAGE - 1].id

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from office.forms import Form
 from office.i18n import _l
+from office.inputs import DateField, HiddenField, StringField, TextAreaField
 from office.waivers.labels import (
     AUTHORITY_LABELS,
     CLASSIFICATION_LABELS,

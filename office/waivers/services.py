@@ -19,6 +19,7 @@ from office.auth.models import User
 from office.concurrency import LockSpace, advisory_lock
 from office.errors import ConflictError, InvalidInput
 from office.i18n import _l, office_date
+from office.inputs import FIRST_DAY, check_day
 from office.waivers.models import (
     Authority,
     Control,
@@ -54,7 +55,7 @@ ALLOWED_TRANSITIONS: dict[WaiverStatus, frozenset[WaiverStatus]] = {
 }
 GRANTED_STATUSES = frozenset({WaiverStatus.GRANTED, WaiverStatus.PARTIALLY_GRANTED})
 OPEN_STATUSES = frozenset({WaiverStatus.DRAFT, WaiverStatus.REQUESTED})
-EARLIEST_DATE = date(2000, 1, 1)
+EARLIEST_DATE = FIRST_DAY
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,59}$")
 
@@ -279,8 +280,7 @@ class LineSpec:
 
 def _check_validity(valid_from: date | None, valid_until: date | None) -> None:
     for value, field in ((valid_from, "valid_from"), (valid_until, "valid_until")):
-        if value is not None and not EARLIEST_DATE <= value <= date(2099, 12, 31):
-            raise InvalidInput(_l("Enter a date between 2000-01-01 and 2099-12-31."), field=field)
+        check_day(value, field)
     if valid_from and valid_until and valid_until < valid_from:
         raise InvalidInput(
             _l(

@@ -7,7 +7,7 @@ rounded half-even to six places; entered quantities carry at most three.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, TypeDecorator
@@ -15,6 +15,7 @@ from sqlalchemy.engine import Dialect
 
 from office.errors import InvalidInput
 from office.i18n import _l
+from office.inputs import decimal_from
 
 SCALE = 6
 STEP = Decimal(1).scaleb(-SCALE)
@@ -96,17 +97,20 @@ def convert(
 def parse_quantity(value: object, *, unit: Unit | None = None, allow_zero: bool = False) -> Decimal:
     """Return `value` as an exact positive quantity; raise InvalidInput (field `quantity`).
 
-    Accepts a Decimal, an int or a decimal string; refuses floats, booleans, NaN, infinities,
-    more than three decimal places, and anything from a trillion up.
+    Accepts a Decimal, an int or a decimal string in ASCII digits ("1000.5"); refuses floats,
+    booleans, NaN, infinities, more than three decimal places, and anything from a trillion up.
     """
     if isinstance(value, (bool, float)):
         raise InvalidInput(_l("Enter the quantity as a decimal number."), field="quantity")
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise InvalidInput(
-            _l("Enter the quantity as a decimal number."), field="quantity"
-        ) from None
+    number = (
+        value
+        if isinstance(value, Decimal)
+        else Decimal(value)
+        if isinstance(value, int)
+        else decimal_from(str(value).strip())
+    )
+    if number is None:
+        raise InvalidInput(_l("Enter the quantity as a decimal number."), field="quantity")
     if not number.is_finite():
         raise InvalidInput(_l("The quantity must be a finite number."), field="quantity")
     if number < 0 or (number == 0 and not allow_zero):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import (
@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from office import exports
+from office import exports, inputs
 from office.auth.access import can_access, permission_required
 from office.auth.forms import ActionForm
 from office.auth.permissions import Permission, has_permission
@@ -393,14 +393,10 @@ def change_status(waiver_id: int) -> Any:
 def _usd_cents(text: str | None) -> int | None:
     if not text:
         return None
-    try:
-        value = Decimal(text.replace(",", "").strip())
-    except InvalidOperation:
-        raise InvalidInput(
-            _("Enter the value cap in US dollars, e.g. 25000.00."), field="value_cap_usd"
-        ) from None
+    value = inputs.decimal_from(text.strip(), grouping=True)
     if (
-        not value.is_finite()
+        value is None
+        or not value.is_finite()
         or value < 0
         or value >= 10**13
         or value != value.quantize(Decimal("0.01"))
@@ -590,7 +586,7 @@ def _drawdown_form() -> DrawdownForm:
     form.waiver_line_id.choices = _line_choices()
     if request.method == "GET":
         form.occurred_on.data = office_date(utcnow())
-        line_id = _id_arg("line")
+        line_id = inputs.id_from(request.args.get("line"))
         if line_id is not None:
             line = db.session.get(WaiverLine, line_id)
             if line is not None:

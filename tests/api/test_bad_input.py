@@ -77,7 +77,7 @@ QUANTITY_CASES = [
     pytest.param("Infinity", FINITE, id="infinity-string"),
     pytest.param("-Infinity", FINITE, id="minus-infinity-string"),
     pytest.param("inf", FINITE, id="inf-string"),
-    pytest.param("1e400", "The quantity is too large.", id="1e400-string"),
+    pytest.param("1e400", FINITE, id="1e400-string"),  # a string is plain digits, no exponent
     pytest.param("1" * 30, "The quantity is too large.", id="30-digit-string"),
     pytest.param(int("1" * 30), "The quantity is too large.", id="30-digit-number"),
     pytest.param("1000000000000", "The quantity is too large.", id="a-trillion"),
@@ -154,13 +154,13 @@ def test_a_bad_json_number_for_the_quantity_is_refused(
         pytest.param(
             {"waiver_line_id": 2**40},
             "waiver_line_id",
-            f"No waiver line has the id {2**40}.",
+            "Must be at most 2147483647.",
             id="line-id-64-bit",
         ),
         pytest.param(
             {"waiver_line_id": 2**63},
             "waiver_line_id",
-            f"No waiver line has the id {2**63}.",
+            "Must be at most 2147483647.",
             id="line-id-beyond-64-bit",
         ),
         pytest.param({"waiver_line_id": 10**30}, "waiver_line_id", None, id="line-id-too-big"),
@@ -189,7 +189,7 @@ def test_a_bad_json_number_for_the_quantity_is_refused(
         pytest.param(
             {"occurred_on": "1999-12-31"},
             "occurred_on",
-            "Enter a date from 2000-01-01 on.",
+            "Enter a date between 2000-01-01 and 2099-12-31.",
             id="too-early",
         ),
         pytest.param({"purpose": "pleasure"}, "purpose", None, id="unknown-purpose"),

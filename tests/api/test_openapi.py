@@ -322,7 +322,7 @@ class Exchange:
 
 
 @pytest.fixture
-def exchanges(app, client, session, api_as, anonymous_api, monkeypatch) -> list[Exchange]:
+def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> list[Exchange]:
     """Real calls that between them give every response each operation documents."""
     monkeypatch.setattr(once, "ANSWER_WAIT_SECONDS", 0)  # no wait for an answer never coming
     reviewer, admin, scheduler = api_as(Role.REVIEWER), api_as(Role.ADMIN), api_as(Role.SCHEDULER)
@@ -389,6 +389,10 @@ def exchanges(app, client, session, api_as, anonymous_api, monkeypatch) -> list[
     call(scheduler, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
     call(scheduler, "get", "/staffing/violations", {"from": "2018-10-02", "to": "2018-10-01"})
     call(anonymous_api, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
+    # A control character in a query string.
+    for path in {p for p, m, _ in operations(doc) if m == "get" and p != "/openapi.json"}:
+        concrete = path.format(waiver_id=granted.id)
+        call(admin if "staffing" not in path else scheduler, "get", concrete, {"x": "\x00"})
     # Every protected operation: no token, a role without the permission, bad bodies.
     for path, method in PROTECTED:
         concrete = path.format(waiver_id=requested.id, entry_id=entry.id)
