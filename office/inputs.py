@@ -235,6 +235,8 @@ class DateField(_Parsed, wtforms.DateField):
             return
         text = " ".join(valuelist).strip()
         self.data = date_from(text)
+        if not text:
+            return  # no date: Optional lets it be, InputRequired asks for one
         if self.data is None:
             raise ValueError(self.invalid_value_message or self.gettext(_NOT_A_DATE))
         if not in_range(self.data):
@@ -250,6 +252,8 @@ class TimeField(_Parsed, wtforms.TimeField):
             return
         text = " ".join(valuelist).strip()
         self.data = None
+        if not text:
+            return
         if _TIME.fullmatch(text):
             try:
                 self.data = datetime.strptime(text, "%H:%M").time()
@@ -265,19 +269,34 @@ class IntegerField(_Parsed, wtforms.IntegerField):
     def process_formdata(self, valuelist: list[Any]) -> None:
         if not valuelist:
             return
-        self.data = whole_from(str(valuelist[0]).strip())
-        if self.data is None:
+        text = str(valuelist[0]).strip()
+        self.data = whole_from(text)
+        if self.data is None and text:
             raise ValueError(self.invalid_value_message or self.gettext(_NOT_A_WHOLE_NUMBER))
 
 
 # --- URLs ---------------------------------------------------------------------------------
 
 
+def _digits_up_to(limit: int) -> str:
+    """A regular expression for the numbers from 0 to `limit` in ASCII digits."""
+    text = str(limit)
+    parts = [f"[0-9]{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        if digit != "0":
+            rest = len(text) - i - 1
+            parts.append(f"{text[:i]}[0-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    parts.append(text)
+    return "(?:" + "|".join(parts) + ")"
+
+
 class IdConverter(IntegerConverter):
     """`<int:...>` in every route: ASCII digits within the database's INTEGER range, so a
-    larger id is a 404 like any id that names nothing."""
+    larger id is a 404 like any id that names nothing. The range is in the pattern itself:
+    a value refused only after matching would make Werkzeug answer 405 where another rule
+    takes the path with another method."""
 
-    regex = r"[0-9]{1,10}"
+    regex = _digits_up_to(MAX_ID)
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
