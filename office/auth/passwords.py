@@ -16,8 +16,6 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from zxcvbn import zxcvbn
-
 from office.i18n import _l
 
 PASSWORD_MIN_LENGTH = 10
@@ -79,6 +77,10 @@ def check_password(
         )
     if email and password.strip().lower() == email.strip().lower():
         raise WeakPassword(_l("The password must not be the email address."))
+    # Imported here: its lists are a megabyte of Python that only setting a password needs,
+    # not every worker's start.
+    from zxcvbn import zxcvbn
+
     with _zxcvbn_lock:
         estimate = zxcvbn(
             password, user_inputs=_context_words(email, names), max_length=PASSWORD_MAX_LENGTH
