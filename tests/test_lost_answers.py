@@ -41,6 +41,7 @@ from tests.test_once import ALREADY_SENT, Forms
 from tests.waivers.test_views import drawdown
 
 DIE = "X-Test-Die-After-Commit"
+ENGLISH = {"Accept-Language": "en"}
 SETTINGS = f'''
 """gunicorn settings for tests/test_lost_answers.py only."""
 
@@ -192,7 +193,7 @@ def test_a_drawdown_form_whose_answer_was_lost_is_recorded_once_when_sent_again(
     with gunicorn(_url(office), tmp_path) as port:
         base = f"http://127.0.0.1:{port}"
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        connection.request("GET", "/ledger/new", headers={"Cookie": cookie})
+        connection.request("GET", "/ledger/new", headers={"Cookie": cookie, **ENGLISH})
         page = connection.getresponse()
         cookie = _cookie(page, name, cookie)
         (form,) = [f for f in Forms(page.read().decode()).forms if f.action == "/ledger/new"]
@@ -204,6 +205,7 @@ def test_a_drawdown_form_whose_answer_was_lost_is_recorded_once_when_sent_again(
             }
         ).encode()
         headers = {
+            **ENGLISH,
             "Cookie": cookie,
             "Content-Type": "application/x-www-form-urlencoded",
             "Referer": f"{base}/ledger/new",
@@ -219,7 +221,9 @@ def test_a_drawdown_form_whose_answer_was_lost_is_recorded_once_when_sent_again(
         assert retry.status == 303
         assert retry.headers["Location"] == "/ledger/new"
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        connection.request("GET", "/ledger/new", headers={"Cookie": _cookie(retry, name, cookie)})
+        connection.request(
+            "GET", "/ledger/new", headers={"Cookie": _cookie(retry, name, cookie), **ENGLISH}
+        )
         shown = connection.getresponse().read().decode()
 
     assert ALREADY_SENT in re.sub(r"\s+", " ", shown)
