@@ -14,6 +14,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.routing import IntegerConverter
 
 from office import create_app
 from office.api.openapi import openapi_document
@@ -40,7 +41,7 @@ def _rules_with_ids() -> list:
     app = create_app({"SECRET_KEY": "x" * 64, "OFFICE_DATABASE_URL": "sqlite://"})
     params = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        ids = [n for n, c in rule._converters.items() if type(c).__name__ == "IdConverter"]
+        ids = [n for n, c in rule._converters.items() if isinstance(c, IntegerConverter)]
         if not ids:
             continue
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):

@@ -19,7 +19,7 @@ from office.auth.permissions import Role
 from tests.api.conftest import issue_token
 from tests.factories import draw, make_rice, make_user, make_waiver
 
-EXAMPLES_PER_OPERATION = 30
+EXAMPLES_PER_OPERATION = 20
 # Who calls each operation: the reviewer keeps the catalogue and the waivers, the office
 # administrator the ledger; both read.
 REVIEWER_OPERATIONS = {"createResource", "createWaiver", "changeWaiverStatus"}
