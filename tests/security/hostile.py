@@ -79,6 +79,23 @@ NOT_USER_TEXT = {
     "plan_proposals.objective": "the planner's own summary of its search",
     "signed_off_months.summary": "counts per kind and state",
     "staffing_rules.counted_categories": "codes of a closed vocabulary",
+    "api_tokens.generation": "the user's session_token at issue",
+    "user_sessions.generation": "the user's session_token at login",
+    "user_sessions.key_hash": "a SHA-256",
+    "form_submissions.token": "a random one-time token",
+    "form_submissions.location": "the app's own redirect",
+    "form_submissions.flashes": "the app's own messages",
+    "idempotency_keys.key": "a client's opaque key, never shown",
+    "idempotency_keys.fingerprint": "a SHA-256",
+    "idempotency_keys.body": "the API's own stored answer (JSON, escaped by the JSON encoder)",
+    "idempotency_keys.location": "the app's own URL",
+    "idempotency_keys.mimetype": "the app's own media type",
+    "ledger_checkpoints.head_hash": "a SHA-256",
+    "ledger_checkpoints.key_id": "a key's fingerprint",
+    "ledger_checkpoints.signature": "an Ed25519 signature",
+    "login_attempts.client_network": "a network derived from the client's address",
+    "recovery_codes.code_hash": "a SHA-256",
+    "two_factor_credentials.secret_encrypted": "a Fernet token",
 }
 
 # The columns that hold text a user chose (typed in a form, sent to the API, imported from a
@@ -89,6 +106,8 @@ USER_TEXT = {
     "api_tokens.name": "what a token is for",
     "login_attempts.email": "whatever was typed as the email on the login page",
     "login_attempts.remote_addr": "the client's address (from a proxy's header)",
+    "user_sessions.remote_addr": "the client's address (from a proxy's header)",
+    "user_sessions.user_agent": "whatever the browser sent as its User-Agent",
     "audit_events.detail": "copies of names, references and reasons",
     "resources.code": "a resource's code",
     "resources.name_ko": "a resource's name",
@@ -150,6 +169,8 @@ NOT_SHOWN = {
     "dip_readings.void_reason": "no service voids a dip yet",
     "generator_readings.void_reason": "no service voids generator hours yet",
     "signed_off_months.note": "kept with the sign-off; no page shows it",
+    "user_sessions.remote_addr": "opened by logging in; the crawl seeds none",
+    "user_sessions.user_agent": "opened by logging in; the crawl seeds none",
 }
 
 
