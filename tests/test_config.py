@@ -81,6 +81,8 @@ PRODUCTION = {
     "OFFICE_ENV": "production",
     "SECRET_KEY": "k" * 64,
     "OFFICE_DATABASE_URL": "postgresql://office@db/office",
+    # An Ed25519 key's 32 bytes, in base64: production signs the ledger's checkpoints.
+    "OFFICE_LEDGER_KEY": "A" * 43 + "=",
 }
 
 

@@ -463,6 +463,8 @@ def test_production_without_a_signing_key_refuses_to_start(tmp_path):
                 "OFFICE_ENV": "production",
                 "SECRET_KEY": "k" * 64,
                 "OFFICE_DATABASE_URL": "postgresql://db/office",
+                # A Fernet key: production needs one for the two-factor secrets too.
+                "OFFICE_TWO_FACTOR_KEY": "q7kzzB4bVpGC8jKX5f8dG8bY3f6nW0ZrjJ2f3d2YH5M=",
             },
             tmp_path,
         )
