@@ -66,8 +66,8 @@ _CONTROL_IN_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 def text_error(text: str | None, *, multiline: bool = False) -> Any:
     """Return why `text` cannot be taken (a lazy message), or None if it can."""
-    if not text:
-        return None
+    if not isinstance(text, str) or not text:
+        return None  # a field filled from an object may hold a number
     if (_CONTROL_IN_LINES if multiline else _CONTROL).search(text) is None:
         return None
     if multiline:

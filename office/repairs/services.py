@@ -49,7 +49,13 @@ def lock_work_order(session: Session, work_order: WorkOrder) -> WorkOrder:
 
 
 def _won(value: object, field: str) -> int:
-    number = decimal_from(str(value).strip(), grouping=True) or Decimal(-1)
+    number = (
+        Decimal(value)
+        if isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+        else decimal_from(str(value).strip(), grouping=True)
+    )
+    if number is None:
+        number = Decimal(-1)
     if not number.is_finite() or number < 0 or number >= 10**15 or number != number.to_integral():
         raise InvalidInput(_l("Enter an amount of 0 or more, in whole won."), field)
     return int(number)

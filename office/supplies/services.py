@@ -144,10 +144,10 @@ def _money(value: object, field: str, *, cents: bool) -> int:
     if value in (None, ""):
         return 0
     number = (
-        value
-        if isinstance(value, Decimal)
-        else decimal_from(str(value).strip(), grouping=True) or Decimal(-1)
+        value if isinstance(value, Decimal) else decimal_from(str(value).strip(), grouping=True)
     )
+    if number is None:
+        number = Decimal(-1)
     places = Decimal("0.01") if cents else Decimal(1)
     if (
         not number.is_finite()
