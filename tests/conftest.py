@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine
@@ -96,6 +97,20 @@ def build_app(connection: Connection, database_url: str, **overrides: object) ->
 @pytest.fixture
 def app(connection: Connection, database_url: str) -> Flask:
     return build_app(connection, database_url)
+
+
+LEDGER_KEY = Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def signed_app(connection: Connection, database_url: str, tmp_path: Path) -> Flask:
+    """The app with a ledger signing key, appending every checkpoint to a file of its own."""
+    return build_app(
+        connection,
+        database_url,
+        OFFICE_LEDGER_SIGNING_KEY=LEDGER_KEY,
+        OFFICE_LEDGER_CHECKPOINT_FILE=str(tmp_path / "checkpoints.jsonl"),
+    )
 
 
 @pytest.fixture

@@ -572,17 +572,25 @@ def touch_session(session: Session, row: UserSession, *, now: datetime) -> bool:
     the session ended meanwhile (it is not revived)."""
     if now - row.last_seen_at < TOUCH_INTERVAL:
         return True
-    # One statement, conditional on the session being live when it runs: a logout committed
-    # first wins, and two requests touching at once both succeed.
+    return _touch(session, row, "last_seen_at", UserSession.ended_at, now=now)
+
+
+def _touch(
+    session: Session, row: UserSession | ApiToken, attribute: str, ended: Any, *, now: datetime
+) -> bool:
+    """Set `row`'s `attribute` to `now` in one statement, conditional on the credential being
+    live when it runs (`ended` still NULL): an end committed first wins, and two requests
+    touching at once both succeed. Return False when it had ended."""
+    model = type(row)
     result = session.execute(
-        update(UserSession)
-        .where(UserSession.id == row.id, UserSession.ended_at.is_(None))
-        .values(last_seen_at=now)
+        update(model)
+        .where(model.id == row.id, ended.is_(None))
+        .values({attribute: now})
         .execution_options(synchronize_session=False)
     )
     if _rowcount(result) == 0:
         return False
-    set_committed_value(row, "last_seen_at", now)
+    set_committed_value(row, attribute, now)
     return True
 
 
@@ -750,16 +758,7 @@ def touch_token(session: Session, row: ApiToken, *, now: datetime) -> bool:
     return False when it was revoked meanwhile."""
     if row.last_used_at is not None and now - row.last_used_at < TOUCH_INTERVAL:
         return True
-    result = session.execute(
-        update(ApiToken)
-        .where(ApiToken.id == row.id, ApiToken.revoked_at.is_(None))
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if _rowcount(result) == 0:
-        return False
-    set_committed_value(row, "last_used_at", now)
-    return True
+    return _touch(session, row, "last_used_at", ApiToken.revoked_at, now=now)
 
 
 def user_for_token(session: Session, token: str) -> User | None:

@@ -161,37 +161,56 @@ def create_token() -> Any:
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int) -> Response:
-    row = get_or_404(ApiToken, token_id)
-    if row.user_id != current_user.id:
-        abort(404)
-    if ActionForm().validate_on_submit():
-        try:
-            services.revoke_api_token(db.session, row, actor=current_user, now=utcnow())
-        except DomainError as exc:
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Token %(prefix)s… revoked.", prefix=row.prefix), "success")
-    return redirect(url_for("auth.account"))
+    return _end_credential(
+        ApiToken,
+        token_id,
+        owner_id=current_user.id,
+        end=services.revoke_api_token,
+        done=lambda row: _("Token %(prefix)s… revoked.", prefix=row.prefix),
+        back=url_for("auth.account"),
+    )
 
 
 @bp.post("/account/sessions/<int:session_id>/end")
 @login_required
 def end_session(session_id: int) -> Response:
-    row = get_or_404(UserSession, session_id)
-    if row.user_id != current_user.id:
+    return _end_credential(
+        UserSession,
+        session_id,
+        owner_id=current_user.id,
+        end=_end_session,
+        done=lambda row: _("That session has ended."),
+        back=url_for("auth.account"),
+    )
+
+
+def _end_session(session: Any, row: UserSession, *, actor: User, now: Any) -> None:
+    services.end_session(session, row, reason=CredentialEnd.REVOKED, actor=actor, now=now)
+
+
+def _end_credential(
+    model: Any,
+    row_id: int,
+    *,
+    owner_id: int,
+    end: Callable[..., None],
+    done: Callable[[Any], str],
+    back: str,
+) -> Response:
+    """End one of a user's credentials (an API token, a session). Another user's row is a 404,
+    whoever asks, so that ids of other people's credentials tell nothing."""
+    row = get_or_404(model, row_id)
+    if row.user_id != owner_id:
         abort(404)
     if ActionForm().validate_on_submit():
         try:
-            services.end_session(
-                db.session, row, reason=CredentialEnd.REVOKED, actor=current_user, now=utcnow()
-            )
+            end(db.session, row, actor=current_user, now=utcnow())
         except DomainError as exc:
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash(_("That session has ended."), "success")
-    return redirect(url_for("auth.account"))
+            flash(done(row), "success")
+    return redirect(back)
 
 
 # --- user management (superusers) ---------------------------------------------------------
@@ -332,44 +351,26 @@ def reactivate(user_id: int) -> Response:
 @users_bp.post("/<int:user_id>/sessions/<int:session_id>/end", endpoint="end_session")
 @permission_required(Permission.MANAGE_USERS)
 def end_users_session(user_id: int, session_id: int) -> Response:
-    row = get_or_404(UserSession, session_id)
-    if row.user_id != user_id:
-        abort(404)
-    if ActionForm().validate_on_submit():
-        try:
-            services.end_session(
-                db.session, row, reason=CredentialEnd.REVOKED, actor=current_user, now=utcnow()
-            )
-        except DomainError as exc:
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(
-                _("A session of %(email)s has ended.", email=row.user.email),
-                "success",
-            )
-    return redirect(url_for("users.detail", user_id=user_id))
+    return _end_credential(
+        UserSession,
+        session_id,
+        owner_id=user_id,
+        end=_end_session,
+        done=lambda row: _("A session of %(email)s has ended.", email=row.user.email),
+        back=url_for("users.detail", user_id=user_id),
+    )
 
 
 @users_bp.post("/<int:user_id>/tokens/<int:token_id>/revoke", endpoint="revoke_token")
 @permission_required(Permission.MANAGE_USERS)
 def revoke_users_token(user_id: int, token_id: int) -> Response:
-    row = get_or_404(ApiToken, token_id)
-    if row.user_id != user_id:
-        abort(404)
-    if ActionForm().validate_on_submit():
-        try:
-            services.revoke_api_token(db.session, row, actor=current_user, now=utcnow())
-        except DomainError as exc:
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "Token %(prefix)s… of %(email)s revoked.",
-                    prefix=row.prefix,
-                    email=row.user.email,
-                ),
-                "success",
-            )
-    return redirect(url_for("users.detail", user_id=user_id))
+    return _end_credential(
+        ApiToken,
+        token_id,
+        owner_id=user_id,
+        end=services.revoke_api_token,
+        done=lambda row: _(
+            "Token %(prefix)s… of %(email)s revoked.", prefix=row.prefix, email=row.user.email
+        ),
+        back=url_for("users.detail", user_id=user_id),
+    )

@@ -8,12 +8,12 @@ from datetime import date
 
 import pypdfium2
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from office.reviews import services
 from office.waivers import checkpoints
 from office.waivers.models import CheckpointKind, DrawdownEntry, LedgerCheckpoint
+from tests.conftest import LEDGER_KEY as KEY
 from tests.conftest import build_app, log_in
 from tests.factories import NOW, audit_events, draw, make_rice
 from tests.reviews.arrange import TODAY, acknowledge_all
@@ -21,20 +21,9 @@ from tests.reviews.pages import read
 from tests.waivers.test_checkpoints import delete_checkpoints, rewrite
 
 OCTOBER = date(2018, 10, 1)
-KEY = Ed25519PrivateKey.generate()
 KEYS = checkpoints.LedgerKeys(
     signing=KEY, trusted={checkpoints.key_id(KEY.public_key()): KEY.public_key()}
 )
-
-
-@pytest.fixture
-def signed_app(connection, database_url, tmp_path):
-    return build_app(
-        connection,
-        database_url,
-        OFFICE_LEDGER_SIGNING_KEY=KEY,
-        OFFICE_LEDGER_CHECKPOINT_FILE=str(tmp_path / "checkpoints.jsonl"),
-    )
 
 
 @pytest.fixture

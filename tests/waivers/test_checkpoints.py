@@ -21,22 +21,11 @@ from office import config
 from office.config import ConfigError
 from office.waivers import checkpoints, ledger
 from office.waivers.models import CheckpointKind, DrawdownEntry, LedgerCheckpoint, LedgerHead
+from tests.conftest import LEDGER_KEY as KEY
 from tests.conftest import build_app
 from tests.factories import NOW, draw, make_rice
 
-KEY = Ed25519PrivateKey.generate()
 OTHER_KEY = Ed25519PrivateKey.generate()
-
-
-@pytest.fixture
-def signed_app(connection, database_url, tmp_path):
-    """The app with a signing key, appending every checkpoint to a file of its own."""
-    return build_app(
-        connection,
-        database_url,
-        OFFICE_LEDGER_SIGNING_KEY=KEY,
-        OFFICE_LEDGER_CHECKPOINT_FILE=str(tmp_path / "checkpoints.jsonl"),
-    )
 
 
 @pytest.fixture
