@@ -4,6 +4,7 @@ a real Chromium driven by Playwright. Without Chromium the browser tests skip, e
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,11 @@ def screenshot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def nav_to(page: Any, name: str) -> None:
+    """Follow the header's link named `name`, opening its menu first when it is in one."""
+    link = page.locator("ul.main-nav a").filter(has_text=re.compile(rf"^\s*{re.escape(name)}\s*$"))
+    if not link.is_visible():
+        page.locator("ul.main-nav details").filter(has=link).locator("summary").click()
+    link.click()
