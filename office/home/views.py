@@ -18,6 +18,7 @@ def index() -> str:
     """Each role's first page: what awaits this person today, each entry linking to its work."""
     today = office_date(utcnow())
     role = current_user.role
+    summary: queries.AdminHome | queries.ReviewerHome | queries.SchedulerHome
     if role is Role.ADMIN:
         summary = queries.admin_home(db.session, today)
     elif role is Role.REVIEWER:

@@ -95,7 +95,7 @@ def _rows(page) -> int:
     middles = page.locator(
         "header nav > ul > li, header .main-nav > li, header .user-nav > li"
     ).evaluate_all(
-        "items => items.map(i => { const r = i.getBoundingClientRect(); return r.top + r.height / 2; })"
+        "items => items.map(i => i.getBoundingClientRect()).map(r => r.top + r.height / 2)"
     )
     rows = 1
     for before, after in zip(sorted(middles), sorted(middles)[1:], strict=False):
@@ -117,7 +117,8 @@ def test_the_header_fits_one_row_on_a_laptop(page, language):
         "items => items.filter(i => i.getClientRects().length > 1).map(i => i.textContent)"
     )
     assert words == []  # no entry breaks onto two lines
-    page.locator("ul.main-nav summary", has_text="Operations" if language == "en" else "운영").click()
+    operations = "Operations" if language == "en" else "운영"
+    page.locator("ul.main-nav summary", has_text=operations).click()
     page.keyboard.press("Escape")
     assert page.locator("ul.main-nav details[open]").count() == 0
 
