@@ -132,6 +132,7 @@ def _init_templates(app: Flask) -> None:
             "nav": visible_nav,
             "role_label": role_label,
             "language_form": lambda: LanguageForm(formdata=None, next=_this_page()),
+            "this_page": _this_page,
             "logout_form": lambda: ActionForm(formdata=None),
         }
 

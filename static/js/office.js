@@ -35,6 +35,18 @@
     });
   }
 
+  // A form refused and shown again answers a post; show the form's own page's address instead.
+  function showPageAddress() {
+    var meta = document.querySelector('meta[name="office-page"]');
+    if (!meta || !window.history.replaceState) return;
+    var target = meta.getAttribute("content");
+    if (target && target.charAt(0) === "/" && target.charAt(1) !== "/") {
+      window.history.replaceState(window.history.state, "", target);
+    }
+  }
+
+  showPageAddress();
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpMenu();
     setUpDropdowns();

@@ -139,7 +139,19 @@ def screenshot(page: object, name: str) -> Path:
 
 def nav_to(page: Any, name: str) -> None:
     """Follow the header's link named `name`, opening its menu first when it is in one."""
-    link = page.locator("ul.main-nav a").filter(has_text=re.compile(rf"^\s*{re.escape(name)}\s*$"))
+    named = re.compile(rf"^\s*{re.escape(name)}\s*$")
+    link = page.locator("ul.main-nav a").filter(has_text=named)
     if not link.is_visible():
-        page.locator("ul.main-nav details").filter(has=link).locator("summary").click()
+        menu_link = page.locator("a").filter(has_text=named)
+        menu = page.locator("ul.main-nav details").filter(has=menu_link)
+        menu.locator("summary").click()
     link.click()
+
+
+def log_in(page: Any, login: Any) -> None:
+    """Log in through the form as `login` (one of the demo logins) and land on the home page."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(login.email)
+    page.get_by_label("Password").fill(login.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/")
