@@ -47,8 +47,44 @@
 
   showPageAddress();
 
+  // A wide table scrolls in its box; a box that scrolls can be reached and scrolled from the
+  // keyboard, and says what it holds. A box that fits stays out of the tab order.
+  function labelOf(box) {
+    var caption = box.querySelector("caption");
+    if (caption) return caption.textContent.trim();
+    var figure = box.previousElementSibling;
+    var title = figure && figure.querySelector("figcaption, title");
+    if (title) return title.textContent.trim();
+    var heading = box.previousElementSibling;
+    while (heading && !/^H[1-6]$/.test(heading.tagName)) heading = heading.previousElementSibling;
+    return heading ? heading.textContent.trim() : document.title;
+  }
+
+  function setUpScrollBoxes() {
+    var tables = document.querySelectorAll("main table");
+    Array.prototype.forEach.call(tables, function (table) {
+      if (table.closest(".table-wrap, .table-scroll, .scroll-box")) return;
+      var box = document.createElement("div");
+      box.className = "table-scroll";
+      table.parentNode.insertBefore(box, table);
+      box.appendChild(table);
+    });
+    var boxes = document.querySelectorAll(".table-wrap, .table-scroll, .scroll-box");
+    Array.prototype.forEach.call(boxes, function (box) {
+      if (box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1) {
+        box.setAttribute("tabindex", "0");
+        if (!box.hasAttribute("role")) box.setAttribute("role", "region");
+        if (!box.hasAttribute("aria-label")) box.setAttribute("aria-label", labelOf(box));
+      } else if (box.getAttribute("tabindex") === "0" && !box.hasAttribute("data-keep-tabindex")) {
+        box.removeAttribute("tabindex");
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpMenu();
     setUpDropdowns();
+    setUpScrollBoxes();
   });
+  window.addEventListener("resize", setUpScrollBoxes);
 })();
