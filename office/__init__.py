@@ -123,15 +123,16 @@ def _this_page() -> str:
 def _init_templates(app: Flask) -> None:
     from office.auth.forms import ActionForm, LanguageForm
     from office.auth.permissions import role_label
-    from office.navigation import visible_nav_items
+    from office.navigation import visible_nav
 
     @app.context_processor
     def shell() -> dict[str, Any]:
         return {
             "can_access": can_access,
-            "nav_items": visible_nav_items,
+            "nav": visible_nav,
             "role_label": role_label,
             "language_form": lambda: LanguageForm(formdata=None, next=_this_page()),
+            "this_page": _this_page,
             "logout_form": lambda: ActionForm(formdata=None),
         }
 

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template
+from flask_login import current_user
 
 from office.auth.access import login_required, public
+from office.auth.permissions import Role
+from office.db import db, utcnow
+from office.home import queries
+from office.i18n import current_locale_code, office_date
 
 bp = Blueprint("home", __name__)
 
@@ -10,7 +15,17 @@ bp = Blueprint("home", __name__)
 @bp.get("/")
 @login_required
 def index() -> str:
-    return render_template("home/index.html")
+    """Each role's first page: what awaits this person today, each entry linking to its work."""
+    today = office_date(utcnow())
+    role = current_user.role
+    summary: queries.AdminHome | queries.ReviewerHome | queries.SchedulerHome
+    if role is Role.ADMIN:
+        summary = queries.admin_home(db.session, today)
+    elif role is Role.REVIEWER:
+        summary = queries.reviewer_home(db.session, today)
+    else:
+        summary = queries.scheduler_home(db.session, today, locale=current_locale_code())
+    return render_template(f"home/{role.value}.html", home=summary, today=today)
 
 
 @bp.get("/healthz")

@@ -4,6 +4,7 @@ a real Chromium driven by Playwright. Without Chromium the browser tests skip, e
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -12,6 +13,8 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -117,15 +120,75 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+SEVERE = ("serious", "critical")
+PHONE = {"width": 390, "height": 844}
+# Kinds of page already checked in this process: each is checked once, on its first visit.
+CHECKED: set[str] = set()
+
+
+def accessibility_problems(page: Any) -> list[str]:
+    """Run axe-core on the page as it stands; describe each serious or critical violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    return [
+        f"{page.url}: {v['id']} ({v['impact']}): {v['help']}: "
+        + "; ".join(node["html"][:120] for node in v["nodes"][:5])
+        for v in violations
+        if v["impact"] in SEVERE
+    ]
+
+
+def overflow_problems(page: Any) -> list[str]:
+    """The page at phone width: nothing may push it wider than the screen."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    screen = page.viewport_size["width"]
+    return [f"{page.url}: {width} px wide on a {screen} px phone"] if width > screen + 1 else []
+
+
+def page_kind(url: str) -> str:
+    """The page's route, numbers and dates left out: /deliveries/7 and /deliveries/9 are one."""
+    path = urlsplit(url).path
+    path = re.sub(r"\d{4}-\d{2}(-\d{2})?", "<date>", path)
+    return re.sub(r"/\d+(?=/|$)", "/<id>", path)
+
+
+def check_pages(context: Any, urls: list[str]) -> list[str]:
+    """Visit each kind of page among `urls` not checked yet; run axe-core on it, at laptop
+    width and at phone width, and look for anything wider than the phone."""
+    problems: list[str] = []
+    checker = None
+    for url in dict.fromkeys(urls):
+        kind = page_kind(url)
+        if kind in CHECKED or url.endswith((".pdf", ".csv", ".ics")) or "/api/" in url:
+            continue
+        CHECKED.add(kind)
+        checker = checker or context.new_page()
+        checker.set_viewport_size({"width": 1280, "height": 900})
+        response = checker.goto(url)
+        if response is None or response.status != 200 or page_kind(checker.url) != kind:
+            continue  # logged out by the test, or a page that answers posts only
+        problems += accessibility_problems(checker)
+        checker.set_viewport_size(PHONE)
+        problems += overflow_problems(checker)
+    return problems
+
+
 @pytest.fixture
 def page(browser: object, live_server: str) -> Iterator[object]:
+    """A page at laptop size in English. After the test, each kind of page it loaded is checked
+    with axe-core, at laptop and phone width: a serious or critical problem fails the test."""
     context = browser.new_context(
         base_url=live_server, locale="en-US", viewport={"width": 1280, "height": 900}
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
+    visited: list[str] = []
+    page.on("load", lambda loaded: visited.append(loaded.url))
     yield page
+    problems = check_pages(context, visited)
     context.close()
+    assert not problems, "Pages with problems:\n" + "\n".join(problems)
 
 
 def screenshot(page: object, name: str) -> Path:
@@ -133,3 +196,23 @@ def screenshot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def nav_to(page: Any, name: str) -> None:
+    """Follow the header's link named `name`, opening its menu first when it is in one."""
+    named = re.compile(rf"^\s*{re.escape(name)}\s*$")
+    link = page.locator("ul.main-nav a").filter(has_text=named)
+    if not link.is_visible():
+        menu_link = page.locator("a").filter(has_text=named)
+        menu = page.locator("ul.main-nav details").filter(has=menu_link)
+        menu.locator("summary").click()
+    link.click()
+
+
+def log_in(page: Any, login: Any) -> None:
+    """Log in through the form as `login` (one of the demo logins) and land on the home page."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(login.email)
+    page.get_by_label("Password").fill(login.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/")

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from office.demo import DEMO_LOGINS
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import nav_to, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +38,7 @@ def entry_seq(page) -> int:
 
 def test_administrator_checks_records_and_reverses_a_drawdown(page):
     log_in(page, ADMIN)
-    page.locator("ul.main-nav").get_by_role("link", name="Record drawdown").click()
+    nav_to(page, "Record drawdown")
     page.wait_for_url("**/ledger/new")
 
     page.get_by_label("Resource", exact=True).select_option(label="diesel · Diesel (gas oil) (L)")
@@ -86,7 +86,7 @@ def test_administrator_checks_records_and_reverses_a_drawdown(page):
 def test_reviewer_creates_a_waiver_adds_a_line_and_grants_it(page):
     reference = f"MOU-BT-{secrets.token_hex(3).upper()}"
     log_in(page, REVIEWER)
-    page.locator("ul.main-nav").get_by_role("link", name="Waivers").click()
+    nav_to(page, "Waivers")
     page.get_by_role("button", name="New waiver").click()
     page.wait_for_url("**/waivers/new")
 

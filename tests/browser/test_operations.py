@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from office.demo import DEMO_LOGINS
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import nav_to, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +43,7 @@ def test_administrator_logs_a_day_signs_it_off_and_corrects_it(page):
     log_in(page, ADMIN)
 
     # The day's meter goes in first thing: a generator's own meter, installed that morning.
-    page.locator("ul.main-nav").get_by_role("link", name="Fuel and power").click()
+    nav_to(page, "Fuel and power")
     page.locator("nav.subnav").get_by_role("link", name="Generators and meters").click()
     page.get_by_text("Add a meter", exact=True).click()
     add_meter = page.locator("form[action='/operations/meters']")
@@ -55,7 +55,7 @@ def test_administrator_logs_a_day_signs_it_off_and_corrects_it(page):
     add_meter.get_by_role("button", name="Add meter").click()
     expect(page.get_by_text("Meter added with its first reading.")).to_be_visible()
 
-    page.locator("ul.main-nav").get_by_role("link", name="Daily log").click()
+    nav_to(page, "Daily log")
     page.wait_for_url(re.compile(r"/operations/days/\d{4}-\d{2}-\d{2}$"))
     page.goto(f"/operations/days/{DAY}")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Daily log {DAY}")
@@ -140,7 +140,7 @@ def test_administrator_logs_a_day_signs_it_off_and_corrects_it(page):
 
 def test_the_petroleum_report_for_the_opening_month(page):
     log_in(page, ADMIN)
-    page.locator("ul.main-nav").get_by_role("link", name="Fuel and power").click()
+    nav_to(page, "Fuel and power")
     page.locator("nav.subnav").get_by_role("link", name="UN petroleum report").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Refined petroleum transferred north")
     # The periods offered are those of the year shown; 2018's come with a date in 2018.

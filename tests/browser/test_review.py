@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from office.demo import DEMO_LOGINS
-from tests.browser.conftest import ARTIFACTS, screenshot
+from tests.browser.conftest import ARTIFACTS, nav_to, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +64,7 @@ def test_reviewer_queries_an_item_acknowledges_the_answer_signs_off_and_download
     page, second_page
 ):
     log_in(page, REVIEWER)
-    page.locator("ul.main-nav").get_by_role("link", name="Review", exact=True).click()
+    nav_to(page, "Review")
     page.wait_for_url("**/reviews/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Supply usage")
     awaiting = page.get_by_test_id("awaiting-total")
@@ -123,7 +123,7 @@ def test_reviewer_queries_an_item_acknowledges_the_answer_signs_off_and_download
     # At another desk, the office administrator finds the queried item and answers it.
     admin = second_page
     log_in(admin, ADMIN)
-    admin.locator("ul.main-nav").get_by_role("link", name="Review", exact=True).click()
+    nav_to(admin, "Review")
     admin.get_by_role("link", name="Review queue", exact=True).click()
     admin.get_by_label("State").select_option("queried")
     admin.get_by_role("button", name="Filter").click()

@@ -55,7 +55,7 @@ def log_in(page, login):
 def test_role_logs_in_sees_its_navigation_switches_to_korean_and_logs_out(page, login):
     log_in(page, login)
     nav = page.locator("ul.main-nav a")
-    assert set(nav.all_inner_texts()) == NAV_BY_ROLE[login.role.value]
+    assert {text.strip() for text in nav.all_text_contents()} == NAV_BY_ROLE[login.role.value]
     assert page.get_by_test_id("account-link").inner_text() == login.name
     screenshot(page, f"shell-{login.role.value}-en")
 
@@ -88,3 +88,55 @@ def test_layout_fits_a_tablet(page):
     overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     assert overflow is False
     screenshot(page, "shell-tablet")
+
+
+def _rows(page) -> int:
+    """How many rows the header's entries take: entries whose middles lie apart are in two."""
+    middles = page.locator(
+        "header nav > ul > li, header .main-nav > li, header .user-nav > li"
+    ).evaluate_all(
+        "items => items.map(i => i.getBoundingClientRect()).map(r => r.top + r.height / 2)"
+    )
+    rows = 1
+    for before, after in zip(sorted(middles), sorted(middles)[1:], strict=False):
+        rows += after - before > 16
+    return rows
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_the_header_fits_one_row_on_a_laptop(page, language):
+    log_in(page, DEMO_LOGINS[0])  # the administrator sees every menu
+    if language == "ko":
+        page.get_by_role("button", name="한국어").click()
+        page.wait_for_load_state()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    screenshot(page, f"header-1366-{language}")
+
+    assert _rows(page) == 1
+    words = page.locator("header nav a, header nav summary").evaluate_all(
+        "items => items.filter(i => i.getClientRects().length > 1).map(i => i.textContent)"
+    )
+    assert words == []  # no entry breaks onto two lines
+    operations = "Operations" if language == "en" else "운영"
+    page.locator("ul.main-nav summary", has_text=operations).click()
+    page.keyboard.press("Escape")
+    assert page.locator("ul.main-nav details[open]").count() == 0
+
+
+def test_the_header_folds_into_one_menu_on_a_phone(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, DEMO_LOGINS[0])
+    screenshot(page, "header-390-en")
+    toggle = page.get_by_role("button", name="Menu")
+
+    assert toggle.is_visible()
+    assert not page.locator("ul.main-nav").is_visible()
+    header = page.locator("header.site-header").bounding_box()
+    assert header is not None and header["height"] < 120  # the first screen is the page's own
+
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    page.locator("ul.main-nav summary", has_text="Operations").click()
+    screenshot(page, "header-390-menu-en")
+    page.locator("ul.main-nav a", has_text="Daily log").click()
+    page.wait_for_url("**/operations/days/*")

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from office.demo import DEMO_LOGINS
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import nav_to, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +46,7 @@ def on_site_days(table) -> list[list[bool]]:
 
 def test_scheduler_plans_checks_and_publishes_a_quarter(page):
     log_in(page, SCHEDULER)
-    page.locator("ul.main-nav").get_by_role("link", name="Staffing").click()
+    nav_to(page, "Staffing")
     page.wait_for_url("**/staffing/")
     open_staffing_page(page, "Calendar")
     page.get_by_label("Month (YYYY-MM)").fill("2018-10")

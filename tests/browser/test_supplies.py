@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from office.demo import DEMO_LOGINS
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import nav_to, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -72,7 +72,7 @@ def left_on_line(cell) -> tuple[int, int]:
 
 
 def new_delivery(page, reference: str, *, direction: str, planned: str) -> str:
-    page.locator("ul.main-nav").get_by_role("link", name="Deliveries", exact=True).click()
+    nav_to(page, "Deliveries")
     page.wait_for_url("**/deliveries/")
     page.get_by_role("button", name="New delivery").click()
     page.wait_for_url("**/deliveries/new")
@@ -214,7 +214,7 @@ def test_administrator_delivers_repairs_with_the_materials_and_returns_the_tool(
     screenshot(page, "stock-lots")
 
     # A work order: create, approve, start, use a water heater, add a cost, assign the welder.
-    page.locator("ul.main-nav").get_by_role("link", name="Repairs", exact=True).click()
+    nav_to(page, "Repairs")
     page.get_by_role("button", name="New work order").click()
     page.wait_for_url("**/repairs/new")
     page.get_by_label("Number").fill(number)

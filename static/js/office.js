@@ -1,0 +1,90 @@
+// Progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  // The phone's menu: one button folds the navigation away and back.
+  function setUpMenu() {
+    var toggle = document.querySelector(".menu-toggle");
+    var menu = document.getElementById("site-menu");
+    if (!toggle || !menu) return;
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var open = menu.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
+  // A menu of the header closes when another opens, on Escape, and on a click elsewhere.
+  function setUpDropdowns() {
+    var menus = Array.prototype.slice.call(document.querySelectorAll("header details.dropdown"));
+    function closeAll(except) {
+      menus.forEach(function (menu) { if (menu !== except) menu.open = false; });
+    }
+    menus.forEach(function (menu) {
+      menu.addEventListener("toggle", function () { if (menu.open) closeAll(menu); });
+    });
+    document.addEventListener("click", function (event) {
+      if (!event.target.closest("header details.dropdown")) closeAll(null);
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") return;
+      var open = menus.filter(function (menu) { return menu.open; });
+      closeAll(null);
+      if (open.length) open[0].querySelector("summary").focus();
+    });
+  }
+
+  // A form refused and shown again answers a post; show the form's own page's address instead.
+  function showPageAddress() {
+    var meta = document.querySelector('meta[name="office-page"]');
+    if (!meta || !window.history.replaceState) return;
+    var target = meta.getAttribute("content");
+    if (target && target.charAt(0) === "/" && target.charAt(1) !== "/") {
+      window.history.replaceState(window.history.state, "", target);
+    }
+  }
+
+  showPageAddress();
+
+  // A wide table scrolls in its box; a box that scrolls can be reached and scrolled from the
+  // keyboard, and says what it holds. A box that fits stays out of the tab order.
+  function labelOf(box) {
+    var caption = box.querySelector("caption");
+    if (caption) return caption.textContent.trim();
+    var figure = box.previousElementSibling;
+    var title = figure && figure.querySelector("figcaption, title");
+    if (title) return title.textContent.trim();
+    var heading = box.previousElementSibling;
+    while (heading && !/^H[1-6]$/.test(heading.tagName)) heading = heading.previousElementSibling;
+    return heading ? heading.textContent.trim() : document.title;
+  }
+
+  function setUpScrollBoxes() {
+    var tables = document.querySelectorAll("main table");
+    Array.prototype.forEach.call(tables, function (table) {
+      if (table.closest(".table-wrap, .table-scroll, .scroll-box")) return;
+      var box = document.createElement("div");
+      box.className = "table-scroll";
+      table.parentNode.insertBefore(box, table);
+      box.appendChild(table);
+    });
+    var boxes = document.querySelectorAll(".table-wrap, .table-scroll, .scroll-box");
+    Array.prototype.forEach.call(boxes, function (box) {
+      if (box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1) {
+        box.setAttribute("tabindex", "0");
+        if (!box.hasAttribute("role")) box.setAttribute("role", "region");
+        if (!box.hasAttribute("aria-label")) box.setAttribute("aria-label", labelOf(box));
+      } else if (box.getAttribute("tabindex") === "0" && !box.hasAttribute("data-keep-tabindex")) {
+        box.removeAttribute("tabindex");
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setUpMenu();
+    setUpDropdowns();
+    setUpScrollBoxes();
+  });
+  window.addEventListener("resize", setUpScrollBoxes);
+})();
