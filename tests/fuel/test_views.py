@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -1513,6 +1515,93 @@ def test_voiding_after_sign_off_is_a_correction_with_the_void_reason(as_admin, s
     assert fresh(session, movement).voided_at is not None
     row = read(as_admin.get(day_url())).cells_of("History of the day")[-1]
     assert (row[2].text, row[3].text) == ("issue voided correction", "Wrong tank.")
+
+
+# --- the daily log: the shape of the fuel pages ------------------------------
+
+
+class Tree(HTMLParser):
+    """Each table of a page with the elements around it."""
+
+    VOID = frozenset({"area", "br", "col", "hr", "img", "input", "link", "meta", "source", "wbr"})
+
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, dict[str, str]]] = []
+        self.tables: list[tuple[str, list[tuple[str, dict[str, str]]]]] = []  # heading, around
+        self.heading = ""
+        self._heading: list[str] | None = None
+        self.feed(markup)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append((self.heading, list(self.stack)))
+        if tag in ("h1", "h2", "h3"):
+            self._heading = []
+        if tag not in self.VOID:
+            self.stack.append((tag, {k: v or "" for k, v in attrs}))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("h1", "h2", "h3") and self._heading is not None:
+            self.heading, self._heading = squash("".join(self._heading)), None
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if self._heading is not None:
+            self._heading.append(data)
+
+
+FUEL_PAGES = [
+    "/operations/days/2018-10-10",
+    "/operations/tanks",
+    "/operations/tanks/{tank}",
+    "/operations/equipment",
+    "/operations/per-person?start=2018-10-01&end=2018-10-10",
+    "/operations/petroleum?start=2018-10-01",
+]
+
+
+@pytest.mark.parametrize("path", FUEL_PAGES)
+def test_every_table_of_the_fuel_pages_scrolls_in_a_named_box_a_keyboard_reaches(
+    as_admin, session, signed_off_day, tank, line, meter, generator, path
+):
+    issue(session, tank, 300, correction_reason="Found on the paper log.")
+    services.record_generator_hours(
+        session,
+        generator,
+        hours="1010",
+        read_at=at(DAY, 8),
+        correction_reason="Found on the paper log.",
+        actor=None,
+        now=NOW,
+    )
+    session.commit()
+
+    response = as_admin.get(path.format(tank=tank.id))
+
+    assert response.status_code == 200
+    tree = Tree(response.get_data(as_text=True))
+    assert tree.tables
+    labels = []
+    for heading, around in tree.tables:
+        tag, box = around[-1]  # the table's parent
+        assert tag == "div" and "scroll-box" in box.get("class", "").split(), heading
+        assert (box.get("tabindex"), box.get("role")) == ("0", "region"), heading
+        assert box.get("aria-label"), heading
+        labels.append(box["aria-label"])
+    assert len(labels) == len(set(labels)), labels
+
+
+def test_the_scroll_box_scrolls_sideways_and_shows_its_focus():
+    css = (Path(__file__).parents[2] / "static" / "css" / "office.css").read_text()
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    rules: dict[str, str] = {}
+    for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        rules[selector.strip()] = rules.get(selector.strip(), "") + body
+    assert "overflow-x: auto" in rules[".scroll-box"]
+    assert "outline: 2px" in rules[".scroll-box:focus-visible"]
 
 
 # --- generators and meters ----------------------------------------------------------------
