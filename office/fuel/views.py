@@ -252,6 +252,7 @@ def render_day(day: date, posted: dict[str, FlaskForm] | None = None) -> Any:
         log=log,
         forms=forms,
         movements=movements,
+        receipt_entries=queries.receipt_drawdowns(db.session, movements),
         voidable_movements=services.voidable_movements(db.session, movements)
         if may_void
         else set(),

@@ -699,7 +699,13 @@ def test_a_receipt_is_drawn_on_the_ledger_and_becomes_a_lot(as_admin, session, t
     page = read(as_admin.get(day_url()))
     assert page.flashed("success") == ["Fuel received and drawn on the ledger."]
     assert fuel_rows(page) == [
-        ["received", "Boiler tank", "4,000 L", "S-Oil Munsan / Hyundai Asan tanker", ""]
+        [
+            "received",
+            "Boiler tank",
+            "4,000 L",
+            "S-Oil Munsan / Hyundai Asan tanker",
+            "4,000 · covered MOU-T-FUEL · line 1 · granted when drawn",
+        ]
     ]
     assert [row[2] for row in history(page)] == ["fuel received"]
     ledger_page = read(as_admin.get(f"/ledger/{entry.id}"))
@@ -1517,7 +1523,25 @@ def test_voiding_after_sign_off_is_a_correction_with_the_void_reason(as_admin, s
     assert (row[2].text, row[3].text) == ("issue voided correction", "Wrong tank.")
 
 
-# --- the daily log: the shape of the fuel pages ------------------------------
+# --- the daily log: what a receipt drew, and the page's shape ------------------------------
+
+
+def test_a_receipt_row_names_its_waiver_line_and_the_status_the_waiver_had_when_drawn(
+    as_admin, session, tank, line
+):
+    lot = receive(session, tank, line, 3000, day=OCT(1))
+    waivers.change_waiver_status(
+        session, line.waiver, WaiverStatus.EXPIRED, effective_on=OCT(5), actor=None, now=NOW
+    )
+    session.commit()
+
+    page = read(as_admin.get(day_url(OCT(1))))
+
+    [cells] = page.cells_of("Fuel")
+    assert cells[4].text == "3,000 · covered MOU-T-FUEL · line 1 · granted when drawn"
+    [badge] = cells[4].badges
+    assert (badge.title, "bad" in badge.classes) == ("granted", False)
+    assert (f"/ledger/{lot.drawdown_entry_id}", "MOU-T-FUEL · line 1") in page.links
 
 
 class Tree(HTMLParser):
