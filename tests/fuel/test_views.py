@@ -1368,13 +1368,15 @@ def test_signing_off_locks_the_day(as_admin, session):
     assert log.status is LogStatus.SIGNED_OFF
     page = read(as_admin.get(day_url()))
     assert page.flashed("success") == ["The log of 2018-10-10 is signed off."]
+    assert page.operations_forms() == []  # read-only now, the sign-off button gone too
+    assert [row[2] for row in history(page)] == ["signed off"]
+    # every form of the day is on its correction page, asking for the reason of a correction
+    page = read(as_admin.get(day_url(what="/correct")))
     assert page.flashed("info") == [
         "This day is signed off. Every change to it is a correction: give the reason; it stays "
-        "in the day's history."
+        "in the day's history. Back to the day as signed off"
     ]
     assert not page.forms_to(day_url(what="/sign-off"))
-    assert [row[2] for row in history(page)] == ["signed off"]
-    # every form of the day now asks for the reason of a correction
     for name, action in DAY_ACTIONS.items():
         [form] = page.forms_to(day_url(what=action))
         assert f"{name}-correction_reason" in form.names(), name
@@ -1523,6 +1525,126 @@ def test_voiding_after_sign_off_is_a_correction_with_the_void_reason(as_admin, s
     assert (row[2].text, row[3].text) == ("issue voided correction", "Wrong tank.")
 
 
+# --- the daily log: read-only days and where a correction goes -----------------------------
+
+
+READ_ONLY = "This day is signed off, so it is shown read-only."
+TO_CORRECT = (
+    "A change to it now is a correction: it needs its reason, and stays in the day's history."
+)
+
+
+def test_a_signed_off_day_shows_no_form_says_why_and_links_to_its_correction_page(
+    as_admin, session, signed_off_day, tank
+):
+    issue(session, tank, 300, correction_reason="Found on the paper log.")
+
+    page = read(as_admin.get(day_url()))
+
+    assert page.operations_forms() == []  # no form to fill in only to be refused, no void
+    assert page.flashed("info") == [f"{READ_ONLY} {TO_CORRECT} Record a correction"]
+    assert (day_url(what="/correct"), "Record a correction") in page.links
+    assert "Incidents: Quiet day." in page.text  # the notes read, not a form
+    assert [row[0] for row in fuel_rows(page)] == ["issued"]
+
+
+def test_the_correction_page_offers_every_form_and_the_voids_each_asking_the_reason(
+    as_admin, session, signed_off_day, tank
+):
+    movement = issue(session, tank, 300, correction_reason="Found on the paper log.")
+
+    response = as_admin.get(day_url(what="/correct"))
+
+    assert response.status_code == 200
+    page = read(response)
+    for name, action in DAY_ACTIONS.items():
+        [form] = page.forms_to(day_url(what=action))
+        assert f"{name}-correction_reason" in form.names(), name
+    assert void_actions(page) == [f"/operations/movements/{movement.id}/void"]
+    assert not page.forms_to(day_url(what="/sign-off"))
+    assert (day_url(), "Back to the day as signed off") in page.links
+
+
+def test_a_correction_recorded_leads_back_to_the_correction_page(
+    as_admin, session, signed_off_day, tank, line, meter, generator
+):
+    data = every_form(tank, line, meter, generator)["issue"]
+    data["issue-correction_reason"] = "Found on the paper log."
+
+    response = as_admin.post(day_url(what="/issues"), data=data)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == day_url(what="/correct") + "#issue"
+    movement = session.scalars(select(StockMovement).where(StockMovement.use == "boiler")).one()
+    voided = as_admin.post(
+        f"/operations/movements/{movement.id}/void", data={"reason": "Entered twice."}
+    )
+    assert voided.headers["Location"] == day_url(what="/correct")
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["draft day", "signed-off day"])
+def test_a_day_of_a_month_the_reviewers_signed_off_shows_no_form_and_names_the_open_month(
+    as_admin, session, tank, line, meter, generator, signed
+):
+    receive(session, tank, line, 1000, day=DAY)
+    if signed:
+        sign_off(session)
+    session.add(SignedOffMonth(month=date(2018, 10, 1), signed_off_at=NOW))
+    session.add(SignedOffMonth(month=date(2018, 11, 1), signed_off_at=NOW))
+    session.commit()
+
+    page = read(as_admin.get(day_url()))
+
+    assert page.operations_forms() == []  # no form, no void, no sign-off, no correction
+    assert page.flashed("info") == [
+        "2018-10 is signed off by the ministry's reviewers, so this day is read-only: nothing "
+        "dated in that month can change any more. A correction is recorded in the first open "
+        "month, 2018-12. Open the daily log of 2018-12-01"
+    ]
+    assert ("/operations/days/2018-12-01", "Open the daily log of 2018-12-01") in page.links
+    assert "Record a correction" not in page.text
+    assert fuel_rows(page)[0][:3] == ["received", "Boiler tank", "1,000 L"]
+    # the correction page of such a day is the day itself
+    response = as_admin.get(day_url(what="/correct"))
+    assert (response.status_code, response.headers["Location"]) == (302, day_url())
+
+
+def test_a_form_posted_to_a_month_signed_off_meanwhile_shows_its_refusal_without_the_form(
+    as_admin, session, tank
+):
+    page = read(as_admin.get(day_url()))
+    assert page.forms_to(day_url(what="/dips"))
+    session.add(SignedOffMonth(month=date(2018, 10, 1), signed_off_at=NOW))
+    session.commit()
+
+    response = as_admin.post(day_url(what="/dips"), data=dip_form(tank, 100))
+
+    assert response.status_code == 422
+    page = read(response)
+    assert page.operations_forms() == []
+    assert (
+        "2018-10 is signed off by the ministry's reviewers and can no longer change; record a "
+        "correction in 2018-11, the first open month." in page.text
+    )
+    assert count(session, DipReading) == 0
+
+
+def test_the_correction_page_of_a_draft_day_is_the_day_itself(as_admin):
+    response = as_admin.get(day_url(what="/correct"))
+
+    assert (response.status_code, response.headers["Location"]) == (302, day_url())
+
+
+def test_a_reviewer_reads_why_a_day_is_read_only_but_is_offered_no_correction(
+    as_reviewer, session, signed_off_day
+):
+    page = read(as_reviewer.get(day_url()))
+
+    assert page.flashed("info") == [READ_ONLY]
+    assert page.operations_forms() == []
+    assert as_reviewer.get(day_url(what="/correct")).status_code == 403
+
+
 # --- the daily log: what a receipt drew, and the page's shape ------------------------------
 
 
@@ -1579,6 +1701,7 @@ class Tree(HTMLParser):
 
 FUEL_PAGES = [
     "/operations/days/2018-10-10",
+    "/operations/days/2018-10-10/correct",
     "/operations/tanks",
     "/operations/tanks/{tank}",
     "/operations/equipment",
