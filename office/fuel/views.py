@@ -218,10 +218,12 @@ def render_day(
     posted: dict[str, FlaskForm] | None = None,
     *,
     correcting: bool = False,
+    picker: tuple[str, str] | None = None,
 ) -> Any:
     """The day's page. Its forms are offered only where a change can land: a draft day's; a
     signed-off day's on its correction page (`correcting`, or after a posted correction was
-    refused); none in a month the reviewers signed off."""
+    refused); none in a month the reviewers signed off. `picker` is a refused day to go to
+    (what was typed, why)."""
     log = services.log_for(db.session, day)
     signed_off = log is not None and log.status is LogStatus.SIGNED_OFF
     closed_month = periods.signed_off_month(db.session, day)
@@ -260,6 +262,7 @@ def render_day(
     ).all()
     today = _today()
     history = queries.history_lines(_events(log)) if log is not None else []
+    status = 422 if picker else form_status(*forms.values(), *unshown)
     return render_template(
         "fuel/day.html",
         day=day,
@@ -297,12 +300,14 @@ def render_day(
         first_open=periods.first_open_day(db.session, day) if closed_month is not None else None,
         void_form=VoidForm(formdata=None),
         one_day=timedelta(days=1),
+        first_day=periods.RECORDS_BEGIN,
         today=today,
+        picker=picker,
         # A day has a hundred rows and more: each name is translated once, not once a row.
         use_label=_translated(USE_LABELS),
         action_label=_translated(ACTION_LABELS),
         coverage_label=_translated({**STATUS_LABELS, **CLASSIFICATION_LABELS}),
-    ), form_status(*forms.values(), *unshown)
+    ), status
 
 
 def _translated(labels: Mapping[Any, Any]) -> Callable[[Any], str]:
@@ -328,6 +333,30 @@ def _events(log: DailyLog) -> list[DailyLogEvent]:
 @permission_required(Permission.VIEW_OPERATIONS)
 def day_page(day: str) -> Any:
     return render_day(_day_or_404(day))
+
+
+@bp.get("/days", endpoint="pick_day")
+@permission_required(Permission.VIEW_OPERATIONS)
+def pick_day() -> Any:
+    """Go to the day chosen in the day picker (`?day=`); refuse a day that is not one beside
+    the picker, on the page it was sent from (`?back=`)."""
+    today = _today()
+    text = request.args.get("day", "").strip()
+    day = inputs.date_from(text)
+    if day is None:
+        error = _("Give the day as YYYY-MM-DD, for example 2018-10-31.")
+    elif not periods.RECORDS_BEGIN <= day <= today:
+        error = _(
+            "The office's records run from %(begin)s to today (%(today)s); choose a day "
+            "in between.",
+            begin=periods.RECORDS_BEGIN.isoformat(),
+            today=today.isoformat(),
+        )
+    else:
+        return redirect(url_for("operations.day", day=day.isoformat()))
+    back = inputs.day_from(request.args.get("back", "").strip())
+    shown = back if back is not None and back <= today else today
+    return render_day(shown, picker=(text[:40], error))  # what was typed, kept short
 
 
 @bp.get("/days/<day>/correct", endpoint="correct")

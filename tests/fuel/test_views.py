@@ -1645,6 +1645,69 @@ def test_a_reviewer_reads_why_a_day_is_read_only_but_is_offered_no_correction(
     assert as_reviewer.get(day_url(what="/correct")).status_code == 403
 
 
+# --- the daily log: going to another day -----------------------------------------------------
+
+
+def day_picker(page: Page) -> Form:
+    [form] = [f for f in page.forms if f.action == "/operations/days"]
+    return form
+
+
+def test_the_day_page_offers_the_days_around_it_today_and_a_date_picker(as_admin):
+    page = read(as_admin.get(day_url()))
+
+    assert ("/operations/days/2018-10-09", "← 2018-10-09") in page.links
+    assert ("/operations/days/2018-10-11", "2018-10-11 →") in page.links
+    assert (day_url(today()), "Today") in page.links
+    form = day_picker(page)
+    assert form.method == "get"
+    [date_input] = [f for f in form.fields if f.get("name") == "day"]
+    assert (date_input["type"], date_input["value"]) == ("date", "2018-10-10")
+    assert (date_input["min"], date_input["max"]) == ("2018-04-27", today().isoformat())
+    # today's page goes back, not forward
+    page = read(as_admin.get(day_url(today())))
+    assert "Today" not in [text for _href, text in page.links]
+    assert not [href for href, text in page.links if text.endswith("→")]
+
+
+def test_the_day_picker_opens_the_day_chosen(as_admin):
+    response = as_admin.get("/operations/days", query_string={"day": "2018-10-03", "back": "x"})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == day_url(OCT(3))
+
+
+@pytest.mark.parametrize(
+    ("chosen", "message"),
+    [
+        ("2018-02-30", "Give the day as YYYY-MM-DD, for example 2018-10-31."),
+        ("10/03/2018", "Give the day as YYYY-MM-DD, for example 2018-10-31."),
+        ("", "Give the day as YYYY-MM-DD, for example 2018-10-31."),
+        ("2018-04-26", "The office's records run from 2018-04-27 to today"),
+        ("tomorrow", "The office's records run from 2018-04-27 to today"),
+    ],
+)
+def test_the_day_picker_refuses_a_day_that_is_not_one_beside_it(as_admin, chosen, message):
+    if chosen == "tomorrow":
+        chosen = (today() + timedelta(days=1)).isoformat()
+
+    response = as_admin.get("/operations/days", query_string={"day": chosen, "back": "2018-10-10"})
+
+    assert response.status_code == 422
+    page = read(response)
+    assert "Daily log 2018-10-10" in page.headings  # still on the day it was sent from
+    [error] = page.errors["day-picker"]
+    assert error.startswith(message)
+    assert page.values["day-picker"] == chosen
+
+
+def test_a_day_picker_sent_from_nowhere_known_refuses_on_todays_page(as_admin):
+    response = as_admin.get("/operations/days", query_string={"day": "soon", "back": "2999-01-01"})
+
+    assert response.status_code == 422
+    assert f"Daily log {today().isoformat()}" in read(response).headings
+
+
 # --- the daily log: what a receipt drew, and the page's shape ------------------------------
 
 
