@@ -279,6 +279,7 @@ def render_day(
         if writable
         else set(),
         history=history,
+        corrections=sum(1 for line in history if line.reason),
         dips=db.session.scalars(
             select(DipReading)
             .where(DipReading.read_on == day)

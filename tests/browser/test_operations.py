@@ -109,7 +109,10 @@ def test_administrator_logs_a_day_signs_it_off_and_corrects_it(page):
     expect(page.get_by_text(f"The log of {DAY} is signed off.")).to_be_visible()
     expect(page.locator(".actions .badge")).to_have_text(re.compile(r"^signed off 20\d\d-"))
     expect(page.get_by_role("button", name="Sign off this day")).to_have_count(0)
+    # The history is folded: the day's work stays in view.
     history = page.locator("section#history tbody tr")
+    expect(history.last).to_be_hidden()
+    page.locator("section#history summary").click()
     expect(history.last.locator("td").nth(2)).to_have_text("signed off")
     # A signed-off day is read-only: it says so, and where a correction is recorded.
     expect(page.locator("section#reading form")).to_have_count(0)
@@ -137,6 +140,7 @@ def test_administrator_logs_a_day_signs_it_off_and_corrects_it(page):
     recorded = page.locator("section#reading tbody tr", has_text=f"{DAY} 20:00").locator("td")
     expect(recorded.nth(1)).to_have_text(meter)
     expect(recorded.nth(3)).to_have_text("12")
+    page.locator("section#history summary").click()
     correction = page.locator("section#history tbody tr").last.locator("td")
     expect(correction.nth(2)).to_have_text("meter reading correction")
     expect(correction.nth(3)).to_have_text(reason)

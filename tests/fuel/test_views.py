@@ -1730,7 +1730,7 @@ def test_a_receipt_row_names_its_waiver_line_and_the_status_the_waiver_had_when_
 
 
 class Tree(HTMLParser):
-    """Each table of a page with the elements around it."""
+    """Each table of a page with the elements around it, and each <details> with its summary."""
 
     VOID = frozenset({"area", "br", "col", "hr", "img", "input", "link", "meta", "source", "wbr"})
 
@@ -1760,6 +1760,42 @@ class Tree(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._heading is not None:
             self._heading.append(data)
+
+    def around(self, heading: str) -> list[tuple[str, dict[str, str]]]:
+        [found] = [around for h, around in self.tables if h == heading]
+        return found
+
+
+def folds(around: list[tuple[str, dict[str, str]]]) -> list[dict[str, str]]:
+    return [attributes for tag, attributes in around if tag == "details"]
+
+
+def test_the_days_history_is_folded_shut_and_todays_work_stays_open(
+    as_admin, session, signed_off_day, tank
+):
+    issue(session, tank, 300, correction_reason="Found on the paper log.")
+
+    markup = as_admin.get(day_url()).get_data(as_text=True)
+
+    tree = Tree(markup)
+    [history_fold] = folds(tree.around("History of the day"))
+    assert "open" not in history_fold
+    summary = markup.split('<section id="history">')[1].split("</summary>")[0]
+    assert squash(summary.split("<summary>")[1]) == "3 entries · 1 correction after sign-off"
+    for heading in ("Fuel", "Dip readings", "Generator run hours", "Meter readings"):
+        assert folds(tree.around(heading)) == [], heading
+    # the corrections, like the rest of the history, are in the fold
+    assert history(Page(markup))[-1][2:] == ["fuel issued correction", "Found on the paper log."]
+    # and the correction page's forms are open
+    tree = Tree(as_admin.get(day_url(what="/correct")).get_data(as_text=True))
+    assert "open" not in folds(tree.around("History of the day"))[0]
+
+
+def test_a_day_with_no_history_says_so_without_a_fold(as_admin):
+    page = read(as_admin.get(day_url()))
+
+    assert "History of the day Nothing yet." in page.text
+    assert folds(Tree(page.markup).around("Fuel")) == []
 
 
 FUEL_PAGES = [
