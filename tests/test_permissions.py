@@ -105,6 +105,8 @@ EXPECTED: dict[str, object] = {
     "operations.index": OPERATIONS_READERS,
     "operations.today": OPERATIONS_READERS,
     "operations.day": OPERATIONS_READERS,
+    "operations.pick_day": OPERATIONS_READERS,
+    "operations.correct": ADMINS,
     "operations.tanks": OPERATIONS_READERS,
     "operations.tank": OPERATIONS_READERS,
     "operations.equipment": OPERATIONS_READERS,

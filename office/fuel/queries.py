@@ -1,7 +1,9 @@
-"""Read models of the operations pages: the day's history, and tanks as they stood on a day."""
+"""Read models of the operations pages: the day's history, what its receipts drew on the ledger,
+and tanks as they stood on a day."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,8 +15,8 @@ from office.auth.models import User
 from office.fuel.models import DailyLogEvent, DipReading
 from office.stock import queries as stock_queries
 from office.stock import services as stock
-from office.stock.models import StockLot, Store
-from office.waivers.models import Waiver, WaiverLine
+from office.stock.models import MovementKind, StockLot, StockMovement, Store
+from office.waivers.models import DrawdownEntry, Source, Waiver, WaiverLine
 
 # Hourly readings put hundreds of these in a day's history; each meter's are shown as one line.
 FOLDED_ACTIONS = frozenset({"meter_reading"})
@@ -51,6 +53,26 @@ def history_lines(events: list[DailyLogEvent]) -> list[HistoryLine]:
             line = HistoryLine(event.at, event.by, event.action, event.reason)
         lines.append(line)
     return lines
+
+
+def receipt_drawdowns(
+    session: Session, movements: Sequence[StockMovement]
+) -> dict[int, DrawdownEntry]:
+    """The ledger entry each fuel receipt among `movements` drew (by the receipt's id), with
+    its waiver line: the coverage as it was recorded, not as the waiver stands now."""
+    receipts = [m.id for m in movements if m.kind is MovementKind.RECEIPT]
+    if not receipts:
+        return {}
+    entries = session.scalars(
+        select(DrawdownEntry)
+        .where(
+            DrawdownEntry.source == Source.FUEL_RECEIPT,
+            DrawdownEntry.source_id.in_(receipts),
+            DrawdownEntry.reverses_id.is_(None),  # a voided receipt keeps what it drew
+        )
+        .options(selectinload(DrawdownEntry.waiver_line).selectinload(WaiverLine.waiver))
+    )
+    return {entry.source_id: entry for entry in entries if entry.source_id is not None}
 
 
 @dataclass(frozen=True)

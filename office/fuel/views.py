@@ -213,10 +213,24 @@ DAY_FORMS: dict[str, type[FlaskForm]] = {
 }
 
 
-def render_day(day: date, posted: dict[str, FlaskForm] | None = None) -> Any:
+def render_day(
+    day: date,
+    posted: dict[str, FlaskForm] | None = None,
+    *,
+    correcting: bool = False,
+    picker: tuple[str, str] | None = None,
+) -> Any:
+    """The day's page. Its forms are offered only where a change can land: a draft day's; a
+    signed-off day's on its correction page (`correcting`, or after a posted correction was
+    refused); none in a month the reviewers signed off. `picker` is a refused day to go to
+    (what was typed, why)."""
     log = services.log_for(db.session, day)
-    forms = {}
-    for name, form_class in DAY_FORMS.items():
+    signed_off = log is not None and log.status is LogStatus.SIGNED_OFF
+    closed_month = periods.signed_off_month(db.session, day)
+    may_log = _may_log()
+    writable = may_log and closed_month is None and (not signed_off or correcting or bool(posted))
+    forms: dict[str, FlaskForm] = {}
+    for name, form_class in DAY_FORMS.items() if writable else ():
         if posted and name in posted:
             forms[name] = posted[name]
             continue
@@ -225,6 +239,9 @@ def render_day(day: date, posted: dict[str, FlaskForm] | None = None) -> Any:
             form.incidents.data, form.notes.data = log.incidents, log.notes
         forms[name] = form
         _fill_choices(form)
+    # A form posted to a day that shows none (its month was signed off meanwhile): its
+    # refusal still shows, at the top.
+    unshown = [] if writable else list((posted or {}).values())
     movements = db.session.scalars(
         select(StockMovement)
         .where(StockMovement.occurred_on == day)
@@ -243,22 +260,26 @@ def render_day(day: date, posted: dict[str, FlaskForm] | None = None) -> Any:
         .order_by(MeterReading.read_at, MeterReading.id)
         .options(selectinload(MeterReading.meter))
     ).all()
-    may_log = _may_log()
-    # A void form only where voiding can succeed: of a meter's readings only its latest can be.
-    may_void = may_log and not periods.is_signed_off(db.session, day)
+    today = _today()
+    history = queries.history_lines(_events(log)) if log is not None else []
+    status = 422 if picker else form_status(*forms.values(), *unshown)
     return render_template(
         "fuel/day.html",
         day=day,
         log=log,
         forms=forms,
+        unshown=unshown,
         movements=movements,
+        receipt_entries=queries.receipt_drawdowns(db.session, movements),
+        # A void form only where voiding can succeed: of a meter's readings only its latest can be.
         voidable_movements=services.voidable_movements(db.session, movements)
-        if may_void
+        if writable
         else set(),
         voidable_readings=services.voidable_readings(db.session, {r.meter_id for r in readings})
-        if may_void
+        if writable
         else set(),
-        history=queries.history_lines(_events(log)) if log is not None else [],
+        history=history,
+        corrections=sum(1 for line in history if line.reason),
         dips=db.session.scalars(
             select(DipReading)
             .where(DipReading.read_on == day)
@@ -273,15 +294,21 @@ def render_day(day: date, posted: dict[str, FlaskForm] | None = None) -> Any:
         south=south,
         north=north,
         may_log=may_log,
-        signed_off=log is not None and log.status is LogStatus.SIGNED_OFF,
+        writable=writable,
+        signed_off=signed_off,
+        correcting=writable and signed_off,
+        closed_month=closed_month,
+        first_open=periods.first_open_day(db.session, day) if closed_month is not None else None,
         void_form=VoidForm(formdata=None),
         one_day=timedelta(days=1),
-        today=_today(),
+        first_day=periods.RECORDS_BEGIN,
+        today=today,
+        picker=picker,
         # A day has a hundred rows and more: each name is translated once, not once a row.
         use_label=_translated(USE_LABELS),
         action_label=_translated(ACTION_LABELS),
         coverage_label=_translated({**STATUS_LABELS, **CLASSIFICATION_LABELS}),
-    ), form_status(*forms.values())
+    ), status
 
 
 def _translated(labels: Mapping[Any, Any]) -> Callable[[Any], str]:
@@ -309,6 +336,58 @@ def day_page(day: str) -> Any:
     return render_day(_day_or_404(day))
 
 
+@bp.get("/days", endpoint="pick_day")
+@permission_required(Permission.VIEW_OPERATIONS)
+def pick_day() -> Any:
+    """Go to the day chosen in the day picker (`?day=`); refuse a day that is not one beside
+    the picker, on the page it was sent from (`?back=`)."""
+    today = _today()
+    text = request.args.get("day", "").strip()
+    day = inputs.date_from(text)
+    if day is None:
+        error = _("Give the day as YYYY-MM-DD, for example 2018-10-31.")
+    elif not periods.RECORDS_BEGIN <= day <= today:
+        error = _(
+            "The office's records run from %(begin)s to today (%(today)s); choose a day "
+            "in between.",
+            begin=periods.RECORDS_BEGIN.isoformat(),
+            today=today.isoformat(),
+        )
+    else:
+        return redirect(url_for("operations.day", day=day.isoformat()))
+    back = inputs.day_from(request.args.get("back", "").strip())
+    shown = back if back is not None and back <= today else today
+    return render_day(shown, picker=(text[:40], error))  # what was typed, kept short
+
+
+@bp.get("/days/<day>/correct", endpoint="correct")
+@permission_required(Permission.LOG_OPERATIONS)
+def correct(day: str) -> Any:
+    """A signed-off day with its forms, each asking the reason for the correction. Any other
+    day has its own page: a draft is changed there, a signed-off month says why it cannot be."""
+    when = _day_or_404(day)
+    log = services.log_for(db.session, when)
+    if (
+        log is None
+        or log.status is not LogStatus.SIGNED_OFF
+        or periods.is_signed_off(db.session, when)
+    ):
+        return redirect(url_for("operations.day", day=when.isoformat()))
+    return render_day(when, correcting=True)
+
+
+def _day_page_of(day: date) -> str:
+    """Where a change to `day` leads back to: its correction page once it is signed off (and
+    its month still open)."""
+    log = services.log_for(db.session, day)
+    correcting = (
+        log is not None
+        and log.status is LogStatus.SIGNED_OFF
+        and not periods.is_signed_off(db.session, day)
+    )
+    return url_for("operations.correct" if correcting else "operations.day", day=day.isoformat())
+
+
 @bp.get("/today", endpoint="today")
 @permission_required(Permission.VIEW_OPERATIONS)
 def today_page() -> BaseResponse:
@@ -328,7 +407,7 @@ def _post(day_text: str, name: str, act: Callable[[Any, date], Any], done: str) 
         else:
             db.session.commit()
             flash(done, "success")
-            return redirect(url_for("operations.day", day=day.isoformat()) + f"#{name}")
+            return redirect(_day_page_of(day) + f"#{name}")
     return render_day(day, {name: form})
 
 
@@ -521,7 +600,7 @@ def _void(target: Any, day: date, undo: Callable[[str], None]) -> Any:
             flash(_("Voided; the day's history keeps the reason."), "success")
     else:
         flash(_("Give the reason."), "error")
-    return redirect(url_for("operations.day", day=day.isoformat()))
+    return redirect(_day_page_of(day))
 
 
 @bp.post("/movements/<int:movement_id>/void", endpoint="void_movement")

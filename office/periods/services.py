@@ -35,7 +35,13 @@ def lock_month(session: Session, day: date, *, exclusive: bool = False) -> None:
 def is_signed_off(session: Session, day: date) -> bool:
     """Whether `day`'s month is signed off. A write that acts on the answer locks the month
     first (`lock_month`), or calls `ensure_open`."""
-    return session.get(SignedOffMonth, month_of(day)) is not None
+    return signed_off_month(session, day) is not None
+
+
+def signed_off_month(session: Session, day: date) -> SignedOffMonth | None:
+    """The sign-off of `day`'s month, or None while it is open (for pages: a write locks the
+    month first, as `is_signed_off` says)."""
+    return session.get(SignedOffMonth, month_of(day))
 
 
 def first_open_day(session: Session, day: date) -> date:

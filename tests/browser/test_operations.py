@@ -1,5 +1,6 @@
 """The office administrator's daily log in a real browser: record a day, sign it off, then
-correct it with a reason; and the UN petroleum report for the office's opening month.
+correct it with a reason on its correction page; and the UN petroleum report for the office's
+opening month.
 
 The live server and its demo database are shared by every browser test of the run. The demo
 left 2018-10-03 unsigned (office/fuel/demo.py, UNSIGNED) and no other browser test touches it.
@@ -108,9 +109,17 @@ def test_administrator_logs_a_day_signs_it_off_and_corrects_it(page):
     expect(page.get_by_text(f"The log of {DAY} is signed off.")).to_be_visible()
     expect(page.locator(".actions .badge")).to_have_text(re.compile(r"^signed off 20\d\d-"))
     expect(page.get_by_role("button", name="Sign off this day")).to_have_count(0)
+    # The history is folded: the day's work stays in view.
     history = page.locator("section#history tbody tr")
+    expect(history.last).to_be_hidden()
+    page.locator("section#history summary").click()
     expect(history.last.locator("td").nth(2)).to_have_text("signed off")
+    # A signed-off day is read-only: it says so, and where a correction is recorded.
+    expect(page.locator("section#reading form")).to_have_count(0)
+    expect(page.get_by_text("This day is signed off, so it is shown read-only.")).to_be_visible()
     screenshot(page, "daily-log-signed-off")
+    page.get_by_role("link", name="Record a correction").click()
+    page.wait_for_url(f"**/operations/days/{DAY}/correct")
 
     reading = page.locator("section#reading form")
     reading.get_by_label("Meter", exact=True).select_option(label=meter)
@@ -131,6 +140,7 @@ def test_administrator_logs_a_day_signs_it_off_and_corrects_it(page):
     recorded = page.locator("section#reading tbody tr", has_text=f"{DAY} 20:00").locator("td")
     expect(recorded.nth(1)).to_have_text(meter)
     expect(recorded.nth(3)).to_have_text("12")
+    page.locator("section#history summary").click()
     correction = page.locator("section#history tbody tr").last.locator("td")
     expect(correction.nth(2)).to_have_text("meter reading correction")
     expect(correction.nth(3)).to_have_text(reason)

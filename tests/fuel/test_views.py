@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -697,7 +699,13 @@ def test_a_receipt_is_drawn_on_the_ledger_and_becomes_a_lot(as_admin, session, t
     page = read(as_admin.get(day_url()))
     assert page.flashed("success") == ["Fuel received and drawn on the ledger."]
     assert fuel_rows(page) == [
-        ["received", "Boiler tank", "4,000 L", "S-Oil Munsan / Hyundai Asan tanker", ""]
+        [
+            "received",
+            "Boiler tank",
+            "4,000 L",
+            "S-Oil Munsan / Hyundai Asan tanker",
+            "4,000 · covered MOU-T-FUEL · line 1 · granted when drawn",
+        ]
     ]
     assert [row[2] for row in history(page)] == ["fuel received"]
     ledger_page = read(as_admin.get(f"/ledger/{entry.id}"))
@@ -1360,13 +1368,15 @@ def test_signing_off_locks_the_day(as_admin, session):
     assert log.status is LogStatus.SIGNED_OFF
     page = read(as_admin.get(day_url()))
     assert page.flashed("success") == ["The log of 2018-10-10 is signed off."]
+    assert page.operations_forms() == []  # read-only now, the sign-off button gone too
+    assert [row[2] for row in history(page)] == ["signed off"]
+    # every form of the day is on its correction page, asking for the reason of a correction
+    page = read(as_admin.get(day_url(what="/correct")))
     assert page.flashed("info") == [
         "This day is signed off. Every change to it is a correction: give the reason; it stays "
-        "in the day's history."
+        "in the day's history. Back to the day as signed off"
     ]
     assert not page.forms_to(day_url(what="/sign-off"))
-    assert [row[2] for row in history(page)] == ["signed off"]
-    # every form of the day now asks for the reason of a correction
     for name, action in DAY_ACTIONS.items():
         [form] = page.forms_to(day_url(what=action))
         assert f"{name}-correction_reason" in form.names(), name
@@ -1513,6 +1523,331 @@ def test_voiding_after_sign_off_is_a_correction_with_the_void_reason(as_admin, s
     assert fresh(session, movement).voided_at is not None
     row = read(as_admin.get(day_url())).cells_of("History of the day")[-1]
     assert (row[2].text, row[3].text) == ("issue voided correction", "Wrong tank.")
+
+
+# --- the daily log: read-only days and where a correction goes -----------------------------
+
+
+READ_ONLY = "This day is signed off, so it is shown read-only."
+TO_CORRECT = (
+    "A change to it now is a correction: it needs its reason, and stays in the day's history."
+)
+
+
+def test_a_signed_off_day_shows_no_form_says_why_and_links_to_its_correction_page(
+    as_admin, session, signed_off_day, tank
+):
+    issue(session, tank, 300, correction_reason="Found on the paper log.")
+
+    page = read(as_admin.get(day_url()))
+
+    assert page.operations_forms() == []  # no form to fill in only to be refused, no void
+    assert page.flashed("info") == [f"{READ_ONLY} {TO_CORRECT} Record a correction"]
+    assert (day_url(what="/correct"), "Record a correction") in page.links
+    assert "Incidents: Quiet day." in page.text  # the notes read, not a form
+    assert [row[0] for row in fuel_rows(page)] == ["issued"]
+
+
+def test_the_correction_page_offers_every_form_and_the_voids_each_asking_the_reason(
+    as_admin, session, signed_off_day, tank
+):
+    movement = issue(session, tank, 300, correction_reason="Found on the paper log.")
+
+    response = as_admin.get(day_url(what="/correct"))
+
+    assert response.status_code == 200
+    page = read(response)
+    for name, action in DAY_ACTIONS.items():
+        [form] = page.forms_to(day_url(what=action))
+        assert f"{name}-correction_reason" in form.names(), name
+    assert void_actions(page) == [f"/operations/movements/{movement.id}/void"]
+    assert not page.forms_to(day_url(what="/sign-off"))
+    assert (day_url(), "Back to the day as signed off") in page.links
+
+
+def test_a_correction_recorded_leads_back_to_the_correction_page(
+    as_admin, session, signed_off_day, tank, line, meter, generator
+):
+    data = every_form(tank, line, meter, generator)["issue"]
+    data["issue-correction_reason"] = "Found on the paper log."
+
+    response = as_admin.post(day_url(what="/issues"), data=data)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == day_url(what="/correct") + "#issue"
+    movement = session.scalars(select(StockMovement).where(StockMovement.use == "boiler")).one()
+    voided = as_admin.post(
+        f"/operations/movements/{movement.id}/void", data={"reason": "Entered twice."}
+    )
+    assert voided.headers["Location"] == day_url(what="/correct")
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["draft day", "signed-off day"])
+def test_a_day_of_a_month_the_reviewers_signed_off_shows_no_form_and_names_the_open_month(
+    as_admin, session, tank, line, meter, generator, signed
+):
+    receive(session, tank, line, 1000, day=DAY)
+    if signed:
+        sign_off(session)
+    session.add(SignedOffMonth(month=date(2018, 10, 1), signed_off_at=NOW))
+    session.add(SignedOffMonth(month=date(2018, 11, 1), signed_off_at=NOW))
+    session.commit()
+
+    page = read(as_admin.get(day_url()))
+
+    assert page.operations_forms() == []  # no form, no void, no sign-off, no correction
+    assert page.flashed("info") == [
+        "2018-10 is signed off by the ministry's reviewers, so this day is read-only: nothing "
+        "dated in that month can change any more. A correction is recorded in the first open "
+        "month, 2018-12. Open the daily log of 2018-12-01"
+    ]
+    assert ("/operations/days/2018-12-01", "Open the daily log of 2018-12-01") in page.links
+    assert "Record a correction" not in page.text
+    assert fuel_rows(page)[0][:3] == ["received", "Boiler tank", "1,000 L"]
+    # the correction page of such a day is the day itself
+    response = as_admin.get(day_url(what="/correct"))
+    assert (response.status_code, response.headers["Location"]) == (302, day_url())
+
+
+def test_a_form_posted_to_a_month_signed_off_meanwhile_shows_its_refusal_without_the_form(
+    as_admin, session, tank
+):
+    page = read(as_admin.get(day_url()))
+    assert page.forms_to(day_url(what="/dips"))
+    session.add(SignedOffMonth(month=date(2018, 10, 1), signed_off_at=NOW))
+    session.commit()
+
+    response = as_admin.post(day_url(what="/dips"), data=dip_form(tank, 100))
+
+    assert response.status_code == 422
+    page = read(response)
+    assert page.operations_forms() == []
+    assert (
+        "2018-10 is signed off by the ministry's reviewers and can no longer change; record a "
+        "correction in 2018-11, the first open month." in page.text
+    )
+    assert count(session, DipReading) == 0
+
+
+def test_the_correction_page_of_a_draft_day_is_the_day_itself(as_admin):
+    response = as_admin.get(day_url(what="/correct"))
+
+    assert (response.status_code, response.headers["Location"]) == (302, day_url())
+
+
+def test_a_reviewer_reads_why_a_day_is_read_only_but_is_offered_no_correction(
+    as_reviewer, session, signed_off_day
+):
+    page = read(as_reviewer.get(day_url()))
+
+    assert page.flashed("info") == [READ_ONLY]
+    assert page.operations_forms() == []
+    assert as_reviewer.get(day_url(what="/correct")).status_code == 403
+
+
+# --- the daily log: going to another day -----------------------------------------------------
+
+
+def day_picker(page: Page) -> Form:
+    [form] = [f for f in page.forms if f.action == "/operations/days"]
+    return form
+
+
+def test_the_day_page_offers_the_days_around_it_today_and_a_date_picker(as_admin):
+    page = read(as_admin.get(day_url()))
+
+    assert ("/operations/days/2018-10-09", "← 2018-10-09") in page.links
+    assert ("/operations/days/2018-10-11", "2018-10-11 →") in page.links
+    assert (day_url(today()), "Today") in page.links
+    form = day_picker(page)
+    assert form.method == "get"
+    [date_input] = [f for f in form.fields if f.get("name") == "day"]
+    assert (date_input["type"], date_input["value"]) == ("date", "2018-10-10")
+    assert (date_input["min"], date_input["max"]) == ("2018-04-27", today().isoformat())
+    # today's page goes back, not forward
+    page = read(as_admin.get(day_url(today())))
+    assert "Today" not in [text for _href, text in page.links]
+    assert not [href for href, text in page.links if text.endswith("→")]
+
+
+def test_the_day_picker_opens_the_day_chosen(as_admin):
+    response = as_admin.get("/operations/days", query_string={"day": "2018-10-03", "back": "x"})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == day_url(OCT(3))
+
+
+@pytest.mark.parametrize(
+    ("chosen", "message"),
+    [
+        ("2018-02-30", "Give the day as YYYY-MM-DD, for example 2018-10-31."),
+        ("10/03/2018", "Give the day as YYYY-MM-DD, for example 2018-10-31."),
+        ("", "Give the day as YYYY-MM-DD, for example 2018-10-31."),
+        ("2018-04-26", "The office's records run from 2018-04-27 to today"),
+        ("tomorrow", "The office's records run from 2018-04-27 to today"),
+    ],
+)
+def test_the_day_picker_refuses_a_day_that_is_not_one_beside_it(as_admin, chosen, message):
+    if chosen == "tomorrow":
+        chosen = (today() + timedelta(days=1)).isoformat()
+
+    response = as_admin.get("/operations/days", query_string={"day": chosen, "back": "2018-10-10"})
+
+    assert response.status_code == 422
+    page = read(response)
+    assert "Daily log 2018-10-10" in page.headings  # still on the day it was sent from
+    [error] = page.errors["day-picker"]
+    assert error.startswith(message)
+    assert page.values["day-picker"] == chosen
+
+
+def test_a_day_picker_sent_from_nowhere_known_refuses_on_todays_page(as_admin):
+    response = as_admin.get("/operations/days", query_string={"day": "soon", "back": "2999-01-01"})
+
+    assert response.status_code == 422
+    assert f"Daily log {today().isoformat()}" in read(response).headings
+
+
+# --- the daily log: what a receipt drew, and the page's shape ------------------------------
+
+
+def test_a_receipt_row_names_its_waiver_line_and_the_status_the_waiver_had_when_drawn(
+    as_admin, session, tank, line
+):
+    lot = receive(session, tank, line, 3000, day=OCT(1))
+    waivers.change_waiver_status(
+        session, line.waiver, WaiverStatus.EXPIRED, effective_on=OCT(5), actor=None, now=NOW
+    )
+    session.commit()
+
+    page = read(as_admin.get(day_url(OCT(1))))
+
+    [cells] = page.cells_of("Fuel")
+    assert cells[4].text == "3,000 · covered MOU-T-FUEL · line 1 · granted when drawn"
+    [badge] = cells[4].badges
+    assert (badge.title, "bad" in badge.classes) == ("granted", False)
+    assert (f"/ledger/{lot.drawdown_entry_id}", "MOU-T-FUEL · line 1") in page.links
+
+
+class Tree(HTMLParser):
+    """Each table of a page with the elements around it, and each <details> with its summary."""
+
+    VOID = frozenset({"area", "br", "col", "hr", "img", "input", "link", "meta", "source", "wbr"})
+
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, dict[str, str]]] = []
+        self.tables: list[tuple[str, list[tuple[str, dict[str, str]]]]] = []  # heading, around
+        self.heading = ""
+        self._heading: list[str] | None = None
+        self.feed(markup)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append((self.heading, list(self.stack)))
+        if tag in ("h1", "h2", "h3"):
+            self._heading = []
+        if tag not in self.VOID:
+            self.stack.append((tag, {k: v or "" for k, v in attrs}))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("h1", "h2", "h3") and self._heading is not None:
+            self.heading, self._heading = squash("".join(self._heading)), None
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if self._heading is not None:
+            self._heading.append(data)
+
+    def around(self, heading: str) -> list[tuple[str, dict[str, str]]]:
+        [found] = [around for h, around in self.tables if h == heading]
+        return found
+
+
+def folds(around: list[tuple[str, dict[str, str]]]) -> list[dict[str, str]]:
+    return [attributes for tag, attributes in around if tag == "details"]
+
+
+def test_the_days_history_is_folded_shut_and_todays_work_stays_open(
+    as_admin, session, signed_off_day, tank
+):
+    issue(session, tank, 300, correction_reason="Found on the paper log.")
+
+    markup = as_admin.get(day_url()).get_data(as_text=True)
+
+    tree = Tree(markup)
+    [history_fold] = folds(tree.around("History of the day"))
+    assert "open" not in history_fold
+    summary = markup.split('<section id="history">')[1].split("</summary>")[0]
+    assert squash(summary.split("<summary>")[1]) == "3 entries · 1 correction after sign-off"
+    for heading in ("Fuel", "Dip readings", "Generator run hours", "Meter readings"):
+        assert folds(tree.around(heading)) == [], heading
+    # the corrections, like the rest of the history, are in the fold
+    assert history(Page(markup))[-1][2:] == ["fuel issued correction", "Found on the paper log."]
+    # and the correction page's forms are open
+    tree = Tree(as_admin.get(day_url(what="/correct")).get_data(as_text=True))
+    assert "open" not in folds(tree.around("History of the day"))[0]
+
+
+def test_a_day_with_no_history_says_so_without_a_fold(as_admin):
+    page = read(as_admin.get(day_url()))
+
+    assert "History of the day Nothing yet." in page.text
+    assert folds(Tree(page.markup).around("Fuel")) == []
+
+
+FUEL_PAGES = [
+    "/operations/days/2018-10-10",
+    "/operations/days/2018-10-10/correct",
+    "/operations/tanks",
+    "/operations/tanks/{tank}",
+    "/operations/equipment",
+    "/operations/per-person?start=2018-10-01&end=2018-10-10",
+    "/operations/petroleum?start=2018-10-01",
+]
+
+
+@pytest.mark.parametrize("path", FUEL_PAGES)
+def test_every_table_of_the_fuel_pages_scrolls_in_a_named_box_a_keyboard_reaches(
+    as_admin, session, signed_off_day, tank, line, meter, generator, path
+):
+    issue(session, tank, 300, correction_reason="Found on the paper log.")
+    services.record_generator_hours(
+        session,
+        generator,
+        hours="1010",
+        read_at=at(DAY, 8),
+        correction_reason="Found on the paper log.",
+        actor=None,
+        now=NOW,
+    )
+    session.commit()
+
+    response = as_admin.get(path.format(tank=tank.id))
+
+    assert response.status_code == 200
+    tree = Tree(response.get_data(as_text=True))
+    assert tree.tables
+    labels = []
+    for heading, around in tree.tables:
+        tag, box = around[-1]  # the table's parent
+        assert tag == "div" and "scroll-box" in box.get("class", "").split(), heading
+        assert (box.get("tabindex"), box.get("role")) == ("0", "region"), heading
+        assert box.get("aria-label"), heading
+        labels.append(box["aria-label"])
+    assert len(labels) == len(set(labels)), labels
+
+
+def test_the_scroll_box_scrolls_sideways_and_shows_its_focus():
+    css = (Path(__file__).parents[2] / "static" / "css" / "office.css").read_text()
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    rules: dict[str, str] = {}
+    for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        rules[selector.strip()] = rules.get(selector.strip(), "") + body
+    assert "overflow-x: auto" in rules[".scroll-box"]
+    assert "outline: 2px" in rules[".scroll-box:focus-visible"]
 
 
 # --- generators and meters ----------------------------------------------------------------

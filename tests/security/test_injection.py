@@ -49,6 +49,7 @@ NOT_CRAWLED = {
     "home.healthz": "no stored text",
     "auth.login": "no stored text",
     "operations.today": "a redirect to the day's page",
+    "operations.pick_day": "the day picker's GET form: a redirect to the day's page",
     "two_factor.code": "the second step of a login in progress; no stored text",
 }
 
