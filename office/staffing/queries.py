@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from office.i18n import LazyText, _ln
 from office.staffing import checks, services
 from office.staffing.models import (
     Category,
@@ -255,3 +256,107 @@ def proposal_diff(session: Session, proposal: PlanProposal) -> list[PersonChange
             )
         )
     return changes
+
+
+# --- the dashboard's broken rules, grouped ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViolationGroup:
+    """The violations of one rule on one side in one week (Monday to Sunday)."""
+
+    rule: checks.Rule
+    side: Side
+    week: date  # its Monday
+    violations: list[checks.Violation]
+
+    @property
+    def first_day(self) -> date:
+        return self.violations[0].day
+
+    @property
+    def last_day(self) -> date:
+        return self.violations[-1].day
+
+    @property
+    def days(self) -> int:
+        return len({v.day for v in self.violations})
+
+    @property
+    def people(self) -> int:
+        return len({v.person_id for v in self.violations if v.person_id is not None})
+
+
+def group_violations(found: Sequence[checks.Violation]) -> list[ViolationGroup]:
+    """Group violations by week, side (South first) and rule, each group's by day and person."""
+    rules, sides = list(checks.Rule), [Side.SOUTH, Side.NORTH]
+    grouped: dict[tuple[date, int, int], list[checks.Violation]] = defaultdict(list)
+    for violation in found:
+        week = violation.day - timedelta(days=violation.day.weekday())
+        grouped[week, sides.index(violation.side), rules.index(violation.rule)].append(violation)
+    return [
+        ViolationGroup(
+            rules[rule],
+            sides[side],
+            week,
+            sorted(violations, key=lambda v: (v.day, v.person_id or 0)),
+        )
+        for (week, side, rule), violations in sorted(grouped.items(), key=lambda kv: kv[0])
+    ]
+
+
+# --- stays longer than the rules allow ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LongStay:
+    """A stay over its side's maximum of days on site in a row: on its own, or with the stays
+    that touch it (`joined`), as the rule checker counts them."""
+
+    days: int
+    limit: int
+    joined: bool
+
+    @property
+    def message(self) -> LazyText:
+        if self.joined:
+            return _ln(
+                "With the stays it touches, it makes %(days)d days on site in a row; the rule "
+                "allows %(num)d day on site at a time.",
+                "With the stays it touches, it makes %(days)d days on site in a row; the rule "
+                "allows %(num)d days on site at a time.",
+                self.limit,
+                days=self.days,
+            )
+        return _ln(
+            "It is %(days)d days long; the rule allows %(num)d day on site at a time.",
+            "It is %(days)d days long; the rule allows %(num)d days on site at a time.",
+            self.limit,
+            days=self.days,
+        )
+
+
+def long_stays(session: Session, person: StaffMember) -> dict[int, LongStay]:
+    """The person's stays, by id, that are longer than their side's rules allow."""
+    rule = services.rules_by_side(session).get(person.side)
+    if rule is None:
+        return {}
+    limit = rule.max_consecutive_days
+    stays = session.scalars(
+        select(Stay).where(Stay.staff_member_id == person.id).order_by(Stay.first_day, Stay.id)
+    ).all()
+    runs: list[list[Stay]] = []
+    for stay in stays:
+        if runs and stay.first_day <= max(s.last_day for s in runs[-1]) + timedelta(days=1):
+            runs[-1].append(stay)
+        else:
+            runs.append([stay])
+    found = {}
+    for run in runs:
+        run_days = (max(s.last_day for s in run) - run[0].first_day).days + 1
+        for stay in run:
+            if stay.days > limit:
+                found[stay.id] = LongStay(stay.days, limit, joined=False)
+            elif run_days > limit:
+                found[stay.id] = LongStay(run_days, limit, joined=True)
+    return found
