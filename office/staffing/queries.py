@@ -1,4 +1,6 @@
-"""Read models for the staffing pages: the month calendar, today, and a proposal's diff."""
+"""Read models for the staffing pages: the month calendar, today, a proposal's diff, the
+dashboard's groups of broken rules, stays too long for the rules, and the month's crossing
+lists."""
 
 from __future__ import annotations
 
@@ -6,15 +8,18 @@ import calendar
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from office.i18n import LazyText, _ln
 from office.staffing import checks, services
 from office.staffing.models import (
     Category,
+    CrossingList,
+    CrossingStatus,
     DutyShift,
     PlanProposal,
     Shift,
@@ -360,3 +365,85 @@ def long_stays(session: Session, person: StaffMember) -> dict[int, LongStay]:
             elif run_days > limit:
                 found[stay.id] = LongStay(run_days, limit, joined=True)
     return found
+
+
+# --- the month's crossing lists -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CrossingDay:
+    """A day with a crossing list: how many of the South cross north to start a stay and
+    how many return south at the end of one, and where its list stands with the North."""
+
+    day: date
+    north: int
+    south: int
+    status: CrossingStatus
+    sent_at: datetime | None
+    accepted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CrossingMonth:
+    first: date
+    days: list[CrossingDay]
+
+    @property
+    def previous(self) -> date:
+        return (self.first - timedelta(days=1)).replace(day=1)
+
+    @property
+    def next(self) -> date:
+        return self.first + timedelta(
+            days=calendar.monthrange(self.first.year, self.first.month)[1]
+        )
+
+    @property
+    def north(self) -> int:
+        return sum(d.north for d in self.days)
+
+    @property
+    def south(self) -> int:
+        return sum(d.south for d in self.days)
+
+
+def crossing_month(session: Session, first: date) -> CrossingMonth:
+    """Every day of the month someone of the South crosses, or that has a list recorded (one
+    sent, then emptied by a change, say), with its counts and its list's status."""
+    first = first.replace(day=1)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+    def per_day(column: Any) -> dict[date, int]:
+        return {
+            day: number
+            for day, number in session.execute(
+                select(column, func.count(Stay.id))
+                .join(StaffMember, StaffMember.id == Stay.staff_member_id)
+                .where(StaffMember.side == Side.SOUTH, column >= first, column <= last)
+                .group_by(column)
+            )
+        }
+
+    north, south = per_day(Stay.first_day), per_day(Stay.last_day)
+    lists = {
+        row.crossing_on: row
+        for row in session.scalars(
+            select(CrossingList).where(
+                CrossingList.crossing_on >= first, CrossingList.crossing_on <= last
+            )
+        )
+    }
+    days = []
+    for day in sorted(set(north) | set(south) | set(lists)):
+        row = lists.get(day)
+        days.append(
+            CrossingDay(
+                day,
+                north.get(day, 0),
+                south.get(day, 0),
+                row.status if row is not None else CrossingStatus.DRAFT,
+                row.sent_at if row is not None else None,
+                row.accepted_at if row is not None else None,
+            )
+        )
+    return CrossingMonth(first, days)

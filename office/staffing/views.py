@@ -59,7 +59,11 @@ DASHBOARD_DAYS = 30
 
 @bp.app_context_processor
 def staffing_vocabulary() -> dict[str, Any]:
-    return {"rule_mark": labels.RULE_MARKS.get, "rule_marks": labels.RULE_MARKS}
+    return {
+        "rule_mark": labels.RULE_MARKS.get,
+        "rule_marks": labels.RULE_MARKS,
+        "weekday": labels.weekday_label,
+    }
 
 
 def _today() -> date:
@@ -471,6 +475,21 @@ def set_duty(day: str) -> Any:
             flash(_("Duty list saved."), "success")
             return redirect(url_for("staffing.day", day=when.isoformat()))
     return render_day(when, form)
+
+
+@bp.get("/crossings", endpoint="crossings")
+@permission_required(Permission.VIEW_STAFFING)
+def crossings_page() -> Any:
+    form = MonthForm(formdata=request.args)
+    first = _month_from(form.month.data) if form.validate() else None
+    if first is None:
+        flash(_("Choose a month written YYYY-MM, e.g. 2018-10."), "error")
+        first, status = _today().replace(day=1), 422
+    else:
+        status = 200
+    return render_template(
+        "staffing/crossings.html", month=queries.crossing_month(db.session, first)
+    ), status
 
 
 @bp.get("/crossings/<day>", endpoint="crossing")

@@ -1517,6 +1517,104 @@ def test_a_crossing_status_other_than_sent_or_accepted_is_refused(
     assert crossing_status(session) is None
 
 
+# --- the month's crossing lists -----------------------------------------------------------
+
+
+def mark_list(session, day: date, *statuses: CrossingStatus) -> None:
+    for status in statuses:
+        services.mark_crossing_list(session, day, status, actor=None, now=NOW)
+    session.commit()
+
+
+def test_the_crossing_lists_of_a_month_give_each_day_its_counts_and_status(as_scheduler, session):
+    first, second, third, early = (make_person(session) for _ in range(4))
+    stay(session, first, OCT(1), OCT(5))
+    stay(session, second, OCT(1), OCT(12))
+    stay(session, third, OCT(8), OCT(12))
+    stay(session, early, date(2018, 9, 28), OCT(3))  # crossed in September, back in October
+    stay(session, make_person(session), date(2018, 11, 2), date(2018, 11, 6))  # November
+    stay(session, make_person(session, Side.NORTH), OCT(15), OCT(19))  # the North never crosses
+    mark_list(session, OCT(1), CrossingStatus.SENT)
+    mark_list(session, OCT(5), CrossingStatus.SENT, CrossingStatus.ACCEPTED)
+
+    response = as_scheduler.get("/staffing/crossings?month=2018-10")
+
+    assert response.status_code == 200
+    page = read(response)
+    assert page.headings[0] == "Crossing lists · 2018-10"
+    sent = "2018-12-31 12:00"  # NOW in Seoul
+    assert [page.texts(row) for row in page.rows[1:]] == [
+        ["2018-10-01", "Mon", "2", "0", f"sent {sent}", "Day page"],
+        ["2018-10-03", "Wed", "0", "1", "draft", "Day page"],
+        ["2018-10-05", "Fri", "0", "1", f"accepted {sent}", "Day page"],
+        ["2018-10-08", "Mon", "1", "0", "draft", "Day page"],
+        ["2018-10-12", "Fri", "0", "2", "draft", "Day page"],
+        ["Total · 5 days listed", "3", "4", ""],
+    ]
+    links = dict(page.links)
+    assert "/staffing/crossings/2018-10-01" in links  # the day's name list
+    assert "/staffing/days/2018-10-01" in links  # the day, where its list is marked sent
+    assert page.link("← 2018-09") == "/staffing/crossings?month=2018-09"
+    assert page.link("2018-11 →") == "/staffing/crossings?month=2018-11"
+    (picker,) = page.forms_to("/staffing/crossings")
+    assert (picker.fields[0]["name"], picker.fields[0]["value"]) == ("month", "2018-10")
+
+
+def test_a_list_sent_then_emptied_by_a_change_stays_in_the_month_as_amended(as_scheduler, session):
+    person = make_person(session)
+    removed = stay(session, person, OCT(8), OCT(12))
+    mark_list(session, OCT(8), CrossingStatus.SENT)
+    services.remove_stay(session, removed, actor=None, now=NOW)
+    session.commit()
+
+    page = read(as_scheduler.get("/staffing/crossings?month=2018-10"))
+
+    assert [page.texts(row)[:5] for row in page.rows[1:-1]] == [
+        ["2018-10-08", "Mon", "0", "0", "amended, to send again 2018-12-31 12:00"]
+    ]
+
+
+def test_a_month_nobody_crosses_says_so(as_scheduler, session):
+    stay(session, make_person(session), OCT(1), OCT(5))
+
+    page = read(as_scheduler.get("/staffing/crossings?month=2018-11"))
+
+    assert "Nobody of the South crosses in 2018-11." in page.text
+    assert page.rows == []
+
+
+def test_the_crossing_lists_without_a_month_show_this_month_and_are_linked_from_each_day(
+    as_scheduler,
+):
+    page = read(as_scheduler.get("/staffing/crossings"))
+
+    assert page.headings[0] == f"Crossing lists · {today().strftime('%Y-%m')}"
+    assert page.link("Crossing lists") == "/staffing/crossings"  # in the staffing menu
+    day = read(as_scheduler.get("/staffing/days/2018-10-02"))
+    assert day.link("All crossing lists of 2018-10") == "/staffing/crossings?month=2018-10"
+
+
+@pytest.mark.parametrize("month", ["bad", "2018-13", "1999-12"])
+def test_crossing_lists_of_a_month_that_is_not_one_answer_422_with_a_message(as_scheduler, month):
+    response = as_scheduler.get(f"/staffing/crossings?month={month}")
+
+    assert response.status_code == 422
+    assert ("error", "Choose a month written YYYY-MM, e.g. 2018-10.") in read(response).flashes
+
+
+def test_crossing_lists_in_korean_name_the_days_in_korean(as_scheduler, session):
+    stay(session, make_person(session), OCT(1), OCT(5))
+
+    page = read(
+        as_scheduler.get("/staffing/crossings?month=2018-10", headers={"Accept-Language": "ko"})
+    )
+
+    assert [page.texts(row)[:2] for row in page.rows[1:-1]] == [
+        ["2018-10-01", "월"],
+        ["2018-10-05", "금"],
+    ]
+
+
 # --- rules --------------------------------------------------------------------------------
 
 
