@@ -1026,7 +1026,7 @@ def accept_proposal(
     )
 
 
-def match_stays(old: list[Stay], new: list[tuple[date, date]]) -> dict[tuple[date, date], Stay]:
+def _match_stays(old: list[Stay], new: list[tuple[date, date]]) -> dict[tuple[date, date], Stay]:
     """Pair proposed stays with the recorded stays they replace: the pairs that share the most
     days first, then those left over, in the order of their days (a stay moved clear of its
     old days). Each stay is paired at most once."""
@@ -1068,7 +1068,7 @@ def _replace_stays(
     """Make `person`'s replaced stays `old` into the proposed `new` ones; count the stays
     changed, added and removed. A proposed stay that touches a kept stay (one reaching outside
     the period) continues it rather than leaving two stays that touch."""
-    paired = match_stays(old, new)
+    paired = _match_stays(old, new)
     replaced_ids = {o.id for o in old}
     kept = [
         s
