@@ -86,6 +86,7 @@ EXPECTED: dict[str, object] = {
     "staffing.day": STAFFING_READERS,
     "staffing.crossing": STAFFING_READERS,
     "staffing.crossing_csv": STAFFING_READERS,
+    "staffing.crossings": STAFFING_READERS,
     "staffing.rules": STAFFING_READERS,
     "staffing.feed": EVERYONE,  # the secret in the link is the key
     "staffing.new_person": SCHEDULERS,

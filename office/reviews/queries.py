@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -20,12 +20,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload
 
 from office import inputs
+from office.auth.models import User
 from office.fuel.models import DipReading, Meter, MeterReading
-from office.i18n import _l, current_locale_code, format_date, format_number, label
+from office.i18n import LazyText, _l, current_locale_code, format_date, format_number, label
 from office.periods.services import next_month
 from office.reviews.models import ItemKind, ReviewItem, ReviewState
-from office.stock.models import LotDraw, StockLot, StockMovement, Store, StoreKind
-from office.waivers.models import DrawdownEntry, WaiverLine
+from office.stock.models import LotDraw, MovementKind, StockLot, StockMovement, Store, StoreKind
+from office.waivers.models import Classification, DrawdownEntry, WaiverLine, WaiverStatus
+from office.waivers.services import LineUsage, line_usage
 
 PAGE_SIZE = 50
 CLOSED = ReviewState.ACKNOWLEDGED
@@ -231,26 +233,71 @@ def queue_page(
         return [], None
     query, flagged = built
     if after is not None:
-        day, kind, source_id = after
-        query = query.where(
-            or_(
-                flagged.c.occurred_on < day,
-                and_(
-                    flagged.c.occurred_on == day,
-                    or_(
-                        flagged.c.kind > kind.value,
-                        and_(flagged.c.kind == kind.value, flagged.c.source_id < source_id),
-                    ),
-                ),
-            )
-        )
-    query = query.order_by(
-        flagged.c.occurred_on.desc(), flagged.c.kind, flagged.c.source_id.desc()
-    ).limit(size + 1)
+        query = query.where(_after(flagged, after))
+    query = query.order_by(*_newest_first(flagged)).limit(size + 1)
     rows = [_row(values) for values in session.execute(query)]
     more = len(rows) > size
     rows = rows[:size]
     return rows, (encode_cursor(rows[-1]) if more and rows else None)
+
+
+def _newest_first(flagged: Any) -> tuple[Any, ...]:
+    """The queue's order: newest first, then by kind, then the latest record first."""
+    return flagged.c.occurred_on.desc(), flagged.c.kind, flagged.c.source_id.desc()
+
+
+def _after(flagged: Any, key: tuple[date, ItemKind, int]) -> ColumnElement[bool]:
+    """The records that come after `key` in the queue's order."""
+    day, kind, source_id = key
+    return or_(
+        flagged.c.occurred_on < day,
+        and_(
+            flagged.c.occurred_on == day,
+            or_(
+                flagged.c.kind > kind.value,
+                and_(flagged.c.kind == kind.value, flagged.c.source_id < source_id),
+            ),
+        ),
+    )
+
+
+def _before(flagged: Any, key: tuple[date, ItemKind, int]) -> ColumnElement[bool]:
+    """The records that come before `key` in the queue's order."""
+    day, kind, source_id = key
+    return or_(
+        flagged.c.occurred_on > day,
+        and_(
+            flagged.c.occurred_on == day,
+            or_(
+                flagged.c.kind < kind.value,
+                and_(flagged.c.kind == kind.value, flagged.c.source_id > source_id),
+            ),
+        ),
+    )
+
+
+def neighbours(
+    session: Session, filters: QueueFilters, row: QueueRow, *, today: date
+) -> tuple[QueueRow | None, QueueRow | None]:
+    """The items just before and just after `row` in the queue under `filters`, whether or
+    not `row` itself still matches them (an item just acknowledged leaves the awaiting ones,
+    and the reviewer moves on from where it was)."""
+    built = _queue(filters, today)
+    if built is None:
+        return None, None
+    query, flagged = built
+    key = (row.occurred_on, row.kind, row.source_id)
+    oldest_first = (flagged.c.occurred_on, flagged.c.kind.desc(), flagged.c.source_id)
+    before = session.execute(
+        query.where(_before(flagged, key)).order_by(*oldest_first).limit(1)
+    ).first()
+    after = session.execute(
+        query.where(_after(flagged, key)).order_by(*_newest_first(flagged)).limit(1)
+    ).first()
+    return (
+        _row(before) if before is not None else None,
+        _row(after) if after is not None else None,
+    )
 
 
 def count_by_state(
@@ -299,6 +346,66 @@ def find_record(
     query, flagged = built
     values = session.execute(query.where(flagged.c.source_id == source_id)).first()
     return _row(values) if values is not None else None
+
+
+# --- what an item's page shows besides ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """Who recorded the flagged record and when, and the waiver line it draws on, with the
+    line's cap and what is left of it now."""
+
+    recorded_by: User | None
+    recorded_at: datetime | None
+    line: WaiverLine | None
+    usage: LineUsage | None
+
+
+def item_facts(session: Session, row: QueueRow) -> ItemFacts:
+    """Load the facts of the flagged record `row` that its page shows beside its words."""
+    recorded_by_id: int | None = None
+    recorded_at: datetime | None = None
+    line_id: int | None = None
+    if row.kind is ItemKind.OVERRIDE:
+        entry = session.get(DrawdownEntry, row.source_id)
+        if entry is not None:
+            recorded_by_id, recorded_at = entry.recorded_by_id, entry.recorded_at
+            line_id = entry.waiver_line_id
+    elif row.kind is ItemKind.FLAGGED_USE:
+        draw = session.get(LotDraw, row.source_id)
+        if draw is not None:
+            recorded_by_id, recorded_at = draw.movement.recorded_by_id, draw.movement.recorded_at
+            line_id = draw.waiver_line_id
+    elif row.kind is ItemKind.DIP_VARIANCE:
+        dip = session.get(DipReading, row.source_id)
+        if dip is not None:
+            recorded_by_id, recorded_at = dip.recorded_by_id, dip.read_at
+    elif row.kind is ItemKind.METER_ANOMALY:
+        reading = session.get(MeterReading, row.source_id)
+        if reading is not None:
+            recorded_by_id, recorded_at = reading.recorded_by_id, reading.recorded_at
+            line_id = reading.meter.waiver_line_id
+    else:  # an overdue return: who received the lot it came with
+        lot = session.get(StockLot, row.source_id)
+        receipt = session.scalar(
+            select(StockMovement)
+            .where(
+                StockMovement.lot_id == row.source_id, StockMovement.kind == MovementKind.RECEIPT
+            )
+            .order_by(StockMovement.id)
+            .limit(1)
+        )
+        if receipt is not None:
+            recorded_by_id, recorded_at = receipt.recorded_by_id, receipt.recorded_at
+        line_id = lot.waiver_line_id if lot is not None else None
+    line = session.get(WaiverLine, line_id) if line_id is not None else None
+    return ItemFacts(
+        session.get(User, recorded_by_id) if recorded_by_id is not None else None,
+        recorded_at,
+        line,
+        line_usage(line) if line is not None else None,
+    )
 
 
 # --- what each flagged record is, in words, with a link to where it lives ------------------
@@ -354,7 +461,15 @@ def _describe_uses(session: Session, ids: list[int]) -> dict[int, Described]:
             selectinload(LotDraw.movement).selectinload(StockMovement.store),
             selectinload(LotDraw.lot),
         )
-    )
+    ).all()
+    lines = {
+        line.id: line
+        for line in session.scalars(
+            select(WaiverLine)
+            .where(WaiverLine.id.in_({d.waiver_line_id for d in draws if d.waiver_line_id}))
+            .options(selectinload(WaiverLine.waiver))
+        )
+    }
     described = {}
     for draw in draws:
         movement = draw.movement
@@ -368,15 +483,55 @@ def _describe_uses(session: Session, ids: list[int]) -> dict[int, Described]:
                 classification=label(draw.classification),
             ),
             _l(
-                "%(store)s, for %(use)s; the waiver was %(status)s that day",
+                "%(store)s, for %(use)s: %(why)s",
                 store=movement.store.name,
                 use=movement.use_ref or movement.use or "-",
-                status=label(draw.waiver_status) if draw.waiver_status else "-",
+                why=_not_covered(draw, lines.get(draw.waiver_line_id or 0), movement.occurred_on),
             ),
             endpoint,
             args,
         )
     return described
+
+
+def _not_covered(draw: LotDraw, line: WaiverLine | None, day: date) -> LazyText:
+    """Why a use is no longer covered, in the terms of its classification (the waiver's
+    status alone says "granted" for a use dated after a granted waiver's validity)."""
+    status = label(draw.waiver_status) if draw.waiver_status else "-"
+    if line is None:
+        return _l("no waiver line covers it")
+    waiver = line.waiver
+    if draw.classification is Classification.OUTSIDE_VALIDITY:
+        if draw.waiver_status is WaiverStatus.EXPIRED:
+            return _l(
+                "waiver %(ref)s had expired by %(date)s",
+                ref=waiver.reference,
+                date=format_date(day),
+            )
+        return _l(
+            "%(date)s is outside the validity of waiver %(ref)s, %(start)s to %(end)s",
+            date=format_date(day),
+            ref=waiver.reference,
+            start=format_date(waiver.valid_from) or "…",
+            end=format_date(waiver.valid_until) or "…",
+        )
+    if draw.classification is Classification.DENIED and line.granted_quantity == 0:
+        return _l(
+            "waiver %(ref)s line %(n)d was granted nothing", ref=waiver.reference, n=line.line_no
+        )
+    if draw.classification is Classification.PENDING:
+        return _l(
+            "waiver %(ref)s was still %(status)s, not granted, on %(date)s",
+            ref=waiver.reference,
+            status=status,
+            date=format_date(day),
+        )
+    return _l(
+        "waiver %(ref)s was %(status)s on %(date)s",
+        ref=waiver.reference,
+        status=status,
+        date=format_date(day),
+    )
 
 
 def _describe_dips(session: Session, ids: list[int]) -> dict[int, Described]:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from flask import (
     Blueprint,
@@ -65,8 +67,11 @@ def _month_arg(text: str) -> date | None:
     return inputs.month_from(text)
 
 
-def _filters() -> queries.QueueFilters:
-    args = request.args
+QUEUE_ARGS = ("kind", "state", "month", "waiver")
+
+
+def _filters(args: Mapping[str, str] | None = None) -> queries.QueueFilters:
+    args = request.args if args is None else args
     kind = args.get("kind", "")
     state = args.get("state", "awaiting")
     month = _month_arg(args.get("month", "")) if args.get("month") else None
@@ -91,9 +96,12 @@ def queue() -> str:
     rows, cursor = queries.queue_page(db.session, filters, today=today, after=after)
     counts = queries.count_by_state(db.session, filters, today=today)
     waivers = db.session.scalars(select(Waiver).order_by(Waiver.reference)).all()
+    # An item opened from here carries the queue's filters, to step to the items beside it.
+    queue_args = {key: request.args[key] for key in QUEUE_ARGS if request.args.get(key)}
     return render_template(
         "reviews/queue.html",
         rows=rows,
+        from_queue=urlencode(queue_args) or None,
         described=queries.describe(db.session, rows),
         cursor=cursor,
         counts=counts,
@@ -112,11 +120,26 @@ def _kind(kind: str) -> ItemKind:
     return ItemKind(kind)
 
 
+def _from_queue() -> str | None:
+    """The query string of the queue an item was opened from (its filters), if it was."""
+    text = request.args.get("queue", "")
+    if not text or len(text) > 200:
+        return None
+    args = dict(parse_qsl(text))
+    kept = {key: args[key] for key in QUEUE_ARGS if args.get(key)}
+    return urlencode(kept) or None
+
+
 def render_item(kind: ItemKind, source_id: int, form: NoteForm | None = None) -> Any:
     today = _today()
     row = queries.find_record(db.session, kind, source_id, today=today)
     if row is None:
         abort(404)
+    from_queue = _from_queue()
+    previous, following = queries.neighbours(
+        db.session, _filters(dict(parse_qsl(from_queue or ""))), row, today=today
+    )
+    shown = [r for r in (previous, following) if r is not None]
     item = db.session.scalar(
         select(ReviewItem).where(ReviewItem.kind == kind, ReviewItem.source_id == source_id)
     )
@@ -131,6 +154,11 @@ def render_item(kind: ItemKind, source_id: int, form: NoteForm | None = None) ->
         row=row,
         item=item,
         described=queries.describe(db.session, [row]).get((kind, source_id)),
+        facts=queries.item_facts(db.session, row),
+        previous=previous,
+        following=following,
+        neighbours=queries.describe(db.session, shown),
+        from_queue=from_queue,
         form=form,
         actions=actions,
         month_closed=periods.is_signed_off(db.session, row.occurred_on),
@@ -177,7 +205,9 @@ def _act(action: ReviewAction, kind: str, source_id: int) -> Any:
         else:
             db.session.commit()
             flash(DONE[action](), "success")
-            return redirect(url_for("reviews.item", kind=kind, source_id=source_id))
+            return redirect(
+                url_for("reviews.item", kind=kind, source_id=source_id, queue=_from_queue())
+            )
     return render_item(item_kind, source_id, form)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from office.i18n import _l, register_labels
 from office.staffing.checks import RULE_LABELS, Rule
 from office.staffing.models import (
@@ -49,6 +51,22 @@ RULE_MARKS = {
     Rule.CONSECUTIVE_DAYS: "C!",
     Rule.REST_DAYS: "R!",
 }
+
+# Day names, short, Monday first (as `date.weekday()` counts).
+WEEKDAY_LABELS = (
+    _l("Mon"),
+    _l("Tue"),
+    _l("Wed"),
+    _l("Thu"),
+    _l("Fri"),
+    _l("Sat"),
+    _l("Sun"),
+)
+
+
+def weekday_label(day: date) -> str:
+    return str(WEEKDAY_LABELS[day.weekday()])
+
 
 register_labels(
     {

@@ -1,4 +1,6 @@
-"""Read models for the staffing pages: the month calendar, today, and a proposal's diff."""
+"""Read models for the staffing pages: the month calendar, today, a proposal's diff, the
+dashboard's groups of broken rules, stays too long for the rules, and the month's crossing
+lists."""
 
 from __future__ import annotations
 
@@ -6,14 +8,18 @@ import calendar
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from office.i18n import LazyText, _ln
 from office.staffing import checks, services
 from office.staffing.models import (
     Category,
+    CrossingList,
+    CrossingStatus,
     DutyShift,
     PlanProposal,
     Shift,
@@ -255,3 +261,189 @@ def proposal_diff(session: Session, proposal: PlanProposal) -> list[PersonChange
             )
         )
     return changes
+
+
+# --- the dashboard's broken rules, grouped ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViolationGroup:
+    """The violations of one rule on one side in one week (Monday to Sunday)."""
+
+    rule: checks.Rule
+    side: Side
+    week: date  # its Monday
+    violations: list[checks.Violation]
+
+    @property
+    def first_day(self) -> date:
+        return self.violations[0].day
+
+    @property
+    def last_day(self) -> date:
+        return self.violations[-1].day
+
+    @property
+    def days(self) -> int:
+        return len({v.day for v in self.violations})
+
+    @property
+    def people(self) -> int:
+        return len({v.person_id for v in self.violations if v.person_id is not None})
+
+
+def group_violations(found: Sequence[checks.Violation]) -> list[ViolationGroup]:
+    """Group violations by week, side (South first) and rule, each group's by day and person."""
+    rules, sides = list(checks.Rule), [Side.SOUTH, Side.NORTH]
+    grouped: dict[tuple[date, int, int], list[checks.Violation]] = defaultdict(list)
+    for violation in found:
+        week = violation.day - timedelta(days=violation.day.weekday())
+        grouped[week, sides.index(violation.side), rules.index(violation.rule)].append(violation)
+    return [
+        ViolationGroup(
+            rules[rule],
+            sides[side],
+            week,
+            sorted(violations, key=lambda v: (v.day, v.person_id or 0)),
+        )
+        for (week, side, rule), violations in sorted(grouped.items(), key=lambda kv: kv[0])
+    ]
+
+
+# --- stays longer than the rules allow ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LongStay:
+    """A stay over its side's maximum of days on site in a row: on its own, or with the stays
+    that touch it (`joined`), as the rule checker counts them."""
+
+    days: int
+    limit: int
+    joined: bool
+
+    @property
+    def message(self) -> LazyText:
+        if self.joined:
+            return _ln(
+                "With the stays it touches, it makes %(days)d days on site in a row; the rule "
+                "allows %(num)d day on site at a time.",
+                "With the stays it touches, it makes %(days)d days on site in a row; the rule "
+                "allows %(num)d days on site at a time.",
+                self.limit,
+                days=self.days,
+            )
+        return _ln(
+            "It is %(days)d days long; the rule allows %(num)d day on site at a time.",
+            "It is %(days)d days long; the rule allows %(num)d days on site at a time.",
+            self.limit,
+            days=self.days,
+        )
+
+
+def long_stays(session: Session, person: StaffMember) -> dict[int, LongStay]:
+    """The person's stays, by id, that are longer than their side's rules allow."""
+    rule = services.rules_by_side(session).get(person.side)
+    if rule is None:
+        return {}
+    limit = rule.max_consecutive_days
+    stays = session.scalars(
+        select(Stay).where(Stay.staff_member_id == person.id).order_by(Stay.first_day, Stay.id)
+    ).all()
+    runs: list[list[Stay]] = []
+    for stay in stays:
+        if runs and stay.first_day <= max(s.last_day for s in runs[-1]) + timedelta(days=1):
+            runs[-1].append(stay)
+        else:
+            runs.append([stay])
+    found = {}
+    for run in runs:
+        run_days = (max(s.last_day for s in run) - run[0].first_day).days + 1
+        for stay in run:
+            if stay.days > limit:
+                found[stay.id] = LongStay(stay.days, limit, joined=False)
+            elif run_days > limit:
+                found[stay.id] = LongStay(run_days, limit, joined=True)
+    return found
+
+
+# --- the month's crossing lists -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CrossingDay:
+    """A day with a crossing list: how many of the South cross north to start a stay and
+    how many return south at the end of one, and where its list stands with the North."""
+
+    day: date
+    north: int
+    south: int
+    status: CrossingStatus
+    sent_at: datetime | None
+    accepted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CrossingMonth:
+    first: date
+    days: list[CrossingDay]
+
+    @property
+    def previous(self) -> date:
+        return (self.first - timedelta(days=1)).replace(day=1)
+
+    @property
+    def next(self) -> date:
+        return self.first + timedelta(
+            days=calendar.monthrange(self.first.year, self.first.month)[1]
+        )
+
+    @property
+    def north(self) -> int:
+        return sum(d.north for d in self.days)
+
+    @property
+    def south(self) -> int:
+        return sum(d.south for d in self.days)
+
+
+def crossing_month(session: Session, first: date) -> CrossingMonth:
+    """Every day of the month someone of the South crosses, or that has a list recorded (one
+    sent, then emptied by a change, say), with its counts and its list's status."""
+    first = first.replace(day=1)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+    def per_day(column: Any) -> dict[date, int]:
+        return {
+            day: number
+            for day, number in session.execute(
+                select(column, func.count(Stay.id))
+                .join(StaffMember, StaffMember.id == Stay.staff_member_id)
+                .where(StaffMember.side == Side.SOUTH, column >= first, column <= last)
+                .group_by(column)
+            )
+        }
+
+    north, south = per_day(Stay.first_day), per_day(Stay.last_day)
+    lists = {
+        row.crossing_on: row
+        for row in session.scalars(
+            select(CrossingList).where(
+                CrossingList.crossing_on >= first, CrossingList.crossing_on <= last
+            )
+        )
+    }
+    days = []
+    for day in sorted(set(north) | set(south) | set(lists)):
+        row = lists.get(day)
+        days.append(
+            CrossingDay(
+                day,
+                north.get(day, 0),
+                south.get(day, 0),
+                row.status if row is not None else CrossingStatus.DRAFT,
+                row.sent_at if row is not None else None,
+                row.accepted_at if row is not None else None,
+            )
+        )
+    return CrossingMonth(first, days)

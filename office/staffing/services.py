@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -943,8 +943,14 @@ def person_days(
 def accept_proposal(
     session: Session, proposal: PlanProposal, *, actor: User | None, now: datetime
 ) -> None:
-    """Replace the planned people's unpinned stays inside the period, and their duty there,
-    with the proposal."""
+    """Put the proposal in place: the planned people's unpinned stays inside the period, and
+    their duty there, become the proposal's.
+
+    A stay the plan moves, extends or shortens stays the same stay and keeps its note; only a
+    stay the plan adds is new (its note names the proposal). Raises ConflictError when the
+    proposal was decided already, or when the roster or the stays changed since it was made
+    so that it no longer fits.
+    """
     lock_sides(session, proposal.side)
     session.refresh(proposal, with_for_update=True)
     if proposal.status is not ProposalStatus.PROPOSED:
@@ -953,14 +959,33 @@ def accept_proposal(
         )
     first, last = proposal.first_day, proposal.last_day
     planned = proposal.plan["people"]
-    replaced = session.scalars(
-        select(Stay).where(
+    replaced: dict[int, list[Stay]] = defaultdict(list)
+    for old in session.scalars(
+        select(Stay)
+        .where(
             Stay.staff_member_id.in_(planned),
             Stay.is_pinned.is_(False),
             Stay.first_day >= first,
             Stay.last_day <= last,
         )
-    ).all()
+        .order_by(Stay.staff_member_id, Stay.first_day, Stay.id)
+    ):
+        replaced[old.staff_member_id].append(old)
+    proposed: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    for person_id, stay_first, stay_last in proposal.plan["stays"]:
+        proposed[person_id].append((date.fromisoformat(stay_first), date.fromisoformat(stay_last)))
+    people = {
+        p.id: p
+        for p in session.scalars(
+            select(StaffMember).where(
+                StaffMember.id.in_(planned), StaffMember.side == proposal.side
+            )
+        )
+    }
+    if set(planned) - set(people):
+        raise ConflictError(
+            _l("The roster changed since this proposal was made; plan the period again.")
+        )
     session.execute(
         delete(DutyShift).where(
             DutyShift.staff_member_id.in_(planned),
@@ -968,19 +993,15 @@ def accept_proposal(
             DutyShift.duty_on <= last,
         )
     )
-    for stay in replaced:
-        session.delete(stay)
-    session.flush()
-    people = {
-        p.id: p
-        for p in session.scalars(select(StaffMember).where(StaffMember.side == proposal.side))
-    }
-    for person_id, stay_first, stay_last in proposal.plan["stays"]:
-        _place_stay(
+    new_note = str(_l("Planner proposal #%(id)d", id=proposal.id))
+    counts: Counter[str] = Counter()
+    for person_id in sorted(set(proposed) | set(replaced)):
+        counts += _replace_stays(
             session,
             people[person_id],
-            date.fromisoformat(stay_first),
-            date.fromisoformat(stay_last),
+            replaced[person_id],
+            sorted(proposed[person_id]),
+            new_note,
         )
     session.add_all(
         DutyShift(staff_member_id=person_id, duty_on=date.fromisoformat(day), shift=Shift.NIGHT)
@@ -999,33 +1020,105 @@ def accept_proposal(
         first=first.isoformat(),
         last=last.isoformat(),
         stays=len(proposal.plan["stays"]),
+        changed=counts["changed"],
+        added=counts["added"],
+        removed=counts["removed"],
     )
 
 
-def _place_stay(session: Session, person: StaffMember, first: date, last: date) -> None:
-    """Add planned days on site, continuing a stay that ends the day before or starts the
-    day after rather than leaving two stays that touch."""
-    _check_stay(session, person, first, last)
-    before = session.scalar(
-        select(Stay).where(
-            Stay.staff_member_id == person.id, Stay.last_day == first - timedelta(days=1)
+def _match_stays(old: list[Stay], new: list[tuple[date, date]]) -> dict[tuple[date, date], Stay]:
+    """Pair proposed stays with the recorded stays they replace: the pairs that share the most
+    days first, then those left over, in the order of their days (a stay moved clear of its
+    old days). Each stay is paired at most once."""
+    shared = [
+        ((min(o.last_day, n[1]) - max(o.first_day, n[0])).days + 1, o, n)
+        for o in old
+        for n in new
+        if o.first_day <= n[1] and n[0] <= o.last_day
+    ]
+    shared.sort(key=lambda t: (-t[0], t[1].first_day, t[1].id, t[2]))
+    paired: dict[tuple[date, date], Stay] = {}
+    taken: set[int] = set()
+    for _days, o, n in shared:
+        if o.id not in taken and n not in paired:
+            paired[n] = o
+            taken.add(o.id)
+    left_old = sorted((o for o in old if o.id not in taken), key=lambda o: (o.first_day, o.id))
+    left_new = sorted(n for n in new if n not in paired)
+    paired.update(zip(left_new, left_old, strict=False))
+    return paired
+
+
+def _joined_notes(*notes: str) -> str:
+    """The distinct notes of stays joined into one, in order, cut to the column's length."""
+    kept: list[str] = []
+    for note in notes:
+        if note.strip() and note.strip() not in kept:
+            kept.append(note.strip())
+    return " · ".join(kept)[:200]
+
+
+def _replace_stays(
+    session: Session,
+    person: StaffMember,
+    old: list[Stay],
+    new: list[tuple[date, date]],
+    new_note: str,
+) -> Counter[str]:
+    """Make `person`'s replaced stays `old` into the proposed `new` ones; count the stays
+    changed, added and removed. A proposed stay that touches a kept stay (one reaching outside
+    the period) continues it rather than leaving two stays that touch."""
+    paired = _match_stays(old, new)
+    replaced_ids = {o.id for o in old}
+    kept = [
+        s
+        for s in session.scalars(
+            select(Stay).where(Stay.staff_member_id == person.id).order_by(Stay.first_day, Stay.id)
         )
-    )
-    after = session.scalar(
-        select(Stay).where(
-            Stay.staff_member_id == person.id, Stay.first_day == last + timedelta(days=1)
-        )
-    )
-    if before is not None and after is not None:
-        before.last_day = after.last_day
-        session.delete(after)
-    elif before is not None:
-        before.last_day = last
-    elif after is not None:
-        after.first_day = first
-    else:
-        session.add(Stay(person=person, first_day=first, last_day=last, note="planner"))
+        if s.id not in replaced_ids
+    ]
+    counts: Counter[str] = Counter()
+    gone: list[Stay] = [o for o in old if o not in paired.values()]
+    placed: list[Stay] = []
+    for stay_first, stay_last in new:
+        mine = paired.get((stay_first, stay_last))
+        before = next((s for s in kept if s.last_day == stay_first - timedelta(days=1)), None)
+        after = next((s for s in kept if s.first_day == stay_last + timedelta(days=1)), None)
+        if before is not None or after is not None:
+            target = before or after
+            assert target is not None
+            target.note = _joined_notes(
+                before.note if before else "",
+                mine.note if mine else "",
+                after.note if after else "",
+            )
+            target.first_day = before.first_day if before else stay_first
+            target.last_day = after.last_day if after else stay_last
+            if before is not None and after is not None:
+                gone.append(after)
+                kept.remove(after)
+            if mine is not None:
+                gone.append(mine)
+            placed.append(target)
+            counts["changed"] += 1
+        elif mine is not None:
+            mine.first_day, mine.last_day = stay_first, stay_last
+            placed.append(mine)
+            counts["changed"] += 1
+        else:
+            added = Stay(person=person, first_day=stay_first, last_day=stay_last, note=new_note)
+            session.add(added)
+            placed.append(added)
+            counts["added"] += 1
+    for stay in gone:
+        session.delete(stay)
+    counts["removed"] = sum(1 for o in old if o not in paired.values())
     session.flush()
+    # Checked once every stay has its new days: a stay moved onto the days another one left
+    # is no overlap, one reaching onto a stay recorded since the proposal was made is.
+    for stay in placed:
+        _check_stay(session, person, stay.first_day, stay.last_day, ignore=stay)
+    return counts
 
 
 def discard_proposal(

@@ -59,7 +59,11 @@ DASHBOARD_DAYS = 30
 
 @bp.app_context_processor
 def staffing_vocabulary() -> dict[str, Any]:
-    return {"rule_mark": labels.RULE_MARKS.get, "rule_marks": labels.RULE_MARKS}
+    return {
+        "rule_mark": labels.RULE_MARKS.get,
+        "rule_marks": labels.RULE_MARKS,
+        "weekday": labels.weekday_label,
+    }
 
 
 def _today() -> date:
@@ -94,6 +98,7 @@ def dashboard() -> str:
     return render_template(
         "staffing/dashboard.html",
         violations=found,
+        groups=queries.group_violations(found),
         start=start,
         days=DASHBOARD_DAYS,
         today=queries.today_view(db.session, start),
@@ -207,6 +212,7 @@ def render_person(
         stay_form=stay_form,
         stays=stays,
         stay_forms=stay_forms,
+        long_stays=queries.long_stays(db.session, person),
         may_manage=_may_manage(),
         feed_url=feed_url,
         action_form=ActionForm(),
@@ -294,6 +300,16 @@ def import_people() -> Any:
 # --- stays --------------------------------------------------------------------------------
 
 
+def _flash_saved(done: str, person: StaffMember, stay: Stay) -> None:
+    """Say the stay is saved, and warn when it is longer than the side's rules allow: it is
+    saved all the same (a soft rule), but the scheduler should know at once."""
+    long = queries.long_stays(db.session, person).get(stay.id)
+    if long is None:
+        flash(done, "success")
+    else:
+        flash(f"{done} {long.message}", "warning")
+
+
 @bp.post("/people/<int:person_id>/stays", endpoint="add_stay")
 @permission_required(Permission.MANAGE_STAFFING)
 def add_stay(person_id: int) -> Any:
@@ -301,7 +317,7 @@ def add_stay(person_id: int) -> Any:
     form = StayForm()
     if form.validate_on_submit():
         try:
-            services.add_stay(
+            stay = services.add_stay(
                 db.session,
                 person,
                 form.first_day.data,
@@ -316,7 +332,7 @@ def add_stay(person_id: int) -> Any:
             show_domain_error(form, exc)
         else:
             db.session.commit()
-            flash(_("Stay added."), "success")
+            _flash_saved(_("Stay added."), person, stay)
             return redirect(url_for("staffing.person", person_id=person.id))
     return render_person(get_or_404(StaffMember, person_id), stay_form=form)
 
@@ -346,7 +362,7 @@ def change_stay(stay_id: int) -> Any:
             show_domain_error(form, exc)
         else:
             db.session.commit()
-            flash(_("Stay saved."), "success")
+            _flash_saved(_("Stay saved."), stay.person, stay)
             return redirect(url_for("staffing.person", person_id=person_id))
     return render_person(get_or_404(StaffMember, person_id), edit_stay=(stay_id, form))
 
@@ -459,6 +475,21 @@ def set_duty(day: str) -> Any:
             flash(_("Duty list saved."), "success")
             return redirect(url_for("staffing.day", day=when.isoformat()))
     return render_day(when, form)
+
+
+@bp.get("/crossings", endpoint="crossings")
+@permission_required(Permission.VIEW_STAFFING)
+def crossings_page() -> Any:
+    form = MonthForm(formdata=request.args)
+    first = _month_from(form.month.data) if form.validate() else None
+    if first is None:
+        flash(_("Choose a month written YYYY-MM, e.g. 2018-10."), "error")
+        first, status = _today().replace(day=1), 422
+    else:
+        status = 200
+    return render_template(
+        "staffing/crossings.html", month=queries.crossing_month(db.session, first)
+    ), status
 
 
 @bp.get("/crossings/<day>", endpoint="crossing")

@@ -101,8 +101,10 @@ def test_reviewer_queries_an_item_acknowledges_the_answer_signs_off_and_download
 
     # The item: query the office, with words.
     rows.get_by_role("link").click()
-    page.wait_for_url(re.compile(r"/reviews/items/flagged_use/\d+$"))
+    # The item carries the queue's filters, to step to the items beside it.
+    page.wait_for_url(re.compile(r"/reviews/items/flagged_use/\d+\?queue=.*month%3D2019-01"))
     item_url = page.url
+    item_path = re.escape(item_url.split("?")[0])
     expect(page.get_by_test_id("item-state")).to_have_text("open")
     expect(page.locator("dl.facts")).to_contain_text("2019-01-15")
     expect(page.locator("dl.facts")).to_contain_text(PAINT)
@@ -132,7 +134,7 @@ def test_reviewer_queries_an_item_acknowledges_the_answer_signs_off_and_download
     expect(queried).to_have_count(1)
     expect(queried.locator("td").nth(3)).to_have_text("queried")
     queried.get_by_role("link").click()
-    admin.wait_for_url(item_url)
+    admin.wait_for_url(re.compile(rf"^{item_path}\?queue=state%3Dqueried$"))
     expect(thread(admin).first).to_contain_text(QUERY)
     expect(admin.get_by_role("button", name="Acknowledge")).to_have_count(0)
     admin.get_by_label("Comment").fill(ANSWER)

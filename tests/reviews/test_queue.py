@@ -45,7 +45,7 @@ def item_links(response) -> list[tuple[str, int]]:
     return [
         (kind, int(source_id))
         for kind, source_id in re.findall(
-            r'href="/reviews/items/(\w+)/(\d+)"', response.get_data(as_text=True)
+            r'href="/reviews/items/(\w+)/(\d+)(?:\?queue=[^"]*)?"', response.get_data(as_text=True)
         )
     ]
 
@@ -93,7 +93,9 @@ def test_the_queue_page_says_what_each_flagged_record_is(client, reviewer, flagg
     assert f"Lot #{flagged.overdue.id}, Welder: due back south by 2018-10-20" in text
     assert "2 piece still on site" in text
     assert flagged.reading.flag_reason in text
-    assert "the waiver was revoked that day" in text
+    assert (
+        f"for boiler: waiver {flagged.use.line.waiver.reference} was revoked on 2018-10-06" in text
+    )
     assert page.testids["state-counts"] == (
         "open 5 queried 0 answered 0 escalated 0 acknowledged 0"
     )

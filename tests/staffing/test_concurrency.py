@@ -20,6 +20,8 @@ from office.staffing.models import (
     CrossingList,
     CrossingStatus,
     DutyShift,
+    PlanProposal,
+    ProposalStatus,
     Shift,
     Side,
     StaffMember,
@@ -351,6 +353,89 @@ def test_duty_lists_for_one_day_set_at_once_leave_exactly_one_of_them(office):
     assert statuses == [302] * len(lists), statuses
     with office.session() as session:
         assert _on_duty(session, OCT(2)) in [{p.id for p in chosen} for chosen in lists]
+
+
+# --- accepting a plan ---------------------------------------------------------------------
+
+
+def _proposal(office: Office, stays: list[tuple[StaffMember, date, date]]) -> int:
+    """A proposal for the South from the 1st to the 14th, written out by hand."""
+    with office.session() as session:
+        proposal = PlanProposal(
+            side=Side.SOUTH,
+            first_day=OCT(1),
+            last_day=OCT(14),
+            status=ProposalStatus.PROPOSED,
+            plan={
+                "people": sorted({p.id for p, _a, _b in stays}),
+                "stays": [[p.id, a.isoformat(), b.isoformat()] for p, a, b in stays],
+                "nights": [],
+            },
+        )
+        session.add(proposal)
+        session.commit()
+        return proposal.id
+
+
+def test_notes_written_while_a_plan_is_accepted_are_kept_on_the_stays_it_moves(office):
+    """Three people each have a stay the plan moves; while one scheduler accepts the plan,
+    another writes a note on each of those stays. Whichever lands first, every note stays on
+    its stay (the same stay, moved or not), nothing overlaps, and nobody gets an error."""
+    people = _people(office, 3)
+    stay_ids = [_stay(office, person, OCT(2), OCT(5)) for person in people]
+    proposal_id = _proposal(office, [(person, OCT(3), OCT(8)) for person in people])
+    accepting, noting = _schedulers(office)
+    calls = [post(office, accepting, f"/staffing/plans/{proposal_id}/accept")]
+    for n, stay_id in enumerate(stay_ids):
+        calls.append(
+            post(
+                office,
+                noting,
+                f"/staffing/stays/{stay_id}",
+                data={**_stay_form(OCT(2), OCT(5)), "note": f"Rotation {n + 1}"},
+            )
+        )
+
+    statuses = at_once(calls)
+
+    assert statuses == [302] * len(calls), statuses
+    with office.session() as session:
+        assert session.get(PlanProposal, proposal_id).status is ProposalStatus.ACCEPTED
+        assert _overlapping_stays(session) == []
+        for n, (person, stay_id) in enumerate(zip(people, stay_ids, strict=True)):
+            (kept,) = session.scalars(select(Stay).where(Stay.staff_member_id == person.id))
+            assert (kept.id, kept.note) == (stay_id, f"Rotation {n + 1}")
+
+
+def test_a_plan_accepted_while_a_stay_is_added_onto_its_days_never_overlaps(office):
+    """While one scheduler accepts a plan that gives two people stays from the 3rd to the
+    8th, another adds each of them a pinned stay from the 6th: one of the two comes first and
+    the other is refused plainly; no stay ever overlaps another."""
+    people = _people(office, 2)
+    proposal_id = _proposal(office, [(person, OCT(3), OCT(8)) for person in people])
+    accepting, adding = _schedulers(office)
+    calls = [post(office, accepting, f"/staffing/plans/{proposal_id}/accept")]
+    for person in people:
+        calls.append(
+            post(
+                office,
+                adding,
+                f"/staffing/people/{person.id}/stays",
+                data={**_stay_form(OCT(6), OCT(12)), "is_pinned": "y"},
+            )
+        )
+
+    statuses = at_once(calls)
+
+    assert set(statuses) <= ANSWERS, statuses
+    with office.session() as session:
+        assert _overlapping_stays(session) == []
+        accepted = session.get(PlanProposal, proposal_id).status is ProposalStatus.ACCEPTED
+        added = statuses[1:].count(302)
+        # The plan lands whole or not at all: if it did, no pinned stay was added after it.
+        stays = session.scalar(select(func.count()).select_from(Stay))
+        assert stays == (len(people) if accepted else 0) + added
+        assert accepted != (added > 0), statuses
 
 
 # --- crossing lists -----------------------------------------------------------------------

@@ -7,11 +7,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from office.auth.permissions import Role
 from office.errors import ConflictError
 from office.staffing import planner, services
 from office.staffing.checks import Person, Plan, SideRules, find_violations
-from office.staffing.models import Category, ProposalStatus, Side, Stay
-from tests.factories import NOW, make_person, stay
+from office.staffing.models import Category, PlanProposal, ProposalStatus, Side, Stay
+from tests.conftest import log_in
+from tests.factories import NOW, make_person, make_user, stay
 
 START = date(2018, 10, 1)
 SMALL = SideRules(
@@ -138,7 +140,19 @@ def test_proposal_is_kept_then_accepted_replacing_unpinned_stays(session):
     assert session.get(Stay, old.id) is not None  # nothing changes before accepting
     services.accept_proposal(session, proposal, actor=None, now=NOW)
     remaining = {s.id for s in session.scalars(select(Stay))}
-    assert kept.id in remaining and support_stay.id in remaining and old.id not in remaining
+    assert kept.id in remaining and support_stay.id in remaining
+    # The unpinned stay is replaced: it became one of the stays planned for its person (the
+    # same stay, moved), or it is gone if the plan has none for them.
+    planned = {
+        (date.fromisoformat(a), date.fromisoformat(b))
+        for person_id, a, b in proposal.plan["stays"]
+        if person_id == crew_[0].id
+    }
+    assert {
+        (s.first_day, s.last_day)
+        for s in session.scalars(select(Stay).where(Stay.staff_member_id == crew_[0].id))
+    } == planned
+    assert (old.id in remaining) == bool(planned)
     found, _people = services.violations(session, START, START + timedelta(days=13))
     assert [v for v in found if v.side is Side.SOUTH] == []
     with pytest.raises(ConflictError, match="already"):
@@ -204,3 +218,184 @@ def test_a_stay_ending_the_day_before_the_period_may_be_continued_into_it(sessio
     assert len(session.scalars(select(Stay)).all()) == 3
     found, _people = services.violations(session, START, START + timedelta(days=6))
     assert [v for v in found if v.side is Side.SOUTH] == []
+
+
+# --- accepting keeps what people wrote on their stays -------------------------------------
+
+
+def proposal_of(
+    session, people: list, stays: list[tuple], first: date = START, days: int = 14
+) -> PlanProposal:
+    """A proposal as the planner keeps one, with `stays` as (person, first, last) written
+    out by hand: what accepting does with it does not depend on the solver."""
+    proposal = PlanProposal(
+        side=Side.SOUTH,
+        first_day=first,
+        last_day=first + timedelta(days=days - 1),
+        status=ProposalStatus.PROPOSED,
+        plan={
+            "people": sorted(p.id for p in people),
+            "stays": [[p.id, a.isoformat(), b.isoformat()] for p, a, b in stays],
+            "nights": [],
+        },
+        created_at=NOW,
+    )
+    session.add(proposal)
+    session.commit()
+    return proposal
+
+
+def stays_with_notes(session, person) -> list[tuple[int, date, date, str]]:
+    return [
+        (s.id, s.first_day, s.last_day, s.note)
+        for s in session.scalars(
+            select(Stay)
+            .where(Stay.staff_member_id == person.id)
+            .order_by(Stay.first_day)
+            .execution_options(populate_existing=True)
+        )
+    ]
+
+
+def noted_stay(session, person, first: date, last: date, note: str) -> Stay:
+    result = services.add_stay(session, person, first, last, note=note, actor=None, now=NOW)
+    session.commit()
+    return result
+
+
+def day(n: int) -> date:
+    return START + timedelta(days=n - 1)
+
+
+def test_a_stay_the_plan_extends_or_moves_keeps_its_note_and_a_new_one_names_the_proposal(
+    session,
+):
+    extended, moved, newcomer = (make_person(session) for _ in range(3))
+    first = noted_stay(session, extended, day(2), day(5), "First rotation")
+    second = noted_stay(session, moved, day(3), day(6), "Brings the new radio")
+    proposal = proposal_of(
+        session,
+        [extended, moved, newcomer],
+        [(extended, day(1), day(7)), (moved, day(5), day(9)), (newcomer, day(2), day(4))],
+    )
+
+    services.accept_proposal(session, proposal, actor=None, now=NOW)
+    session.commit()
+
+    assert stays_with_notes(session, extended) == [(first.id, day(1), day(7), "First rotation")]
+    assert stays_with_notes(session, moved) == [(second.id, day(5), day(9), "Brings the new radio")]
+    ((_id, a, b, note),) = stays_with_notes(session, newcomer)
+    assert (a, b, note) == (day(2), day(4), f"Planner proposal #{proposal.id}")
+
+
+def test_a_stay_moved_clear_of_its_old_days_keeps_its_note(session):
+    person = make_person(session)
+    old = noted_stay(session, person, day(1), day(3), "Medical check on return")
+    proposal = proposal_of(session, [person], [(person, day(8), day(11))])
+
+    services.accept_proposal(session, proposal, actor=None, now=NOW)
+    session.commit()
+
+    assert stays_with_notes(session, person) == [
+        (old.id, day(8), day(11), "Medical check on return")
+    ]
+
+
+def test_a_stay_split_in_two_keeps_its_note_on_the_part_sharing_the_most_days(session):
+    person = make_person(session)
+    old = noted_stay(session, person, day(1), day(10), "Long rotation")
+    proposal = proposal_of(session, [person], [(person, day(1), day(3)), (person, day(6), day(10))])
+
+    services.accept_proposal(session, proposal, actor=None, now=NOW)
+    session.commit()
+
+    assert stays_with_notes(session, person) == [
+        (
+            stays_with_notes(session, person)[0][0],
+            day(1),
+            day(3),
+            f"Planner proposal #{proposal.id}",
+        ),
+        (old.id, day(6), day(10), "Long rotation"),
+    ]
+
+
+def test_a_stay_the_plan_drops_is_removed_and_one_it_continues_joins_both_notes(session):
+    person = make_person(session)
+    # Arrived before the period and stayed on into it, recorded as two stays that touch.
+    before = noted_stay(
+        session, person, START - timedelta(days=3), START - timedelta(days=1), "Advance party"
+    )
+    inside = noted_stay(session, person, day(1), day(2), "First rotation")
+    dropped = noted_stay(session, person, day(8), day(9), "Stand-by")
+    proposal = proposal_of(session, [person], [(person, day(1), day(4))])
+
+    services.accept_proposal(session, proposal, actor=None, now=NOW)
+    session.commit()
+
+    assert stays_with_notes(session, person) == [
+        (before.id, START - timedelta(days=3), day(4), "Advance party · First rotation")
+    ]
+    assert session.get(Stay, inside.id) is None and session.get(Stay, dropped.id) is None
+
+
+def test_a_proposal_that_no_longer_fits_the_stays_is_refused_and_changes_nothing(client, session):
+    person = make_person(session)
+    old = noted_stay(session, person, day(1), day(3), "First rotation")
+    proposal = proposal_of(session, [person], [(person, day(1), day(5))])
+    stay(session, person, day(4), day(8), pinned=True)  # recorded after the proposal was made
+
+    response = log_in(client, make_user(session, Role.SCHEDULER)).post(
+        f"/staffing/plans/{proposal.id}/accept"
+    )
+
+    assert response.status_code == 302
+    assert response.location == f"/staffing/plans/{proposal.id}"
+    flashes = client.get(response.location).get_data(as_text=True)
+    assert (
+        f"{person.name_ko} already has a stay from {day(4).isoformat()} to "
+        f"{day(8).isoformat()}; stays cannot overlap."
+    ) in flashes
+    session.expire_all()
+    assert proposal.status is ProposalStatus.PROPOSED
+    assert [(s[1], s[2], s[3]) for s in stays_with_notes(session, person)] == [
+        (day(1), day(3), "First rotation"),
+        (day(4), day(8), ""),
+    ]
+    assert session.get(Stay, old.id) is not None
+
+
+def test_a_proposal_for_someone_since_moved_to_the_other_side_is_refused_plainly(client, session):
+    person, other = make_person(session), make_person(session)
+    proposal = proposal_of(
+        session, [person, other], [(person, day(1), day(5)), (other, day(2), day(6))]
+    )
+    services.save_person(
+        session,
+        services.PersonInput(
+            name_ko=person.name_ko,
+            name_latin=person.name_latin,
+            side=Side.NORTH,
+            category=person.category,
+            agency=person.agency,
+            position=person.position,
+            is_duty_qualified=person.is_duty_qualified,
+            active_from=person.active_from,
+            active_until=person.active_until,
+        ),
+        actor=None,
+        now=NOW,
+        person=person,
+    )
+    session.commit()
+
+    response = log_in(client, make_user(session, Role.SCHEDULER)).post(
+        f"/staffing/plans/{proposal.id}/accept"
+    )
+
+    assert response.status_code == 302
+    page = client.get(response.location).get_data(as_text=True)
+    assert "The roster changed since this proposal was made; plan the period again." in page
+    session.expire_all()
+    assert proposal.status is ProposalStatus.PROPOSED
+    assert session.scalars(select(Stay)).all() == []

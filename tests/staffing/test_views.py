@@ -278,6 +278,33 @@ def day_cell(row: list[Cell], day: date) -> Cell:
     return row[day.day]
 
 
+@dataclass
+class Group:
+    summary: str
+    is_open: bool
+    rows: list[list[str]]  # date, what
+
+
+def violation_groups(page: Page) -> list[Group]:
+    """The dashboard's groups of broken rules: each one's summary, whether it shows its days
+    without a click, and its days."""
+    groups = []
+    for attributes, body in re.findall(
+        r'<details class="violation-group"([^>]*)>(.*?)</details>', page.markup, re.S
+    ):
+        summary = re.search(r"<summary>(.*?)</summary>", body, re.S)
+        assert summary is not None
+        inner = Page(body)
+        groups.append(
+            Group(
+                squash(re.sub(r"<[^>]+>", " ", summary.group(1))),
+                "open" in attributes,
+                [inner.texts(row) for row in inner.rows[1:]],
+            )
+        )
+    return groups
+
+
 @pytest.fixture
 def scheduler(session):
     return make_user(session, Role.SCHEDULER, name="Scheduler Lee")
@@ -310,16 +337,69 @@ def test_dashboard_lists_the_broken_rules_of_the_next_30_days_only(as_scheduler,
     page = read(response)
     assert "Broken rules in the next 30 days" in page.text
     day_30 = (start + timedelta(29)).isoformat()
-    assert len(page.rows) == 2  # the header and the one broken rule inside the 30 days
-    assert page.texts(page.rows[1]) == [
-        day_30,
-        "South",
-        "rest days",
-        f"{back_on_day_30.name_latin} comes back on {day_30} with only 1 of 2 rest days.",
+    # The one broken rule inside the 30 days, in a group of its own, open.
+    assert violation_groups(page) == [
+        Group(
+            f"rest days South · {day_30} · 1 time · 1 person · 1 day",
+            True,
+            [
+                [
+                    day_30,
+                    f"{back_on_day_30.name_latin} comes back on {day_30} with only 1 of 2 "
+                    "rest days.",
+                ]
+            ],
+        )
     ]
     assert not shows(page.text, back_on_day_31.name_latin)
     assert not shows(page.text, back_yesterday.name_latin)
     assert "Every rule holds" not in page.text
+
+
+def test_dashboard_groups_broken_rules_by_rule_side_and_week_with_counts(as_scheduler, session):
+    no_daily_rules(session)
+    set_rules(session, max_consecutive_days=14, min_rest_days=2)
+    set_rules(session, Side.NORTH, weekday_min=1, weekend_min=1)  # nobody of the North on site
+    start = today()
+    monday = start + timedelta(7 - start.weekday())  # next week's Monday, 1 to 7 days ahead
+    week = [monday + timedelta(n) for n in range(7)]
+    # Two people on site 21 days in a row: days 15 to 21 are the Monday to Sunday.
+    long = [make_person(session) for _ in range(2)]
+    for person in long:
+        stay(session, person, monday - timedelta(14), week[-1])
+    back_early = make_person(session)
+    stay(session, back_early, monday - timedelta(5), week[1])
+    stay(session, back_early, week[3], week[5])  # one day of rest instead of two
+
+    page = read(as_scheduler.get("/staffing/"))
+
+    groups = violation_groups(page)
+    south = [g for g in groups if " South " in g.summary]
+    assert [g.summary for g in south] == [
+        f"consecutive days South · {week[0]} – {week[-1]} · 14 times · 2 people · 7 days",
+        f"rest days South · {week[3]} · 1 time · 1 person · 1 day",
+    ]
+    consecutive, rest = south
+    assert not consecutive.is_open and rest.is_open
+    assert [row[0] for row in consecutive.rows] == [d.isoformat() for d in week for _ in long]
+    assert all("days in a row" in row[1] for row in consecutive.rows)
+    # The North's minimum headcount breaks every day: one group per week, its days counted.
+    days = [start + timedelta(n) for n in range(30)]
+    weeks: dict[date, list[date]] = {}
+    for day in days:
+        weeks.setdefault(day - timedelta(day.weekday()), []).append(day)
+    north = [g for g in groups if " North " in g.summary]
+    assert [g.summary for g in north] == [
+        f"minimum headcount North · {shown[0]}"
+        + (f" – {shown[-1]}" if len(shown) > 1 else "")
+        + f" · {len(shown)} day{'s' if len(shown) > 1 else ''}"
+        for shown in weeks.values()
+    ]
+    assert sum(len(g.rows) for g in north) == 30
+    # Weeks in order, the South before the North within a week.
+    assert groups.index(consecutive) < groups.index(rest) < groups.index(north[-1])
+    total = 30 + 14 + 1
+    assert f"{total} broken rules · {len(groups)} groups by rule, side and week" in page.text
 
 
 def test_dashboard_says_every_rule_holds_when_none_is_broken(as_scheduler, session):
@@ -1082,6 +1162,97 @@ def test_a_stay_is_added_after_another_was_refused_on_the_same_page(as_scheduler
 # --- a day: duty and crossings ------------------------------------------------------------
 
 
+def long_stay_marks(page: Page) -> dict[int, str]:
+    """The person page's marks on stays longer than the rules allow, by stay id."""
+    return {
+        int(stay_id): squash(re.sub(r"<[^>]+>", " ", text))
+        for stay_id, text in re.findall(
+            r'data-testid="long-stay-(\d+)">(.*?)</small>', page.markup, re.S
+        )
+    }
+
+
+def test_a_stay_longer_than_the_rule_allows_is_saved_with_a_warning_and_marked(
+    as_scheduler, session, kim
+):
+    set_rules(session, max_consecutive_days=14)
+
+    response = as_scheduler.post(
+        f"/staffing/people/{kim.id}/stays", data=stay_form("2018-10-01", "2018-10-19")
+    )
+
+    assert response.status_code == 302
+    assert stays_of(session, kim) == [(OCT(1), OCT(19), False)]  # a soft rule: saved
+    page = read(as_scheduler.get(response.location))
+    assert page.flashes == [
+        ("warning", "Stay added. It is 19 days long; the rule allows 14 days on site at a time.")
+    ]
+    (stay_id,) = session.scalars(select(Stay.id))
+    assert long_stay_marks(page) == {
+        stay_id: "Too long It is 19 days long; the rule allows 14 days on site at a time."
+    }
+
+
+def test_a_stay_within_the_rule_is_added_plainly_and_not_marked(as_scheduler, session, kim):
+    set_rules(session, max_consecutive_days=14)
+
+    response = as_scheduler.post(
+        f"/staffing/people/{kim.id}/stays", data=stay_form("2018-10-01", "2018-10-14")
+    )
+
+    page = read(as_scheduler.get(response.location))
+    assert page.flashes == [("success", "Stay added.")]
+    assert long_stay_marks(page) == {}
+
+
+def test_a_stay_made_too_long_by_a_change_is_saved_with_a_warning(as_scheduler, session, kim):
+    set_rules(session, max_consecutive_days=1)
+    changed = stay(session, kim, OCT(1), OCT(1))
+
+    response = as_scheduler.post(
+        f"/staffing/stays/{changed.id}", data=stay_form("2018-10-01", "2018-10-02")
+    )
+
+    page = read(as_scheduler.get(response.location))
+    assert page.flashes == [
+        ("warning", "Stay saved. It is 2 days long; the rule allows 1 day on site at a time.")
+    ]
+    assert list(long_stay_marks(page)) == [changed.id]
+
+
+def test_a_stay_that_touches_another_warns_of_the_days_in_a_row_they_make(
+    as_scheduler, session, kim
+):
+    set_rules(session, max_consecutive_days=14)
+    before = stay(session, kim, OCT(1), OCT(10))
+
+    response = as_scheduler.post(
+        f"/staffing/people/{kim.id}/stays", data=stay_form("2018-10-11", "2018-10-16")
+    )
+
+    page = read(as_scheduler.get(response.location))
+    joined = (
+        "With the stays it touches, it makes 16 days on site in a row; the rule allows 14 days "
+        "on site at a time."
+    )
+    assert page.flashes == [("warning", f"Stay added. {joined}")]
+    added = session.scalar(select(Stay.id).where(Stay.first_day == OCT(11)))
+    assert long_stay_marks(page) == {before.id: f"Too long {joined}", added: f"Too long {joined}"}
+
+
+def test_a_reviewer_sees_a_stay_that_is_too_long_marked_too(client, session, kim):
+    set_rules(session, max_consecutive_days=14)
+    long = stay(session, kim, OCT(1), OCT(19))
+    stay(session, kim, OCT(25), OCT(30))
+    log_in(client, make_user(session, Role.REVIEWER))
+
+    page = read(client.get(f"/staffing/people/{kim.id}"))
+
+    assert long_stay_marks(page) == {
+        long.id: "Too long It is 19 days long; the rule allows 14 days on site at a time."
+    }
+
+
 @pytest.fixture
 def day_crew(session):
     """On 2018-10-02: two of the South and one of the North on site, one of the South away."""
@@ -1344,6 +1515,104 @@ def test_a_crossing_status_other_than_sent_or_accepted_is_refused(
 
     assert ("error", "Choose sent or accepted.") in page.flashes
     assert crossing_status(session) is None
+
+
+# --- the month's crossing lists -----------------------------------------------------------
+
+
+def mark_list(session, day: date, *statuses: CrossingStatus) -> None:
+    for status in statuses:
+        services.mark_crossing_list(session, day, status, actor=None, now=NOW)
+    session.commit()
+
+
+def test_the_crossing_lists_of_a_month_give_each_day_its_counts_and_status(as_scheduler, session):
+    first, second, third, early = (make_person(session) for _ in range(4))
+    stay(session, first, OCT(1), OCT(5))
+    stay(session, second, OCT(1), OCT(12))
+    stay(session, third, OCT(8), OCT(12))
+    stay(session, early, date(2018, 9, 28), OCT(3))  # crossed in September, back in October
+    stay(session, make_person(session), date(2018, 11, 2), date(2018, 11, 6))  # November
+    stay(session, make_person(session, Side.NORTH), OCT(15), OCT(19))  # the North never crosses
+    mark_list(session, OCT(1), CrossingStatus.SENT)
+    mark_list(session, OCT(5), CrossingStatus.SENT, CrossingStatus.ACCEPTED)
+
+    response = as_scheduler.get("/staffing/crossings?month=2018-10")
+
+    assert response.status_code == 200
+    page = read(response)
+    assert page.headings[0] == "Crossing lists · 2018-10"
+    sent = "2018-12-31 12:00"  # NOW in Seoul
+    assert [page.texts(row) for row in page.rows[1:]] == [
+        ["2018-10-01", "Mon", "2", "0", f"sent {sent}", "Day page"],
+        ["2018-10-03", "Wed", "0", "1", "draft", "Day page"],
+        ["2018-10-05", "Fri", "0", "1", f"accepted {sent}", "Day page"],
+        ["2018-10-08", "Mon", "1", "0", "draft", "Day page"],
+        ["2018-10-12", "Fri", "0", "2", "draft", "Day page"],
+        ["Total · 5 days listed", "3", "4", ""],
+    ]
+    links = dict(page.links)
+    assert "/staffing/crossings/2018-10-01" in links  # the day's name list
+    assert "/staffing/days/2018-10-01" in links  # the day, where its list is marked sent
+    assert page.link("← 2018-09") == "/staffing/crossings?month=2018-09"
+    assert page.link("2018-11 →") == "/staffing/crossings?month=2018-11"
+    (picker,) = page.forms_to("/staffing/crossings")
+    assert (picker.fields[0]["name"], picker.fields[0]["value"]) == ("month", "2018-10")
+
+
+def test_a_list_sent_then_emptied_by_a_change_stays_in_the_month_as_amended(as_scheduler, session):
+    person = make_person(session)
+    removed = stay(session, person, OCT(8), OCT(12))
+    mark_list(session, OCT(8), CrossingStatus.SENT)
+    services.remove_stay(session, removed, actor=None, now=NOW)
+    session.commit()
+
+    page = read(as_scheduler.get("/staffing/crossings?month=2018-10"))
+
+    assert [page.texts(row)[:5] for row in page.rows[1:-1]] == [
+        ["2018-10-08", "Mon", "0", "0", "amended, to send again 2018-12-31 12:00"]
+    ]
+
+
+def test_a_month_nobody_crosses_says_so(as_scheduler, session):
+    stay(session, make_person(session), OCT(1), OCT(5))
+
+    page = read(as_scheduler.get("/staffing/crossings?month=2018-11"))
+
+    assert "Nobody of the South crosses in 2018-11." in page.text
+    assert page.rows == []
+
+
+def test_the_crossing_lists_without_a_month_show_this_month_and_are_linked_from_each_day(
+    as_scheduler,
+):
+    page = read(as_scheduler.get("/staffing/crossings"))
+
+    assert page.headings[0] == f"Crossing lists · {today().strftime('%Y-%m')}"
+    assert page.link("Crossing lists") == "/staffing/crossings"  # in the staffing menu
+    day = read(as_scheduler.get("/staffing/days/2018-10-02"))
+    assert day.link("All crossing lists of 2018-10") == "/staffing/crossings?month=2018-10"
+
+
+@pytest.mark.parametrize("month", ["bad", "2018-13", "1999-12"])
+def test_crossing_lists_of_a_month_that_is_not_one_answer_422_with_a_message(as_scheduler, month):
+    response = as_scheduler.get(f"/staffing/crossings?month={month}")
+
+    assert response.status_code == 422
+    assert ("error", "Choose a month written YYYY-MM, e.g. 2018-10.") in read(response).flashes
+
+
+def test_crossing_lists_in_korean_name_the_days_in_korean(as_scheduler, session):
+    stay(session, make_person(session), OCT(1), OCT(5))
+
+    page = read(
+        as_scheduler.get("/staffing/crossings?month=2018-10", headers={"Accept-Language": "ko"})
+    )
+
+    assert [page.texts(row)[:2] for row in page.rows[1:-1]] == [
+        ["2018-10-01", "월"],
+        ["2018-10-05", "금"],
+    ]
 
 
 # --- rules --------------------------------------------------------------------------------
