@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -1838,19 +1836,6 @@ def test_every_table_of_the_fuel_pages_scrolls_in_a_named_box_a_keyboard_reaches
         assert box.get("aria-label"), heading
         labels.append(box["aria-label"])
     assert len(labels) == len(set(labels)), labels
-
-
-def test_the_scroll_box_scrolls_sideways_and_shows_its_focus():
-    css = (Path(__file__).parents[2] / "static" / "css" / "office.css").read_text()
-    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
-    rules: dict[str, str] = {}
-    for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
-        rules[selector.strip()] = rules.get(selector.strip(), "") + body
-    assert "overflow-x: auto" in rules[".scroll-box"]
-    assert "outline: 2px" in rules[".scroll-box:focus-visible"]
-
-
-# --- generators and meters ----------------------------------------------------------------
 
 
 def test_adding_a_generator_lists_it_with_its_rating_and_tank(as_admin, session, tank):
