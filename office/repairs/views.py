@@ -28,6 +28,7 @@ from office.repairs.forms import (
 from office.repairs.labels import WORK_TONES
 from office.repairs.models import WorkEquipment, WorkOrder, WorkStatus
 from office.stock.models import StockLot
+from office.waivers.forms import chosen_unit
 from office.waivers.models import Resource
 from office.web import form_status, get_or_404, show_domain_error
 
@@ -98,7 +99,10 @@ def _material_choices(form: MaterialForm) -> None:
         .order_by(Resource.code)
     )
     form.resource.choices = [
-        SelectChoice(str(r.id), f"{r.code} · {r.name(locale)}") for r in on_site
+        SelectChoice(
+            str(r.id), f"{r.code} · {r.name(locale)}", render_kw={"data-unit": r.unit.value}
+        )
+        for r in on_site
     ]
 
 
@@ -233,20 +237,25 @@ def progress(work_order_id: int) -> Any:
 @permission_required(Permission.MANAGE_SUPPLIES)
 def use_material(work_order_id: int) -> Any:
     form = MaterialForm()
+
+    def use(order: WorkOrder) -> Any:
+        resource = get_or_404(Resource, int(form.resource.data))
+        return services.use_material(
+            db.session,
+            order,
+            resource=resource,
+            quantity=form.quantity.data,
+            unit=chosen_unit(form.unit.data, resource),
+            used_on=form.used_on.data,
+            actor=current_user,
+            now=utcnow(),
+        )
+
     return _act(
         work_order_id,
         form,
         "material_form",
-        lambda order: services.use_material(
-            db.session,
-            order,
-            resource=get_or_404(Resource, int(form.resource.data)),
-            quantity=form.quantity.data,
-            unit=form.unit.data,
-            used_on=form.used_on.data,
-            actor=current_user,
-            now=utcnow(),
-        ),
+        use,
         gettext("Material use recorded."),
         fill=_material_choices,
     )

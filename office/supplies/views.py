@@ -26,8 +26,10 @@ from office.supplies import services
 from office.supplies.forms import DayForm, DeliveryForm, LineForm, ReasonForm, ReturnLineForm
 from office.supplies.labels import DELIVERY_TONES
 from office.supplies.models import Delivery, DeliveryLine, Direction
-from office.waivers.labels import PURPOSE_LABELS
+from office.waivers.forms import chosen_unit, resource_choices, waiver_line_choices
+from office.waivers.labels import PURPOSE_LABELS, ShownStatus, shown_status
 from office.waivers.models import Resource, Waiver, WaiverLine
+from office.waivers.queries import status_on
 from office.web import form_status, get_or_404, read_as_of, show_domain_error
 
 bp = Blueprint("deliveries", __name__, url_prefix="/deliveries")
@@ -112,12 +114,10 @@ def _header(form: DeliveryForm) -> dict[str, Any]:
     }
 
 
-def _fill_line_form(form: LineForm) -> None:
+def _fill_line_form(form: LineForm, delivery: Delivery) -> None:
     locale = current_locale_code()
     resources = db.session.scalars(select(Resource).order_by(Resource.code, Resource.id))
-    form.resource.choices = [SelectChoice("", "-")] + [
-        SelectChoice(str(r.id), f"{r.code} · {r.name(locale)} ({r.unit.value})") for r in resources
-    ]
+    form.resource.choices = resource_choices(resources, locale, blank="-")
     form.purpose.choices = [SelectChoice(p.value, str(text)) for p, text in PURPOSE_LABELS.items()]
     lines = db.session.scalars(
         select(WaiverLine)
@@ -125,12 +125,10 @@ def _fill_line_form(form: LineForm) -> None:
         .order_by(Waiver.reference, WaiverLine.line_no)
         .options(selectinload(WaiverLine.waiver), selectinload(WaiverLine.resource))
     )
-    form.waiver_line_id.choices = [SelectChoice("", _("No waiver line"))] + [
-        SelectChoice(
-            str(line.id), f"{line.waiver.reference} · {line.line_no} · {line.resource.code}"
-        )
-        for line in lines
-    ]
+    # Each waiver as it stands on the day the delivery is planned to cross, as it is screened.
+    form.waiver_line_id.choices = waiver_line_choices(
+        lines, day=delivery.planned_on, locale=locale, blank=_("No waiver line")
+    )
 
 
 def _fill_return_form(form: ReturnLineForm) -> None:
@@ -168,7 +166,7 @@ def _load(delivery_id: int) -> Delivery:
 def render_delivery(delivery: Delivery, **posted: Any) -> Any:
     header = posted.get("header") or DeliveryForm(formdata=None, obj=delivery)
     line_form = posted.get("line_form") or LineForm(formdata=None)
-    _fill_line_form(line_form)
+    _fill_line_form(line_form, delivery)
     return_form = posted.get("return_form") or ReturnLineForm(formdata=None)
     _fill_return_form(return_form)
     day_form = posted.get("day_form") or DayForm(formdata=None, on=_today())
@@ -255,18 +253,17 @@ def update_delivery(delivery_id: int) -> Any:
 @permission_required(Permission.MANAGE_SUPPLIES)
 def add_line(delivery_id: int) -> Any:
     form = LineForm()
-    _fill_line_form(form)
+    _fill_line_form(form, _load(delivery_id))
 
     def act(delivery: Delivery) -> None:
+        resource = get_or_404(Resource, int(form.resource.data)) if form.resource.data else None
         services.add_line(
             db.session,
             delivery,
             services.LineInput(
-                resource=get_or_404(Resource, int(form.resource.data))
-                if form.resource.data
-                else None,
+                resource=resource,
                 quantity=form.quantity.data,
-                unit=form.unit.data,
+                unit=chosen_unit(form.unit.data, resource) if resource else form.unit.data,
                 purpose=form.purpose.data,
                 description=form.description.data or "",
                 hs_code=form.hs_code.data or "",
@@ -450,6 +447,14 @@ def on_site_stock() -> Any:
         lots=lots,
         cursor=cursor,
         stores={s.id: s for s in db.session.scalars(select(Store))},
+        status_of=_status_of(as_of, today),
         as_of=as_of,
         today=today,
     )
+
+
+def _status_of(as_of: date | None, today: date) -> Callable[[Waiver], ShownStatus | None]:
+    """How a lot's waiver shows: today as it stands, or as of a past day by its history."""
+    if as_of is None:
+        return lambda waiver: shown_status(waiver, today, waiver.status)
+    return lambda waiver: shown_status(waiver, as_of, status_on(waiver, as_of))

@@ -103,7 +103,9 @@ def add_line(page, resource: str, quantity: str, unit: str, waiver_line: str, **
     form.get_by_label("Unit value, KRW").fill(more.get("krw", ""))
     form.get_by_label("Unit value, USD").fill(more.get("usd", ""))
     form.get_by_label("Purpose").select_option("repair")
-    form.get_by_label("Waiver line").select_option(label=waiver_line)
+    # Its label goes on to say the waiver's status on the planned day.
+    option = form.locator("#waiver_line_id option", has_text=f"{waiver_line} · ")
+    form.get_by_label("Waiver line").select_option(option.get_attribute("value"))
     if "back_by" in more:
         form.get_by_label("Must come back (equipment taken in for a while)").check()
         form.get_by_label("Back by").fill(more["back_by"])

@@ -524,7 +524,7 @@ def test_the_stock_page_shows_each_lot_with_its_origin_waiver_line_and_use(
         "2018-10-01",
         "Materials store",
         "KLO-D-2018-13/1",
-        "MOU-2018-0611 · 1 granted",
+        "MOU-2018-0611 · 1 expired: valid until 2018-12-31",  # granted, and valid in 2018
         "2",
         "0",
         "0.5",
