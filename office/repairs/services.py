@@ -106,6 +106,19 @@ def save_work_order(
     return work_order
 
 
+def suggested_day(work_order: WorkOrder, *, today: date, status: WorkStatus | None = None) -> date:
+    """Return the day to offer for a record of the work order: its planned start for its
+    approval or start, its planned end for its completion (not before it actually started),
+    else the day of its planned period nearest `today`; never after `today`."""
+    if status in (WorkStatus.APPROVED, WorkStatus.IN_PROGRESS):
+        day = work_order.planned_start
+    elif status is WorkStatus.COMPLETED:
+        day = max(work_order.planned_end, work_order.actual_start or work_order.planned_end)
+    else:
+        day = min(max(today, work_order.planned_start), work_order.planned_end)
+    return min(day, today)
+
+
 def change_status(
     session: Session,
     work_order: WorkOrder,

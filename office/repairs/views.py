@@ -128,16 +128,25 @@ def _next_statuses(order: WorkOrder) -> list[SelectChoice]:
 
 def render_order(order: WorkOrder, **posted: Any) -> Any:
     today = _today()
+    next_statuses = _next_statuses(order)
+    # Each date as the work was planned: the status preselected, the planned period.
+    status_day = services.suggested_day(
+        order,
+        today=today,
+        status=WorkStatus(next_statuses[0].value) if next_statuses else None,
+    )
+    work_day = services.suggested_day(order, today=today)
     forms = {
         "edit_form": posted.get("edit_form") or WorkOrderForm(formdata=None, obj=order),
-        "status_form": posted.get("status_form") or StatusForm(formdata=None, on=today),
+        "status_form": posted.get("status_form") or StatusForm(formdata=None, on=status_day),
         "progress_form": posted.get("progress_form")
         or ProgressForm(formdata=None, progress=order.progress),
-        "material_form": posted.get("material_form") or MaterialForm(formdata=None, used_on=today),
-        "cost_form": posted.get("cost_form") or CostForm(formdata=None, spent_on=today),
+        "material_form": posted.get("material_form")
+        or MaterialForm(formdata=None, used_on=work_day),
+        "cost_form": posted.get("cost_form") or CostForm(formdata=None, spent_on=work_day),
         "equipment_form": posted.get("equipment_form") or EquipmentForm(formdata=None),
     }
-    forms["status_form"].status.choices = _next_statuses(order)
+    forms["status_form"].status.choices = next_statuses
     _material_choices(forms["material_form"])
     _equipment_choices(forms["equipment_form"])
     equipment = db.session.scalars(

@@ -503,6 +503,14 @@ def _lock_in_order(session: Session, delivery: Delivery) -> None:
         stock.lock_stores(session, [line.lot_back.store for line in delivery.lines])
 
 
+def suggested_day(delivery: Delivery, *, today: date) -> date:
+    """Return the day to offer for the delivery's next step: the day it is planned for (the
+    day its page screens it for), or, once it has crossed, the day it crossed (the office is
+    minutes from the border); never after `today`."""
+    day = delivery.crossed_on if delivery.crossed_on is not None else delivery.planned_on
+    return min(day, today)
+
+
 def cross(
     session: Session, delivery: Delivery, *, crossed_on: date, actor: User | None, now: datetime
 ) -> Delivery:

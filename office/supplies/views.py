@@ -169,7 +169,9 @@ def render_delivery(delivery: Delivery, **posted: Any) -> Any:
     _fill_line_form(line_form, delivery)
     return_form = posted.get("return_form") or ReturnLineForm(formdata=None)
     _fill_return_form(return_form)
-    day_form = posted.get("day_form") or DayForm(formdata=None, on=_today())
+    day_form = posted.get("day_form") or DayForm(
+        formdata=None, on=services.suggested_day(delivery, today=_today())
+    )
     reason_form = posted.get("reason_form") or ReasonForm(formdata=None)
     screen_on = delivery.planned_on  # as it would meet the border on the day it is planned
     screening = services.screen(delivery, screen_on)
