@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from wtforms import BooleanField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -75,6 +78,19 @@ class ReturnLineForm(Form):
 
 class DayForm(Form):
     on = DateField(_l("Date"), validators=[InputRequired()])
+
+
+class ReceiveForm(DayForm):
+    """The day a delivery was received and, for each north-bound line, the store it goes
+    into: one select per line, named by `receive_form`."""
+
+
+def receive_form(stores: Sequence[tuple[str, str]], **kwargs: Any) -> ReceiveForm:
+    """Return a ReceiveForm with a store select for each (field name, label) of `stores`;
+    left empty, a line goes where the service suggests."""
+    fields = {name: SelectField(text, validators=[Optional()]) for name, text in stores}
+    form_class: type[ReceiveForm] = type("ReceiveForm", (ReceiveForm,), fields)
+    return form_class(**kwargs)
 
 
 class ReasonForm(Form):

@@ -19,13 +19,22 @@ from office.auth.access import permission_required
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
 from office.errors import DomainError
-from office.i18n import _, current_locale_code, office_date
+from office.i18n import _, current_locale_code, format_number, office_date
 from office.stock import queries as stock_queries
-from office.stock.models import StockLot, Store
+from office.stock import services as stock
+from office.stock.models import StockLot, Store, StoreKind
 from office.supplies import services
-from office.supplies.forms import DayForm, DeliveryForm, LineForm, ReasonForm, ReturnLineForm
+from office.supplies.forms import (
+    DayForm,
+    DeliveryForm,
+    LineForm,
+    ReasonForm,
+    ReceiveForm,
+    ReturnLineForm,
+    receive_form,
+)
 from office.supplies.labels import DELIVERY_TONES
-from office.supplies.models import Delivery, DeliveryLine, Direction
+from office.supplies.models import Delivery, DeliveryLine, DeliveryStatus, Direction
 from office.waivers.forms import chosen_unit, resource_choices, waiver_line_choices
 from office.waivers.labels import PURPOSE_LABELS, ShownStatus, shown_status
 from office.waivers.models import Resource, Waiver, WaiverLine
@@ -149,6 +158,69 @@ def _fill_return_form(form: ReturnLineForm) -> None:
     ]
 
 
+def _receive_form(delivery: Delivery, *, offered_on: date | None = None) -> ReceiveForm:
+    """The receipt's form: its day and, per north-bound line, the stores that can hold it.
+    Posted unless `offered_on` is given; then it is new, offering that day and the
+    suggested stores."""
+    locale = current_locale_code()
+    # Stores are chosen for a north-bound delivery that has crossed, and only then.
+    north = delivery.direction is Direction.NORTH
+    lines = delivery.lines if north and delivery.status is DeliveryStatus.CROSSED else []
+    form = receive_form(
+        [
+            (
+                services.store_field(line),
+                _(
+                    "Line %(n)d: %(resource)s, %(quantity)s %(unit)s, into",
+                    n=line.line_no,
+                    resource=line.resource.name(locale),
+                    quantity=format_number(line.quantity),
+                    unit=line.unit.value,
+                ),
+            )
+            for line in lines
+        ],
+        **({} if offered_on is None else {"formdata": None, "on": offered_on}),
+    )
+    suggested = services.suggested_stores(db.session, delivery) if lines else {}
+    room: dict[int, Decimal] = {}
+    for line in lines:
+        select_field = form[services.store_field(line)]
+        options = []
+        for store in services.store_choices(db.session, line.resource):
+            if store.kind is StoreKind.TANK:
+                if store.id not in room:
+                    room[store.id] = store.full - stock.book_stock(db.session, store)
+                text = _(
+                    "%(store)s (tank, %(room)s %(unit)s free)",
+                    store=store.name,
+                    room=format_number(room[store.id]),
+                    unit=line.resource.unit.value,
+                )
+            else:
+                text = _("%(store)s (warehouse)", store=store.name)
+            options.append(SelectChoice(str(store.id), text))
+        if suggested.get(line.id) is None:
+            # No materials store yet: the receipt opens it.
+            opened = _("%(store)s (opened on receipt)", store=services.MATERIALS_STORE)
+            options.insert(0, SelectChoice("", opened))
+        select_field.choices = options
+        if offered_on is not None:
+            chosen = suggested.get(line.id)
+            select_field.data = str(chosen.id) if chosen is not None else ""
+    return form
+
+
+def _chosen_stores(form: ReceiveForm, delivery: Delivery) -> dict[int, Store | None]:
+    chosen: dict[int, Store | None] = {}
+    for line in delivery.lines:
+        if services.store_field(line) not in form:
+            continue
+        value = form[services.store_field(line)].data
+        chosen[line.id] = db.session.get(Store, int(value)) if value else None
+    return chosen
+
+
 def _load(delivery_id: int) -> Delivery:
     delivery = db.session.scalar(
         select(Delivery)
@@ -158,6 +230,9 @@ def _load(delivery_id: int) -> Delivery:
             selectinload(Delivery.lines)
             .selectinload(DeliveryLine.waiver_line)
             .selectinload(WaiverLine.waiver),
+            selectinload(Delivery.lines)
+            .selectinload(DeliveryLine.lot)
+            .selectinload(StockLot.store),
         )
     )
     return delivery if delivery is not None else get_or_404(Delivery, delivery_id)
@@ -172,6 +247,9 @@ def render_delivery(delivery: Delivery, **posted: Any) -> Any:
     day_form = posted.get("day_form") or DayForm(
         formdata=None, on=services.suggested_day(delivery, today=_today())
     )
+    receive_form = posted.get("receive_form") or _receive_form(
+        delivery, offered_on=services.suggested_day(delivery, today=_today())
+    )
     reason_form = posted.get("reason_form") or ReasonForm(formdata=None)
     screen_on = delivery.planned_on  # as it would meet the border on the day it is planned
     screening = services.screen(delivery, screen_on)
@@ -183,7 +261,12 @@ def render_delivery(delivery: Delivery, **posted: Any) -> Any:
         )
         .order_by(AuditEvent.occurred_at)
     ).all()
-    forms = [header, line_form, return_form, day_form, reason_form]
+    forms = [header, line_form, return_form, day_form, receive_form, reason_form]
+    store_fields = [
+        receive_form[services.store_field(line)]
+        for line in delivery.lines
+        if services.store_field(line) in receive_form
+    ]
     return render_template(
         "supplies/detail.html",
         delivery=delivery,
@@ -194,6 +277,8 @@ def render_delivery(delivery: Delivery, **posted: Any) -> Any:
         line_form=line_form,
         return_form=return_form,
         day_form=day_form,
+        receive_form=receive_form,
+        store_fields=store_fields,
         reason_form=reason_form,
         may_manage=_may_manage(),
         refusals=posted.get("refusals", []),
@@ -355,13 +440,18 @@ def cross(delivery_id: int) -> Any:
 @bp.post("/<int:delivery_id>/receive", endpoint="receive")
 @permission_required(Permission.MANAGE_SUPPLIES)
 def receive(delivery_id: int) -> Any:
-    form = DayForm()
+    form = _receive_form(_load(delivery_id))
     return _act(
         delivery_id,
         form,
-        "day_form",
+        "receive_form",
         lambda delivery: services.receive(
-            db.session, delivery, received_on=form.on.data, actor=current_user, now=utcnow()
+            db.session,
+            delivery,
+            received_on=form.on.data,
+            stores=_chosen_stores(form, delivery),
+            actor=current_user,
+            now=utcnow(),
         ),
         _("Received: the goods are on-site stock."),
     )
