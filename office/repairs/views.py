@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -74,6 +74,9 @@ def _fields(form: WorkOrderForm) -> dict[str, Any]:
 @permission_required(Permission.MANAGE_SUPPLIES)
 def new_work_order() -> Any:
     form = WorkOrderForm()
+    if request.method == "GET":
+        # The next free number of the office's series, to keep or to change.
+        form.number.data = services.next_number(db.session, year=_today().year)
     if form.validate_on_submit():
         try:
             order = services.save_work_order(

@@ -3,6 +3,7 @@ ledger all or nothing, receipt into on-site lots, returns south and overdue equi
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from office.audit.services import record_event
 from office.auth.models import User
@@ -90,6 +91,38 @@ def _refuse_unless(delivery: Delivery, *statuses: DeliveryStatus, action: Any) -
 # --- deliveries and their manifests -------------------------------------------------------
 
 
+# The office's series: KLO-D-2018-01 north-bound, KLO-S-2018-01 south-bound, by year.
+REFERENCE_SERIES = {Direction.NORTH: "KLO-D", Direction.SOUTH: "KLO-S"}
+_NUMBERED = re.compile(r"(.*?)([0-9]+)")
+
+
+def series_of(name: str) -> str | None:
+    """Return the prefix of the series that `name` continues (all before its last number),
+    or None if it does not end in a number."""
+    numbered = _NUMBERED.fullmatch(name)
+    return numbered[1] if numbered is not None else None
+
+
+def next_free(session: Session, column: InstrumentedAttribute[str], prefix: str) -> str:
+    """Return `prefix` followed by the number after the highest that continues it in
+    `column` (two digits at least): KLO-D-2018-14 after KLO-D-2018-13."""
+    numbers = [
+        int(rest)
+        for name in session.scalars(select(column).where(column.startswith(prefix)))
+        if name.startswith(prefix)  # LIKE ignores case on SQLite
+        and (rest := name[len(prefix) :]).isascii()
+        and rest.isdigit()
+        and len(rest) < 10
+    ]
+    return f"{prefix}{max(numbers, default=0) + 1:02d}"
+
+
+def next_reference(session: Session, direction: Direction | str, *, year: int) -> str:
+    """Return the next free reference of the office's series for `direction` and `year`."""
+    prefix = f"{REFERENCE_SERIES[Direction(direction)]}-{year}-"
+    return next_free(session, Delivery.reference, prefix)
+
+
 def save_delivery(
     session: Session,
     *,
@@ -111,9 +144,22 @@ def save_delivery(
     reference = _text(reference, 60)
     if not reference:
         raise InvalidInput(_l("Enter the delivery's reference."), "reference")
+    # Checked here to say so plainly; the unique index refuses the same number saved twice at
+    # once, and the request then runs again and says so here.
     clash = session.scalar(select(Delivery).where(Delivery.reference == reference))
     if clash is not None and clash is not delivery:
-        raise InvalidInput(_l("A delivery %(ref)s already exists.", ref=reference), "reference")
+        series = series_of(reference)
+        free = next_free(session, Delivery.reference, series) if series is not None else None
+        raise InvalidInput(
+            _l(
+                "A delivery %(ref)s already exists; the next free number is %(next)s.",
+                ref=reference,
+                next=free,
+            )
+            if free is not None
+            else _l("A delivery %(ref)s already exists.", ref=reference),
+            "reference",
+        )
     check_day(planned_on, "planned_on")
     if delivery is None:
         delivery = Delivery(status=DeliveryStatus.DRAFT, direction=Direction(direction))

@@ -76,17 +76,34 @@ def delivery_list() -> str:
     )
 
 
-def _delivery_form_defaults(form: DeliveryForm) -> None:
+def _delivery_form_defaults(form: DeliveryForm) -> dict[str, str]:
+    """Offer the next free reference of the direction asked for (north-bound unless
+    ?direction=south), today and the usual crossing point; return the next free reference
+    of each direction, which the page names and its script swaps as the direction changes."""
+    today = _today()
+    numbers = {
+        direction.value: services.next_reference(db.session, direction, year=today.year)
+        for direction in Direction
+    }
+    form.reference.render_kw = {
+        "data-number-of": "direction",
+        **{f"data-number-{direction}": number for direction, number in numbers.items()},
+    }
     if request.method == "GET":
-        form.planned_on.data = _today()
+        direction = request.args.get("direction", "")
+        direction = direction if direction in numbers else Direction.NORTH.value
+        form.direction.data = direction
+        form.reference.data = numbers[direction]
+        form.planned_on.data = today
         form.crossing_point.data = services.DEFAULT_CROSSING_POINT
+    return numbers
 
 
 @bp.route("/new", methods=["GET", "POST"], endpoint="new")
 @permission_required(Permission.MANAGE_SUPPLIES)
 def new_delivery() -> Any:
     form = DeliveryForm()
-    _delivery_form_defaults(form)
+    numbers = _delivery_form_defaults(form)
     if form.validate_on_submit():
         try:
             delivery = services.save_delivery(
@@ -105,7 +122,7 @@ def new_delivery() -> Any:
                 "success",
             )
             return redirect(url_for("deliveries.detail", delivery_id=delivery.id))
-    return render_template("supplies/new.html", form=form), form_status(form)
+    return render_template("supplies/new.html", form=form, numbers=numbers), form_status(form)
 
 
 def _header(form: DeliveryForm) -> dict[str, Any]:

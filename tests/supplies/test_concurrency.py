@@ -19,6 +19,7 @@ from office.auth.permissions import Role
 from office.db import db
 from office.fuel import services as fuel
 from office.repairs import services as repairs
+from office.repairs.models import WorkOrder
 from office.stock import services as stock
 from office.stock.models import MovementKind, StockLot, StockMovement, Store, StoreKind
 from office.supplies import services as supplies
@@ -579,3 +580,52 @@ def test_a_receipt_into_a_tank_retired_meanwhile_is_refused_and_lands_nowhere(of
     with office.session() as session:
         assert session.scalar(select(func.count()).select_from(StockLot)) == 0
         assert session.get(Delivery, delivery_id).status is DeliveryStatus.CROSSED
+
+
+# --- numbers offered to two people at once ------------------------------------------------
+
+
+def test_two_deliveries_saved_at_once_with_the_number_both_were_offered_make_one(office):
+    """Both forms offered KLO-D-2018-01: one is saved under it; the other is refused with the
+    next free number named, whichever the database or the service saw first."""
+    form = {
+        "reference": "KLO-D-2018-01",
+        "direction": "north",
+        "planned_on": "2018-10-01",
+        "approval_type": "individual",
+    }
+    clients = [office.client(office.admin) for _ in range(2)]
+    start = threading.Barrier(2)
+
+    def create(client) -> tuple[int, str]:
+        start.wait(timeout=30)
+        response = client.post("/deliveries/new", data=form)
+        return response.status_code, response.get_data(as_text=True)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(create, clients))
+
+    assert sorted(status for status, _page in answers) == [302, 422], answers
+    refused = next(page for status, page in answers if status == 422)
+    assert (
+        "A delivery KLO-D-2018-01 already exists; the next free number is KLO-D-2018-02." in refused
+    )
+    with office.session() as session:
+        assert session.scalars(select(Delivery.reference)).all() == ["KLO-D-2018-01"]
+
+
+def test_two_work_orders_saved_at_once_with_the_number_both_were_offered_make_one(office):
+    form = {
+        "number": "KLO-W-2018-01",
+        "area": "floor_2",
+        "description": "Replace the heating pipes",
+        "budget_krw": "1000000",
+        "planned_start": "2018-08-01",
+        "planned_end": "2018-09-30",
+    }
+
+    statuses = at_once([post(office, office.admin, "/repairs/new", data=form) for _ in range(2)])
+
+    assert sorted(statuses) == [302, 422], statuses
+    with office.session() as session:
+        assert session.scalars(select(WorkOrder.number)).all() == ["KLO-W-2018-01"]

@@ -97,7 +97,9 @@ def test_a_second_delivery_with_the_same_reference_is_refused(as_admin, session)
     draft(session, reference="KLO-D-2018-20")
     response = as_admin.post("/deliveries/new", data=header_form())
     assert response.status_code == 422
-    assert read(response).errors["reference"] == "A delivery KLO-D-2018-20 already exists."
+    assert read(response).errors["reference"] == (
+        "A delivery KLO-D-2018-20 already exists; the next free number is KLO-D-2018-21."
+    )
     assert count(session, Delivery) == 1
 
 
