@@ -64,7 +64,7 @@ from office.staffing import services as staffing
 from office.staffing.models import Side
 from office.stock.models import StockLot, StockMovement, Store, StoreKind
 from office.stock.queries import LotAsOf
-from office.waivers.labels import CLASSIFICATION_LABELS, STATUS_LABELS
+from office.waivers.labels import CLASSIFICATION_LABELS, STATUS_LABELS, shown_status
 from office.waivers.models import Resource, Waiver, WaiverLine
 from office.waivers.queries import status_on
 from office.waivers.units import format_quantity
@@ -136,8 +136,9 @@ def _meter_choices() -> list[SelectChoice]:
     return [SelectChoice(str(m.id), m.name) for m in meters]
 
 
-def _fill_choices(form: FlaskForm) -> None:
-    """Give each select of the day's forms its current options."""
+def _fill_choices(form: FlaskForm, day: date | None = None) -> None:
+    """Give each select of the day's forms its current options (the waivers' status as on
+    `day`, by default today)."""
     if hasattr(form, "tank"):
         form.tank.choices = _choices(
             "tanks", lambda: [SelectChoice(str(t.id), t.name) for t in _tanks()]
@@ -150,12 +151,13 @@ def _fill_choices(form: FlaskForm) -> None:
         form.meter.choices = _choices("meters", _meter_choices)
     if hasattr(form, "waiver_line_id"):
         energy = isinstance(form, MeterForm)
+        on = day or _today()
         form.waiver_line_id.choices = _choices(
-            f"lines-{energy}", lambda: _line_choices(energy=energy)
+            f"lines-{energy}-{on}", lambda: _line_choices(energy=energy, day=on)
         )
 
 
-def _line_choices(*, energy: bool) -> list[SelectChoice]:
+def _line_choices(*, energy: bool, day: date) -> list[SelectChoice]:
     lines = db.session.scalars(
         select(WaiverLine)
         .join(Waiver)
@@ -164,15 +166,12 @@ def _line_choices(*, energy: bool) -> list[SelectChoice]:
         .order_by(Waiver.reference, WaiverLine.line_no)
         .options(selectinload(WaiverLine.waiver), selectinload(WaiverLine.resource))
     )
-    return [
-        SelectChoice("", _("No waiver line")),
-        *[
-            SelectChoice(
-                str(line.id), f"{line.waiver.reference} · {line.line_no} · {line.resource.code}"
-            )
-            for line in lines
-        ],
-    ]
+    options = [SelectChoice("", _("No waiver line"))]
+    for line in lines:
+        shown = shown_status(line.waiver, day, line.waiver.status)
+        text = f"{line.waiver.reference} · {line.line_no} · {line.resource.code}"
+        options.append(SelectChoice(str(line.id), f"{text} · {shown.text}" if shown else text))
+    return options
 
 
 # --- the overview -------------------------------------------------------------------------
@@ -238,7 +237,7 @@ def render_day(
         if name == "notes" and log is not None:
             form.incidents.data, form.notes.data = log.incidents, log.notes
         forms[name] = form
-        _fill_choices(form)
+        _fill_choices(form, day)
     # A form posted to a day that shows none (its month was signed off meanwhile): its
     # refusal still shows, at the top.
     unshown = [] if writable else list((posted or {}).values())
@@ -397,7 +396,7 @@ def today_page() -> BaseResponse:
 def _post(day_text: str, name: str, act: Callable[[Any, date], Any], done: str) -> Any:
     day = _day_or_404(day_text)
     form = DAY_FORMS[name](prefix=name)
-    _fill_choices(form)
+    _fill_choices(form, day)
     if form.validate_on_submit():
         try:
             act(form, day)
@@ -717,7 +716,8 @@ def tank(tank_id: int) -> str:
             lots=past.lots,
             dips=past.dips,
             days_left=services.days_of_fuel_left(db.session, store, as_of, book=past.book),
-            status_of=lambda waiver: status_on(waiver, as_of),  # its status back then
+            # its status back then
+            status_of=lambda waiver: shown_status(waiver, as_of, status_on(waiver, as_of)),
             as_of=as_of,
             today=today,
         )
@@ -743,7 +743,7 @@ def tank(tank_id: int) -> str:
         lots=[LotAsOf(lot, lot.used, lot.returned, lot.remaining) for lot in lots],
         dips=dips,
         days_left=services.days_of_fuel_left(db.session, store, today),
-        status_of=lambda waiver: waiver.status,
+        status_of=lambda waiver: shown_status(waiver, today, waiver.status),
         as_of=None,
         today=today,
     )

@@ -61,6 +61,14 @@ def _won(value: object, field: str) -> int:
     return int(number)
 
 
+WORK_ORDER_SERIES = "KLO-W"  # KLO-W-2018-01, by year
+
+
+def next_number(session: Session, *, year: int) -> str:
+    """Return the next free work order number of the office's series for `year`."""
+    return supplies.next_free(session, WorkOrder.number, f"{WORK_ORDER_SERIES}-{year}-")
+
+
 def save_work_order(
     session: Session,
     *,
@@ -81,9 +89,22 @@ def save_work_order(
     number = _text(number, 40)
     if not number:
         raise InvalidInput(_l("Enter the work order's number."), "number")
+    # Said plainly here; the unique index refuses the same number saved twice at once (the
+    # request then runs again and says so here).
     clash = session.scalar(select(WorkOrder).where(WorkOrder.number == number))
     if clash is not None and clash is not work_order:
-        raise InvalidInput(_l("Work order %(number)s already exists.", number=number), "number")
+        series = supplies.series_of(number)
+        free = supplies.next_free(session, WorkOrder.number, series) if series is not None else None
+        raise InvalidInput(
+            _l(
+                "Work order %(number)s already exists; the next free number is %(next)s.",
+                number=number,
+                next=free,
+            )
+            if free is not None
+            else _l("Work order %(number)s already exists.", number=number),
+            "number",
+        )
     if not _text(description, 4000):
         raise InvalidInput(_l("Describe the work."), "description")
     _check_date(planned_start, "planned_start")
@@ -104,6 +125,19 @@ def save_work_order(
     session.flush()
     record_event(session, "work_order.saved", actor=actor, target=work_order, at=now, number=number)
     return work_order
+
+
+def suggested_day(work_order: WorkOrder, *, today: date, status: WorkStatus | None = None) -> date:
+    """Return the day to offer for a record of the work order: its planned start for its
+    approval or start, its planned end for its completion (not before it actually started),
+    else the day of its planned period nearest `today`; never after `today`."""
+    if status in (WorkStatus.APPROVED, WorkStatus.IN_PROGRESS):
+        day = work_order.planned_start
+    elif status is WorkStatus.COMPLETED:
+        day = max(work_order.planned_end, work_order.actual_start or work_order.planned_end)
+    else:
+        day = min(max(today, work_order.planned_start), work_order.planned_end)
+    return min(day, today)
 
 
 def change_status(

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -28,6 +28,7 @@ from office.repairs.forms import (
 from office.repairs.labels import WORK_TONES
 from office.repairs.models import WorkEquipment, WorkOrder, WorkStatus
 from office.stock.models import StockLot
+from office.waivers.forms import chosen_unit
 from office.waivers.models import Resource
 from office.web import form_status, get_or_404, show_domain_error
 
@@ -73,6 +74,9 @@ def _fields(form: WorkOrderForm) -> dict[str, Any]:
 @permission_required(Permission.MANAGE_SUPPLIES)
 def new_work_order() -> Any:
     form = WorkOrderForm()
+    if request.method == "GET":
+        # The next free number of the office's series, to keep or to change.
+        form.number.data = services.next_number(db.session, year=_today().year)
     if form.validate_on_submit():
         try:
             order = services.save_work_order(
@@ -98,7 +102,10 @@ def _material_choices(form: MaterialForm) -> None:
         .order_by(Resource.code)
     )
     form.resource.choices = [
-        SelectChoice(str(r.id), f"{r.code} · {r.name(locale)}") for r in on_site
+        SelectChoice(
+            str(r.id), f"{r.code} · {r.name(locale)}", render_kw={"data-unit": r.unit.value}
+        )
+        for r in on_site
     ]
 
 
@@ -124,16 +131,25 @@ def _next_statuses(order: WorkOrder) -> list[SelectChoice]:
 
 def render_order(order: WorkOrder, **posted: Any) -> Any:
     today = _today()
+    next_statuses = _next_statuses(order)
+    # Each date as the work was planned: the status preselected, the planned period.
+    status_day = services.suggested_day(
+        order,
+        today=today,
+        status=WorkStatus(next_statuses[0].value) if next_statuses else None,
+    )
+    work_day = services.suggested_day(order, today=today)
     forms = {
         "edit_form": posted.get("edit_form") or WorkOrderForm(formdata=None, obj=order),
-        "status_form": posted.get("status_form") or StatusForm(formdata=None, on=today),
+        "status_form": posted.get("status_form") or StatusForm(formdata=None, on=status_day),
         "progress_form": posted.get("progress_form")
         or ProgressForm(formdata=None, progress=order.progress),
-        "material_form": posted.get("material_form") or MaterialForm(formdata=None, used_on=today),
-        "cost_form": posted.get("cost_form") or CostForm(formdata=None, spent_on=today),
+        "material_form": posted.get("material_form")
+        or MaterialForm(formdata=None, used_on=work_day),
+        "cost_form": posted.get("cost_form") or CostForm(formdata=None, spent_on=work_day),
         "equipment_form": posted.get("equipment_form") or EquipmentForm(formdata=None),
     }
-    forms["status_form"].status.choices = _next_statuses(order)
+    forms["status_form"].status.choices = next_statuses
     _material_choices(forms["material_form"])
     _equipment_choices(forms["equipment_form"])
     equipment = db.session.scalars(
@@ -233,20 +249,25 @@ def progress(work_order_id: int) -> Any:
 @permission_required(Permission.MANAGE_SUPPLIES)
 def use_material(work_order_id: int) -> Any:
     form = MaterialForm()
+
+    def use(order: WorkOrder) -> Any:
+        resource = get_or_404(Resource, int(form.resource.data))
+        return services.use_material(
+            db.session,
+            order,
+            resource=resource,
+            quantity=form.quantity.data,
+            unit=chosen_unit(form.unit.data, resource),
+            used_on=form.used_on.data,
+            actor=current_user,
+            now=utcnow(),
+        )
+
     return _act(
         work_order_id,
         form,
         "material_form",
-        lambda order: services.use_material(
-            db.session,
-            order,
-            resource=get_or_404(Resource, int(form.resource.data)),
-            quantity=form.quantity.data,
-            unit=form.unit.data,
-            used_on=form.used_on.data,
-            actor=current_user,
-            now=utcnow(),
-        ),
+        use,
         gettext("Material use recorded."),
         fill=_material_choices,
     )

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from wtforms import BooleanField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -7,7 +10,7 @@ from office.forms import Form
 from office.i18n import _l
 from office.inputs import DateField, StringField, TextAreaField
 from office.supplies.labels import APPROVAL_LABELS, DIRECTION_LABELS
-from office.waivers.units import Unit
+from office.waivers.forms import own_unit_choices
 
 
 def _choices(labels: dict) -> list[SelectChoice]:
@@ -47,12 +50,19 @@ class LineForm(Form):
     hs_code = StringField(_l("HS code (if not the resource's)"), validators=[Length(max=20)])
     hs_code_reason = StringField(_l("Why the HS code differs"), validators=[Length(max=2000)])
     quantity = _amount(_l("Quantity"), required=True)
-    unit = SelectField(_l("Unit"), choices=[SelectChoice(u.value, u.value) for u in Unit])
+    unit = SelectField(
+        _l("Unit"),
+        choices=own_unit_choices,
+        validators=[Optional()],
+        render_kw={"data-unit-of": "resource"},
+    )
     gross_weight_kg = _amount(_l("Gross weight, kg"))
     unit_value_krw = _amount(_l("Unit value, KRW"))
     unit_value_usd = _amount(_l("Unit value, USD"))
     purpose = SelectField(_l("Purpose"), validators=[DataRequired()])
-    waiver_line_id = SelectField(_l("Waiver line"), validators=[Optional()])
+    waiver_line_id = SelectField(
+        _l("Waiver line"), validators=[Optional()], render_kw={"data-lines-of": "resource"}
+    )
     must_return = BooleanField(_l("Must come back (equipment taken in for a while)"))
     return_due_on = DateField(_l("Back by"), validators=[Optional()])
     override_reason = TextAreaField(
@@ -68,6 +78,19 @@ class ReturnLineForm(Form):
 
 class DayForm(Form):
     on = DateField(_l("Date"), validators=[InputRequired()])
+
+
+class ReceiveForm(DayForm):
+    """The day a delivery was received and, for each north-bound line, the store it goes
+    into: one select per line, named by `receive_form`."""
+
+
+def receive_form(stores: Sequence[tuple[str, str]], **kwargs: Any) -> ReceiveForm:
+    """Return a ReceiveForm with a store select for each (field name, label) of `stores`;
+    left empty, a line goes where the service suggests."""
+    fields = {name: SelectField(text, validators=[Optional()]) for name, text in stores}
+    form_class: type[ReceiveForm] = type("ReceiveForm", (ReceiveForm,), fields)
+    return form_class(**kwargs)
 
 
 class ReasonForm(Form):

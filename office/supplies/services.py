@@ -3,14 +3,16 @@ ledger all or nothing, receipt into on-site lots, returns south and overdue equi
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from office.audit.services import record_event
 from office.auth.models import User
@@ -89,6 +91,38 @@ def _refuse_unless(delivery: Delivery, *statuses: DeliveryStatus, action: Any) -
 # --- deliveries and their manifests -------------------------------------------------------
 
 
+# The office's series: KLO-D-2018-01 north-bound, KLO-S-2018-01 south-bound, by year.
+REFERENCE_SERIES = {Direction.NORTH: "KLO-D", Direction.SOUTH: "KLO-S"}
+_NUMBERED = re.compile(r"(.*?)([0-9]+)")
+
+
+def series_of(name: str) -> str | None:
+    """Return the prefix of the series that `name` continues (all before its last number),
+    or None if it does not end in a number."""
+    numbered = _NUMBERED.fullmatch(name)
+    return numbered[1] if numbered is not None else None
+
+
+def next_free(session: Session, column: InstrumentedAttribute[str], prefix: str) -> str:
+    """Return `prefix` followed by the number after the highest that continues it in
+    `column` (two digits at least): KLO-D-2018-14 after KLO-D-2018-13."""
+    numbers = [
+        int(rest)
+        for name in session.scalars(select(column).where(column.startswith(prefix)))
+        if name.startswith(prefix)  # LIKE ignores case on SQLite
+        and (rest := name[len(prefix) :]).isascii()
+        and rest.isdigit()
+        and len(rest) < 10
+    ]
+    return f"{prefix}{max(numbers, default=0) + 1:02d}"
+
+
+def next_reference(session: Session, direction: Direction | str, *, year: int) -> str:
+    """Return the next free reference of the office's series for `direction` and `year`."""
+    prefix = f"{REFERENCE_SERIES[Direction(direction)]}-{year}-"
+    return next_free(session, Delivery.reference, prefix)
+
+
 def save_delivery(
     session: Session,
     *,
@@ -110,9 +144,22 @@ def save_delivery(
     reference = _text(reference, 60)
     if not reference:
         raise InvalidInput(_l("Enter the delivery's reference."), "reference")
+    # Checked here to say so plainly; the unique index refuses the same number saved twice at
+    # once, and the request then runs again and says so here.
     clash = session.scalar(select(Delivery).where(Delivery.reference == reference))
     if clash is not None and clash is not delivery:
-        raise InvalidInput(_l("A delivery %(ref)s already exists.", ref=reference), "reference")
+        series = series_of(reference)
+        free = next_free(session, Delivery.reference, series) if series is not None else None
+        raise InvalidInput(
+            _l(
+                "A delivery %(ref)s already exists; the next free number is %(next)s.",
+                ref=reference,
+                next=free,
+            )
+            if free is not None
+            else _l("A delivery %(ref)s already exists.", ref=reference),
+            "reference",
+        )
     check_day(planned_on, "planned_on")
     if delivery is None:
         delivery = Delivery(status=DeliveryStatus.DRAFT, direction=Direction(direction))
@@ -503,6 +550,14 @@ def _lock_in_order(session: Session, delivery: Delivery) -> None:
         stock.lock_stores(session, [line.lot_back.store for line in delivery.lines])
 
 
+def suggested_day(delivery: Delivery, *, today: date) -> date:
+    """Return the day to offer for the delivery's next step: the day it is planned for (the
+    day its page screens it for), or, once it has crossed, the day it crossed (the office is
+    minutes from the border); never after `today`."""
+    day = delivery.crossed_on if delivery.crossed_on is not None else delivery.planned_on
+    return min(day, today)
+
+
 def cross(
     session: Session, delivery: Delivery, *, crossed_on: date, actor: User | None, now: datetime
 ) -> Delivery:
@@ -610,25 +665,98 @@ def materials_store(session: Session, *, actor: User | None, today: date, now: d
     return store
 
 
-def _store_for(
-    session: Session, resource: Resource, *, actor: User | None, today: date, now: datetime
-) -> Store:
-    tank = session.scalar(
+def store_choices(session: Session, resource: Resource) -> list[Store]:
+    """Return the stores in use that can hold `resource`: its tanks, then the warehouses (any
+    goods, fuel in drums included), each by name."""
+    tanks = session.scalars(
         select(Store)
         .where(Store.kind == StoreKind.TANK, Store.is_active, Store.resource_id == resource.id)
-        .order_by(Store.id)
-        .limit(1)
+        .order_by(Store.name, Store.id)
     )
-    if tank is not None:
-        return tank
-    return materials_store(session, actor=actor, today=today, now=now)
+    warehouses = session.scalars(
+        select(Store)
+        .where(Store.kind == StoreKind.WAREHOUSE, Store.is_active)
+        .order_by(Store.name, Store.id)
+    )
+    return [*tanks, *warehouses]
+
+
+def _base_quantity(line: DeliveryLine) -> Decimal:
+    resource = line.resource
+    return convert(line.quantity, line.unit, resource.unit, resource.barrels_per_tonne)
+
+
+def suggested_stores(session: Session, delivery: Delivery) -> dict[int, Store | None]:
+    """Return, by line id, the store each north-bound line goes into unless the user chooses
+    another: the tank of its product with the most room left (after the lines before it),
+    else the materials store (None while there is none: it is opened on receipt)."""
+    materials = session.scalar(select(Store).where(Store.name == MATERIALS_STORE))
+    room: dict[int, Decimal] = {}
+    suggested: dict[int, Store | None] = {}
+    for line in delivery.lines if delivery.direction is Direction.NORTH else []:
+        choices = store_choices(session, line.resource)
+        tanks = [store for store in choices if store.kind is StoreKind.TANK]
+        if tanks:
+            for tank in tanks:
+                room.setdefault(tank.id, tank.full - stock.book_stock(session, tank))
+            best = max(tanks, key=lambda tank: (room[tank.id], -tank.id))
+            room[best.id] -= _base_quantity(line)
+            suggested[line.id] = best
+        elif materials is None or materials in choices:
+            suggested[line.id] = materials
+        else:  # the materials store is retired: another warehouse, if there is one
+            suggested[line.id] = choices[0] if choices else materials
+    return suggested
+
+
+def store_field(line: DeliveryLine) -> str:
+    """The name under which a line's store is chosen (and a refusal of it is reported)."""
+    return f"store_{line.id}"
+
+
+def _check_store(store: Store, line: DeliveryLine) -> None:
+    # Read after the store's lock: a store retired, or given to another product, since the
+    # page was shown is refused here, not only by the form.
+    if not store.is_active:
+        raise InvalidInput(
+            _l(
+                "%(store)s is no longer in use; choose another store for line %(n)d.",
+                store=store.name,
+                n=line.line_no,
+            ),
+            store_field(line),
+        )
+    if store.kind is StoreKind.TANK and store.resource_id != line.resource_id:
+        raise InvalidInput(
+            _l(
+                "%(store)s holds %(product)s, not %(resource)s; choose another store for line "
+                "%(n)d.",
+                store=store.name,
+                product=store.product.name_en,
+                resource=line.resource.name_en,
+                n=line.line_no,
+            ),
+            store_field(line),
+        )
 
 
 def receive(
-    session: Session, delivery: Delivery, *, received_on: date, actor: User | None, now: datetime
+    session: Session,
+    delivery: Delivery,
+    *,
+    received_on: date,
+    stores: Mapping[int, Store | None] | None = None,
+    actor: User | None,
+    now: datetime,
 ) -> Delivery:
-    """Receive a crossed delivery: each north-bound line becomes an on-site lot (fuel into its
-    tank, everything else into the materials store)."""
+    """Receive a crossed delivery: each north-bound line becomes an on-site lot in the store
+    chosen for it in `stores` (by line id; for a line not named or named with None, the one
+    `suggested_stores` gives).
+
+    Raises InvalidInput naming `store_<line id>` for a store that is retired or a tank of
+    another product, ConflictError naming it for a tank the line would overfill; nothing is
+    received then.
+    """
     lock_delivery(session, delivery)
     if delivery.status is DeliveryStatus.RECEIVED:
         raise ConflictError(
@@ -653,33 +781,41 @@ def receive(
         )
     if received_on > office_date(now):
         raise InvalidInput(_l("Enter the day it was received, not in the future."), "received_on")
+    placed: list[tuple[int, str]] = []
     if delivery.direction is Direction.NORTH:
-        stores = [
-            _store_for(session, line.resource, actor=actor, today=received_on, now=now)
+        chosen = suggested_stores(session, delivery)
+        chosen.update((key, store) for key, store in (stores or {}).items() if store is not None)
+        targets = [
+            chosen.get(line.id) or materials_store(session, actor=actor, today=received_on, now=now)
             for line in delivery.lines
         ]
-        stock.lock_stores(session, stores)  # in one order: two receipts never wait on each other
-        for line, store in zip(delivery.lines, stores, strict=True):
-            base = convert(
-                line.quantity, line.unit, line.resource.unit, line.resource.barrels_per_tonne
-            )
-            _movement, lot = stock.receive(
-                session,
-                store,
-                resource=line.resource,
-                quantity=base,
-                received_on=received_on,
-                source=LotSource.DELIVERY,
-                waiver_line=line.waiver_line,
-                drawdown_entry_id=line.drawdown_entry_id,
-                source_ref=f"{delivery.reference}/{line.line_no}",
-                parties=delivery.carrier,
-                note=line.description,
-                must_return_by=line.return_due_on,
-                actor=actor,
-                now=now,
-            )
+        stock.lock_stores(session, targets)  # in one order: two receipts never wait on each other
+        for line, store in zip(delivery.lines, targets, strict=True):
+            _check_store(store, line)
+            try:
+                _movement, lot = stock.receive(
+                    session,
+                    store,
+                    resource=line.resource,
+                    quantity=_base_quantity(line),
+                    received_on=received_on,
+                    source=LotSource.DELIVERY,
+                    waiver_line=line.waiver_line,
+                    drawdown_entry_id=line.drawdown_entry_id,
+                    source_ref=f"{delivery.reference}/{line.line_no}",
+                    parties=delivery.carrier,
+                    note=line.description,
+                    must_return_by=line.return_due_on,
+                    actor=actor,
+                    now=now,
+                )
+            except DomainError as exc:
+                if exc.field not in ("quantity", "resource"):
+                    raise
+                # Said beside the line's store: the one thing on the form to change.
+                raise type(exc)(exc.message, store_field(line)) from None
             line.lot_id = lot.id
+            placed.append((line.line_no, store.name))
     delivery.status, delivery.received_on = DeliveryStatus.RECEIVED, received_on
     session.flush()
     record_event(
@@ -689,6 +825,7 @@ def receive(
         target=delivery,
         at=now,
         on=received_on.isoformat(),
+        stores=[[n, name] for n, name in placed],
     )
     return delivery
 

@@ -19,15 +19,26 @@ from office.auth.access import permission_required
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
 from office.errors import DomainError
-from office.i18n import _, current_locale_code, office_date
+from office.i18n import _, current_locale_code, format_number, office_date
 from office.stock import queries as stock_queries
-from office.stock.models import StockLot, Store
+from office.stock import services as stock
+from office.stock.models import StockLot, Store, StoreKind
 from office.supplies import services
-from office.supplies.forms import DayForm, DeliveryForm, LineForm, ReasonForm, ReturnLineForm
+from office.supplies.forms import (
+    DayForm,
+    DeliveryForm,
+    LineForm,
+    ReasonForm,
+    ReceiveForm,
+    ReturnLineForm,
+    receive_form,
+)
 from office.supplies.labels import DELIVERY_TONES
-from office.supplies.models import Delivery, DeliveryLine, Direction
-from office.waivers.labels import PURPOSE_LABELS
+from office.supplies.models import Delivery, DeliveryLine, DeliveryStatus, Direction
+from office.waivers.forms import chosen_unit, resource_choices, waiver_line_choices
+from office.waivers.labels import PURPOSE_LABELS, ShownStatus, shown_status
 from office.waivers.models import Resource, Waiver, WaiverLine
+from office.waivers.queries import status_on
 from office.web import form_status, get_or_404, read_as_of, show_domain_error
 
 bp = Blueprint("deliveries", __name__, url_prefix="/deliveries")
@@ -65,17 +76,34 @@ def delivery_list() -> str:
     )
 
 
-def _delivery_form_defaults(form: DeliveryForm) -> None:
+def _delivery_form_defaults(form: DeliveryForm) -> dict[str, str]:
+    """Offer the next free reference of the direction asked for (north-bound unless
+    ?direction=south), today and the usual crossing point; return the next free reference
+    of each direction, which the page names and its script swaps as the direction changes."""
+    today = _today()
+    numbers = {
+        direction.value: services.next_reference(db.session, direction, year=today.year)
+        for direction in Direction
+    }
+    form.reference.render_kw = {
+        "data-number-of": "direction",
+        **{f"data-number-{direction}": number for direction, number in numbers.items()},
+    }
     if request.method == "GET":
-        form.planned_on.data = _today()
+        direction = request.args.get("direction", "")
+        direction = direction if direction in numbers else Direction.NORTH.value
+        form.direction.data = direction
+        form.reference.data = numbers[direction]
+        form.planned_on.data = today
         form.crossing_point.data = services.DEFAULT_CROSSING_POINT
+    return numbers
 
 
 @bp.route("/new", methods=["GET", "POST"], endpoint="new")
 @permission_required(Permission.MANAGE_SUPPLIES)
 def new_delivery() -> Any:
     form = DeliveryForm()
-    _delivery_form_defaults(form)
+    numbers = _delivery_form_defaults(form)
     if form.validate_on_submit():
         try:
             delivery = services.save_delivery(
@@ -94,7 +122,7 @@ def new_delivery() -> Any:
                 "success",
             )
             return redirect(url_for("deliveries.detail", delivery_id=delivery.id))
-    return render_template("supplies/new.html", form=form), form_status(form)
+    return render_template("supplies/new.html", form=form, numbers=numbers), form_status(form)
 
 
 def _header(form: DeliveryForm) -> dict[str, Any]:
@@ -112,12 +140,10 @@ def _header(form: DeliveryForm) -> dict[str, Any]:
     }
 
 
-def _fill_line_form(form: LineForm) -> None:
+def _fill_line_form(form: LineForm, delivery: Delivery) -> None:
     locale = current_locale_code()
     resources = db.session.scalars(select(Resource).order_by(Resource.code, Resource.id))
-    form.resource.choices = [SelectChoice("", "-")] + [
-        SelectChoice(str(r.id), f"{r.code} · {r.name(locale)} ({r.unit.value})") for r in resources
-    ]
+    form.resource.choices = resource_choices(resources, locale, blank="-")
     form.purpose.choices = [SelectChoice(p.value, str(text)) for p, text in PURPOSE_LABELS.items()]
     lines = db.session.scalars(
         select(WaiverLine)
@@ -125,12 +151,10 @@ def _fill_line_form(form: LineForm) -> None:
         .order_by(Waiver.reference, WaiverLine.line_no)
         .options(selectinload(WaiverLine.waiver), selectinload(WaiverLine.resource))
     )
-    form.waiver_line_id.choices = [SelectChoice("", _("No waiver line"))] + [
-        SelectChoice(
-            str(line.id), f"{line.waiver.reference} · {line.line_no} · {line.resource.code}"
-        )
-        for line in lines
-    ]
+    # Each waiver as it stands on the day the delivery is planned to cross, as it is screened.
+    form.waiver_line_id.choices = waiver_line_choices(
+        lines, day=delivery.planned_on, locale=locale, blank=_("No waiver line")
+    )
 
 
 def _fill_return_form(form: ReturnLineForm) -> None:
@@ -151,6 +175,69 @@ def _fill_return_form(form: ReturnLineForm) -> None:
     ]
 
 
+def _receive_form(delivery: Delivery, *, offered_on: date | None = None) -> ReceiveForm:
+    """The receipt's form: its day and, per north-bound line, the stores that can hold it.
+    Posted unless `offered_on` is given; then it is new, offering that day and the
+    suggested stores."""
+    locale = current_locale_code()
+    # Stores are chosen for a north-bound delivery that has crossed, and only then.
+    north = delivery.direction is Direction.NORTH
+    lines = delivery.lines if north and delivery.status is DeliveryStatus.CROSSED else []
+    form = receive_form(
+        [
+            (
+                services.store_field(line),
+                _(
+                    "Line %(n)d: %(resource)s, %(quantity)s %(unit)s, into",
+                    n=line.line_no,
+                    resource=line.resource.name(locale),
+                    quantity=format_number(line.quantity),
+                    unit=line.unit.value,
+                ),
+            )
+            for line in lines
+        ],
+        **({} if offered_on is None else {"formdata": None, "on": offered_on}),
+    )
+    suggested = services.suggested_stores(db.session, delivery) if lines else {}
+    room: dict[int, Decimal] = {}
+    for line in lines:
+        select_field = form[services.store_field(line)]
+        options = []
+        for store in services.store_choices(db.session, line.resource):
+            if store.kind is StoreKind.TANK:
+                if store.id not in room:
+                    room[store.id] = store.full - stock.book_stock(db.session, store)
+                text = _(
+                    "%(store)s (tank, %(room)s %(unit)s free)",
+                    store=store.name,
+                    room=format_number(room[store.id]),
+                    unit=line.resource.unit.value,
+                )
+            else:
+                text = _("%(store)s (warehouse)", store=store.name)
+            options.append(SelectChoice(str(store.id), text))
+        if suggested.get(line.id) is None:
+            # No materials store yet: the receipt opens it.
+            opened = _("%(store)s (opened on receipt)", store=services.MATERIALS_STORE)
+            options.insert(0, SelectChoice("", opened))
+        select_field.choices = options
+        if offered_on is not None:
+            chosen = suggested.get(line.id)
+            select_field.data = str(chosen.id) if chosen is not None else ""
+    return form
+
+
+def _chosen_stores(form: ReceiveForm, delivery: Delivery) -> dict[int, Store | None]:
+    chosen: dict[int, Store | None] = {}
+    for line in delivery.lines:
+        if services.store_field(line) not in form:
+            continue
+        value = form[services.store_field(line)].data
+        chosen[line.id] = db.session.get(Store, int(value)) if value else None
+    return chosen
+
+
 def _load(delivery_id: int) -> Delivery:
     delivery = db.session.scalar(
         select(Delivery)
@@ -160,6 +247,9 @@ def _load(delivery_id: int) -> Delivery:
             selectinload(Delivery.lines)
             .selectinload(DeliveryLine.waiver_line)
             .selectinload(WaiverLine.waiver),
+            selectinload(Delivery.lines)
+            .selectinload(DeliveryLine.lot)
+            .selectinload(StockLot.store),
         )
     )
     return delivery if delivery is not None else get_or_404(Delivery, delivery_id)
@@ -168,10 +258,15 @@ def _load(delivery_id: int) -> Delivery:
 def render_delivery(delivery: Delivery, **posted: Any) -> Any:
     header = posted.get("header") or DeliveryForm(formdata=None, obj=delivery)
     line_form = posted.get("line_form") or LineForm(formdata=None)
-    _fill_line_form(line_form)
+    _fill_line_form(line_form, delivery)
     return_form = posted.get("return_form") or ReturnLineForm(formdata=None)
     _fill_return_form(return_form)
-    day_form = posted.get("day_form") or DayForm(formdata=None, on=_today())
+    day_form = posted.get("day_form") or DayForm(
+        formdata=None, on=services.suggested_day(delivery, today=_today())
+    )
+    receive_form = posted.get("receive_form") or _receive_form(
+        delivery, offered_on=services.suggested_day(delivery, today=_today())
+    )
     reason_form = posted.get("reason_form") or ReasonForm(formdata=None)
     screen_on = delivery.planned_on  # as it would meet the border on the day it is planned
     screening = services.screen(delivery, screen_on)
@@ -183,7 +278,12 @@ def render_delivery(delivery: Delivery, **posted: Any) -> Any:
         )
         .order_by(AuditEvent.occurred_at)
     ).all()
-    forms = [header, line_form, return_form, day_form, reason_form]
+    forms = [header, line_form, return_form, day_form, receive_form, reason_form]
+    store_fields = [
+        receive_form[services.store_field(line)]
+        for line in delivery.lines
+        if services.store_field(line) in receive_form
+    ]
     return render_template(
         "supplies/detail.html",
         delivery=delivery,
@@ -194,6 +294,8 @@ def render_delivery(delivery: Delivery, **posted: Any) -> Any:
         line_form=line_form,
         return_form=return_form,
         day_form=day_form,
+        receive_form=receive_form,
+        store_fields=store_fields,
         reason_form=reason_form,
         may_manage=_may_manage(),
         refusals=posted.get("refusals", []),
@@ -255,18 +357,17 @@ def update_delivery(delivery_id: int) -> Any:
 @permission_required(Permission.MANAGE_SUPPLIES)
 def add_line(delivery_id: int) -> Any:
     form = LineForm()
-    _fill_line_form(form)
+    _fill_line_form(form, _load(delivery_id))
 
     def act(delivery: Delivery) -> None:
+        resource = get_or_404(Resource, int(form.resource.data)) if form.resource.data else None
         services.add_line(
             db.session,
             delivery,
             services.LineInput(
-                resource=get_or_404(Resource, int(form.resource.data))
-                if form.resource.data
-                else None,
+                resource=resource,
                 quantity=form.quantity.data,
-                unit=form.unit.data,
+                unit=chosen_unit(form.unit.data, resource) if resource else form.unit.data,
                 purpose=form.purpose.data,
                 description=form.description.data or "",
                 hs_code=form.hs_code.data or "",
@@ -356,13 +457,18 @@ def cross(delivery_id: int) -> Any:
 @bp.post("/<int:delivery_id>/receive", endpoint="receive")
 @permission_required(Permission.MANAGE_SUPPLIES)
 def receive(delivery_id: int) -> Any:
-    form = DayForm()
+    form = _receive_form(_load(delivery_id))
     return _act(
         delivery_id,
         form,
-        "day_form",
+        "receive_form",
         lambda delivery: services.receive(
-            db.session, delivery, received_on=form.on.data, actor=current_user, now=utcnow()
+            db.session,
+            delivery,
+            received_on=form.on.data,
+            stores=_chosen_stores(form, delivery),
+            actor=current_user,
+            now=utcnow(),
         ),
         _("Received: the goods are on-site stock."),
     )
@@ -450,6 +556,14 @@ def on_site_stock() -> Any:
         lots=lots,
         cursor=cursor,
         stores={s.id: s for s in db.session.scalars(select(Store))},
+        status_of=_status_of(as_of, today),
         as_of=as_of,
         today=today,
     )
+
+
+def _status_of(as_of: date | None, today: date) -> Callable[[Waiver], ShownStatus | None]:
+    """How a lot's waiver shows: today as it stands, or as of a past day by its history."""
+    if as_of is None:
+        return lambda waiver: shown_status(waiver, today, waiver.status)
+    return lambda waiver: shown_status(waiver, as_of, status_on(waiver, as_of))

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from datetime import date
+
 from wtforms import SelectChoice, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -12,7 +15,9 @@ from office.waivers.labels import (
     CONTROL_LABELS,
     PURPOSE_LABELS,
     STATUS_LABELS,
+    shown_status,
 )
+from office.waivers.models import Resource, WaiverLine
 from office.waivers.units import Unit
 
 
@@ -22,6 +27,66 @@ def choices(labels: dict) -> list[SelectChoice]:
 
 def unit_choices() -> list[SelectChoice]:
     return [SelectChoice(unit.value, unit.value) for unit in Unit]
+
+
+def own_unit_choices() -> list[SelectChoice]:
+    """The units after a first, default choice that means the chosen resource's own unit, so
+    that a form left as it came asks for kilograms of copper, not litres."""
+    return [SelectChoice("", str(_l("the resource's own unit"))), *unit_choices()]
+
+
+def chosen_unit(value: str | None, resource: Resource) -> Unit:
+    """The unit a form asked for (one of its choices): the resource's own when left at the
+    default."""
+    return Unit(value) if value else resource.unit
+
+
+def resource_label(resource: Resource, locale: str) -> str:
+    return f"{resource.code} · {resource.name(locale)} ({resource.unit.value})"
+
+
+def resource_choices(
+    resources: Iterable[Resource], locale: str, blank: str | None = None
+) -> list[SelectChoice]:
+    """The resources, each carrying its unit for the page's script (static/js/forms.js)."""
+    options = [
+        SelectChoice(str(r.id), resource_label(r, locale), render_kw={"data-unit": r.unit.value})
+        for r in resources
+    ]
+    return [SelectChoice("", blank), *options] if blank is not None else options
+
+
+def waiver_line_choices(
+    lines: Iterable[WaiverLine],
+    *,
+    day: date,
+    locale: str,
+    blank: str,
+    detail: Callable[[WaiverLine], str] | None = None,
+) -> list[SelectChoice]:
+    """The waiver lines grouped by resource (one <optgroup> each), each saying its waiver's
+    status on `day`, so that the lines of the resource chosen are found without a script;
+    with one, the other resources' lines are hidden (static/js/forms.js)."""
+    options = [SelectChoice("", blank)]
+    ordered = sorted(
+        lines, key=lambda line: (line.resource.code, line.waiver.reference, line.line_no)
+    )
+    for line in ordered:
+        shown = shown_status(line.waiver, day, line.waiver.status)
+        parts = [line.waiver.reference, str(line.line_no), line.resource.code]
+        if detail is not None:
+            parts.append(detail(line))
+        if shown is not None:
+            parts.append(shown.text)
+        options.append(
+            SelectChoice(
+                str(line.id),
+                " · ".join(parts),
+                render_kw={"data-resource": str(line.resource_id)},
+                optgroup=resource_label(line.resource, locale),
+            )
+        )
+    return options
 
 
 def _quantity(label: object, required: bool = True) -> StringField:
@@ -64,7 +129,12 @@ class WaiverForm(WaiverEditForm):
 
 class LineForm(Form):
     resource = SelectField(_l("Resource"), validators=[DataRequired()])
-    unit = SelectField(_l("Unit"), choices=unit_choices, validators=[DataRequired()])
+    unit = SelectField(
+        _l("Unit"),
+        choices=own_unit_choices,
+        validators=[Optional()],
+        render_kw={"data-unit-of": "resource"},
+    )
     requested_quantity = _quantity(_l("Requested quantity"))
     granted_quantity = _quantity(_l("Granted quantity (the cap)"), required=False)
     value_cap_usd = _quantity(_l("Value cap in USD (optional)"), required=False)
@@ -84,9 +154,16 @@ class StatusForm(Form):
 class DrawdownForm(Form):
     resource = SelectField(_l("Resource"), validators=[DataRequired()])
     quantity = _quantity(_l("Quantity"))
-    unit = SelectField(_l("Unit"), choices=unit_choices, validators=[DataRequired()])
+    unit = SelectField(
+        _l("Unit"),
+        choices=own_unit_choices,
+        validators=[Optional()],
+        render_kw={"data-unit-of": "resource"},
+    )
     occurred_on = DateField(_l("Date"), validators=[InputRequired()])
-    waiver_line_id = SelectField(_l("Waiver line"), validators=[Optional()])
+    waiver_line_id = SelectField(
+        _l("Waiver line"), validators=[Optional()], render_kw={"data-lines-of": "resource"}
+    )
     purpose = SelectField(
         _l("Purpose"), choices=lambda: choices(PURPOSE_LABELS), validators=[DataRequired()]
     )

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from office.i18n import _l, label, register_labels
+from office.i18n import _l, format_date, label, register_labels
 from office.waivers.models import (
     Authority,
     Classification,
     Control,
+    Lapse,
     Purpose,
     Source,
+    Waiver,
     WaiverStatus,
 )
 
@@ -85,7 +89,7 @@ CLASSIFICATION_TONES = {
     Classification.UNCOVERED: "bad",
 }
 
-__all__ = ["label", "tone"]
+__all__ = ["label", "shown_status", "tone"]
 
 register_labels(
     {
@@ -106,3 +110,54 @@ _TONES: dict[type, dict[Any, str]] = {
 def tone(value: object) -> str:
     """Return the badge colour (ok, warn, bad, muted) of a status or classification."""
     return _TONES.get(type(value), {}).get(value, "muted")
+
+
+# The statuses under which a waiver is drawn on, if the day falls within its validity.
+IN_FORCE = frozenset({WaiverStatus.GRANTED, WaiverStatus.PARTIALLY_GRANTED})
+
+
+@dataclass(frozen=True)
+class ShownStatus:
+    """A waiver's status as a page shows it on a day: its recorded status, except that a grant
+    whose validity has not begun or has ended on that day says so (the history is unchanged,
+    as the ledger refuses every drawdown dated then as outside validity)."""
+
+    status: WaiverStatus
+    lapse: Lapse | None
+    since: date | None  # the validity's first day (not yet valid) or last day (expired)
+
+    @property
+    def text(self) -> str:
+        if self.lapse is Lapse.EXPIRED:
+            return str(_l("expired: valid until %(date)s", date=format_date(self.since)))
+        if self.lapse is Lapse.NOT_YET_VALID:
+            return str(_l("not yet valid: from %(date)s", date=format_date(self.since)))
+        return label(self.status)
+
+    @property
+    def tone(self) -> str:
+        if self.lapse is Lapse.EXPIRED:
+            return STATUS_TONES[WaiverStatus.EXPIRED]
+        if self.lapse is Lapse.NOT_YET_VALID:
+            return "warn"
+        return tone(self.status)
+
+    @property
+    def recorded(self) -> str:
+        """What the status history says, for a shown status that differs from it."""
+        return str(_l("Recorded status: %(status)s", status=label(self.status)))
+
+
+def shown_status(waiver: Waiver, day: date, status: WaiverStatus | None) -> ShownStatus | None:
+    """Return how `waiver` shows on `day` (a date in Asia/Seoul): `status`, its recorded
+    status then, or, for a grant outside its validity, that it has expired or is not yet
+    valid. None when it had no status yet."""
+    if status is None:
+        return None
+    lapse = waiver.lapse_on(day) if status in IN_FORCE else None
+    since = None
+    if lapse is Lapse.EXPIRED:
+        since = waiver.valid_until
+    elif lapse is Lapse.NOT_YET_VALID:
+        since = waiver.valid_from
+    return ShownStatus(status, lapse, since)

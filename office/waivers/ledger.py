@@ -82,11 +82,7 @@ def classify(
         return Classification.DENIED
     if waiver.status in _PENDING:
         return Classification.PENDING
-    if (
-        waiver.status is WaiverStatus.EXPIRED
-        or (waiver.valid_from is not None and occurred_on < waiver.valid_from)
-        or (waiver.valid_until is not None and occurred_on > waiver.valid_until)
-    ):
+    if waiver.status is WaiverStatus.EXPIRED or waiver.lapse_on(occurred_on) is not None:
         return Classification.OUTSIDE_VALIDITY
     if line.used_base + base_quantity > (line.granted_base or Decimal(0)):
         return Classification.OVER_CAP

@@ -45,6 +45,13 @@ class WaiverStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class Lapse(StrEnum):
+    """Where a day falls outside a waiver's validity (computed from its dates, never stored)."""
+
+    NOT_YET_VALID = "not_yet_valid"  # before valid_from
+    EXPIRED = "expired"  # after valid_until
+
+
 class Classification(StrEnum):
     NOT_REQUIRED = "not_required"
     UNCOVERED = "uncovered"
@@ -121,6 +128,14 @@ class Waiver(Base):
         back_populates="waiver",
         order_by="(WaiverStatusChange.changed_at, WaiverStatusChange.id)",
     )
+
+    def lapse_on(self, day: date) -> Lapse | None:
+        """Return whether `day` falls before or after the waiver's validity; None within it."""
+        if self.valid_from is not None and day < self.valid_from:
+            return Lapse.NOT_YET_VALID
+        if self.valid_until is not None and day > self.valid_until:
+            return Lapse.EXPIRED
+        return None
 
 
 class WaiverStatusChange(Base):

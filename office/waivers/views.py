@@ -29,6 +29,7 @@ from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
 from office.errors import DomainError, InvalidInput
 from office.i18n import _, current_locale_code, format_number, office_date
+from office.waivers import forms as waiver_forms
 from office.waivers import labels, ledger, services
 from office.waivers.forms import (
     DrawdownForm,
@@ -70,7 +71,7 @@ ledger_bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
 @waivers_bp.app_context_processor
 def ledger_vocabulary() -> dict[str, Any]:
-    return {"tone": labels.tone, "quantity": format_quantity}
+    return {"tone": labels.tone, "quantity": format_quantity, "shown_status": labels.shown_status}
 
 
 def _resources() -> list[Resource]:
@@ -78,11 +79,7 @@ def _resources() -> list[Resource]:
 
 
 def resource_choices(resources: list[Resource], blank: str | None = None) -> list[SelectChoice]:
-    locale = current_locale_code()
-    options = [
-        SelectChoice(str(r.id), f"{r.code} · {r.name(locale)} ({r.unit.value})") for r in resources
-    ]
-    return [SelectChoice("", blank), *options] if blank is not None else options
+    return waiver_forms.resource_choices(resources, current_locale_code(), blank)
 
 
 # --- catalogue: resources and HS rules ----------------------------------------------------
@@ -222,7 +219,7 @@ def waiver_list() -> str:
         "waivers/index.html",
         waivers=waivers,
         usage=_usage_on(as_of, [line for w in waivers for line in w.lines], today),
-        status=_status_on(as_of),
+        status=_status_on(as_of, today),
         as_of=as_of,
         today=today,
     )
@@ -236,12 +233,15 @@ def _usage_on(as_of: date | None, lines: list[WaiverLine], today: date) -> Any:
     return lambda line: services.line_usage(line, used[line.id])
 
 
-def _status_on(as_of: date | None) -> Any:
-    return (
-        (lambda waiver: waiver.status)
-        if as_of is None
-        else (lambda waiver: status_on(waiver, as_of))
-    )
+def _status_on(as_of: date | None, today: date) -> Any:
+    """How each waiver's status shows today, or as of a past day (by its history then)."""
+
+    def shown(waiver: Waiver) -> labels.ShownStatus | None:
+        if as_of is None:
+            return labels.shown_status(waiver, today, waiver.status)
+        return labels.shown_status(waiver, as_of, status_on(waiver, as_of))
+
+    return shown
 
 
 @waivers_bp.route("/new", methods=["GET", "POST"], endpoint="new")
@@ -305,7 +305,7 @@ def render_waiver(waiver: Waiver, **forms: Any) -> Any:
         "waivers/detail.html",
         waiver=waiver,
         usage=_usage_on(as_of, waiver.lines, today),
-        status=_status_on(as_of)(waiver),
+        status=_status_on(as_of, today)(waiver),
         as_of=as_of,
         today=today,
         may_manage=may_manage,
@@ -421,7 +421,7 @@ def add_line(waiver_id: int) -> Any:
                 waiver,
                 services.LineSpec(
                     resource=resource,
-                    unit=form.unit.data,
+                    unit=waiver_forms.chosen_unit(form.unit.data, resource),
                     requested_quantity=form.requested_quantity.data,
                     granted_quantity=form.granted_quantity.data or None,
                     value_cap_usd_cents=_usd_cents(form.value_cap_usd.data),
@@ -561,23 +561,20 @@ def _line_choices() -> list[SelectChoice]:
         .order_by(Waiver.reference, WaiverLine.line_no)
         .options(selectinload(WaiverLine.resource), selectinload(WaiverLine.waiver))
     ).all()
-    options = [SelectChoice("", _("No waiver line"))]
-    for line in lines:
+
+    def left(line: WaiverLine) -> str:
         usage = services.line_usage(line)
-        left = (
-            _("%(q)s %(unit)s left", q=format_number(usage.remaining), unit=line.unit.value)
-            if usage.remaining is not None
-            else _("not granted")
-        )
-        status = services.status_label(line.waiver.status)
-        options.append(
-            SelectChoice(
-                str(line.id),
-                f"{line.waiver.reference} · {line.line_no} · {line.resource.code} · {left}",
-                optgroup=f"{line.waiver.reference} ({status})",
-            )
-        )
-    return options
+        if usage.remaining is None:
+            return _("not granted")
+        return _("%(q)s %(unit)s left", q=format_number(usage.remaining), unit=line.unit.value)
+
+    return waiver_forms.waiver_line_choices(
+        lines,
+        day=office_date(utcnow()),
+        locale=current_locale_code(),
+        blank=_("No waiver line"),
+        detail=left,
+    )
 
 
 def _drawdown_form() -> DrawdownForm:
@@ -609,11 +606,12 @@ def new_drawdown() -> Any:
             if form.waiver_line_id.data
             else None
         )
+        unit = waiver_forms.chosen_unit(form.unit.data, resource)
         try:
             checked = ledger.check_drawdown_input(
                 resource,
                 form.quantity.data,
-                form.unit.data,
+                unit,
                 form.occurred_on.data,
                 line,
                 today=office_date(utcnow()),
@@ -624,7 +622,7 @@ def new_drawdown() -> Any:
                     db.session,
                     resource=resource,
                     quantity=form.quantity.data,
-                    unit=form.unit.data,
+                    unit=unit,
                     occurred_on=form.occurred_on.data,
                     waiver_line=line,
                     purpose=form.purpose.data,

@@ -539,8 +539,9 @@ def test_tank_page_shows_lots_with_their_waiver_line_the_stock_ledger_and_dips(
     assert response.status_code == 200
     page = read(response)
     assert "Book stock: 2,500 L of 10,000 · dip tolerance 100" in page.text
+    lapsed = "MOU-T-FUEL · 1 expired: valid until 2018-12-31"  # granted, valid through 2018
     assert page.rows_of("Lots") == [
-        ["2018-10-01", f"ledger {seq}", "MOU-T-FUEL · 1 granted", "4,000", "1,000", "500", "2,500"]
+        ["2018-10-01", f"ledger {seq}", lapsed, "4,000", "1,000", "500", "2,500"]
     ]
     assert page.rows_of("Stock ledger") == [
         ["2018-10-03", "returned south", "500", "500 · covered"],
@@ -713,7 +714,7 @@ def test_a_receipt_is_drawn_on_the_ledger_and_becomes_a_lot(as_admin, session, t
     assert tank_page.rows_of("Lots")[0][:4] == [
         "2018-10-10",
         f"ledger {entry.seq}",
-        "MOU-T-FUEL · 1 granted",
+        "MOU-T-FUEL · 1 expired: valid until 2018-12-31",  # granted, valid through 2018
         "4,000",
     ]
 

@@ -24,9 +24,14 @@ class Page(HTMLParser):
         self.errors: dict[str, str] = {}  # field id -> the error shown beside it
         self.form_errors: list[str] = []  # errors at the top of a form
         self.options: dict[str, list[str]] = {}  # select id -> the values it offers
+        # select id -> (value, text, the label of its <optgroup> or None) of each option
+        self.choices: dict[str, list[tuple[str, str, str | None]]] = {}
+        self.selected: dict[str, str] = {}  # select id -> the value it shows chosen
+        self.inputs: dict[str, str] = {}  # input id -> its value
         self._open: list[tuple[str, dict[str, str], list[str]]] = []
         self._tables: list[str] = []
         self._select: str | None = None
+        self._optgroup: str | None = None
         self.feed(markup)
         self.close()
         self.text = squash("".join(self.parts))
@@ -43,8 +48,16 @@ class Page(HTMLParser):
         elif tag == "select":
             self._select = attributes.get("id", "")
             self.options[self._select] = []
+            self.choices[self._select] = []
+            self.selected[self._select] = ""
+        elif tag == "optgroup":
+            self._optgroup = attributes.get("label")
         elif tag == "option" and self._select is not None:
             self.options[self._select].append(attributes.get("value", ""))
+            if "selected" in attributes:
+                self.selected[self._select] = attributes.get("value", "")
+        elif tag == "input" and attributes.get("id"):
+            self.inputs[attributes["id"]] = attributes.get("value", "")
         if tag not in VOID:
             self._open.append((tag, attributes, []))
 
@@ -63,6 +76,11 @@ class Page(HTMLParser):
             self._tables.pop()
         elif tag == "select":
             self._select = None
+        elif tag == "optgroup":
+            self._optgroup = None
+        elif tag == "option" and self._select is not None:
+            value = attributes.get("value", "")
+            self.choices[self._select].append((value, content, self._optgroup))
         if "data-testid" in attributes:
             self.marked[attributes["data-testid"]] = content
         if attributes.get("id", "").endswith("-error"):
@@ -78,6 +96,10 @@ class Page(HTMLParser):
         self.parts.append(data)
         for _tag, _attributes, text in self._open:
             text.append(data)
+
+    def choice(self, select_id: str, value: str) -> str:
+        """The text of the option of `select_id` whose value is `value`."""
+        return next(text for v, text, _group in self.choices[select_id] if v == value)
 
     def rows(self, table: str | None = None) -> list[list[str]]:
         """The rows of one table (by data-testid or order), or of every table."""

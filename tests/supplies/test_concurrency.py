@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from office import create_app
 from office.audit.models import AuditEvent
@@ -18,16 +19,17 @@ from office.auth.permissions import Role
 from office.db import db
 from office.fuel import services as fuel
 from office.repairs import services as repairs
+from office.repairs.models import WorkOrder
 from office.stock import services as stock
-from office.stock.models import MovementKind, StockLot, StockMovement, StoreKind
+from office.stock.models import MovementKind, StockLot, StockMovement, Store, StoreKind
 from office.supplies import services as supplies
 from office.supplies.models import Delivery, DeliveryStatus
 from office.waivers import ledger
 from office.waivers import services as waivers
 from office.waivers.models import DrawdownEntry, WaiverLine, WaiverStatus
-from tests.concurrency import at_once, post
+from tests.concurrency import at_once, held, in_background, post
 from tests.conftest import TEST_SECRET_KEY, log_in
-from tests.factories import NOW, make_steel
+from tests.factories import NOW, make_resource, make_steel
 from tests.support import migrated_scratch_engine
 
 PAIRS = 8
@@ -456,3 +458,174 @@ def test_work_orders_drawing_from_one_store_at_once_never_take_more_than_it_hold
         )
         assert issued == Decimal(9)  # three of 3 t from 10 t; the other five refused
         assert lot.remaining == Decimal(1) and lot.used == Decimal(9)
+
+
+# --- receipts into the tanks chosen -------------------------------------------------------
+
+
+def _crossed_diesel(office, litres: list[str]) -> tuple[dict[str, int], list[tuple[int, int]]]:
+    """Two empty 10,000 L diesel tanks and crossed deliveries of one diesel line each; return
+    the tanks' ids by name and each delivery's (id, line id)."""
+    with office.session() as session:
+        diesel = make_resource(session)
+        tanks = {
+            name: fuel.create_tank(
+                session,
+                name=name,
+                product=diesel,
+                capacity="10000",
+                tolerance=None,
+                location="",
+                opening=None,
+                opened_on=date(2018, 6, 1),
+                actor=None,
+                now=NOW,
+            ).id
+            for name in ("Boiler tank", "Generator tank")
+        }
+        waiver = waivers.create_waiver(
+            session,
+            reference="MOU-2018-0900",
+            authority="rok_mou_individual",
+            title="Fuel",
+            status=WaiverStatus.GRANTED,
+            valid_from=date(2018, 1, 1),
+            valid_until=date(2018, 12, 31),
+            lines=[waivers.LineSpec(diesel, "L", "100000", "100000")],
+            actor=None,
+            now=NOW,
+        )
+        deliveries = []
+        for n, quantity in enumerate(litres, start=1):
+            delivery = supplies.save_delivery(
+                session,
+                reference=f"KLO-F-{n:03d}",
+                direction="north",
+                planned_on=date(2018, 10, 1),
+                approval_number=f"MOU-CO-F-{n}",
+                actor=None,
+                now=NOW,
+            )
+            item = supplies.add_line(
+                session,
+                delivery,
+                supplies.LineInput(
+                    resource=diesel,
+                    quantity=quantity,
+                    unit="L",
+                    purpose="fuel",
+                    waiver_line=waiver.lines[0],
+                ),
+                actor=None,
+                now=NOW,
+            )
+            supplies.approve(session, delivery, actor=None, now=NOW)
+            supplies.cross(session, delivery, crossed_on=date(2018, 10, 1), actor=None, now=NOW)
+            deliveries.append((delivery.id, item.id))
+        session.commit()
+    return tanks, deliveries
+
+
+def test_receipts_into_one_chosen_tank_at_once_never_overfill_it(office):
+    """Four deliveries of 3,000 L, each received into the generator tank (10,000 L) at the
+    same moment: three land there, whole; the fourth is refused, whole, and stays crossed."""
+    tanks, deliveries = _crossed_diesel(office, ["3000"] * 4)
+    chosen = tanks["Generator tank"]
+
+    statuses = at_once(
+        [
+            post(
+                office,
+                office.admin,
+                f"/deliveries/{delivery_id}/receive",
+                data={"on": "2018-10-02", f"store_{line_id}": str(chosen)},
+            )
+            for delivery_id, line_id in deliveries
+        ]
+    )
+
+    assert sorted(statuses) == [302, 302, 302, 422], statuses
+    with office.session() as session:
+        lots = session.scalars(select(StockLot)).all()
+        assert [lot.store_id for lot in lots] == [chosen] * 3  # where chosen, not the first tank
+        assert stock.book_stock(session, session.get(Store, chosen)) == Decimal(9000)
+        states = sorted(session.get(Delivery, d).status.value for d, _line in deliveries)
+        assert states == ["crossed", "received", "received", "received"]
+
+
+def test_a_receipt_into_a_tank_retired_meanwhile_is_refused_and_lands_nowhere(office):
+    """The receipt chose the boiler tank on a page shown before another administrator took
+    it out of use; it waits for that change, then is refused rather than fill a retired tank."""
+    tanks, [(delivery_id, line_id)] = _crossed_diesel(office, ["3000"])
+    boiler = tanks["Boiler tank"]
+    receipt = post(
+        office,
+        office.admin,
+        f"/deliveries/{delivery_id}/receive",
+        data={"on": "2018-10-02", f"store_{line_id}": str(boiler)},
+    )
+
+    def retire(session: Session) -> None:
+        # As a retirement would: under the tank's lock (no service retires a tank yet).
+        tank = stock.lock_store(session, session.get(Store, boiler))
+        tank.is_active = False
+
+    with held(office, retire):
+        thread, answered = in_background(receipt)
+        thread.join(timeout=1)
+        assert answered == [], "the receipt did not wait for the tank's change in flight"
+    thread.join(timeout=30)
+
+    assert answered == [422], answered
+    with office.session() as session:
+        assert session.scalar(select(func.count()).select_from(StockLot)) == 0
+        assert session.get(Delivery, delivery_id).status is DeliveryStatus.CROSSED
+
+
+# --- numbers offered to two people at once ------------------------------------------------
+
+
+def test_two_deliveries_saved_at_once_with_the_number_both_were_offered_make_one(office):
+    """Both forms offered KLO-D-2018-01: one is saved under it; the other is refused with the
+    next free number named, whichever the database or the service saw first."""
+    form = {
+        "reference": "KLO-D-2018-01",
+        "direction": "north",
+        "planned_on": "2018-10-01",
+        "approval_type": "individual",
+    }
+    clients = [office.client(office.admin) for _ in range(2)]
+    start = threading.Barrier(2)
+
+    def create(client) -> tuple[int, str]:
+        start.wait(timeout=30)
+        response = client.post("/deliveries/new", data=form)
+        return response.status_code, response.get_data(as_text=True)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(create, clients))
+
+    assert sorted(status for status, _page in answers) == [302, 422], answers
+    refused = next(page for status, page in answers if status == 422)
+    assert (
+        "A delivery KLO-D-2018-01 already exists; the next free number is KLO-D-2018-02." in refused
+    )
+    with office.session() as session:
+        assert session.scalars(select(Delivery.reference)).all() == ["KLO-D-2018-01"]
+
+
+def test_two_work_orders_saved_at_once_with_the_number_both_were_offered_make_one(office):
+    form = {
+        "number": "KLO-W-2018-01",
+        "area": "floor_2",
+        "description": "Replace the heating pipes",
+        "budget_krw": "1000000",
+        "planned_start": "2018-08-01",
+        "planned_end": "2018-09-30",
+    }
+
+    statuses = at_once([post(office, office.admin, "/repairs/new", data=form) for _ in range(2)])
+
+    assert sorted(statuses) == [302, 422], statuses
+    with office.session() as session:
+        assert session.scalars(select(WorkOrder.number)).all() == ["KLO-W-2018-01"]

@@ -97,7 +97,9 @@ def test_a_second_delivery_with_the_same_reference_is_refused(as_admin, session)
     draft(session, reference="KLO-D-2018-20")
     response = as_admin.post("/deliveries/new", data=header_form())
     assert response.status_code == 422
-    assert read(response).errors["reference"] == "A delivery KLO-D-2018-20 already exists."
+    assert read(response).errors["reference"] == (
+        "A delivery KLO-D-2018-20 already exists; the next free number is KLO-D-2018-21."
+    )
     assert count(session, Delivery) == 1
 
 
@@ -524,7 +526,7 @@ def test_the_stock_page_shows_each_lot_with_its_origin_waiver_line_and_use(
         "2018-10-01",
         "Materials store",
         "KLO-D-2018-13/1",
-        "MOU-2018-0611 · 1 granted",
+        "MOU-2018-0611 · 1 expired: valid until 2018-12-31",  # granted, and valid in 2018
         "2",
         "0",
         "0.5",
