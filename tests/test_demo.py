@@ -46,7 +46,6 @@ from office.waivers.models import (
     DrawdownEntry,
     LedgerCheckpoint,
     Purpose,
-    Resource,
     WaiverLine,
 )
 from tests.concurrency import TEST_SECRET_KEY, logged_in
@@ -178,6 +177,7 @@ def _app(url: str) -> Flask:
 @pytest.fixture(
     scope="module",
     params=[
+        # The story's August falls in February: its 29th to 31st on the 28th.
         pytest.param((date(2027, 7, 31), "load"), id="2027-07-31"),
         # After a short February, on the first day of a month, through the command line.
         pytest.param((date(2027, 3, 1), "cli"), id="2027-03-01-cli"),
@@ -406,10 +406,13 @@ def test_every_month_of_the_story_has_a_report_and_the_months_page_links_only_wo
             assert len(rows) > 1, href
 
 
-def test_the_resources_and_references_keep_their_2018_names(loaded):
+def test_the_waivers_keep_their_2018_references_and_move_their_dates(loaded):
+    on = loaded.calendar.day
     with loaded.session() as session:
-        diesel = session.scalars(select(Resource).where(Resource.code == "diesel")).one()
         line = _blanket_line(session, "diesel")
-        assert line.waiver.valid_from == loaded.calendar.day(date(2018, 8, 14))
+        assert line.waiver.reference == BLANKET
+        assert (line.waiver.valid_from, line.waiver.valid_until) == (
+            on(date(2018, 8, 14)),
+            on(date(2019, 8, 13)),
+        )
         assert line.granted_base - line.used_base > Decimal(100_000)
-        assert diesel.unit.value == "L"
