@@ -1,18 +1,20 @@
-"""Demo fuel, generators, electricity and daily logs, July to December 2018.
+"""Demo fuel, generators, electricity and daily logs, from July 2018 (in the story's dates,
+which the demo's calendar moves) to the calendar's last day.
 
 Generators carried the repairs from July; power came from the South's grid (Munsan) from
 2018-08-14 and the generators became the backup. Shown on purpose: an issue from a lot whose
 waiver had expired, a leak-like dip variance, a meter rollover, a generator burning more than
-rated, a correction after sign-off, and days left without a signed-off log.
+rated, a correction after sign-off, and days left without a signed-off log. After the story's
+December the same work goes on each day, heating and power at the winter's level.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,34 +22,40 @@ from sqlalchemy.orm import Session
 from office.auth.models import User
 from office.fuel import services
 from office.fuel.models import FuelUse, MeterSource
-from office.i18n import SEOUL
 from office.staffing.checks import days
 from office.stock.models import MovementKind, StockMovement
 from office.stock.services import book_stock
 
+if TYPE_CHECKING:
+    from office.demo import StoryCalendar
+
 TANKER = "S-Oil Munsan depot / 현대아산 탱크로리 (Hyundai Asan tanker)"
+# The story's days (moved with the rest of it by the demo's calendar).
 REPAIRS_END = date(2018, 9, 13)  # the generators' waiver MOU-2018-0702-G runs to here
 GRID_ON = date(2018, 8, 14)
+OPENING = date(2018, 9, 14)
+WINTER_PEAK = date(2018, 12, 31)  # heating and power use grow until here, then hold
 UNSIGNED = {date(2018, 10, 3), date(2018, 12, 24), date(2018, 12, 25)}
 INCIDENTS = {
-    date(2018, 9, 14): "Opening ceremony 10:30. Generator 1 on standby all day.",
+    OPENING: "Opening ceremony 10:30. Generator 1 on standby all day.",
     date(2018, 10, 11): "Grid supply tripped 10:20-16:30; Generator 1 carried the load.",
     date(2018, 11, 19): "Boiler tank dips 650 L short of the books. Drain valve seal found "
     "weeping and replaced; reported for review.",
 }
 
 
-def _at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=SEOUL).astimezone(UTC)
-
-
-def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> None:
-    """Create the tanks, generators and meters, and put six months of operations on
-    `timeline` (replayed in date order with the waivers' status changes)."""
+def schedule(
+    session: Session, *, admin: User, waivers: Any, timeline: Any, calendar: StoryCalendar
+) -> None:
+    """Create the tanks, generators and meters, and put the operations from July to the
+    calendar's last day on `timeline` (replayed in date order with the waivers' status
+    changes)."""
+    on, at, last = calendar.day, calendar.at, calendar.last_day
     diesel = waivers.resources["diesel"]
     repairs_line = waivers.line("MOU-2018-0702-G", "diesel")
     blanket_line = waivers.line("MOU-2018-B-0814", "diesel")
     power_line = waivers.line("MOU-2018-B-0814", "electricity")
+    repairs_end, grid_on, opening = on(REPAIRS_END), on(GRID_ON), on(OPENING)
     rng = random.Random(1914)
     generator_tank = services.create_tank(
         session,
@@ -57,9 +65,9 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
         tolerance=None,
         location="Basement generator room",
         opening=None,
-        opened_on=date(2018, 7, 1),
+        opened_on=on(date(2018, 7, 1)),
         actor=admin,
-        now=_at(date(2018, 7, 1), 9),
+        now=at(on(date(2018, 7, 1)), 9),
     )
     boiler_tank = services.create_tank(
         session,
@@ -69,9 +77,9 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
         tolerance="300",
         location="Boiler house, living quarters",
         opening=None,
-        opened_on=date(2018, 9, 25),
+        opened_on=on(date(2018, 9, 25)),
         actor=admin,
-        now=_at(date(2018, 9, 25), 9),
+        now=at(on(date(2018, 9, 25)), 9),
     )
     gen1 = services.add_generator(
         session,
@@ -79,7 +87,7 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
         rated_lph="38",
         tank=generator_tank,
         actor=admin,
-        now=_at(date(2018, 7, 1), 10),
+        now=at(on(date(2018, 7, 1)), 10),
     )
     services.add_generator(
         session,
@@ -87,7 +95,7 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
         rated_lph="19",
         tank=generator_tank,
         actor=admin,
-        now=_at(date(2018, 7, 1), 10),
+        now=at(on(date(2018, 7, 1)), 10),
     )
 
     def act(day: date, function: Any, *args: Any, order: int = 2, **kwargs: Any) -> None:
@@ -95,22 +103,22 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
 
     # Generator 1: ten hours a day through the repairs, then backup runs.
     issued: dict[date, Decimal] = {}
-    for day in days(date(2018, 7, 2), date(2018, 12, 31)):
-        if day <= REPAIRS_END:
+    for day in days(on(date(2018, 7, 2)), last):
+        if day <= repairs_end:
             issued[day] = Decimal(rng.randrange(360, 400, 5))
-        elif day == date(2018, 9, 14):
+        elif day == opening:
             continue
-        elif day == date(2018, 9, 15):
+        elif day == on(date(2018, 9, 15)):
             issued[day] = Decimal(200)
-        elif day == date(2018, 10, 11):
+        elif day == on(date(2018, 10, 11)):
             issued[day] = Decimal(235)
         else:
             issued[day] = Decimal(rng.randrange(30, 60, 5))
     # Receipts keep the tank above 2,000 L; the last one under the repairs' waiver leaves
     # 150 L of it for after the waiver expired.
     stock, receipts, last_sent = Decimal(0), {}, False
-    still_to_burn = sum(issued[day] for day in days(date(2018, 7, 2), REPAIRS_END))
-    for day in days(date(2018, 7, 2), REPAIRS_END):
+    still_to_burn = sum(issued[day] for day in days(on(date(2018, 7, 2)), repairs_end))
+    for day in days(on(date(2018, 7, 2)), repairs_end):
         if not last_sent and stock - issued[day] < 2000:
             to_end_at_150 = still_to_burn - stock + 150
             last_sent = to_end_at_150 <= 4000
@@ -118,8 +126,13 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
             stock += receipts[day]
         stock -= issued[day]
         still_to_burn -= issued[day]
-    receipts[date(2018, 9, 14)] = Decimal(6000)
-    receipts[date(2018, 11, 26)] = Decimal(4000)
+    receipts[opening] = Decimal(6000)
+    receipts[on(date(2018, 11, 26))] = Decimal(4000)
+    # After the story's deliveries, a tanker whenever the tank runs low.
+    for day in days(repairs_end + timedelta(days=1), last):
+        if day > on(date(2018, 11, 26)) and stock < 1500:
+            receipts[day] = Decimal(4000)
+        stock += receipts.get(day, Decimal(0)) - issued.get(day, Decimal(0))
     for day, quantity in receipts.items():
         act(
             day,
@@ -128,9 +141,9 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
             quantity=quantity,
             unit="L",
             received_on=day,
-            waiver_line=repairs_line if day <= REPAIRS_END else blanket_line,
+            waiver_line=repairs_line if day <= repairs_end else blanket_line,
             parties=TANKER,
-            now=_at(day, 9),
+            now=at(day, 9),
         )
     hours = Decimal(1250)
     for day, litres in issued.items():
@@ -142,25 +155,30 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
             issued_on=day,
             use=FuelUse.GENERATOR,
             generator=gen1,
-            now=_at(day, 18),
+            now=at(day, 18),
         )
         ran = (litres / 38 * Decimal(rng.uniform(0.97, 1.03))).quantize(Decimal("0.1"))
-        if day == date(2018, 11, 27):
+        if day == on(date(2018, 11, 27)):
             ran = Decimal("0.8")  # 45 L issued for under an hour's run: flagged for review
         hours += ran
-        act(
-            day + timedelta(days=1),
-            services.record_generator_hours,
-            gen1,
-            hours=hours,
-            read_at=_at(day + timedelta(days=1), 8),
-            now=_at(day + timedelta(days=1), 8),
-        )
+        read_on = day + timedelta(days=1)
+        if read_on <= calendar.today:  # read the next morning, if it has come
+            act(
+                read_on,
+                services.record_generator_hours,
+                gen1,
+                hours=hours,
+                read_at=at(read_on, 8),
+                now=at(read_on, 8),
+            )
 
     # The boiler from October: more every week as winter comes; a return south in December.
+    # On the calendar's last day a tanker fills it up in the morning.
     boiler_stock = Decimal(0)
-    for day in days(date(2018, 10, 1), date(2018, 12, 31)):
-        if boiler_stock < 5000:
+    burning_from, peak = on(date(2018, 10, 10)), on(WINTER_PEAK)
+    leak_day = on(date(2018, 11, 19))
+    for day in days(on(date(2018, 10, 1)), last):
+        if boiler_stock < 5000 or day == calendar.today:
             act(
                 day,
                 services.receive_fuel,
@@ -170,11 +188,12 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
                 received_on=day,
                 waiver_line=blanket_line,
                 parties=TANKER,
-                now=_at(day, 10),
+                now=at(day, 10),
             )
             boiler_stock += 8000
-        if day >= date(2018, 10, 10):
-            burn = Decimal(150 + (day - date(2018, 10, 10)).days * 8 + rng.randrange(0, 60, 5))
+        if day >= burning_from:
+            colder = (min(day, peak) - burning_from).days
+            burn = Decimal(150 + colder * 8 + rng.randrange(0, 60, 5))
             act(
                 day,
                 services.issue_fuel,
@@ -182,10 +201,10 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
                 quantity=burn,
                 issued_on=day,
                 use=FuelUse.BOILER,
-                now=_at(day, 19),
+                now=at(day, 19),
             )
             boiler_stock -= burn
-        if day == date(2018, 12, 20):
+        if day == on(date(2018, 12, 20)):
             act(
                 day,
                 services.return_fuel,
@@ -194,14 +213,13 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
                 returned_on=day,
                 parties=TANKER,
                 note="Surplus after the boiler service",
-                now=_at(day, 15),
+                now=at(day, 15),
             )
             boiler_stock -= 1500
-        if day.weekday() == 0 and day > date(2018, 10, 1):
-            leak = (
-                Decimal(-650) if day == date(2018, 11, 19) else Decimal(rng.randrange(-40, 40, 5))
-            )
-            timeline.at(day, partial(_dip, session, boiler_tank, leak, admin, _at(day, 8)), order=1)
+        # Dips on Mondays, and the day the leak was found.
+        if day == leak_day or (day.weekday() == 0 and day > on(date(2018, 10, 1))):
+            leak = Decimal(-650) if day == leak_day else Decimal(rng.randrange(-40, 40, 5))
+            timeline.at(day, partial(_dip, session, boiler_tank, leak, admin, at(day, 8)), order=1)
 
     # Electricity: the Munsan feed's meter (5 digits x 10 kWh: it rolls over in October).
     meter = services.add_meter(
@@ -211,17 +229,18 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
         waiver_line=power_line,
         digits=5,
         multiplier="10",
-        installed_at=_at(GRID_ON, 9),
+        installed_at=at(grid_on, 9),
         first_value="91200",
         actor=admin,
-        now=_at(GRID_ON, 9),
+        now=at(grid_on, 9),
     )
     register = Decimal(91200)
-    for day in days(GRID_ON + timedelta(days=1), date(2018, 12, 31)):
+    heating_from = on(date(2018, 11, 1))
+    for day in days(grid_on + timedelta(days=1), last):
         daily = (
             rng.randrange(80, 120)
-            if day < date(2018, 9, 14)
-            else (rng.randrange(250, 330) + max(0, (day - date(2018, 11, 1)).days) * 2)
+            if day < opening
+            else (rng.randrange(250, 330) + max(0, (min(day, peak) - heating_from).days) * 2)
         )
         register += daily
         rolled = register >= 100000
@@ -232,15 +251,16 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
             services.record_meter_reading,
             meter,
             value=register,
-            read_at=_at(day, 9),
+            read_at=at(day, 9),
             rolled_over=rolled,
-            now=_at(day, 9),
+            now=at(day, 9),
             order=1,
         )
 
-    # The daily log: incidents, then signed off in the evening; a duplicate issue voided the
-    # next morning (a correction, with its reason, in the day's history).
-    duplicate_day = date(2018, 11, 5)
+    # The daily log: incidents, then signed off in the evening (but not today's, which is not
+    # over); a duplicate issue voided the next morning (a correction, with its reason, in the
+    # day's history).
+    duplicate_day = on(date(2018, 11, 5))
 
     def enter_twice() -> None:
         services.issue_fuel(
@@ -251,7 +271,7 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
             use=FuelUse.BOILER,
             note="Entered from the paper log",
             actor=admin,
-            now=_at(duplicate_day, 20),
+            now=at(duplicate_day, 20),
         )
 
     timeline.at(duplicate_day, enter_twice, order=3)
@@ -269,23 +289,25 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
             duplicate,
             reason="Entered twice from the paper log.",
             actor=admin,
-            now=_at(duplicate_day + timedelta(days=1), 8),
+            now=at(duplicate_day + timedelta(days=1), 8),
         )
 
     timeline.at(duplicate_day + timedelta(days=1), void_duplicate, order=0)
-    for day in days(date(2018, 9, 14), date(2018, 12, 31)):
-        if day in INCIDENTS:
+    incidents = {on(day): text for day, text in INCIDENTS.items()}
+    unsigned = {on(day) for day in UNSIGNED}
+    for day in days(opening, last):
+        if day in incidents:
             act(
                 day,
                 services.save_log,
                 day,
-                incidents=INCIDENTS[day],
+                incidents=incidents[day],
                 notes="",
-                now=_at(day, 21),
+                now=at(day, 21),
                 order=4,
             )
-        if day not in UNSIGNED:
-            act(day, services.sign_off, day, now=_at(day, 22), order=5)
+        if day not in unsigned and day < calendar.today:
+            act(day, services.sign_off, day, now=at(day, 22), order=5)
 
 
 def _dip(session: Session, tank: Any, variance: Decimal, actor: User, at: datetime) -> None:

@@ -9,25 +9,23 @@ diesel awaits the office's answer; January's paint, used after its waiver ran ou
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from office.auth.models import User
-from office.i18n import SEOUL
 from office.reviews import queries, services
 from office.reviews.models import ItemKind, ReviewAction
 from office.waivers import checkpoints, ledger
 from office.waivers.models import DrawdownEntry
 
-SIGNED_OFF = date(2018, 9, 1)
+if TYPE_CHECKING:
+    from office.demo import StoryCalendar
 
-
-def _at(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), tzinfo=SEOUL).astimezone(UTC)
+SIGNED_OFF = date(2018, 9, 1)  # the story's month, moved with the rest of it
 
 
 def schedule(
@@ -37,19 +35,21 @@ def schedule(
     reviewer: User,
     waivers: Any,
     timeline: Any,
+    calendar: StoryCalendar,
     ledger_keys: checkpoints.LedgerKeys | None = None,
 ) -> None:
-    """Put the reviewers' work of autumn 2018 on `timeline` (the sign-off signs the ledger's
-    head with `ledger_keys`, if given)."""
+    """Put the reviewers' work of the story's autumn on `timeline` (the sign-off signs the
+    ledger's head with `ledger_keys`, if given)."""
+    on = calendar.day
 
-    def flagged(month: date, kind: ItemKind) -> list[int]:
+    def flagged(month: date, kind: ItemKind, today: date) -> list[int]:
         rows, _cursor = queries.queue_page(
-            session, queries.QueueFilters(month=month, kind=kind), today=date(2019, 2, 1)
+            session, queries.QueueFilters(month=month, kind=kind), today=today
         )
         return [row.source_id for row in rows]
 
     def step(
-        day: date,
+        story_day: date,
         hour: int,
         month: date,
         kind: ItemKind,
@@ -57,8 +57,10 @@ def schedule(
         actor: User,
         body: str = "",
     ) -> None:
+        day = on(story_day)
+
         def run() -> None:
-            for source_id in flagged(month, kind):
+            for source_id in flagged(month, kind, day):
                 services.take_action(
                     session,
                     kind,
@@ -66,14 +68,14 @@ def schedule(
                     action,
                     body=body,
                     actor=actor,
-                    now=_at(day, hour),
+                    now=calendar.at(day, hour),
                     today=day,
                 )
 
         timeline.at(day, run, order=6)
 
-    september, october = date(2018, 9, 1), date(2018, 10, 1)
-    november, december = date(2018, 11, 1), date(2018, 12, 1)
+    september, october = on(date(2018, 9, 1)), on(date(2018, 10, 1))
+    november, december = on(date(2018, 11, 1)), on(date(2018, 12, 1))
     # September: each item seen and closed, then the month signed off.
     step(
         date(2018, 10, 8),
@@ -91,7 +93,8 @@ def schedule(
         ItemKind.FLAGGED_USE,
         ReviewAction.QUERY,
         reviewer,
-        "Why was diesel from the repair waiver's lot used after it expired on 2018-09-13?",
+        f"Why was diesel from the repair waiver's lot used after it expired on "
+        f"{on(date(2018, 9, 13))}?",
     )
     step(
         date(2018, 10, 9),
@@ -101,7 +104,8 @@ def schedule(
         ReviewAction.ANSWER,
         admin,
         "The generator tank still held the repair-period lot; the next issue came from it "
-        "first in, first out. The blanket approval covers the same use from 2018-08-14.",
+        f"first in, first out. The blanket approval covers the same use from "
+        f"{on(date(2018, 8, 14))}.",
     )
     step(
         date(2018, 10, 10),
@@ -119,10 +123,14 @@ def schedule(
         ItemKind.OVERDUE_RETURN,
         ReviewAction.ACKNOWLEDGE,
         reviewer,
-        "The second welder stays for the winter repairs; return by 2019-03-31.",
+        f"The second welder stays for the winter repairs; return by {on(date(2019, 3, 31))}.",
     )
-    timeline.at(date(2018, 10, 15), _sign_off(session, reviewer, ledger_keys), order=7)
-    timeline.at(date(2018, 10, 22), _correct_september(session, admin, waivers), order=7)
+    timeline.at(
+        on(date(2018, 10, 15)), _sign_off(session, reviewer, ledger_keys, calendar), order=7
+    )
+    timeline.at(
+        on(date(2018, 10, 22)), _correct_september(session, admin, waivers, calendar), order=7
+    )
     # October: the office equipment, queried, answered, escalated.
     step(
         date(2018, 10, 16),
@@ -169,8 +177,8 @@ def schedule(
         ItemKind.DIP_VARIANCE,
         ReviewAction.ANSWER,
         admin,
-        "A weeping drain-valve seal; the seal was replaced on 2018-11-19 and the spill "
-        "absorbed. Nothing left the compound.",
+        f"A weeping drain-valve seal; the seal was replaced on {on(date(2018, 11, 19))} and "
+        "the spill absorbed. Nothing left the compound.",
     )
     # December: heating diesel drawn on a pending exemption, awaiting the office's answer.
     step(
@@ -186,37 +194,47 @@ def schedule(
 
 
 def _sign_off(
-    session: Session, reviewer: User, ledger_keys: checkpoints.LedgerKeys | None
+    session: Session,
+    reviewer: User,
+    ledger_keys: checkpoints.LedgerKeys | None,
+    calendar: StoryCalendar,
 ) -> Callable[[], object]:
+    month, day = calendar.day(SIGNED_OFF), calendar.day(date(2018, 10, 15))
+
     def run() -> object:
         return services.sign_off_month(
             session,
-            SIGNED_OFF,
-            note="All September items reviewed.",
+            month,
+            note=f"All {month:%B} items reviewed.",
             actor=reviewer,
-            now=_at(date(2018, 10, 15), 17),
-            today=date(2018, 10, 15),
+            now=calendar.at(day, 17),
+            today=day,
             ledger_keys=ledger_keys,
         )
 
     return run
 
 
-def _correct_september(session: Session, admin: User, waivers: Any) -> Callable[[], None]:
+def _correct_september(
+    session: Session, admin: User, waivers: Any, calendar: StoryCalendar
+) -> Callable[[], None]:
+    carried, signed_off = calendar.day(date(2018, 9, 20)), calendar.day(SIGNED_OFF)
+    first_open = calendar.day(date(2018, 10, 1))
+
     def run() -> None:
         # The paper carried north on 2018-09-20 was weighed with its pallets.
         paper = session.scalars(
             select(DrawdownEntry).where(
                 DrawdownEntry.resource_id == waivers.resources["paper"].id,
-                DrawdownEntry.occurred_on == date(2018, 9, 20),
+                DrawdownEntry.occurred_on == carried,
             )
         ).one()
-        now = _at(date(2018, 10, 22), 10)
+        now = calendar.at(calendar.day(date(2018, 10, 22)), 10)
         ledger.reverse_entry(
             session,
             paper,
-            reason="Weighed with its pallets: 405 kg, not "
-            "450 kg. September is signed off, so the correction is in October.",
+            reason=f"Weighed with its pallets: 405 kg, not 450 kg. {signed_off:%B} is signed off, "
+            f"so the correction is in {first_open:%B}.",
             actor=admin,
             now=now,
         )
@@ -225,12 +243,12 @@ def _correct_september(session: Session, admin: User, waivers: Any) -> Callable[
             resource=paper.resource,
             quantity=Decimal(405),
             unit=paper.unit,
-            occurred_on=date(2018, 10, 1),
+            occurred_on=first_open,
             waiver_line=paper.waiver_line,
             purpose=paper.purpose,
             source=paper.source,
             source_ref=paper.source_ref,
-            note=f"Corrects entry {paper.seq} (2018-09-20)",
+            note=f"Corrects entry {paper.seq} ({carried})",
             actor=admin,
             now=now,
         )

@@ -88,11 +88,27 @@ class MonthReport:
 
 
 def build(session: Session, month: date, *, today: date) -> MonthReport:
-    """The report of `month` (its first day).
+    """The report of `month` (its first day); a month in which nothing was recorded has one
+    too, which says so.
 
-    Raises NotFoundError when nothing at all was recorded in the month.
+    Raises NotFoundError for a month before the office's records begin or after `today`'s.
     """
     month = periods.month_of(month)
+    if month > periods.month_of(today):
+        raise NotFoundError(
+            _l(
+                "%(month)s has not begun: there is no report for it yet.",
+                month=month.strftime("%Y-%m"),
+            )
+        )
+    if month < periods.month_of(periods.RECORDS_BEGIN):
+        raise NotFoundError(
+            _l(
+                "The office's records begin on %(first)s: there is no report for %(month)s.",
+                first=periods.RECORDS_BEGIN.isoformat(),
+                month=month.strftime("%Y-%m"),
+            )
+        )
     end = periods.next_month(month) - timedelta(days=1)
     resources = {r.id: r for r in session.scalars(select(Resource))}
     waivers = {w.id: w for w in session.scalars(select(Waiver))}
@@ -181,18 +197,6 @@ def build(session: Session, month: date, *, today: date) -> MonthReport:
         )
         for row in reversed(rows)
     ]
-    if (
-        not transfers
-        and not uses
-        and not flags
-        and not any(s.received or s.used or s.returned for s in stock)
-    ):
-        raise NotFoundError(
-            _l(
-                "Nothing was recorded in %(month)s: there is no report for it.",
-                month=month.strftime("%Y-%m"),
-            )
-        )
     return MonthReport(
         month=month,
         transfers=transfers,

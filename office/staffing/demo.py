@@ -1,21 +1,24 @@
-"""Demo rosters and a rotation from the opening (2018-09-14) to the end of 2018, with a few
-broken rules for the calendar to show."""
+"""Demo rosters and a rotation from the opening (2018-09-14 in the story) to the end of the
+calendar's plan, with a few broken rules for the calendar to show."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from office.auth.models import User
-from office.i18n import SEOUL
 from office.staffing import services
 from office.staffing.checks import days
 from office.staffing.models import Category, CrossingStatus, Position, Shift, Side, StaffMember
 
+if TYPE_CHECKING:
+    from office.demo import StoryCalendar
+
+# The story's days (moved with the rest of it by the demo's calendar).
 OPENING = date(2018, 9, 14)
 ROSTER_ON = date(2018, 9, 1)  # the rosters and the rotation are drawn up
-YEAR_END = date(2018, 12, 31)
 
 SOUTH_OFFICIALS = (
     ("천해성", "Chun Haesung", Position.CO_HEAD, "통일부"),
@@ -80,9 +83,12 @@ NORTH_OFFICIALS = (
 NORTH_AGENCY = "조국평화통일위원회"
 
 
-def _add_people(session: Session, actor: User | None) -> dict[str, list[StaffMember]]:
+def _add_people(
+    session: Session, actor: User | None, calendar: StoryCalendar
+) -> dict[str, list[StaffMember]]:
     groups: dict[str, list[StaffMember]] = {"officials": [], "support": [], "north": []}
-    now = _at(ROSTER_ON, 9)
+    roster_on = calendar.day(ROSTER_ON)
+    now = calendar.at(roster_on, 9)
     for number, (name_ko, latin, position, agency) in enumerate(SOUTH_OFFICIALS):
         groups["officials"].append(
             services.save_person(
@@ -95,7 +101,7 @@ def _add_people(session: Session, actor: User | None) -> dict[str, list[StaffMem
                     agency,
                     position,
                     is_duty_qualified=position is Position.DUTY_OFFICER or number in (8, 9),
-                    active_from=ROSTER_ON,
+                    active_from=roster_on,
                     active_until=None,
                 ),
                 actor=actor,
@@ -118,8 +124,8 @@ def _add_people(session: Session, actor: User | None) -> dict[str, list[StaffMem
                         agency,
                         position,
                         is_duty_qualified=False,
-                        active_from=ROSTER_ON,
-                        active_until=date(2018, 11, 30)
+                        active_from=roster_on,
+                        active_until=calendar.day(date(2018, 11, 30))
                         if category is Category.CONTRACTOR_WORKER
                         else None,
                     ),
@@ -145,7 +151,7 @@ def _add_people(session: Session, actor: User | None) -> dict[str, list[StaffMem
                     if number % 4 == 2
                     else Position.STAFF,
                     is_duty_qualified=number % 4 == 2 or number == 3,
-                    active_from=ROSTER_ON,
+                    active_from=roster_on,
                     active_until=None,
                 ),
                 actor=actor,
@@ -155,15 +161,16 @@ def _add_people(session: Session, actor: User | None) -> dict[str, list[StaffMem
     return groups
 
 
-def _rotation(people: list[StaffMember], on: int, off: int) -> dict[int, list[tuple[date, date]]]:
-    """Stays of a staggered rotation: `on` days on site, `off` days away, offsets spread."""
+def _rotation(
+    people: list[StaffMember], on: int, off: int, first: date, last: date
+) -> dict[int, list[tuple[date, date]]]:
+    """Stays of a staggered rotation from `first` to `last`: `on` days on site, `off` days
+    away, offsets spread."""
     cycle = on + off
     stays: dict[int, list[tuple[date, date]]] = {}
     for index, person in enumerate(people):
         offset = round(index * cycle / len(people))
-        present = [
-            day for n, day in enumerate(days(OPENING, YEAR_END)) if (n + offset) % cycle < on
-        ]
+        present = [day for n, day in enumerate(days(first, last)) if (n + offset) % cycle < on]
         runs: list[tuple[date, date]] = []
         for day in present:
             if runs and runs[-1][1] + timedelta(days=1) == day:
@@ -174,27 +181,27 @@ def _rotation(people: list[StaffMember], on: int, off: int) -> dict[int, list[tu
     return stays
 
 
-def _at(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), tzinfo=SEOUL).astimezone(UTC)
-
-
-def load(session: Session, *, scheduler: User) -> None:
-    """Add the rosters, the rotation, night duty and a few crossing lists."""
-    groups = _add_people(session, scheduler)
+def load(session: Session, *, scheduler: User, calendar: StoryCalendar) -> None:
+    """Add the rosters, the rotation, night duty and a few crossing lists; the sides' rules
+    apply from the opening."""
+    on, at = calendar.day, calendar.at
+    opening, plan_until = on(OPENING), calendar.plan_until
+    _open_on(session, opening, scheduler, at(on(ROSTER_ON), 9))
+    groups = _add_people(session, scheduler, calendar)
     officials = groups["officials"]
-    plan = _rotation(officials, on=12, off=3)
-    plan.update(_rotation(groups["north"], on=12, off=2))
+    plan = _rotation(officials, on=12, off=3, first=opening, last=plan_until)
+    plan.update(_rotation(groups["north"], on=12, off=2, first=opening, last=plan_until))
     # Support staff and contractors cross on Monday and return on Friday.
     for person in groups["support"]:
         plan[person.id] = [
             (monday, monday + timedelta(days=4))
-            for monday in days(date(2018, 9, 17), YEAR_END)
+            for monday in days(on(date(2018, 9, 17)), plan_until)
             if monday.weekday() == 0 and person.is_active_on(monday + timedelta(days=4))
         ]
     # Broken rules for the calendar to show: two officials leave early for Chuseok (the
     # crew falls under the minimum) and one stays two days longer than allowed in October
     # (too many days in a row, then too short a rest).
-    chuseok, back = date(2018, 9, 24), date(2018, 9, 27)
+    chuseok, back = on(date(2018, 9, 24)), on(date(2018, 9, 27))
     leaving = [p for p in officials[2:] if any(a < chuseok and back <= b for a, b in plan[p.id])][
         :2
     ]
@@ -204,22 +211,25 @@ def load(session: Session, *, scheduler: User) -> None:
             split += [(a, chuseok - timedelta(days=1)), (back, b)] if a < chuseok <= b else [(a, b)]
         plan[person.id] = split
     longer = officials[-1]
-    october = next(i for i, (a, _b) in enumerate(plan[longer.id]) if a.month == 10)
-    first, last = plan[longer.id][october]
-    plan[longer.id][october] = (first, last + timedelta(days=2))
+    october, november = on(date(2018, 10, 1)), on(date(2018, 11, 1))
+    stay = next(i for i, (a, _b) in enumerate(plan[longer.id]) if october <= a < november)
+    first, last = plan[longer.id][stay]
+    plan[longer.id][stay] = (first, last + timedelta(days=2))
     plan[longer.id] = _drop_overlaps(plan[longer.id])
 
     everyone = {person.id: person for group in groups.values() for person in group}
     for person_id, stays in plan.items():
         person = everyone[person_id]
         for first, last in stays:
-            services.add_stay(session, person, first, last, actor=scheduler, now=_at(ROSTER_ON, 10))
+            services.add_stay(
+                session, person, first, last, actor=scheduler, now=at(on(ROSTER_ON), 10)
+            )
 
     for side, people in ((Side.SOUTH, officials), (Side.NORTH, groups["north"])):
         qualified = [p for p in people if p.is_duty_qualified]
         turn = 0
-        for day in days(OPENING, YEAR_END):
-            if side is Side.SOUTH and day == date(2018, 11, 3):
+        for day in days(opening, plan_until):
+            if side is Side.SOUTH and day == on(date(2018, 11, 3)):
                 continue  # a night nobody was put on duty
             present = [p for p in qualified if any(a <= day <= b for a, b in plan[p.id])]
             if present:
@@ -232,26 +242,47 @@ def load(session: Session, *, scheduler: User) -> None:
                     Shift.NIGHT,
                     [chosen],
                     actor=scheduler,
-                    now=_at(day - timedelta(days=1), 15),
+                    now=at(day - timedelta(days=1), 15),
                 )
 
-    for day in days(OPENING, date(2018, 9, 30)):
+    for day in days(opening, on(date(2018, 9, 30))):
         if services.crossings_on(session, day).north or services.crossings_on(session, day).south:
             services.mark_crossing_list(
                 session,
                 day,
                 CrossingStatus.SENT,
                 actor=scheduler,
-                now=_at(day - timedelta(days=3), 10),
+                now=at(day - timedelta(days=3), 10),
             )
             services.mark_crossing_list(
                 session,
                 day,
                 CrossingStatus.ACCEPTED,
                 actor=scheduler,
-                now=_at(day - timedelta(days=1), 16),
+                now=at(day - timedelta(days=1), 16),
             )
     session.flush()
+
+
+def _open_on(session: Session, opening: date, scheduler: User, now: datetime) -> None:
+    """Have each side's headcount and night-duty rules apply from the demo's opening (the
+    migrations set the real office's, 2018-09-14)."""
+    for rule in services.rules_by_side(session).values():
+        if rule.applies_from != opening:
+            services.update_rules(
+                session,
+                rule,
+                weekday_min=rule.weekday_min,
+                weekend_min=rule.weekend_min,
+                max_headcount=rule.max_headcount,
+                counted_categories=list(rule.counted_categories),
+                min_night_duty=rule.min_night_duty,
+                max_consecutive_days=rule.max_consecutive_days,
+                min_rest_days=rule.min_rest_days,
+                applies_from=opening,
+                actor=scheduler,
+                now=now,
+            )
 
 
 def _drop_overlaps(stays: list[tuple[date, date]]) -> list[tuple[date, date]]:

@@ -10,21 +10,23 @@ back, material used after its waiver had lapsed, and a draft manifest being scre
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from office.auth.models import User
-from office.i18n import SEOUL
 from office.repairs import services as repairs
 from office.repairs.models import Area, WorkOrder, WorkStatus
 from office.stock.models import StockLot
 from office.supplies import services
 from office.supplies.models import ApprovalType, Delivery, Direction
 from office.waivers.models import Purpose
+
+if TYPE_CHECKING:
+    from office.demo import StoryCalendar
 
 CARRIER = "현대아산 (Hyundai Asan)"
 USD_RATE = Decimal(1120)  # won per US dollar, mid-2018
@@ -124,7 +126,7 @@ WORKS: tuple[tuple[Any, ...], ...] = (
         "Substation room",
         "Distribution boards and cabling; connection for the test supply from Munsan.",
         420_000_000,
-        "First approval 2018-07-16",
+        "First approval {2018-07-16}",
         date(2018, 7, 2),
         date(2018, 8, 14),
         [(date(2018, 7, 5), "copper", "600")],
@@ -261,7 +263,7 @@ WORKS: tuple[tuple[Any, ...], ...] = (
         "KLO-W-2018-10",
         Area.LIVING_QUARTERS,
         "Lodging block B",
-        "Second lodging block, deferred to the 2019 budget.",
+        "Second lodging block, deferred to next year's budget.",
         900_000_000,
         "",
         date(2018, 10, 1),
@@ -274,29 +276,29 @@ WORKS: tuple[tuple[Any, ...], ...] = (
 )
 
 
-def _at(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), tzinfo=SEOUL).astimezone(UTC)
-
-
-def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> None:
+def schedule(
+    session: Session, *, admin: User, waivers: Any, timeline: Any, calendar: StoryCalendar
+) -> None:
     """Put the repair programme's deliveries and work orders on `timeline`."""
     resources = waivers.resources
     deliveries: dict[str, Delivery] = {}
+    on, at = calendar.day, calendar.at
 
     def prepare(shipment: Shipment, *, north: bool = True) -> Delivery:
+        day = on(shipment.day)
         delivery = services.save_delivery(
             session,
             reference=shipment.reference,
             direction=Direction.NORTH if north else Direction.SOUTH,
-            planned_on=shipment.day,
+            planned_on=day,
             carrier=CARRIER,
             vehicles="2 lorries" if len(shipment.lines) > 1 else "1 lorry",
-            approval_number=f"MOU-CO-{shipment.day:%Y%m%d}",
+            approval_number=f"MOU-CO-{day:%Y%m%d}",
             approval_type=ApprovalType.INDIVIDUAL,
-            customs_declaration=f"40125-18-{shipment.day:%m%d}01X",
+            customs_declaration=f"40125-{day:%y}-{day:%m%d}01X",
             note=shipment.note,
             actor=admin,
-            now=_at(shipment.day - timedelta(days=7), 10),
+            now=at(day - timedelta(days=7), 10),
         )
         for code, quantity, reference in shipment.lines:
             won, gross = VALUES[code]
@@ -314,45 +316,42 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
                     unit_value_usd=(won / USD_RATE).quantize(Decimal("0.01")),
                     waiver_line=waivers.line(reference, code),
                     must_return=code in shipment.returns_by,
-                    return_due_on=shipment.returns_by.get(code),
+                    return_due_on=on(shipment.returns_by[code])
+                    if code in shipment.returns_by
+                    else None,
                 ),
                 actor=admin,
-                now=_at(shipment.day - timedelta(days=7), 11),
+                now=at(day - timedelta(days=7), 11),
             )
         deliveries[shipment.reference] = delivery
         return delivery
 
     def ship(shipment: Shipment) -> None:
         delivery = prepare(shipment)
-        services.approve(session, delivery, actor=admin, now=_at(shipment.day, 8))
+        day = on(shipment.day)
+        services.approve(session, delivery, actor=admin, now=at(day, 8))
         savepoint = session.begin_nested()
         try:
-            services.cross(
-                session, delivery, crossed_on=shipment.day, actor=admin, now=_at(shipment.day, 10)
-            )
+            services.cross(session, delivery, crossed_on=day, actor=admin, now=at(day, 10))
         except services.CrossingRefused as refused:
             savepoint.rollback()
-            services.note_refused_crossing(
-                session, delivery, refused, actor=admin, now=_at(shipment.day, 10)
-            )
+            services.note_refused_crossing(session, delivery, refused, actor=admin, now=at(day, 10))
             services.reject(
                 session,
                 delivery,
                 actor=admin,
-                now=_at(shipment.day, 11),
+                now=at(day, 11),
                 reason="Crossing refused by the office: the steel line of MOU-2018-0611 had "
                 "5.3 t left and the manifest carried 8 t. Lorry sent back to Paju; reloaded as "
                 "KLO-D-2018-08.",
             )
             return
         savepoint.commit()
-        services.receive(
-            session, delivery, received_on=shipment.day, actor=admin, now=_at(shipment.day, 15)
-        )
+        services.receive(session, delivery, received_on=day, actor=admin, now=at(day, 15))
 
     for shipment in SHIPMENTS:
-        timeline.at(shipment.day, lambda shipment=shipment: ship(shipment))
-    timeline.at(DRAFT.day, lambda: prepare(DRAFT))
+        timeline.at(on(shipment.day), lambda shipment=shipment: ship(shipment))
+    timeline.at(on(DRAFT.day), lambda: prepare(DRAFT))
 
     def lot_of(code: str) -> StockLot:
         return session.scalars(
@@ -362,7 +361,8 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
             .limit(1)
         ).one()
 
-    def carry_back(reference: str, day: date, code: str, quantity: str) -> None:
+    def carry_back(reference: str, story_day: date, code: str, quantity: str) -> None:
+        day = on(story_day)
         delivery = services.save_delivery(
             session,
             reference=reference,
@@ -371,28 +371,36 @@ def schedule(session: Session, *, admin: User, waivers: Any, timeline: Any) -> N
             carrier=CARRIER,
             vehicles="1 lorry",
             approval_number=f"MOU-CI-{day:%Y%m%d}",
-            customs_declaration=f"40125-18-{day:%m%d}02M",
+            customs_declaration=f"40125-{day:%y}-{day:%m%d}02M",
             actor=admin,
-            now=_at(day, 7),
+            now=at(day, 7),
         )
         services.add_return_line(
-            session, delivery, lot_of(code), quantity, actor=admin, now=_at(day, 7)
+            session, delivery, lot_of(code), quantity, actor=admin, now=at(day, 7)
         )
-        services.approve(session, delivery, actor=admin, now=_at(day, 8))
-        services.cross(session, delivery, crossed_on=day, actor=admin, now=_at(day, 16))
-        services.receive(session, delivery, received_on=day, actor=admin, now=_at(day, 17))
+        services.approve(session, delivery, actor=admin, now=at(day, 8))
+        services.cross(session, delivery, crossed_on=day, actor=admin, now=at(day, 16))
+        services.receive(session, delivery, received_on=day, actor=admin, now=at(day, 17))
 
     # The generators go back as their waiver runs out; one welder comes back, one stays.
     timeline.at(
-        date(2018, 9, 12), lambda: carry_back("KLO-S-2018-01", date(2018, 9, 12), "generator", "2")
+        on(date(2018, 9, 12)),
+        lambda: carry_back("KLO-S-2018-01", date(2018, 9, 12), "generator", "2"),
     )
     timeline.at(
-        date(2018, 9, 20), lambda: carry_back("KLO-S-2018-02", date(2018, 9, 20), "welder", "1")
+        on(date(2018, 9, 20)),
+        lambda: carry_back("KLO-S-2018-02", date(2018, 9, 20), "welder", "1"),
     )
 
     for work in WORKS:
         _schedule_work(
-            session, admin=admin, resources=resources, timeline=timeline, lot_of=lot_of, work=work
+            session,
+            admin=admin,
+            resources=resources,
+            timeline=timeline,
+            calendar=calendar,
+            lot_of=lot_of,
+            work=work,
         )
 
 
@@ -402,6 +410,7 @@ def _schedule_work(
     admin: User,
     resources: dict[str, Any],
     timeline: Any,
+    calendar: StoryCalendar,
     lot_of: Any,
     work: tuple[Any, ...],
 ) -> None:
@@ -419,8 +428,11 @@ def _schedule_work(
         status,
         progress,
     ) = work
+    on, at = calendar.day, calendar.at
+    start, end, reported = on(start), on(end), on(min(end, date(2019, 1, 20)))
+    funding = funding.replace("{2018-07-16}", str(on(date(2018, 7, 16))))
     holder: dict[str, WorkOrder] = {}
-    opened_at, finished_at = _at(start, 8), _at(min(end, date(2019, 1, 20)), 17)
+    opened_at, finished_at = at(start, 8), at(reported, 17)
 
     def open_order() -> None:
         order = repairs.save_work_order(
@@ -453,7 +465,7 @@ def _schedule_work(
     def assign() -> None:
         for code in equipment:
             repairs.assign_equipment(
-                session, holder["order"], lot_of(code), actor=admin, now=_at(start, 16)
+                session, holder["order"], lot_of(code), actor=admin, now=at(start, 16)
             )
 
     def use(day: date, code: str, quantity: str) -> None:
@@ -465,7 +477,7 @@ def _schedule_work(
             unit=resources[code].unit,
             used_on=day,
             actor=admin,
-            now=_at(day, 14),
+            now=at(day, 14),
         )
 
     def finish() -> None:
@@ -489,9 +501,10 @@ def _schedule_work(
     # Orders open before the day's deliveries are unloaded; materials are used after.
     timeline.at(start, open_order, order=0)
     timeline.at(start, assign, order=2)
-    for day, code, quantity in materials:
+    for story_day, code, quantity in materials:
+        day = on(story_day)
         timeline.at(
             day, lambda day=day, code=code, quantity=quantity: use(day, code, quantity), order=2
         )
     if status is not WorkStatus.CANCELLED:
-        timeline.at(min(end, date(2019, 1, 20)), finish, order=2)
+        timeline.at(reported, finish, order=2)

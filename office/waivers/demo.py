@@ -1,23 +1,25 @@
 """Demo waivers of 2018 and their manual drawdowns, replayed in date order (with the fuel and
 electricity of the other demos) through the services, so that every entry carries the waiver
-status it would have had on the day."""
+status it would have had on the day. The dates are the story's, laid on the demo's calendar."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from office.auth.models import User
-from office.i18n import SEOUL
 from office.waivers import ledger, services
 from office.waivers.models import Authority, Purpose, Resource, Waiver, WaiverLine, WaiverStatus
 from office.waivers.units import Unit
+
+if TYPE_CHECKING:
+    from office.demo import StoryCalendar
 
 RESOURCES = (
     # code, Korean, English, HS, unit, barrels per tonne
@@ -140,10 +142,6 @@ STATUS_EVENTS = (
 )
 
 
-def _at(day: date, hour: int = 18) -> datetime:
-    return datetime.combine(day, time(hour), tzinfo=SEOUL).astimezone(UTC)
-
-
 @dataclass
 class DemoWaivers:
     """What the other features' demos build on: the resources and the waivers."""
@@ -155,10 +153,13 @@ class DemoWaivers:
         return next(x for x in self.waivers[reference].lines if x.resource.code == code)
 
 
-def prepare(session: Session, *, admin: User, reviewer: User, timeline: Any) -> DemoWaivers:
+def prepare(
+    session: Session, *, admin: User, reviewer: User, timeline: Any, calendar: StoryCalendar
+) -> DemoWaivers:
     """Add the demo resources and waivers now; put their status changes and the manual
     drawdowns on `timeline`, to be replayed in date order with the other features'."""
-    set_up = _at(date(2018, 6, 1), 9)  # before the first waiver is filed
+    on, at = calendar.day, calendar.at
+    set_up = at(on(date(2018, 6, 1)), 9)  # before the first waiver is filed
     services.install_default_hs_rules(session, actor=reviewer, now=set_up)
     resources: dict[str, Resource] = {}
     for code, name_ko, name_en, hs, unit, factor in RESOURCES:
@@ -184,15 +185,16 @@ def prepare(session: Session, *, admin: User, reviewer: User, timeline: Any) -> 
             reference=reference,
             authority=authority,
             title=title,
-            valid_from=start,
-            valid_until=end,
+            valid_from=on(start) if start else None,
+            valid_until=on(end) if end else None,
             actor=reviewer,
-            now=_at(first - timedelta(days=3)),
+            now=at(on(first) - timedelta(days=3), 18),
             lines=[services.LineSpec(resources[c], u, q) for c, u, q in lines],
         )
     demo = DemoWaivers(resources, waivers)
 
-    for day, reference, new, note in STATUS_EVENTS:
+    for story_day, reference, new, note in STATUS_EVENTS:
+        day = on(story_day)
         timeline.at(
             day,
             partial(
@@ -203,7 +205,7 @@ def prepare(session: Session, *, admin: User, reviewer: User, timeline: Any) -> 
                 effective_on=day,
                 note=note,
                 actor=reviewer,
-                now=_at(day, 10),
+                now=at(day, 10),
             ),
             order=0,
         )
@@ -216,30 +218,39 @@ def prepare(session: Session, *, admin: User, reviewer: User, timeline: Any) -> 
         purpose: Purpose,
         note: str = "",
         override: str | None = None,
+        routine: bool = False,
     ) -> None:
-        timeline.at(
-            day,
-            partial(
-                ledger.record_drawdown,
-                session,
-                resource=resources[code],
-                quantity=Decimal(str(quantity)),
-                unit=resources[code].unit,
-                occurred_on=day,
-                waiver_line=demo.line(reference, code) if reference else None,
-                purpose=purpose,
-                note=note,
-                override_reason=override,
-                actor=admin,
-                now=_at(day),
-            ),
+        line = demo.line(reference, code) if reference else None
+        record = partial(
+            ledger.record_drawdown,
+            session,
+            resource=resources[code],
+            quantity=Decimal(str(quantity)),
+            unit=resources[code].unit,
+            occurred_on=day,
+            waiver_line=line,
+            purpose=purpose,
+            note=note,
+            override_reason=override,
+            actor=admin,
+            now=at(day, 18),
         )
+
+        def draw_if_room() -> None:
+            # Past the story's own weeks the routine goes on while the line has room: a
+            # line drawn to its cap shows on the dashboard, and the office draws no more.
+            assert line is not None and line.granted_base is not None
+            if line.used_base + Decimal(str(quantity)) <= line.granted_base:
+                record()
+
+        timeline.at(day, draw_if_room if routine else record)
 
     # The repair programme's materials go north as deliveries (office.supplies.demo).
     # After opening: vehicle fuel and food weekly, kerosene for the quarters in winter.
     rng = random.Random(2018)
-    for offset in range((date(2018, 12, 31) - date(2018, 9, 17)).days + 1):
-        day = date(2018, 9, 17) + timedelta(days=offset)
+    first, winter = on(date(2018, 9, 17)), on(date(2018, 11, 1))
+    for offset in range((calendar.last_day - first).days + 1):
+        day = first + timedelta(days=offset)
         if day.weekday() == 0:
             draw(
                 day,
@@ -248,9 +259,17 @@ def prepare(session: Session, *, admin: User, reviewer: User, timeline: Any) -> 
                 "MOU-2018-B-0814",
                 Purpose.OPERATION,
                 note="Escort and shuttle vehicles",
+                routine=True,
             )
-            draw(day, "rice", rng.randrange(300, 420, 10), "MOU-2018-B-0814", Purpose.SUPPLIES)
-        if day.month >= 11 and day.weekday() == 3:
+            draw(
+                day,
+                "rice",
+                rng.randrange(300, 420, 10),
+                "MOU-2018-B-0814",
+                Purpose.SUPPLIES,
+                routine=True,
+            )
+        if day >= winter and day.weekday() == 3:
             draw(
                 day,
                 "kerosene",
@@ -258,12 +277,13 @@ def prepare(session: Session, *, admin: User, reviewer: User, timeline: Any) -> 
                 "MOU-2018-B-0814",
                 Purpose.OPERATION,
                 note="Heating of the living quarters",
+                routine=True,
             )
-    draw(date(2018, 9, 20), "paper", 450, "MOU-2018-B-0814", Purpose.SUPPLIES)
+    draw(on(date(2018, 9, 20)), "paper", 450, "MOU-2018-B-0814", Purpose.SUPPLIES)
 
     # Exceptions a reviewer must see.
     draw(
-        date(2018, 10, 2),
+        on(date(2018, 10, 2)),
         "computer",
         20,
         None,
@@ -273,15 +293,18 @@ def prepare(session: Session, *, admin: User, reviewer: User, timeline: Any) -> 
     )
 
     draw(
-        date(2018, 12, 20),
+        on(date(2018, 12, 20)),
         "diesel",
         3000,
         "UN1718-2018-LO-01",
         Purpose.OPERATION,
         note="Emergency heating of the living quarters in the cold snap",
-        override="Temperatures below -15 C; the 1718 Committee exemption was requested on "
-        "2018-11-20 and is pending. Drawn on the office administrator's authority.",
+        override=f"Temperatures below -15 C; the 1718 Committee exemption was requested on "
+        f"{on(date(2018, 11, 20))} and is pending. Drawn on the office administrator's "
+        "authority.",
     )
+
+    typed_on, corrected_on = on(date(2018, 10, 18)), on(date(2018, 10, 19))
 
     def correction() -> None:
         # A typing error corrected the way the ledger requires: reversal, then a new entry.
@@ -290,32 +313,32 @@ def prepare(session: Session, *, admin: User, reviewer: User, timeline: Any) -> 
             resource=resources["gasoline"],
             quantity=Decimal(6400),
             unit=Unit.L,
-            occurred_on=date(2018, 10, 18),
+            occurred_on=typed_on,
             waiver_line=demo.line("MOU-2018-B-0814", "gasoline"),
             purpose=Purpose.OPERATION,
             note="Vehicle fuel",
             actor=admin,
-            now=_at(date(2018, 10, 18), 19),
+            now=at(typed_on, 19),
         )
         ledger.reverse_entry(
             session,
             wrong,
             reason="Typed 6,400 L for 640 L.",
             actor=admin,
-            now=_at(date(2018, 10, 19), 9),
+            now=at(corrected_on, 9),
         )
         ledger.record_drawdown(
             session,
             resource=resources["gasoline"],
             quantity=Decimal(640),
             unit=Unit.L,
-            occurred_on=date(2018, 10, 18),
+            occurred_on=typed_on,
             waiver_line=demo.line("MOU-2018-B-0814", "gasoline"),
             purpose=Purpose.OPERATION,
             note="Vehicle fuel (corrected)",
             actor=admin,
-            now=_at(date(2018, 10, 19), 9),
+            now=at(corrected_on, 9),
         )
 
-    timeline.at(date(2018, 10, 19), correction)
+    timeline.at(corrected_on, correction)
     return demo

@@ -1,6 +1,7 @@
 """The monthly supply-usage report: transfers north by waiver, resource and purpose; use on site;
 stock at the start and end of the month with what came, went and was carried back; every flag
-with its state and the last word on it. As HTML, CSV and PDF; an empty month has no report."""
+with its state and the last word on it. As HTML, CSV and PDF; a month in which nothing was
+recorded has one too, which says so; a month not begun has none."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from decimal import Decimal
 import pypdfium2
 import pytest
 
+from office.db import utcnow
 from office.errors import NotFoundError
+from office.i18n import office_date
+from office.periods import services as periods
 from office.reviews import report
 from office.reviews.models import ItemKind, ReviewAction, ReviewState
 from tests.conftest import log_in
@@ -189,11 +193,42 @@ def test_the_pdf_is_a_printed_report(client, reviewer, reviewed):
     assert "Download PDF" not in text  # the page's buttons are not printed
 
 
+def test_a_month_in_which_nothing_was_recorded_has_a_report_that_says_so(client, reviewer, flagged):
+    log_in(client, reviewer)
+    page = read(client.get("/reviews/reports/2018-07"))
+    assert "Supply-usage report, 2018-07" in page.text
+    for empty in (
+        "Nothing went north this month.",
+        "Nothing was used from stock this month.",
+        "No stock on site.",
+        "Nothing was flagged this month.",
+    ):
+        assert empty in page.text
+    assert ("/reviews/reports/2018-07.pdf", "Download PDF") in page.links
+    response = client.get("/reviews/reports/2018-07.csv")
+    assert response.status_code == 200
+    assert len(list(csv.reader(io.StringIO(response.get_data(as_text=True))))) == 1  # the header
+    response = client.get("/reviews/reports/2018-07.pdf")
+    assert (response.status_code, response.mimetype) == (200, "application/pdf")
+
+
 @pytest.mark.parametrize("suffix", ["", ".csv", ".pdf"])
-def test_an_empty_month_has_no_report(client, reviewer, flagged, suffix):
-    response = log_in(client, reviewer).get(f"/reviews/reports/2018-07{suffix}")
+def test_a_month_not_begun_has_no_report(client, reviewer, flagged, suffix):
+    following = periods.next_month(office_date(utcnow()).replace(day=1)).strftime("%Y-%m")
+    response = log_in(client, reviewer).get(f"/reviews/reports/{following}{suffix}")
     assert response.status_code == 404
-    assert "Nothing was recorded in 2018-07: there is no report for it." in read(response).text
+    assert f"{following} has not begun: there is no report for it yet." in read(response).text
+
+
+def test_every_report_the_months_page_links_answers(client, reviewer, flagged):
+    """The current month is listed before anything is recorded in it: its report says so."""
+    page = read(log_in(client, reviewer).get("/reviews/months"))
+    links = [href for href, _text in page.links if href.startswith("/reviews/reports/")]
+    current = office_date(utcnow()).strftime("%Y-%m")
+    assert {f"/reviews/reports/{current}{suffix}" for suffix in ("", ".pdf", ".csv")} <= set(links)
+    assert "/reviews/reports/2018-10" in links
+    for href in links:
+        assert client.get(href).status_code == 200, href
 
 
 def test_a_month_that_is_not_a_month_is_not_found(client, reviewer):
@@ -202,6 +237,9 @@ def test_a_month_that_is_not_a_month_is_not_found(client, reviewer):
         assert client.get(f"/reviews/reports/{bad}").status_code == 404
 
 
-def test_build_refuses_an_empty_month(session, flagged):
-    with pytest.raises(NotFoundError, match="Nothing was recorded in 2018-08"):
-        report.build(session, date(2018, 8, 1), today=TODAY)
+def test_build_refuses_a_month_not_begun_or_before_the_records(session, flagged):
+    with pytest.raises(NotFoundError, match="2019-01 has not begun"):
+        report.build(session, date(2019, 1, 1), today=TODAY)
+    with pytest.raises(NotFoundError, match="records begin on 2018-04-27: there is no report for"):
+        report.build(session, date(2018, 3, 1), today=TODAY)
+    assert report.build(session, date(2018, 8, 1), today=TODAY).transfers == []
