@@ -74,6 +74,10 @@ vendor:
 	   static/vendor/node_modules/pretendard/dist/public/static/Pretendard-Bold.otf \
 	   static/vendor/pretendard/
 	cp static/vendor/node_modules/pretendard/dist/LICENSE.txt static/vendor/pretendard/
+	cp static/vendor/node_modules/flatpickr/dist/flatpickr.min.js \
+	   static/vendor/node_modules/flatpickr/dist/flatpickr.min.css \
+	   static/vendor/node_modules/flatpickr/LICENSE.md static/vendor/flatpickr/
+	cp static/vendor/node_modules/flatpickr/dist/l10n/ko.js static/vendor/flatpickr/
 	rm -rf static/vendor/node_modules
 
 clean:

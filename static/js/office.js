@@ -81,7 +81,36 @@
     });
   }
 
+  // An action that cannot be undone asks first, saying what it will do.
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  // Every date field shows and takes YYYY-MM-DD, as the app writes dates, whatever the
+  // browser's own locale would show (mm/dd/yyyy in an en-US browser); its calendar speaks
+  // the page's language. Without the script the browser's own date field stays.
+  function setUpDates() {
+    if (!window.flatpickr) return;
+    var korean = document.documentElement.lang === "ko" && window.flatpickr.l10ns.ko;
+    var fields = document.querySelectorAll('input[type="date"]');
+    Array.prototype.forEach.call(fields, function (field) {
+      field.type = "text";
+      field.setAttribute("placeholder", "YYYY-MM-DD");
+      field.setAttribute("autocomplete", "off");
+      window.flatpickr(field, {
+        dateFormat: "Y-m-d",
+        allowInput: true,
+        disableMobile: true,
+        minDate: field.getAttribute("min") || null,
+        maxDate: field.getAttribute("max") || null,
+        locale: korean ? window.flatpickr.l10ns.ko : "default"
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setUpDates();
     setUpMenu();
     setUpDropdowns();
     setUpScrollBoxes();

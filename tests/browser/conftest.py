@@ -192,6 +192,15 @@ def page(browser: object, live_server: str) -> Iterator[object]:
     page.set_default_timeout(10_000)
     visited: list[str] = []
     page.on("load", lambda loaded: visited.append(loaded.url))
+    # An action that cannot be undone asks first: say yes, unless the test queued a no.
+    page.confirm_answers, page.confirm_questions = [], []
+
+    def answer(dialog: Any) -> None:
+        page.confirm_questions.append(dialog.message)
+        yes = page.confirm_answers.pop(0) if page.confirm_answers else True
+        dialog.accept() if yes else dialog.dismiss()
+
+    page.on("dialog", answer)
     yield page
     problems = check_pages(context, visited)
     context.close()
