@@ -192,7 +192,8 @@ def page(browser: object, live_server: str) -> Iterator[object]:
     page.set_default_timeout(10_000)
     visited: list[str] = []
     page.on("load", lambda loaded: visited.append(loaded.url))
-    # An action that cannot be undone asks first: say yes, unless the test queued a no.
+    # An action that cannot be undone asks first: say yes, unless the test queued a no (on
+    # every page of the context, a second tab included).
     page.confirm_answers, page.confirm_questions = [], []
 
     def answer(dialog: Any) -> None:
@@ -200,7 +201,7 @@ def page(browser: object, live_server: str) -> Iterator[object]:
         yes = page.confirm_answers.pop(0) if page.confirm_answers else True
         dialog.accept() if yes else dialog.dismiss()
 
-    page.on("dialog", answer)
+    context.on("dialog", answer)
     yield page
     problems = check_pages(context, visited)
     context.close()
