@@ -7,7 +7,7 @@ from office.forms import Form
 from office.i18n import _l
 from office.inputs import DateField, IntegerField, StringField, TextAreaField
 from office.repairs.labels import AREA_LABELS
-from office.waivers.units import Unit
+from office.waivers.units import Unit, unit_name
 
 
 class WorkOrderForm(Form):
@@ -50,7 +50,7 @@ class MaterialForm(Form):
         validators=[DataRequired(), Length(max=40)],
         render_kw={"inputmode": "decimal"},
     )
-    unit = SelectField(_l("Unit"), choices=[SelectChoice(u.value, u.value) for u in Unit])
+    unit = SelectField(_l("Unit"), choices=[SelectChoice(u.value, unit_name(u)) for u in Unit])
     used_on = DateField(_l("Used on"), validators=[InputRequired()])
 
 

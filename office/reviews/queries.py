@@ -26,6 +26,7 @@ from office.periods.services import next_month
 from office.reviews.models import ItemKind, ReviewItem, ReviewState
 from office.stock.models import LotDraw, StockLot, StockMovement, Store, StoreKind
 from office.waivers.models import DrawdownEntry, WaiverLine
+from office.waivers.units import amount
 
 PAGE_SIZE = 50
 CLOSED = ReviewState.ACKNOWLEDGED
@@ -312,8 +313,8 @@ class Described:
     args: dict[str, Any]
 
 
-def _quantity(quantity: Any, unit: Any) -> str:
-    return f"{format_number(quantity)} {getattr(unit, 'value', unit)}"
+def _quantity(quantity: Any, unit: Any) -> Any:
+    return amount(quantity, unit)
 
 
 def _describe_overrides(session: Session, ids: list[int]) -> dict[int, Described]:

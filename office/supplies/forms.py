@@ -7,7 +7,7 @@ from office.forms import Form
 from office.i18n import _l
 from office.inputs import DateField, StringField, TextAreaField
 from office.supplies.labels import APPROVAL_LABELS, DIRECTION_LABELS
-from office.waivers.units import Unit
+from office.waivers.units import Unit, unit_name
 
 
 def _choices(labels: dict) -> list[SelectChoice]:
@@ -47,7 +47,7 @@ class LineForm(Form):
     hs_code = StringField(_l("HS code (if not the resource's)"), validators=[Length(max=20)])
     hs_code_reason = StringField(_l("Why the HS code differs"), validators=[Length(max=2000)])
     quantity = _amount(_l("Quantity"), required=True)
-    unit = SelectField(_l("Unit"), choices=[SelectChoice(u.value, u.value) for u in Unit])
+    unit = SelectField(_l("Unit"), choices=[SelectChoice(u.value, unit_name(u)) for u in Unit])
     gross_weight_kg = _amount(_l("Gross weight, kg"))
     unit_value_krw = _amount(_l("Unit value, KRW"))
     unit_value_usd = _amount(_l("Unit value, USD"))

@@ -13,7 +13,7 @@ from office.waivers.labels import (
     PURPOSE_LABELS,
     STATUS_LABELS,
 )
-from office.waivers.units import Unit
+from office.waivers.units import Unit, unit_name
 
 
 def choices(labels: dict) -> list[SelectChoice]:
@@ -21,7 +21,7 @@ def choices(labels: dict) -> list[SelectChoice]:
 
 
 def unit_choices() -> list[SelectChoice]:
-    return [SelectChoice(unit.value, unit.value) for unit in Unit]
+    return [SelectChoice(unit.value, unit_name(unit)) for unit in Unit]
 
 
 def _quantity(label: object, required: bool = True) -> StringField:

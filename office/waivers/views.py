@@ -28,7 +28,7 @@ from office.auth.forms import ActionForm
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
 from office.errors import DomainError, InvalidInput
-from office.i18n import _, current_locale_code, format_number, office_date
+from office.i18n import _, current_locale_code, office_date
 from office.waivers import labels, ledger, services
 from office.waivers.forms import (
     DrawdownForm,
@@ -60,7 +60,7 @@ from office.waivers.queries import (
     used_as_of,
     waivers_with_lines,
 )
-from office.waivers.units import format_quantity
+from office.waivers.units import format_amount, format_quantity, unit_name
 from office.web import form_status, get_or_404, read_as_of, show_domain_error
 
 catalogue_bp = Blueprint("resources", __name__, url_prefix="/resources")
@@ -80,7 +80,8 @@ def _resources() -> list[Resource]:
 def resource_choices(resources: list[Resource], blank: str | None = None) -> list[SelectChoice]:
     locale = current_locale_code()
     options = [
-        SelectChoice(str(r.id), f"{r.code} · {r.name(locale)} ({r.unit.value})") for r in resources
+        SelectChoice(str(r.id), f"{r.code} · {r.name(locale)} ({unit_name(r.unit)})")
+        for r in resources
     ]
     return [SelectChoice("", blank), *options] if blank is not None else options
 
@@ -565,7 +566,7 @@ def _line_choices() -> list[SelectChoice]:
     for line in lines:
         usage = services.line_usage(line)
         left = (
-            _("%(q)s %(unit)s left", q=format_number(usage.remaining), unit=line.unit.value)
+            _("%(q)s left", q=format_amount(usage.remaining, line.unit))
             if usage.remaining is not None
             else _("not granted")
         )
