@@ -13,6 +13,7 @@ from flask import request as flask_request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel, force_locale, get_locale
 from flask_babel.speaklater import LazyString
+from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
@@ -84,8 +85,13 @@ def current_locale_code() -> str:
 
 
 def select_locale() -> str:
+    """The language of this request: the logged-in user's choice, kept on the user; else the
+    one chosen in this browser (its session cookie); else the browser's Accept-Language."""
     if not has_request_context():
         return "en"  # command-line output and logs
+    kept = getattr(current_user, "language", None)  # None for anonymous visitors
+    if kept in LANGUAGES:
+        return str(kept)
     chosen = session.get("lang")
     if isinstance(chosen, str) and chosen in LANGUAGES:
         return chosen
