@@ -22,7 +22,7 @@ from office.auth.models import User
 from office.auth.permissions import Role, role_label
 from office.fuel.forms import ACTION_LABELS as DAY_ACTION_LABELS
 from office.fuel.forms import USE_LABELS
-from office.fuel.models import DailyLog, Generator, Meter
+from office.fuel.models import DailyLog, Generator, Meter, MeterReading
 from office.i18n import _, _l, current_locale_code, format_hs_code, format_number, label
 from office.repairs.models import WorkOrder, WorkStatus
 from office.reviews.labels import ACTION_LABELS as REVIEW_ACTION_LABELS
@@ -151,7 +151,7 @@ class Target:
 
 def _store_name(store: Store) -> str:
     # The materials store is opened by the app under a name of its own making.
-    return str(_("Materials store")) if store.kind is StoreKind.WAREHOUSE else store.name
+    return store.shown_name
 
 
 def _store(store: Store) -> Target:
@@ -180,6 +180,15 @@ def _log(log: DailyLog) -> Target:
 def _movement(movement: StockMovement) -> Target:
     day = movement.occurred_on.isoformat()
     return Target(_("Stock movement #%(id)d", id=movement.id), "operations.day", {"day": day})
+
+
+def _reading(reading: MeterReading) -> Target:
+    day = reading.read_on.isoformat()
+    return Target(
+        _("Reading of %(meter)s, %(date)s", meter=reading.meter.name, date=day),
+        "operations.day",
+        {"day": day},
+    )
 
 
 def _crossing(crossing: CrossingList) -> Target:
@@ -228,6 +237,7 @@ _TARGETS: dict[str, tuple[type[Any], Callable[[Any], Target]]] = {
         lambda p: Target(p.name_ko, "staffing.person", {"person_id": p.id}),
     ),
     "Stay": (Stay, _stay),
+    "MeterReading": (MeterReading, _reading),
     "CrossingList": (CrossingList, _crossing),
     "PlanProposal": (
         PlanProposal,
@@ -256,6 +266,7 @@ TYPE_LABELS = {
     "Stay": _l("stay"),
     "CrossingList": _l("crossing list"),
     "PlanProposal": _l("staffing plan"),
+    "MeterReading": _l("meter reading"),
 }
 
 
@@ -445,6 +456,11 @@ class Field:
     label: str
     value: str
     known: bool = True
+    is_code: bool = False  # a value to be typed or matched as it is (a token's prefix)
+
+
+# Details whose values are codes to match as they are, not words.
+_CODE_VALUES = frozenset({"token", "prefix", "code", "resource"})
 
 
 def fields(row: TrailRow) -> list[Field]:
@@ -454,7 +470,12 @@ def fields(row: TrailRow) -> list[Field]:
     shown = [k for k in DETAIL_LABELS if k in detail and not (k == "unit" and _has_amount(detail))]
     unknown = sorted(k for k in detail if k not in DETAIL_LABELS)
     return [
-        Field(str(DETAIL_LABELS[k]), _value(k, detail[k], row.action, detail)) for k in shown
+        Field(
+            str(DETAIL_LABELS[k]),
+            _value(k, detail[k], row.action, detail),
+            is_code=k in _CODE_VALUES,
+        )
+        for k in shown
     ] + [Field(k, str(detail[k]), known=False) for k in unknown]
 
 

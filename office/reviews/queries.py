@@ -24,7 +24,14 @@ from office.fuel.models import DipReading, Meter, MeterReading
 from office.i18n import _l, current_locale_code, format_date, format_number, label
 from office.periods.services import next_month
 from office.reviews.models import ItemKind, ReviewItem, ReviewState
-from office.stock.models import LotDraw, StockLot, StockMovement, Store, StoreKind
+from office.stock.models import (
+    LotDraw,
+    StockLot,
+    StockMovement,
+    Store,
+    StoreKind,
+    reference_label,
+)
 from office.waivers.models import DrawdownEntry, WaiverLine
 from office.waivers.units import amount
 
@@ -370,8 +377,8 @@ def _describe_uses(session: Session, ids: list[int]) -> dict[int, Described]:
             ),
             _l(
                 "%(store)s, for %(use)s; the waiver was %(status)s that day",
-                store=movement.store.name,
-                use=movement.use_ref or movement.use or "-",
+                store=movement.store.shown_name,
+                use=reference_label(movement.use_ref) or movement.use or "-",
                 status=label(draw.waiver_status) if draw.waiver_status else "-",
             ),
             endpoint,
@@ -416,7 +423,7 @@ def _describe_readings(session: Session, ids: list[int]) -> dict[int, Described]
                 value=format_number(reading.value),
                 consumption=_quantity(reading.consumption or 0, "kWh"),
             ),
-            reading.flag_reason or "",
+            reading.flag_message,
             "operations.equipment",
             {},
         )
@@ -439,7 +446,7 @@ def _describe_overdue(session: Session, ids: list[int]) -> dict[int, Described]:
             _l(
                 "%(remaining)s still on site; came in with %(origin)s",
                 remaining=_quantity(lot.remaining, lot.resource.unit),
-                origin=lot.source_ref or "-",
+                origin=reference_label(lot.source_ref) or "-",
             ),
             "deliveries.stock",
             {"resource": lot.resource_id},

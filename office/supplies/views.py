@@ -21,13 +21,14 @@ from office.db import db, utcnow
 from office.errors import DomainError
 from office.i18n import _, current_locale_code, office_date
 from office.stock import queries as stock_queries
-from office.stock.models import StockLot, Store
+from office.stock.models import StockLot, Store, reference_label
 from office.supplies import services
 from office.supplies.forms import DayForm, DeliveryForm, LineForm, ReasonForm, ReturnLineForm
 from office.supplies.labels import DELIVERY_TONES
 from office.supplies.models import Delivery, DeliveryLine, Direction
 from office.waivers.labels import PURPOSE_LABELS
 from office.waivers.models import Resource, Waiver, WaiverLine
+from office.waivers.units import unit_name
 from office.web import form_status, get_or_404, read_as_of, show_domain_error
 
 bp = Blueprint("deliveries", __name__, url_prefix="/deliveries")
@@ -116,7 +117,8 @@ def _fill_line_form(form: LineForm) -> None:
     locale = current_locale_code()
     resources = db.session.scalars(select(Resource).order_by(Resource.code, Resource.id))
     form.resource.choices = [SelectChoice("", "-")] + [
-        SelectChoice(str(r.id), f"{r.code} · {r.name(locale)} ({r.unit.value})") for r in resources
+        SelectChoice(str(r.id), f"{r.code} · {r.name(locale)} ({unit_name(r.unit)})")
+        for r in resources
     ]
     form.purpose.choices = [SelectChoice(p.value, str(text)) for p, text in PURPOSE_LABELS.items()]
     lines = db.session.scalars(
@@ -144,8 +146,8 @@ def _fill_return_form(form: ReturnLineForm) -> None:
     form.lot.choices = [
         SelectChoice(
             str(lot.id),
-            f"#{lot.id} · {lot.resource.code} · {lot.store.name} · "
-            f"{lot.source_ref or ''} · {lot.remaining.normalize():f}",
+            f"#{lot.id} · {lot.resource.code} · {lot.store.shown_name} · "
+            f"{reference_label(lot.source_ref)} · {lot.remaining.normalize():f}",
         )
         for lot in lots
     ]
