@@ -124,6 +124,13 @@ def _init_templates(app: Flask) -> None:
     from office.auth.forms import ActionForm, LanguageForm
     from office.auth.permissions import role_label
     from office.navigation import visible_nav
+    from office.stock.models import reference_label
+    from office.waivers.units import format_amount, unit_name
+
+    # Quantities with their unit as people read them: {{ q | amount(unit) }}, unit_name(unit).
+    app.jinja_env.filters["amount"] = format_amount
+    app.jinja_env.globals["unit_name"] = unit_name
+    app.jinja_env.globals["reference_label"] = reference_label
 
     @app.context_processor
     def shell() -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import flask_babel
@@ -13,7 +13,12 @@ from flask import request as flask_request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel, force_locale, get_locale
 from flask_babel.speaklater import LazyString
+from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
+
+from office.korean import with_particles
 
 __all__ = ["LANGUAGES", "SEOUL", "_", "_l", "_ln", "ngettext"]
 
@@ -24,17 +29,31 @@ DEFAULT_LANGUAGE = "ko"
 babel = Babel()
 
 
-class _Gettext(Protocol):
-    def __call__(self, string: str, /, **variables: Any) -> str: ...
+# Every message, once filled in, keeps the one form of each Korean particle that fits the
+# word before it (`office.korean`): translations write "%(name)s은(는)".
 
 
-class _Ngettext(Protocol):
-    def __call__(self, singular: str, plural: str, num: int, /, **variables: Any) -> str: ...
+def _(string: str, /, **variables: Any) -> str:
+    """Return `string` translated now, with `variables` put in."""
+    return with_particles(flask_babel.gettext(string, **variables))
 
 
-# Flask-Babel ships no types: the two that translate at once are typed here, for every caller.
-_: _Gettext = flask_babel.gettext
-ngettext: _Ngettext = flask_babel.ngettext
+def ngettext(singular: str, plural: str, num: int, /, **variables: Any) -> str:
+    """Return the singular or plural of a message by `num`, translated now."""
+    return with_particles(flask_babel.ngettext(singular, plural, num, **variables))
+
+
+def _with_particles_in_templates(translate: Any) -> Any:
+    """Jinja's `gettext`/`ngettext` (which fill in the message themselves), with particles."""
+
+    @pass_context
+    def wrapper(context: Context, /, *args: Any, **variables: Any) -> Any:
+        text = translate(context, *args, **variables)
+        if isinstance(text, Markup):
+            return Markup(with_particles(str(text), is_html=True))
+        return with_particles(text)
+
+    return wrapper
 
 
 class LazyText(LazyString):
@@ -53,12 +72,12 @@ class LazyText(LazyString):
 
 def _l(string: str, /, **variables: Any) -> LazyText:
     """Return `string` translated when it is shown, with `variables` put in (as text)."""
-    return LazyText(flask_babel.gettext, string, **variables)
+    return LazyText(_, string, **variables)
 
 
 def _ln(singular: str, plural: str, num: int, /, **variables: Any) -> LazyText:
     """Return the singular or plural of a message by `num`, translated when it is shown."""
-    return LazyText(flask_babel.ngettext, singular, plural, num, **variables)
+    return LazyText(ngettext, singular, plural, num, **variables)
 
 
 def current_locale_code() -> str:
@@ -66,8 +85,13 @@ def current_locale_code() -> str:
 
 
 def select_locale() -> str:
+    """The language of this request: the logged-in user's choice, kept on the user; else the
+    one chosen in this browser (its session cookie); else the browser's Accept-Language."""
     if not has_request_context():
         return "en"  # command-line output and logs
+    kept = getattr(current_user, "language", None)  # None for anonymous visitors
+    if kept in LANGUAGES:
+        return str(kept)
     chosen = session.get("lang")
     if isinstance(chosen, str) and chosen in LANGUAGES:
         return chosen
@@ -148,6 +172,8 @@ class _JSONProvider(DefaultJSONProvider):
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    for name in ("gettext", "ngettext"):
+        app.jinja_env.globals[name] = _with_particles_in_templates(app.jinja_env.globals[name])
     app.json = _JSONProvider(app)
     app.jinja_env.filters.update(
         date=format_date, datetime=format_datetime, number=format_number, hs=format_hs_code

@@ -52,6 +52,7 @@ EXPECTED: dict[str, object] = {
     "two_factor.reset": SUPERUSER,
     "home.index": LOGGED_IN,
     "home.healthz": EVERYONE,
+    "home.favicon": EVERYONE,
     "users.index": SUPERUSER,
     "users.new": SUPERUSER,
     "users.detail": SUPERUSER,

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from sqlalchemy import select
 
 from office import exports, inputs
+from office.audit import display
 from office.audit.queries import AuditFilters, iter_trail, trail_page
 from office.auth.access import permission_required
 from office.auth.models import User
@@ -98,6 +99,10 @@ def index() -> Any:
         users=users,
         groups=ACTION_GROUPS,
         args={k: v for k, v in request.args.items() if k != "after"},
+        targets=display.targets(db.session, rows),
+        action_label=display.action_label,
+        target_of=display.target_of,
+        fields=display.fields,
     ), (422 if errors else 200)
 
 

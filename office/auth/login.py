@@ -69,6 +69,8 @@ def sign_in(user: User, *, now: datetime) -> UserSession:
     """Log `user` in in this browser with a new server-side session, whose key replaces
     everything in the cookie but the language (no session fixation). The caller commits."""
     _fresh_cookie()
+    if user.language:  # the user's own choice, from any browser, over this one's
+        session["lang"] = user.language
     row, key = services.start_session(
         db.session,
         user,

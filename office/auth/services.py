@@ -37,7 +37,7 @@ from office.auth.passwords import (
 from office.auth.permissions import Role
 from office.concurrency import LockSpace, advisory_lock, text_key
 from office.errors import ConflictError, InvalidInput
-from office.i18n import _l
+from office.i18n import LANGUAGES, _l
 
 __all__ = ["PASSWORD_MAX_LENGTH", "PASSWORD_MIN_LENGTH"]
 
@@ -516,6 +516,22 @@ def _live_sessions(now: datetime, limits: SessionLimits) -> ColumnElement[bool]:
         User.is_active,
         UserSession.generation == User.session_token,
     )
+
+
+def set_language(session: Session, user: User, language: str) -> None:
+    """Keep `language` as `user`'s own, in one statement that writes that column alone: two
+    switches at once both land (the later commit's language stays) and a password change or
+    deactivation meanwhile keeps all it wrote. Raises InvalidInput for a language the office
+    does not speak."""
+    if language not in LANGUAGES:
+        raise InvalidInput(_l("Choose Korean or English."), "lang")
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(language=language)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(user, "language", language)
 
 
 def start_session(

@@ -89,9 +89,13 @@ def logout() -> Response:
 @bp.post("/language")
 @public
 def language() -> Response:
+    """Switch this browser to a language, and keep it as a logged-in user's own choice."""
     form = LanguageForm()
     if form.validate_on_submit():
         session["lang"] = form.lang.data
+        if current_user.is_authenticated:
+            services.set_language(db.session, current_user, form.lang.data)
+            db.session.commit()
     return redirect(safe_next(form.next.data) or url_for("home.index"))
 
 

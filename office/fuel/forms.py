@@ -15,7 +15,7 @@ from office.forms import Form
 from office.fuel.models import FuelUse, MeterSource
 from office.i18n import _l
 from office.inputs import DateField, IntegerField, StringField, TextAreaField, TimeField
-from office.waivers.units import parse_quantity
+from office.waivers.units import parse_quantity, unit_name
 
 
 class IsQuantity:
@@ -72,7 +72,9 @@ class TankForm(Form):
 class ReceiptForm(Form):
     tank = SelectField(_l("Tank"), validators=[DataRequired()])
     quantity = _quantity(_l("Quantity"))
-    unit = SelectField(_l("Unit"), choices=[SelectChoice(u, u) for u in ("L", "bbl", "t", "kg")])
+    unit = SelectField(
+        _l("Unit"), choices=[SelectChoice(u, unit_name(u)) for u in ("L", "bbl", "t", "kg")]
+    )
     waiver_line_id = SelectField(_l("Waiver line"), validators=[Optional()])
     parties = StringField(_l("Supplier and carrier"), validators=[Length(max=200)])
     note = StringField(_l("Note"), validators=[Length(max=500)])

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from office.auth.models import User
 from office.db import FLAGGED_ONLY, Base, enum_type, utcnow
+from office.i18n import _
 from office.stock.models import Store
 from office.waivers.models import DrawdownEntry, WaiverLine
 from office.waivers.units import Quantity
@@ -144,10 +146,18 @@ class MeterReading(Base):
     consumption: Mapped[Decimal | None] = mapped_column(Quantity)
     previous_at: Mapped[datetime | None]
     flagged: Mapped[bool] = mapped_column(default=False)
+    # Why it was flagged, as the facts of the rule it broke (JSON: the rule and its figures),
+    # so that each reader reads the reason in their own language (`flag_message`).
     flag_reason: Mapped[str | None] = mapped_column(String(200))
     drawdown_entry_id: Mapped[int | None] = mapped_column(ForeignKey("drawdown_entries.id"))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def flag_message(self) -> str:
+        """Why the reading was flagged, in the reader's language."""
+        return anomaly_message(self.flag_reason)
+
     voided_at: Mapped[datetime | None]
     void_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -214,3 +224,35 @@ class DailyLogEvent(Base):
 
     log: Mapped[DailyLog] = relationship(back_populates="events")
     by: Mapped[User | None] = relationship()
+
+
+def anomaly_reason(rule: str, **figures: str) -> str:
+    """The facts of a broken rule, as `MeterReading.flag_reason` keeps them."""
+    return json.dumps({"rule": rule, **figures}, sort_keys=True)
+
+
+def anomaly_message(reason: str | None) -> str:
+    """The sentence for a kept reason, in the reader's language; a reason kept as a sentence
+    (before reasons were kept as facts) as it was written."""
+    if not reason:
+        return ""
+    try:
+        facts = json.loads(reason)
+    except ValueError:
+        return reason
+    if not isinstance(facts, dict):
+        return reason
+    if facts.get("rule") == "generator":
+        return _(
+            "%(rate)s kWh an hour is above three times this generator's usual output "
+            "while running (%(usual)s kWh an hour).",
+            rate=facts.get("rate", ""),
+            usual=facts.get("usual", ""),
+        )
+    if facts.get("rule") == "daily":
+        return _(
+            "%(rate)s kWh a day is above three times the 30-day average (%(average)s).",
+            rate=facts.get("rate", ""),
+            average=facts.get("average", ""),
+        )
+    return reason

@@ -39,6 +39,7 @@ from office.fuel.models import (
     MeterReading,
     MeterSource,
     ReadingKind,
+    anomaly_reason,
 )
 from office.i18n import SEOUL, _l, format_datetime, format_number, office_date
 from office.inputs import FIRST_DAY
@@ -882,24 +883,17 @@ def implausibility(
         usual = _running_rate(session, meter, previous_at)
         rate = consumption / Decimal(seconds / 3600)
         if usual and rate > IMPLAUSIBLE_FACTOR * usual:
-            return str(
-                _l(
-                    "%(rate)s kWh an hour is above three times this generator's usual output "
-                    "while running (%(usual)s kWh an hour).",
-                    rate=format_number(rate, 1),
-                    usual=format_number(usual, 1),
-                )
+            return anomaly_reason(
+                "generator", rate=format_number(rate, 1), usual=format_number(usual, 1)
             )
         return None
     average = _thirty_day_average(session, meter, previous_at)
     elapsed = Decimal(seconds / 86400)
     if average and consumption / elapsed > IMPLAUSIBLE_FACTOR * average:
-        return str(
-            _l(
-                "%(rate)s kWh a day is above three times the 30-day average (%(average)s).",
-                rate=format_number(consumption / elapsed, 1),
-                average=format_number(average, 1),
-            )
+        return anomaly_reason(
+            "daily",
+            rate=format_number(consumption / elapsed, 1),
+            average=format_number(average, 1),
         )
     return None
 

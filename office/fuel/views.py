@@ -67,7 +67,7 @@ from office.stock.queries import LotAsOf
 from office.waivers.labels import CLASSIFICATION_LABELS, STATUS_LABELS, shown_status
 from office.waivers.models import Resource, Waiver, WaiverLine
 from office.waivers.queries import status_on
-from office.waivers.units import format_quantity
+from office.waivers.units import format_quantity, unit_name
 from office.web import form_status, get_or_404, read_as_of, show_domain_error
 
 bp = Blueprint("operations", __name__, url_prefix="/operations")
@@ -635,7 +635,7 @@ def render_tanks(form: TankForm | None = None, as_of: date | None = None) -> Any
     today = _today()
     form = form or TankForm(formdata=None, opened_on=today)
     form.product.choices = [
-        SelectChoice(str(r.id), f"{r.code} ({r.unit.value})")
+        SelectChoice(str(r.id), f"{r.code} ({unit_name(r.unit)})")
         for r in db.session.scalars(select(Resource).order_by(Resource.code, Resource.id))
     ]
     tanks = (

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, current_app, render_template, send_from_directory
 from flask_login import current_user
 
 from office.auth.access import login_required, public
@@ -33,3 +33,12 @@ def index() -> str:
 def healthz() -> Response:
     """Tell a load balancer the process is up; touches nothing else."""
     return Response("ok\n", mimetype="text/plain")
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon() -> Response:
+    """Answer the browser's own request for the site's icon with the SVG the pages link to."""
+    return send_from_directory(
+        current_app.static_folder or "static", "favicon.svg", mimetype="image/svg+xml"
+    )

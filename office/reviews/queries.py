@@ -25,9 +25,18 @@ from office.fuel.models import DipReading, Meter, MeterReading
 from office.i18n import LazyText, _l, current_locale_code, format_date, format_number, label
 from office.periods.services import next_month
 from office.reviews.models import ItemKind, ReviewItem, ReviewState
-from office.stock.models import LotDraw, MovementKind, StockLot, StockMovement, Store, StoreKind
+from office.stock.models import (
+    LotDraw,
+    MovementKind,
+    StockLot,
+    StockMovement,
+    Store,
+    StoreKind,
+    reference_label,
+)
 from office.waivers.models import Classification, DrawdownEntry, WaiverLine, WaiverStatus
 from office.waivers.services import LineUsage, line_usage
+from office.waivers.units import amount
 
 PAGE_SIZE = 50
 CLOSED = ReviewState.ACKNOWLEDGED
@@ -419,8 +428,8 @@ class Described:
     args: dict[str, Any]
 
 
-def _quantity(quantity: Any, unit: Any) -> str:
-    return f"{format_number(quantity)} {getattr(unit, 'value', unit)}"
+def _quantity(quantity: Any, unit: Any) -> Any:
+    return amount(quantity, unit)
 
 
 def _describe_overrides(session: Session, ids: list[int]) -> dict[int, Described]:
@@ -484,8 +493,8 @@ def _describe_uses(session: Session, ids: list[int]) -> dict[int, Described]:
             ),
             _l(
                 "%(store)s, for %(use)s: %(why)s",
-                store=movement.store.name,
-                use=movement.use_ref or movement.use or "-",
+                store=movement.store.shown_name,
+                use=reference_label(movement.use_ref) or movement.use or "-",
                 why=_not_covered(draw, lines.get(draw.waiver_line_id or 0), movement.occurred_on),
             ),
             endpoint,
@@ -570,7 +579,7 @@ def _describe_readings(session: Session, ids: list[int]) -> dict[int, Described]
                 value=format_number(reading.value),
                 consumption=_quantity(reading.consumption or 0, "kWh"),
             ),
-            reading.flag_reason or "",
+            reading.flag_message,
             "operations.equipment",
             {},
         )
@@ -593,7 +602,7 @@ def _describe_overdue(session: Session, ids: list[int]) -> dict[int, Described]:
             _l(
                 "%(remaining)s still on site; came in with %(origin)s",
                 remaining=_quantity(lot.remaining, lot.resource.unit),
-                origin=lot.source_ref or "-",
+                origin=reference_label(lot.source_ref) or "-",
             ),
             "deliveries.stock",
             {"resource": lot.resource_id},

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
@@ -651,6 +652,30 @@ def proposal_page(proposal_id: int) -> str:
         proposal=proposal,
         changes=queries.proposal_diff(db.session, proposal),
         action_form=ActionForm(),
+        summary=_planner_summary(proposal.objective),
+    )
+
+
+_SUMMARY = re.compile(
+    r"(?P<status>[A-Z_]+); (?P<seconds>[0-9.]+) s; spread of nights (?P<nights>\d+), "
+    r"weekends (?P<weekends>\d+), days on site (?P<days>\d+)"
+)
+
+
+def _planner_summary(objective: str | None) -> str:
+    """The planner's summary of its search (kept in its own words) in the reader's."""
+    found = {"OPTIMAL": _("the best plan"), "FEASIBLE": _("a good plan, not proven the best")}
+    match = _SUMMARY.fullmatch(objective or "")
+    if match is None:
+        return found.get(objective or "", objective or "")
+    return _(
+        "Found %(what)s in %(seconds)s s; spread of nights %(nights)s, of weekends "
+        "%(weekends)s, of days on site %(days)s.",
+        what=found.get(match["status"], match["status"]),
+        seconds=match["seconds"],
+        nights=match["nights"],
+        weekends=match["weekends"],
+        days=match["days"],
     )
 
 

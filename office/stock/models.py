@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -8,6 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from office.db import Base, enum_type, utcnow
+from office.i18n import _
 from office.waivers.models import (
     Classification,
     DrawdownEntry,
@@ -53,6 +55,14 @@ class Store(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     resource: Mapped[Resource | None] = relationship()
+
+    @property
+    def shown_name(self) -> str:
+        """The store's name as its reader reads it: the materials store, opened by the app
+        under a name of its own making, is named in the reader's language."""
+        if self.kind is StoreKind.WAREHOUSE:
+            return _("Materials store")
+        return self.name
 
     @property
     def product(self) -> Resource:
@@ -169,3 +179,24 @@ class LotDraw(Base):
 
     movement: Mapped[StockMovement] = relationship(back_populates="draws")
     lot: Mapped[StockLot] = relationship()
+
+
+# What a lot came from or what stock went to, as the app writes it: "<kind> <id>" (a tank's
+# opening stock, a ledger entry by its number, a generator, a meter, a work order).
+_REFERENCES: dict[str, Callable[[str], str]] = {
+    "tank": lambda n: _("tank #%(id)s", id=n),
+    "ledger": lambda n: _("ledger entry %(id)s", id=n),
+    "generator": lambda n: _("generator #%(id)s", id=n),
+    "meter": lambda n: _("meter #%(id)s", id=n),
+    "work order": lambda n: _("work order #%(id)s", id=n),
+}
+
+
+def reference_label(reference: str | None) -> str:
+    """A lot's source or a movement's use as words; a delivery's reference as it is."""
+    if not reference:
+        return ""
+    kind, _space, number = reference.rpartition(" ")
+    if kind in _REFERENCES and number.isdigit():
+        return _REFERENCES[kind](number)
+    return reference

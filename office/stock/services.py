@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from office.audit.services import record_event
 from office.auth.models import User
 from office.errors import ConflictError, InvalidInput
-from office.i18n import _l, format_number
+from office.i18n import LazyText, _l
 from office.periods import services as periods
 from office.stock import labels as _labels  # noqa: F401 (registers the on-screen names)
 from office.stock import queries
@@ -32,7 +32,7 @@ from office.stock.models import (
 )
 from office.waivers import ledger
 from office.waivers.models import Classification, Control, Resource, WaiverLine, WaiverStatus
-from office.waivers.units import parse_quantity
+from office.waivers.units import amount, parse_quantity
 
 # A lot's coverage that no longer holds: the issue from it is flagged for review.
 NO_LONGER_COVERED = frozenset(
@@ -40,8 +40,8 @@ NO_LONGER_COVERED = frozenset(
 )
 
 
-def _amount(quantity: Decimal, resource: Resource) -> str:
-    return f"{format_number(quantity)} {resource.unit.value}"
+def _amount(quantity: Decimal, resource: Resource) -> LazyText:
+    return amount(quantity, resource.unit)
 
 
 def lock_store(session: Session, store: Store) -> Store:
@@ -187,8 +187,8 @@ def receive(
                 _l(
                     "%(store)s holds %(product)s, not %(resource)s.",
                     store=store.name,
-                    product=store.product.name_en,
-                    resource=resource.name_en,
+                    product=store.product.shown_name,
+                    resource=resource.shown_name,
                 ),
                 "resource",
             )
@@ -313,7 +313,7 @@ def draw(
                 "%(store)s has %(held)s of %(resource)s; this issue asks for %(quantity)s.",
                 store=store.name,
                 held=_amount(held, resource),
-                resource=resource.name_en,
+                resource=resource.shown_name,
                 quantity=_amount(quantity, resource),
             )
             if kind is MovementKind.ISSUE
@@ -322,7 +322,7 @@ def draw(
                 "%(quantity)s.",
                 store=store.name,
                 held=_amount(held, resource),
-                resource=resource.name_en,
+                resource=resource.shown_name,
                 quantity=_amount(quantity, resource),
             )
         )

@@ -21,7 +21,6 @@ from office.i18n import (
     _l,
     format_date,
     format_hs_code,
-    format_number,
     in_english,
     label,
     office_date,
@@ -38,7 +37,7 @@ from office.supplies.models import (
     DeliveryStatus,
     Direction,
 )
-from office.waivers import ledger
+from office.waivers import ledger, units
 from office.waivers.models import (
     Classification,
     Control,
@@ -49,7 +48,7 @@ from office.waivers.models import (
     WaiverLine,
 )
 from office.waivers.services import normalise_hs_code
-from office.waivers.units import Unit, can_convert, convert, parse_quantity
+from office.waivers.units import Unit, can_convert, convert, parse_quantity, unit_name
 
 MATERIALS_STORE = "Materials store"
 TRANSITIONS = {
@@ -250,8 +249,8 @@ def add_line(
         raise InvalidInput(
             _l(
                 "%(unit)s does not convert to %(base)s, the unit of %(code)s.",
-                unit=unit.value,
-                base=resource.unit.value,
+                unit=unit_name(unit),
+                base=unit_name(resource.unit),
                 code=resource.code,
             ),
             "unit",
@@ -279,8 +278,8 @@ def add_line(
                 "Waiver %(ref)s line %(n)d is for %(other)s, not %(name)s.",
                 ref=data.waiver_line.waiver.reference,
                 n=data.waiver_line.line_no,
-                other=data.waiver_line.resource.name_en,
-                name=resource.name_en,
+                other=data.waiver_line.resource.shown_name,
+                name=resource.shown_name,
             ),
             "waiver_line_id",
         )
@@ -349,11 +348,10 @@ def add_return_line(
     if amount + already > lot.remaining:
         raise InvalidInput(
             _l(
-                "Lot %(lot)d has %(left)s %(unit)s on site; this return asks for %(asked)s.",
+                "Lot %(lot)d has %(left)s on site; this return asks for %(asked)s.",
                 lot=lot.id,
-                left=format_number(lot.remaining - already),
-                unit=lot.resource.unit.value,
-                asked=format_number(amount),
+                left=units.amount(lot.remaining - already, lot.resource.unit),
+                asked=units.amount(amount, lot.resource.unit),
             ),
             "quantity",
         )
@@ -440,9 +438,9 @@ def _over_cap(line: WaiverLine, resource: Resource, base: Decimal, earlier: Deci
     # delivery on this waiver line are drawn, and this line asks for its own quantity only.
     left = max((line.granted_base or Decimal(0)) - line.used_base - earlier, Decimal(0))
 
-    def amount(quantity: Decimal) -> str:
+    def amount(quantity: Decimal) -> Any:
         value = convert(quantity, resource.unit, line.unit, resource.barrels_per_tonne)
-        return f"{format_number(value)} {line.unit.value}"
+        return units.amount(value, line.unit)
 
     return _l(
         "Waiver %(ref)s line %(n)d has %(left)s left; this drawdown asks for %(asked)s.",

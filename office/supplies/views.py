@@ -22,7 +22,7 @@ from office.errors import DomainError
 from office.i18n import _, current_locale_code, format_number, office_date
 from office.stock import queries as stock_queries
 from office.stock import services as stock
-from office.stock.models import StockLot, Store, StoreKind
+from office.stock.models import StockLot, Store, StoreKind, reference_label
 from office.supplies import services
 from office.supplies.forms import (
     DayForm,
@@ -168,8 +168,8 @@ def _fill_return_form(form: ReturnLineForm) -> None:
     form.lot.choices = [
         SelectChoice(
             str(lot.id),
-            f"#{lot.id} · {lot.resource.code} · {lot.store.name} · "
-            f"{lot.source_ref or ''} · {lot.remaining.normalize():f}",
+            f"#{lot.id} · {lot.resource.code} · {lot.store.shown_name} · "
+            f"{reference_label(lot.source_ref)} · {lot.remaining.normalize():f}",
         )
         for lot in lots
     ]

@@ -18,7 +18,7 @@ from office.waivers.labels import (
     shown_status,
 )
 from office.waivers.models import Resource, WaiverLine
-from office.waivers.units import Unit
+from office.waivers.units import Unit, unit_name
 
 
 def choices(labels: dict) -> list[SelectChoice]:
@@ -26,7 +26,7 @@ def choices(labels: dict) -> list[SelectChoice]:
 
 
 def unit_choices() -> list[SelectChoice]:
-    return [SelectChoice(unit.value, unit.value) for unit in Unit]
+    return [SelectChoice(unit.value, unit_name(unit)) for unit in Unit]
 
 
 def own_unit_choices() -> list[SelectChoice]:

@@ -24,7 +24,7 @@ from office.audit.services import record_event
 from office.auth.models import User
 from office.auth.permissions import Permission, has_permission
 from office.errors import ConflictError, InvalidInput
-from office.i18n import _l, format_hs_code, format_number, office_date
+from office.i18n import _l, format_hs_code, office_date
 from office.periods import services as periods
 from office.waivers.labels import STATUS_LABELS
 from office.waivers.models import (
@@ -40,7 +40,7 @@ from office.waivers.models import (
     WaiverStatus,
 )
 from office.waivers.services import EARLIEST_DATE
-from office.waivers.units import MAX_QUANTITY, Unit, convert, parse_quantity
+from office.waivers.units import MAX_QUANTITY, Unit, amount, convert, parse_quantity, unit_name
 
 GENESIS_HASH = "0" * 64
 RECORDED_PLAINLY = frozenset({Classification.COVERED, Classification.NOT_REQUIRED})
@@ -89,10 +89,6 @@ def classify(
     return Classification.COVERED
 
 
-def _amount(quantity: Decimal, unit: Unit) -> str:
-    return f"{format_number(quantity)} {unit.value}"
-
-
 def refusal_message(
     classification: Classification,
     resource: Resource,
@@ -107,7 +103,7 @@ def refusal_message(
         return _l(
             "%(name)s (HS %(hs)s) is %(control)s: choose the waiver line that covers it, "
             "or give a reason to record it uncovered.",
-            name=resource.name_en,
+            name=resource.shown_name,
             hs=format_hs_code(resource.hs_code),
             control=control,
         )
@@ -149,8 +145,8 @@ def refusal_message(
     asked = convert(base_quantity, resource.unit, line.unit, resource.barrels_per_tonne)
     return _l(
         "Waiver %(ref)s line %(n)d has %(left)s left; this drawdown asks for %(asked)s.",
-        left=_amount(left, line.unit),
-        asked=_amount(asked, line.unit),
+        left=amount(left, line.unit),
+        asked=amount(asked, line.unit),
         **where,
     )
 
@@ -199,15 +195,15 @@ def check_drawdown_input(
                 "Waiver %(ref)s line %(n)d is for %(other)s, not %(name)s.",
                 ref=line.waiver.reference,
                 n=line.line_no,
-                other=line.resource.name_en,
-                name=resource.name_en,
+                other=line.resource.shown_name,
+                name=resource.shown_name,
             ),
             field="waiver_line_id",
         )
     base = convert(quantity, unit, resource.unit, resource.barrels_per_tonne)
     if base <= 0:
         raise InvalidInput(
-            _l("The quantity is too small to record in %(unit)s.", unit=resource.unit.value),
+            _l("The quantity is too small to record in %(unit)s.", unit=unit_name(resource.unit)),
             field="quantity",
         )
     if base >= MAX_QUANTITY:

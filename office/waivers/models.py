@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from office.auth.models import User
 from office.db import FLAGGED_ONLY, Base, enum_type, utcnow
+from office.i18n import LazyText, select_locale
 from office.waivers.units import Quantity, Unit
 
 
@@ -105,6 +106,12 @@ class Resource(Base):
 
     def name(self, locale: str) -> str:
         return self.name_ko if locale == "ko" else self.name_en
+
+    @property
+    def shown_name(self) -> LazyText:
+        """The name in the language of whoever reads it: for messages made before shown
+        (outside a request, as the command line's messages, in English)."""
+        return LazyText(lambda: self.name(select_locale()))
 
 
 class Waiver(Base):

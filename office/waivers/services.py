@@ -31,7 +31,15 @@ from office.waivers.models import (
     WaiverStatus,
     WaiverStatusChange,
 )
-from office.waivers.units import Unit, can_convert, convert, format_quantity, parse_quantity
+from office.waivers.units import (
+    Unit,
+    amount,
+    can_convert,
+    convert,
+    format_quantity,
+    parse_quantity,
+    unit_name,
+)
 
 # The UN bans (UNSCR 2397 op. 7: machinery, vehicles, iron, steel and other metals) and the
 # refined-petroleum cap (op. 5). Reviewers edit these; they are only the starting point.
@@ -309,8 +317,8 @@ def _build_line(waiver: Waiver, number: int, spec: LineSpec) -> WaiverLine:
             _l(
                 "Line %(n)d: %(unit)s does not convert to %(base)s, the unit of %(code)s.",
                 n=number,
-                unit=unit.value,
-                base=resource.unit.value,
+                unit=unit_name(unit),
+                base=unit_name(resource.unit),
                 code=resource.code,
             ),
             field="unit",
@@ -324,10 +332,9 @@ def _build_line(waiver: Waiver, number: int, spec: LineSpec) -> WaiverLine:
     if granted is not None and granted > requested:
         raise InvalidInput(
             _l(
-                "Line %(n)d: the granted quantity cannot exceed the requested %(q)s %(unit)s.",
+                "Line %(n)d: the granted quantity cannot exceed the requested %(q)s.",
                 n=number,
-                q=format_quantity(requested),
-                unit=unit.value,
+                q=amount(requested, unit),
             ),
             field="granted_quantity",
         )
@@ -519,9 +526,8 @@ def set_granted_quantity(
     if value is not None and value > line.requested_quantity:
         raise InvalidInput(
             _l(
-                "The granted quantity cannot exceed the requested %(q)s %(unit)s.",
-                q=format_quantity(line.requested_quantity),
-                unit=line.unit.value,
+                "The granted quantity cannot exceed the requested %(q)s.",
+                q=amount(line.requested_quantity, line.unit),
             ),
             field="granted_quantity",
         )

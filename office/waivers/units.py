@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, TypeDecorator
 from sqlalchemy.engine import Dialect
 
 from office.errors import InvalidInput
-from office.i18n import _l
+from office.i18n import LazyText, _, _l, format_number, ngettext
 from office.inputs import decimal_from
 
 SCALE = 6
@@ -125,6 +125,49 @@ def parse_quantity(value: object, *, unit: Unit | None = None, allow_zero: bool 
     if unit is not None and Unit(unit) is Unit.PIECE and number != number.to_integral_value():
         raise InvalidInput(_l("Pieces are counted in whole numbers."), field="quantity")
     return number
+
+
+# --- how people read units ------------------------------------------------------------------
+# The stored codes (L, bbl, t, piece...) never change; pages, forms, reports and messages show
+# each unit as its readers say it. Symbols are the same in both languages, with a space
+# (2,000 L, 300 kg); a tonne, a barrel and a piece are counted in words in Korean, without
+# one (45톤, 1,500배럴, 20개), and a piece takes its plural in English (20 pieces).
+
+
+def _unit_name(unit: Unit | str) -> str:
+    unit = Unit(unit)
+    if unit is Unit.PIECE:
+        return _("pieces")
+    if unit is Unit.T:
+        return _("t")
+    if unit is Unit.BBL:
+        return _("bbl")
+    return unit.value
+
+
+def unit_name(unit: Unit | str) -> LazyText:
+    """The unit on its own, as a column heading or a choice shows it: 개 / pieces, 톤 / t."""
+    return LazyText(_unit_name, unit)
+
+
+def format_amount(value: Decimal | int | None, unit: Unit | str, places: int | None = None) -> str:
+    """Return `value` of `unit` as it is read: "2,000 L", "20개" / "20 pieces", "45톤"."""
+    if value is None:
+        return ""
+    number = format_number(value, places)
+    unit = Unit(unit)
+    if unit is Unit.PIECE:
+        return ngettext("%(n)s piece", "%(n)s pieces", 1 if value == 1 else 2, n=number)
+    if unit is Unit.T:
+        return _("%(n)s t", n=number)
+    if unit is Unit.BBL:
+        return _("%(n)s bbl", n=number)
+    return f"{number} {unit.value}"
+
+
+def amount(value: Decimal | int | None, unit: Unit | str, places: int | None = None) -> LazyText:
+    """`format_amount`, in the language of whoever reads it (for messages made before)."""
+    return LazyText(format_amount, value, unit, places)
 
 
 def format_quantity(value: Decimal | None) -> str:

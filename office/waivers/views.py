@@ -28,7 +28,7 @@ from office.auth.forms import ActionForm
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
 from office.errors import DomainError, InvalidInput
-from office.i18n import _, current_locale_code, format_number, office_date
+from office.i18n import _, current_locale_code, office_date
 from office.waivers import forms as waiver_forms
 from office.waivers import labels, ledger, services
 from office.waivers.forms import (
@@ -61,7 +61,7 @@ from office.waivers.queries import (
     used_as_of,
     waivers_with_lines,
 )
-from office.waivers.units import format_quantity
+from office.waivers.units import format_amount, format_quantity
 from office.web import form_status, get_or_404, read_as_of, show_domain_error
 
 catalogue_bp = Blueprint("resources", __name__, url_prefix="/resources")
@@ -566,7 +566,7 @@ def _line_choices() -> list[SelectChoice]:
         usage = services.line_usage(line)
         if usage.remaining is None:
             return _("not granted")
-        return _("%(q)s %(unit)s left", q=format_number(usage.remaining), unit=line.unit.value)
+        return _("%(q)s left", q=format_amount(usage.remaining, line.unit))
 
     return waiver_forms.waiver_line_choices(
         lines,

@@ -259,7 +259,7 @@ def test_a_day_above_three_times_the_thirty_day_average_is_flagged(session, powe
     normal = read(session, m, value + 300, 11)  # three times the average: not above it
     spike = read(session, m, value + 300 + 400, 12)  # average now 1,300 / 11 days
     assert not normal.flagged
-    assert spike.flagged and "above three times the 30-day average" in spike.flag_reason
+    assert spike.flagged and "above three times the 30-day average" in spike.flag_message
 
 
 def read_hourly(session, m, days, kwh_in_hour) -> list:
@@ -316,7 +316,7 @@ def test_a_generator_meter_counting_far_more_than_its_usual_hour_is_flagged(sess
 
     assert not usual.flagged
     assert misread.flagged
-    assert misread.flag_reason == (
+    assert misread.flag_message == (
         "600 kWh an hour is above three times this generator's usual output while running "
         "(51 kWh an hour)."  # 3 x 150 kWh in 3 x 3 hours of running, then 60 kWh in 1
     )
@@ -329,7 +329,7 @@ def test_a_grid_meter_read_hourly_keeps_the_daily_average_rule(session, power_li
 
     flagged = [r for r in readings if r.flagged]
     assert flagged  # the same hours on the grid are far above its daily average
-    assert all("above three times the 30-day average" in r.flag_reason for r in flagged)
+    assert all("above three times the 30-day average" in r.flag_message for r in flagged)
 
 
 def test_each_grid_interval_is_one_drawdown_on_its_waiver_line(session, power_line):

@@ -52,20 +52,20 @@ def test_actions_and_logins_appear_with_who_did_them(client, session, reviewer, 
 
     page = read(log_in(client, reviewer).get("/audit/"))
     rows = trail(page)
-    query = next(row for row in rows if row[2] == "review.query")
-    item = session.scalar(select(AuditEvent).where(AuditEvent.action == "review.query"))
+    query = next(row for row in rows if row[2] == "Review: queried")
     assert query[0] == "2018-12-31 12:00"
     assert query[1] == "Reviewer Park"
-    assert query[3] == f"ReviewItem #{item.object_id}"
-    assert query[4] == f"kind: dip_variance; source_id: {flagged.dip.id}; state: queried"
-    override = next(row for row in rows if row[2] == "drawdown.overridden")
+    assert query[3] == f"dip variance #{flagged.dip.id}"
+    assert query[4] == f"Kinddip varianceRecord{flagged.dip.id}Statequeried"
+    assert f"<dt>Record</dt><dd>{flagged.dip.id}</dd><dt>State</dt><dd>queried</dd>" in page.markup
+    override = next(row for row in rows if row[2] == "Drawdown recorded anyway")
     assert override[1] == "Admin Kim"
-    assert "classification: over_cap" in override[4]
-    succeeded = next(row for row in rows if row[2] == "login.succeeded")
-    failed = next(row for row in rows if row[2] == "login.bad_credentials")
+    assert "Classificationover cap" in override[4]
+    succeeded = next(row for row in rows if row[2] == "Logged in")
+    failed = next(row for row in rows if row[2] == "Login failed: wrong email or password")
     assert succeeded[1] == "Reviewer Park" and failed[1] == "Admin Kim"
     # Newest first: the logins happened now, the review "on" 31 December 2018.
-    assert actions(page).index("login.bad_credentials") < actions(page).index("review.query")
+    assert actions(page).index(failed[2]) < actions(page).index("Review: queried")
 
 
 def test_every_ledger_entry_is_on_the_trail_with_who_recorded_it_and_when(
@@ -86,14 +86,14 @@ def test_every_ledger_entry_is_on_the_trail_with_who_recorded_it_and_when(
     }
     rows = trail(read(log_in(client, reviewer).get("/audit/?action=drawdown.")))
     assert [row[:4] for row in rows] == [
-        ["2018-10-02 14:00", "Admin Kim", "drawdown.recorded", f"DrawdownEntry #{entry.id}"]
+        ["2018-10-02 14:00", "Admin Kim", "Drawdown recorded", f"Ledger entry {entry.seq}"]
     ]
 
 
 def test_a_login_with_an_unknown_address_shows_the_address(app, client, reviewer):
     app.test_client().post("/login", data={"email": "nobody@test.example", "password": "x"})
     page = read(log_in(client, reviewer).get("/audit/?action=login"))
-    assert trail(page)[0][1:3] == ["nobody@test.example", "login.bad_credentials"]
+    assert trail(page)[0][1:3] == ["nobody@test.example", "Login failed: wrong email or password"]
 
 
 def test_filter_by_person(client, session, admin, reviewer, flagged, logins):
@@ -102,13 +102,13 @@ def test_filter_by_person(client, session, admin, reviewer, flagged, logins):
     log_in(client, reviewer)
     mine = read(client.get(f"/audit/?actor={reviewer.id}"))
     assert {row[1] for row in trail(mine)} == {"Reviewer Park"}
-    assert sorted(actions(mine)) == ["login.succeeded", "review.query"]
+    assert sorted(actions(mine)) == ["Logged in", "Review: queried"]
     theirs = read(client.get(f"/audit/?actor={admin.id}"))
     assert set(actions(theirs)) == {
-        "review.answer",
-        "drawdown.recorded",
-        "drawdown.overridden",
-        "login.bad_credentials",
+        "Review: answered",
+        "Drawdown recorded",
+        "Drawdown recorded anyway",
+        "Login failed: wrong email or password",
     }
 
 
@@ -116,21 +116,21 @@ def test_filter_by_kind_of_action(client, session, reviewer, flagged, logins):
     act(session, K.DIP_VARIANCE, flagged.dip.id, A.QUERY, reviewer, "Where?")
     log_in(client, reviewer)
     assert sorted(actions(read(client.get("/audit/?action=login")))) == [
-        "login.bad_credentials",
-        "login.succeeded",
+        "Logged in",
+        "Login failed: wrong email or password",
     ]
-    assert actions(read(client.get("/audit/?action=review."))) == ["review.query"]
+    assert actions(read(client.get("/audit/?action=review."))) == ["Review: queried"]
     assert set(actions(read(client.get("/audit/?action=delivery.")))) == {
-        "delivery.saved",
-        "delivery.line_added",
-        "delivery.approved",
-        "delivery.crossed",
-        "delivery.received",
+        "Delivery saved",
+        "Manifest line added",
+        "Delivery approved",
+        "Delivery crossed",
+        "Delivery received",
     }
     page = client.get("/audit/?action=day.").get_data(as_text=True)
     assert '<option value="day." selected>Daily log</option>' in page
     days = actions(read(client.get("/audit/?action=day.")))
-    assert days and all(action.startswith("day.") for action in days)
+    assert days and all(action.startswith("Daily log: ") for action in days)
     # Not one of the groups: everything is shown.
     everything = actions(read(client.get("/audit/")))
     assert actions(read(client.get("/audit/?action=%25"))) == everything

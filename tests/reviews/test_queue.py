@@ -91,8 +91,8 @@ def test_the_queue_page_says_what_each_flagged_record_is(client, reviewer, flagg
     assert "measured 4,700 L against 5,000 L on the books" in text
     assert "Variance -300 L" in text
     assert f"Lot #{flagged.overdue.id}, Welder: due back south by 2018-10-20" in text
-    assert "2 piece still on site" in text
-    assert flagged.reading.flag_reason in text
+    assert "2 pieces still on site" in text
+    assert flagged.reading.flag_message in text
     assert (
         f"for boiler: waiver {flagged.use.line.waiver.reference} was revoked on 2018-10-06" in text
     )

@@ -100,10 +100,10 @@ def test_the_report_page(client, reviewer, reviewed):
     assert "Not signed off: figures may still change." in page.text
     rows = page.rows
     assert ["MOU-R-MAIN", "Diesel", "operation", "2", "1,500 L", "1"] in rows
-    assert ["MOU-R-WELD", "Welder", "repair", "2", "4 piece", "0"] in rows
+    assert ["MOU-R-WELD", "Welder", "repair", "2", "4 pieces", "0"] in rows
     assert ["Diesel", "boilers", "300 L"] in rows
     assert ["Diesel (L)", "5,000", "1,000", "300", "0", "5,700"] in rows
-    assert ["Welder (piece)", "0", "4", "0", "2", "2"] in rows
+    assert ["Welder (pieces)", "0", "4", "0", "2", "2"] in rows
     flags = [row for row in rows if len(row) == 5 and row[0].startswith("2018-10-")]
     assert len(flags) == 5
     dip = next(row for row in flags if row[1] == "dip variance")

@@ -60,6 +60,7 @@ from office.waivers.models import Control, Purpose, Resource
 NOT_USER_TEXT = {
     "users.password_hash": "a scrypt hash",
     "users.session_token": "a random token made at login",
+    "users.language": "a language code of the switch's closed list",
     "api_tokens.token_hash": "a SHA-256",
     "api_tokens.prefix": "the first characters of a random token",
     "staff_members.feed_token": "a random token",

@@ -47,6 +47,7 @@ READERS = {
 NOT_CRAWLED = {
     "static": "our own files",
     "home.healthz": "no stored text",
+    "home.favicon": "our own icon",
     "auth.login": "no stored text",
     "operations.today": "a redirect to the day's page",
     "operations.pick_day": "the day picker's GET form: a redirect to the day's page",

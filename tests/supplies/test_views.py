@@ -466,7 +466,7 @@ def test_a_return_of_more_than_the_lot_holds_is_refused_on_the_page(
     )
     assert response.status_code == 422
     assert read(response).errors["quantity"] == (
-        f"Lot {lot.id} has 2 t on site; this return asks for 2.5."
+        f"Lot {lot.id} has 2 t on site; this return asks for 2.5 t."
     )
     assert count(session, DeliveryLine) == 1
 
@@ -486,7 +486,7 @@ def test_carrying_equipment_back_south_clears_it_from_the_overdue_list(
     tools, _kept = lots_of(session, inbound)
     overdue = read(as_admin.get("/deliveries/")).tables["table1"]
     assert overdue[1:] == [
-        [f"#{tools.id}", "Water heater", "KLO-D-2018-12/1", "2018-10-31", "2 piece"]
+        [f"#{tools.id}", "Water heater", "KLO-D-2018-12/1", "2018-10-31", "2 pieces"]
     ]
 
     back = draft(session, direction="south", planned_on=date(2018, 11, 2), reference="KLO-S-02")

@@ -337,7 +337,7 @@ def test_a_granted_quantity_over_the_request_is_refused_beside_its_line(
     )
     assert response.status_code == 422
     page = read(response)
-    assert "The granted quantity cannot exceed the requested 5000 L." in page.text
+    assert "The granted quantity cannot exceed the requested 5,000 L." in page.text
     assert page.values[f"granted-{target.id}"] == "5000.5"
     session.refresh(target)
     assert target.granted_quantity is None

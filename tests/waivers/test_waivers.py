@@ -107,7 +107,7 @@ def test_a_partial_grant_needs_every_granted_quantity_first(session):
 def test_granted_cannot_exceed_requested_and_lines_freeze_after_the_decision(session):
     diesel = make_resource(session)
     waiver = make_waiver(session, [(diesel, "L", "1000", None)], status=S.REQUESTED)
-    with pytest.raises(InvalidInput, match="cannot exceed the requested 1000 L"):
+    with pytest.raises(InvalidInput, match="cannot exceed the requested 1,000 L"):
         services.set_granted_quantity(session, waiver.lines[0], "1001", actor=None, now=NOW)
     services.change_waiver_status(
         session, waiver, S.GRANTED, effective_on=date(2018, 9, 5), actor=None, now=NOW
