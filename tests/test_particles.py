@@ -4,11 +4,8 @@ said (#16, point 12): "김지훈은", "2,000 L를", "10으로", never "은(는)"
 import pytest
 from flask import render_template_string
 
-from office.auth.permissions import Role
 from office.i18n import _, _l
 from office.korean import with_particles
-from tests.conftest import log_in
-from tests.factories import make_user
 
 
 @pytest.mark.parametrize(
@@ -63,14 +60,3 @@ def test_messages_from_code_and_templates_choose_their_particles(app):
             "{{ _('User %(email)s created.', email=name) }}", name='"서연"'
         )
         assert page == "사용자 &#34;서연&#34;을 만들었습니다."
-
-
-def test_the_home_page_says_the_role_with_the_right_particle(app, session):
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ko"
-    log_in(client, make_user(session, Role.SCHEDULER))
-
-    page = client.get("/").get_data(as_text=True)
-
-    assert "(으)로" not in page
-    assert "로 로그인했습니다." in page

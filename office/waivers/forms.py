@@ -42,7 +42,7 @@ def chosen_unit(value: str | None, resource: Resource) -> Unit:
 
 
 def resource_label(resource: Resource, locale: str) -> str:
-    return f"{resource.code} · {resource.name(locale)} ({resource.unit.value})"
+    return f"{resource.code} · {resource.name(locale)} ({unit_name(resource.unit)})"
 
 
 def resource_choices(

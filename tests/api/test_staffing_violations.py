@@ -58,9 +58,7 @@ def test_messages_follow_the_requested_language(api_as, short_crew):
     api.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ko"
     items = api.get("/staffing/violations", {"from": "2018-10-01", "to": "2018-10-01"}).json
     south = [v for v in items["items"] if v["side"] == "south"]
-    assert (
-        south[0]["message"] == "2018-10-01 현장의 공무원은(는) 3명뿐입니다. 최소 인원은 4명입니다."
-    )
+    assert south[0]["message"] == "2018-10-01 현장의 공무원은 3명뿐입니다. 최소 인원은 4명입니다."
 
 
 @pytest.mark.parametrize(

@@ -541,7 +541,7 @@ def test_tank_page_shows_lots_with_their_waiver_line_the_stock_ledger_and_dips(
     assert "Book stock: 2,500 L of 10,000 · dip tolerance 100" in page.text
     lapsed = "MOU-T-FUEL · 1 expired: valid until 2018-12-31"  # granted, valid through 2018
     assert page.rows_of("Lots") == [
-        ["2018-10-01", f"ledger {seq}", lapsed, "4,000", "1,000", "500", "2,500"]
+        ["2018-10-01", f"ledger entry {seq}", lapsed, "4,000", "1,000", "500", "2,500"]
     ]
     assert page.rows_of("Stock ledger") == [
         ["2018-10-03", "returned south", "500", "500 · covered"],
@@ -599,7 +599,15 @@ def test_a_tank_as_of_a_past_day_shows_its_lots_ledger_and_dips_as_they_stood(
     assert "As the books stood at the end of 2018-10-04." in page.text
     assert "Book stock: 2,500 L of 10,000" in page.text
     assert page.rows_of("Lots") == [
-        ["2018-10-01", f"ledger {seq}", "MOU-T-FUEL · 1 granted", "4,000", "1,500", "0", "2,500"]
+        [
+            "2018-10-01",
+            f"ledger entry {seq}",
+            "MOU-T-FUEL · 1 granted",
+            "4,000",
+            "1,500",
+            "0",
+            "2,500",
+        ]
     ]
     assert page.rows_of("Stock ledger") == [
         ["2018-10-04", "issued · heating boiler", "500", "500 · covered"],
@@ -611,7 +619,7 @@ def test_a_tank_as_of_a_past_day_shows_its_lots_ledger_and_dips_as_they_stood(
     assert "Book stock: 4,300 L of 10,000" in now.text
     assert now.rows_of("Lots")[1] == [
         "2018-10-01",
-        f"ledger {seq}",
+        f"ledger entry {seq}",
         "MOU-T-FUEL · 1 expired",
         "4,000",
         "1,500",
@@ -708,12 +716,12 @@ def test_a_receipt_is_drawn_on_the_ledger_and_becomes_a_lot(as_admin, session, t
     ]
     assert [row[2] for row in history(page)] == ["fuel received"]
     ledger_page = read(as_admin.get(f"/ledger/{entry.id}"))
-    assert f"Source fuel receipt (tank {tank.id})" in ledger_page.text
+    assert f"Source fuel receipt (tank #{tank.id})" in ledger_page.text
     assert "MOU-T-FUEL · line 1" in ledger_page.text
     tank_page = read(as_admin.get(f"/operations/tanks/{tank.id}"))
     assert tank_page.rows_of("Lots")[0][:4] == [
         "2018-10-10",
-        f"ledger {entry.seq}",
+        f"ledger entry {entry.seq}",
         "MOU-T-FUEL · 1 expired: valid until 2018-12-31",  # granted, valid through 2018
         "4,000",
     ]

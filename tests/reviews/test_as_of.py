@@ -203,8 +203,8 @@ def test_the_stock_page_as_of_a_day(client, session, reviewer, flagged):
         return next(row for row in page.rows if row and row[0].startswith("Welder"))[1:]
 
     # Two lots of two welders came on 1 October; one lot went back south on 25 October.
-    assert welders() == ["2", "4 piece", "0", "2", "2"]
-    assert welders("?as_of=2018-10-24") == ["2", "4 piece", "0", "0", "4"]
+    assert welders() == ["2", "4 pieces", "0", "2", "2"]
+    assert welders("?as_of=2018-10-24") == ["2", "4 pieces", "0", "0", "4"]
     page = read(client.get("/deliveries/stock?as_of=2018-09-30"))
     assert page.testids["as-of"] == "As the books stood at the end of 2018-09-30."
     assert not [row for row in page.rows if row and row[0].startswith("Welder")]
