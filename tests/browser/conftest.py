@@ -226,10 +226,15 @@ def nav_to(page: Any, name: str) -> None:
     link.click()
 
 
-def log_in(page: Any, login: Any) -> None:
-    """Log in through the form as `login` (one of the demo logins) and land on the home page."""
+def log_in(page: Any, login: Any, *, english: bool = True) -> None:
+    """Log in through the form as `login` (one of the demo logins) and land on the home page;
+    in English unless told otherwise, whatever language the user chose last (it is kept on
+    the user, and a test may have left it in Korean)."""
     page.goto("/login")
     page.get_by_label("Email").fill(login.email)
     page.get_by_label("Password").fill(login.password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/")
+    if english and page.locator("html").get_attribute("lang") != "en":
+        page.get_by_role("button", name="English").click()
+        page.wait_for_load_state()

@@ -12,20 +12,12 @@ import pytest
 from playwright.sync_api import expect
 
 from office.demo import DEMO_LOGINS
-from tests.browser.conftest import nav_to, screenshot
+from tests.browser.conftest import log_in, nav_to, screenshot
 
 pytestmark = pytest.mark.browser
 
 ADMIN, REVIEWER = DEMO_LOGINS[0], DEMO_LOGINS[2]
 BLANKET = "MOU-2018-B-0814"  # the demo's blanket approval, granted, valid 2018-08-14 to 2019-08-13
-
-
-def log_in(page, login):
-    page.goto("/login")
-    page.get_by_label("Email").fill(login.email)
-    page.get_by_label("Password").fill(login.password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
 
 
 def amount(text: str) -> Decimal:

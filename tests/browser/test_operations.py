@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from office.demo import DEMO_LOGINS
-from tests.browser.conftest import nav_to, screenshot
+from tests.browser.conftest import log_in, nav_to, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -25,14 +25,6 @@ ADMIN = DEMO_LOGINS[0]
 DAY = "2018-10-03"
 BLANKET = "MOU-2018-B-0814"  # the demo's blanket approval, granted, valid 2018-08-14 to 2019-08-13
 TANKER = "S-Oil Munsan depot / 현대아산 탱크로리 (Hyundai Asan tanker)"
-
-
-def log_in(page, login):
-    page.goto("/login")
-    page.get_by_label("Email").fill(login.email)
-    page.get_by_label("Password").fill(login.password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
 
 
 def amount(text: str) -> Decimal:

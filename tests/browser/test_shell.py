@@ -3,7 +3,7 @@
 import pytest
 
 from office.demo import DEMO_LOGINS
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -43,14 +43,6 @@ NAV_BY_ROLE = {
 }
 
 
-def log_in(page, login):
-    page.goto("/login")
-    page.get_by_label("Email").fill(login.email)
-    page.get_by_label("Password").fill(login.password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
-
-
 @pytest.mark.parametrize("login", DEMO_LOGINS, ids=lambda login: login.role.value)
 def test_role_logs_in_sees_its_navigation_switches_to_korean_and_logs_out(page, login):
     log_in(page, login)
@@ -70,6 +62,16 @@ def test_role_logs_in_sees_its_navigation_switches_to_korean_and_logs_out(page, 
     assert page.get_by_role("heading", name="로그인").is_visible()
     page.goto("/")
     assert "/login" in page.url
+
+    # The choice is kept on the user: logging in again from a new browser, the pages are Korean.
+    other = page.context.browser.new_context(base_url=page.url.split("/login")[0], locale="en-US")
+    again = other.new_page()
+    log_in(again, login, english=False)
+    assert again.locator("html").get_attribute("lang") == "ko"
+    again.get_by_role("button", name="English").click()  # as the other tests expect it
+    again.wait_for_load_state()
+    assert again.locator("html").get_attribute("lang") == "en"
+    other.close()
 
 
 def test_wrong_password_shows_the_generic_message(page):
@@ -121,6 +123,9 @@ def test_the_header_fits_one_row_on_a_laptop(page, language):
     page.locator("ul.main-nav summary", has_text=operations).click()
     page.keyboard.press("Escape")
     assert page.locator("ul.main-nav details[open]").count() == 0
+    if language == "ko":
+        page.get_by_role("button", name="English").click()  # kept on the user: put it back
+        page.wait_for_load_state()
 
 
 def test_the_header_folds_into_one_menu_on_a_phone(page):

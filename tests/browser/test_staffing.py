@@ -13,20 +13,12 @@ import pytest
 from playwright.sync_api import expect
 
 from office.demo import DEMO_LOGINS
-from tests.browser.conftest import nav_to, screenshot
+from tests.browser.conftest import log_in, nav_to, screenshot
 
 pytestmark = pytest.mark.browser
 
 SCHEDULER = DEMO_LOGINS[1]
 PLANNING = 60_000  # the planner searches for a few seconds (OFFICE_PLANNER_SECONDS)
-
-
-def log_in(page, login):
-    page.goto("/login")
-    page.get_by_label("Email").fill(login.email)
-    page.get_by_label("Password").fill(login.password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
 
 
 def open_staffing_page(page, name: str) -> None:

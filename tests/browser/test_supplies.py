@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from office.demo import DEMO_LOGINS
-from tests.browser.conftest import nav_to, screenshot
+from tests.browser.conftest import log_in, nav_to, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -26,14 +26,6 @@ REPAIRS = "MOU-2018-0611"
 # oldest lot, so the work order's use (oldest lots first) takes ours.
 CROSSED, RECEIVED = "2018-08-20", "2018-08-21"
 WELDER_BACK_BY = "2018-10-31"
-
-
-def log_in(page, login):
-    page.goto("/login")
-    page.get_by_label("Email").fill(login.email)
-    page.get_by_label("Password").fill(login.password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
 
 
 def unique(prefix: str) -> str:
@@ -153,7 +145,7 @@ def test_administrator_delivers_repairs_with_the_materials_and_returns_the_tool(
     new_delivery(page, north, direction="north", planned=CROSSED)
     add_line(
         page,
-        "water_heater · Electric water heaters (piece)",
+        "water_heater · Electric water heaters (pieces)",
         "2",
         "piece",
         f"{REPAIRS} · 4 · water_heater",
@@ -164,7 +156,7 @@ def test_administrator_delivers_repairs_with_the_materials_and_returns_the_tool(
     )
     add_line(
         page,
-        "welder · Arc welding machines (piece)",
+        "welder · Arc welding machines (pieces)",
         "1",
         "piece",
         f"{REPAIRS} · 7 · welder",
@@ -182,7 +174,7 @@ def test_administrator_delivers_repairs_with_the_materials_and_returns_the_tool(
         expect(screening.locator(".badge")).to_have_text(["prohibited", "covered"])
         before, after = left_on_line(screening)
         assert before - after == quantity and after >= 0
-    expect(manifest_cells(page, 1).nth(3)).to_have_text(re.compile(r"^2 piece\s*64 kg$"))
+    expect(manifest_cells(page, 1).nth(3)).to_have_text(re.compile(r"^2 pieces\s*64 kg$"))
     expect(manifest_cells(page, 2).nth(1)).to_contain_text(f"back by {WELDER_BACK_BY}")
     screenshot(page, "delivery-screening")
 
@@ -198,7 +190,7 @@ def test_administrator_delivers_repairs_with_the_materials_and_returns_the_tool(
     page.wait_for_url(re.compile(r"/ledger/\d+$"))
     expect(status_badge(page)).to_have_text("covered")
     facts = page.locator("dl.facts")
-    for fact in ("2 piece", CROSSED, f"delivery ({north}/1)", f"{REPAIRS} · line 4"):
+    for fact in ("2 pieces", CROSSED, f"delivery ({north}/1)", f"{REPAIRS} · line 4"):
         expect(facts).to_contain_text(fact)
     page.goto(delivery_page)
 
@@ -347,7 +339,7 @@ def test_crossing_with_a_line_over_its_cap_is_refused_whole(page):
         "통과가 거부되었습니다. 아무것도 기록되지 않았습니다."
     )
     expect(refused.locator("li")).to_have_text(
-        [f"2번 항목: 면제·승인 {REPAIRS}의 1번 항목은 0 t 남았는데, 이 인출은 2 t입니다."]
+        [f"2번 항목: 면제·승인 {REPAIRS}의 1번 항목은 0톤 남았는데, 이 인출은 2톤입니다."]
     )
     expect(status_badge(page)).to_have_text("승인")
     expect(page.get_by_role("link", name="원장 기록")).to_have_count(0)
