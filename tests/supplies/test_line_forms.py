@@ -49,7 +49,7 @@ def test_the_manifest_lines_waiver_lines_are_grouped_by_their_resource(
     assert groups == {
         "": None,
         str(lines["copper"].id): "copper · Copper (t)",
-        str(lines["heater"].id): "water-heater · Water heater (piece)",
+        str(lines["heater"].id): "water-heater · Water heater (pieces)",
         str(lines["steel"].id): "steel · Steel (t)",
         str(other.lines[0].id): "steel · Steel (t)",
     }
@@ -58,7 +58,7 @@ def test_the_manifest_lines_waiver_lines_are_grouped_by_their_resource(
         "copper · Copper (t)",
         "steel · Steel (t)",
         "steel · Steel (t)",
-        "water-heater · Water heater (piece)",
+        "water-heater · Water heater (pieces)",
     ]
 
 
