@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,9 +60,9 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"the server did not answer at {url} within {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    directory = tmp_path_factory.mktemp("live")
+@contextmanager
+def _serve(directory: Path, *demo: str) -> Iterator[str]:
+    """gunicorn (two workers) on a migrated database of its own with the demo loaded."""
     with scratch_database(directory) as url:
         env = {
             **os.environ,
@@ -74,13 +75,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         subprocess.run(
             [*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True
         )
-        # The browser tests follow the demo's story on its own dates, in 2018.
         subprocess.run(
-            [*flask, "demo", "load", "--historical"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
+            [*flask, "demo", "load", *demo], env=env, cwd=ROOT, check=True, capture_output=True
         )
         port = _free_port()
         log = (directory / "gunicorn.log").open("wb")
@@ -108,6 +104,20 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             server.terminate()
             server.wait(timeout=15)
             log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo's story on its own dates, in 2018, as the flows follow it."""
+    with _serve(tmp_path_factory.mktemp("live"), "--historical") as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def today_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo as `make run` lays it: its story ends today."""
+    with _serve(tmp_path_factory.mktemp("today")) as base:
+        yield base
 
 
 def _chromium() -> str | None:
@@ -166,14 +176,14 @@ def check_pages(context: Any, urls: list[str]) -> list[str]:
     problems: list[str] = []
     checker = None
     for url in dict.fromkeys(urls):
-        kind = page_kind(url)
+        kind = urlsplit(url).netloc + page_kind(url)  # each server's data is its own
         if kind in CHECKED or url.endswith((".pdf", ".csv", ".ics")) or "/api/" in url:
             continue
         CHECKED.add(kind)
         checker = checker or context.new_page()
         checker.set_viewport_size({"width": 1280, "height": 900})
         response = checker.goto(url)
-        if response is None or response.status != 200 or page_kind(checker.url) != kind:
+        if response is None or response.status != 200 or page_kind(checker.url) != page_kind(url):
             continue  # logged out by the test, or a page that answers posts only
         problems += accessibility_problems(checker)
         checker.set_viewport_size(PHONE)
@@ -197,12 +207,9 @@ def _in_korean(checker: Any) -> list[str]:
     return problems
 
 
-@pytest.fixture
-def page(browser: object, live_server: str) -> Iterator[object]:
-    """A page at laptop size in English. After the test, each kind of page it loaded is checked
-    with axe-core in both languages, and at phone width: a problem fails the test."""
+def _page(browser: Any, base_url: str) -> Iterator[Any]:
     context = browser.new_context(
-        base_url=live_server, locale="en-US", viewport={"width": 1280, "height": 900}
+        base_url=base_url, locale="en-US", viewport={"width": 1280, "height": 900}
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -222,6 +229,20 @@ def page(browser: object, live_server: str) -> Iterator[object]:
     problems = check_pages(context, visited)
     context.close()
     assert not problems, "Pages with problems:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def page(browser: object, live_server: str) -> Iterator[object]:
+    """A page at laptop size in English, on the 2018 story. After the test, each kind of page
+    it loaded is checked with axe-core in both languages, and at phone width: a problem fails
+    the test."""
+    yield from _page(browser, live_server)
+
+
+@pytest.fixture
+def today_page(browser: object, today_server: str) -> Iterator[object]:
+    """The same, on the demo whose story ends today."""
+    yield from _page(browser, today_server)
 
 
 def screenshot(page: object, name: str) -> Path:

@@ -1,6 +1,7 @@
 """Screenshots of the pages people live in, for a person to look at: each role's home page, the
-daily log, the review dashboard and a delivery, in English and Korean, on a laptop and a phone.
-They land in test-artifacts/screenshots/."""
+daily log, the review dashboard and a delivery, in English and Korean, on a laptop and a phone,
+on the demo as `make run` lays it (its story ends today). They land in
+test-artifacts/screenshots/."""
 
 import pytest
 
@@ -38,7 +39,8 @@ def shoot(page, name: str, path: str) -> None:
     ],
     ids=lambda value: getattr(value, "role", None) and value.role.value,
 )
-def test_screenshots_of_each_roles_pages_in_both_languages_and_on_a_phone(page, login, pages):
+def test_screenshots_of_each_roles_pages_in_both_languages_and_on_a_phone(today_page, login, pages):
+    page = today_page
     log_in(page, login)
     if "delivery" in pages:
         page.goto("/deliveries/")
