@@ -16,8 +16,11 @@ from sqlalchemy.orm import Session
 
 from office import create_app
 from office.auth.models import User
+from office.auth.permissions import Role
 from office.db import create_engine_for, db
+from office.waivers.models import Resource
 from tests.concurrency import TEST_SECRET_KEY, Office, logged_in, office_on
+from tests.factories import make_resource, make_user
 from tests.support import (
     CI,
     TEST_DATABASE_URL,
@@ -127,6 +130,23 @@ def session(connection: Connection) -> Iterator[Session]:
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     ) as session:
         yield session
+
+
+@pytest.fixture
+def admin(session: Session) -> User:
+    """An office administrator (features' own conftests may define another)."""
+    return make_user(session, Role.ADMIN, name="Admin Kim")
+
+
+@pytest.fixture
+def reviewer(session: Session) -> User:
+    return make_user(session, Role.REVIEWER, name="Reviewer Park")
+
+
+@pytest.fixture
+def diesel(session: Session) -> Resource:
+    """Diesel: capped under HS 2710, in litres."""
+    return make_resource(session)
 
 
 def log_in(client: FlaskClient, user: User) -> FlaskClient:

@@ -4,10 +4,9 @@ read from the features that own them. Read only; every entry links to where the 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -182,7 +181,6 @@ class SchedulerHome:
     headcounts: dict[Side, list[Headcount]]  # today first, then the next six days
     groups: list[RuleGroup]
     crossings: list[tuple[date, int, int, CrossingStatus | None]]  # north, south, list's status
-    people: dict[int, Any] = field(default_factory=dict)
 
     def today_count(self, side: Side) -> Headcount:
         return self.headcounts[side][0]
@@ -218,7 +216,7 @@ def _headcounts(session: Session, week: list[date]) -> dict[Side, list[Headcount
 
 def scheduler_home(session: Session, today: date, *, locale: str) -> SchedulerHome:
     week = list(days(today, today + timedelta(days=6)))
-    found, people = staffing.violations(
+    found, _people = staffing.violations(
         session, today, today + timedelta(days=VIOLATIONS_AHEAD - 1), locale=locale
     )
     counts: Counter[tuple[Rule, Side, date]] = Counter()
@@ -245,7 +243,7 @@ def scheduler_home(session: Session, today: date, *, locale: str) -> SchedulerHo
         for day, north, south in crossing_days
         if statuses.get(day) not in (CrossingStatus.SENT, CrossingStatus.ACCEPTED)
     ]
-    return SchedulerHome(today, week, _headcounts(session, week), groups, to_send, people)
+    return SchedulerHome(today, week, _headcounts(session, week), groups, to_send)
 
 
 def _crossing_days(session: Session, ahead: list[date]) -> list[tuple[date, int, int]]:

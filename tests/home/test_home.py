@@ -22,23 +22,8 @@ NOV = date(2018, 11, 12)  # a Monday after the October of the flagged records
 
 
 @pytest.fixture
-def admin(session):
-    return make_user(session, Role.ADMIN, name="Admin Kim")
-
-
-@pytest.fixture
-def reviewer(session):
-    return make_user(session, Role.REVIEWER, name="Reviewer Park")
-
-
-@pytest.fixture
 def scheduler(session):
     return make_user(session, Role.SCHEDULER, name="Scheduler Lee")
-
-
-@pytest.fixture
-def diesel(session):
-    return make_resource(session)
 
 
 def main_links(html: str) -> list[str]:
