@@ -109,7 +109,7 @@ class StoryCalendar:
 
 
 # Filled by the migrations themselves, so present in every new database.
-SEEDED_TABLES = frozenset({"hs_rules", "ledger_head", "staffing_rules"})
+SEEDED_TABLES = frozenset({"hs_rules", "ledger_head", "regimes", "staffing_rules"})
 
 
 def database_is_empty(session: Session) -> bool:

@@ -26,7 +26,7 @@ from tests.support import (
     TEST_DATABASE_URL,
     copy_of,
     is_postgres,
-    migrate,
+    migrate_for_tests,
     migrated_template,
     scratch_database,
 )
@@ -71,7 +71,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     engine = create_engine_for(database_url)
-    migrate(engine)
+    migrate_for_tests(engine)
     yield engine
     engine.dispose()
 

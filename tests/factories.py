@@ -110,7 +110,7 @@ def make_waiver(
     valid_from: date | None = date(2018, 1, 1),
     valid_until: date | None = date(2018, 12, 31),
     reference: str | None = None,
-    authority: Authority = Authority.ROK_MOU_INDIVIDUAL,
+    authority: Authority = Authority.UN_1718_COMMITTEE,
 ) -> Waiver:
     """A waiver with `lines` of (resource, unit, requested, granted)."""
     waiver = services.create_waiver(

@@ -35,6 +35,20 @@ def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> No
             command.upgrade(cfg, revision)
 
 
+# The suite's databases screen under the UN regime alone unless a test puts the others in
+# force (`tests.factories.every_regime_in_force`): most tests are about one regime's rules,
+# which the ministry's regime (an approval for every item) would otherwise hide.
+def screen_under_the_un_alone(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE regimes SET in_force = (code = 'un')"))
+
+
+def migrate_for_tests(engine: Engine) -> None:
+    """Migrate `engine` to head, screening under the UN regime alone."""
+    migrate(engine)
+    screen_under_the_un_alone(engine)
+
+
 @contextmanager
 def _postgres_database(server: str, suffix: str, template: str | None = None) -> Iterator[str]:
     """Create a database named after `server`'s with `suffix` (copied from `template` if
@@ -69,7 +83,7 @@ def migrated_template(directory: Path) -> Iterator[str]:
     with scratch_database(directory) as url:
         engine = create_engine_for(url)
         try:
-            migrate(engine)
+            migrate_for_tests(engine)
         finally:
             engine.dispose()  # a template takes no connection while it is copied
         yield url
@@ -96,7 +110,7 @@ def migrated_scratch_engine(directory: Path) -> Iterator[Engine]:
     with scratch_database(directory) as url:
         engine = create_engine_for(url)
         try:
-            migrate(engine)
+            migrate_for_tests(engine)
             yield engine
         finally:
             engine.dispose()

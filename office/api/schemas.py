@@ -143,12 +143,32 @@ class StatusIn(_In):
     note: Text = ""
 
 
+class AuthorisationIn(_In):
+    regime: Annotated[Line, Field(max_length=20, description="regime code: un, rok or us")]
+    line_id: Id
+
+
 class DrawdownIn(_In):
     resource: Annotated[Line, Field(max_length=40, description="resource code")]
     quantity: QuantityIn
     unit: Annotated[Line, Field(max_length=10)]
     occurred_on: IsoDate
-    waiver_line_id: Id | None
+    waiver_line_id: Annotated[
+        Id | None,
+        Field(
+            description="The short form of `authorisations`: one line, under its waiver's "
+            "regime. Regimes that control the resource and have no line named draw on their "
+            "standing authorisation, if any."
+        ),
+    ] = None
+    authorisations: Annotated[
+        list[AuthorisationIn] | None,
+        Field(
+            max_length=10,
+            description="The line drawn on under each regime that controls the resource, "
+            "at most one per regime.",
+        ),
+    ] = None
     purpose: Purpose
     override_reason: Text | None = None
     note: Text = ""
@@ -191,6 +211,17 @@ class WaiverOut(BaseModel):
     lines: list[WaiverLineOut]
 
 
+class ScreeningOut(BaseModel):
+    """A drawdown under one regime: as recorded, or (in a refusal) as it would have been."""
+
+    regime: str
+    control: Control | None
+    line_id: int | None
+    waiver_status: WaiverStatus | None
+    classification: Classification
+    message: str | None = None
+
+
 class DrawdownOut(BaseModel):
     id: int
     seq: int
@@ -204,6 +235,7 @@ class DrawdownOut(BaseModel):
     waiver_line_id: int | None
     waiver_status: WaiverStatus | None
     classification: Classification
+    regimes: list[ScreeningOut]
     flagged: bool
     override_reason: str | None
     reverses_id: int | None
@@ -226,6 +258,7 @@ class Problem(BaseModel):
     detail: str
     errors: dict[str, list[str]] | None = None
     classification: Classification | None = None
+    regimes: list[ScreeningOut] | None = None
 
 
 class ViolationOut(BaseModel):

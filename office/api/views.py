@@ -109,6 +109,17 @@ def _domain_error(exc: DomainError) -> Response:
     members: dict[str, Any] = {}
     if isinstance(exc, ledger.DrawdownRefused):
         members["classification"] = exc.classification.value
+        members["regimes"] = [
+            {
+                "regime": s.regime.code,
+                "control": s.control.value,
+                "line_id": s.line.id if s.line is not None else None,
+                "waiver_status": s.waiver.status.value if s.waiver is not None else None,
+                "classification": s.classification.value,
+                "message": str(m) if (m := exc.message_of(s)) is not None else None,
+            }
+            for s in exc.regimes
+        ]
     elif exc.status_code == 422:
         members["errors"] = {exc.field or "body": [str(exc)]}
     return problem(exc.status_code, str(exc), **members)
@@ -180,6 +191,16 @@ def drawdown_out(entry: DrawdownEntry) -> schemas.DrawdownOut:
         waiver_line_id=entry.waiver_line_id,
         waiver_status=entry.waiver_status,
         classification=entry.classification,
+        regimes=[
+            schemas.ScreeningOut(
+                regime=s.regime.code,
+                control=s.control,
+                line_id=s.waiver_line_id,
+                waiver_status=s.waiver_status,
+                classification=s.classification,
+            )
+            for s in entry.screenings
+        ],
         flagged=entry.flagged,
         override_reason=entry.override_reason,
         reverses_id=entry.reverses_id,
@@ -313,11 +334,20 @@ def record_drawdown() -> Response:
     resource = _resource(body.resource, "resource")
     line = None
     if body.waiver_line_id is not None:
+        if body.authorisations is not None:
+            raise invalid(
+                "waiver_line_id",
+                _("Give either waiver_line_id (the short form) or authorisations, not both."),
+            )
         line = _get(WaiverLine, body.waiver_line_id)
         if line is None:
             raise invalid(
                 "waiver_line_id", _("No waiver line has the id %(id)d.", id=body.waiver_line_id)
             )
+    authorisations = [
+        _authorisation(given, f"authorisations.{n}")
+        for n, given in enumerate(body.authorisations or ())
+    ]
     entry = ledger.record_drawdown(
         db.session,
         resource=resource,
@@ -325,6 +355,7 @@ def record_drawdown() -> Response:
         unit=body.unit,
         occurred_on=body.occurred_on,
         waiver_line=line,
+        authorisations=authorisations,
         purpose=body.purpose,
         note=body.note,
         override_reason=body.override_reason,
@@ -332,6 +363,25 @@ def record_drawdown() -> Response:
         now=utcnow(),
     )
     return commit(respond(drawdown_out(entry), 201, url_for("api.drawdowns")))
+
+
+def _authorisation(given: schemas.AuthorisationIn, field: str) -> WaiverLine:
+    line = _get(WaiverLine, given.line_id)
+    if line is None:
+        raise invalid(f"{field}.line_id", _("No waiver line has the id %(id)d.", id=given.line_id))
+    if line.waiver.regime.code != given.regime:
+        raise invalid(
+            f"{field}.regime",
+            _(
+                "Waiver %(ref)s line %(n)d is under %(regime)s (%(code)s), not %(given)s.",
+                ref=line.waiver.reference,
+                n=line.line_no,
+                regime=line.waiver.regime.shown_name,
+                code=line.waiver.regime.code,
+                given=given.regime,
+            ),
+        )
+    return line
 
 
 def _true_or_false(value: object) -> object:

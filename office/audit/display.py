@@ -84,6 +84,7 @@ ACTION_LABELS = {
     "drawdown.reversed": _l("Drawdown reversed"),
     "resource.saved": _l("Resource saved"),
     "hs_rule.saved": _l("HS rule saved"),
+    "regime.updated": _l("Sanctions regime changed"),
     "hs_rule.deleted": _l("HS rule deleted"),
     "hs_rule.defaults_installed": _l("Default HS rules installed"),
     "delivery.saved": _l("Delivery saved"),
@@ -313,7 +314,9 @@ DETAIL_LABELS = {
     "consecutive": _l("Most days in a row"),
     "control": _l("Control"),
     "counted": _l("Counted"),
+    "controls": _l("Controls"),
     "day": _l("Day"),
+    "default_control": _l("Control of other goods"),
     "effective_on": _l("Effective on"),
     "email": _l("Email"),
     "first": _l("First day"),
@@ -322,6 +325,7 @@ DETAIL_LABELS = {
     "granted": _l("Granted"),
     "hours": _l("Run hours"),
     "hs_code": _l("HS code"),
+    "in_force": _l("In force"),
     "is_superuser": _l("Superuser"),
     "kind": _l("Kind"),
     "last": _l("Last day"),
@@ -340,6 +344,7 @@ DETAIL_LABELS = {
     "on": _l("On"),
     "opened_on": _l("Opened on"),
     "opening": _l("Opening stock"),
+    "origin": _l("Origin"),
     "people": _l("People"),
     "person": _l("Person"),
     "prefix": _l("Prefix"),
@@ -349,6 +354,8 @@ DETAIL_LABELS = {
     "rated_lph": _l("Rated litres an hour"),
     "reason": _l("Reason"),
     "reference": _l("Reference"),
+    "regime": _l("Regime"),
+    "regimes": _l("Under each regime"),
     "replaced_at": _l("Replaced at"),
     "replaces": _l("Replaces"),
     "resource": _l("Resource"),
@@ -363,6 +370,7 @@ DETAIL_LABELS = {
     "side": _l("Side"),
     "source": _l("Source"),
     "source_id": _l("Record"),
+    "standing": _l("Standing"),
     "state": _l("State"),
     "status": _l("Status"),
     "stays": _l("Stays"),
@@ -370,6 +378,8 @@ DETAIL_LABELS = {
     "to_status": _l("To"),
     "token": _l("Token"),
     "unit": _l("Unit"),
+    "us_content_percent": _l("US content (%)"),
+    "us_content_threshold": _l("US content above which it applies (%)"),
     "use": _l("Used for"),
     "valid_from": _l("Valid from"),
     "valid_until": _l("Valid until"),
@@ -396,6 +406,19 @@ _STATUS_CODES: dict[str, type[StrEnum]] = {
     "crossing_list": CrossingStatus,
 }
 _KIND_CODES: dict[str, type[StrEnum]] = {"review": ItemKind, "store": StoreKind}
+# A regime by its code, short (the events keep codes; the names are the reviewers' to edit).
+REGIME_CODES = {"un": _l("UN"), "rok": _l("ROK"), "us": _l("US")}
+# Details listing "regime: code" per regime, and the vocabulary of their codes.
+_PER_REGIME: dict[str, type[StrEnum]] = {"regimes": Classification, "controls": Control}
+
+
+def _per_regime(vocabulary: type[StrEnum], items: list[Any]) -> str:
+    shown = []
+    for item in items:
+        code, _sep, value = str(item).partition(": ")
+        regime = REGIME_CODES.get(code, code)
+        shown.append(f"{regime}: {_coded(vocabulary, value) or value}")
+    return ", ".join(shown) or "-"
 
 
 def _coded(vocabulary: type[StrEnum], value: object) -> str | None:
@@ -418,6 +441,8 @@ def _value(key: str, value: Any, action: str, detail: dict[str, Any]) -> str:
     if value is None or value == "None":
         return "-"
     if isinstance(value, list):
+        if key in _PER_REGIME:
+            return _per_regime(_PER_REGIME[key], value)
         return ", ".join(str(v) for v in value) or "-"
     if isinstance(value, bool) or value in ("True", "False"):
         return _("yes") if value in (True, "True") else _("no")
@@ -432,6 +457,10 @@ def _value(key: str, value: Any, action: str, detail: dict[str, Any]) -> str:
         return _coded(vocabulary, value) or str(value)
     if key == "role" and value in set(Role):
         return role_label(Role(str(value)))
+    if key == "regime" and value in REGIME_CODES:
+        return str(REGIME_CODES[value])
+    if key == "default_control":
+        return _coded(Control, value) or str(value)
     if key == "use" and value in USE_LABELS:
         return str(USE_LABELS[value])
     if key in ("quantity", "capacity", "opening", "measured", "granted", "left"):

@@ -14,7 +14,7 @@ from office.fuel import services as fuel
 from office.reviews import queries
 from office.reviews.models import ItemKind, ReviewState
 from office.staffing.checks import days
-from office.waivers.models import DrawdownEntry, Waiver, WaiverLine
+from office.waivers.models import EntryScreening, Waiver, WaiverLine
 from office.waivers.queries import status_on, used_as_of
 from office.waivers.services import GRANTED_STATUSES, LineUsage, line_usage
 from office.waivers.units import convert
@@ -78,16 +78,16 @@ def _daily(
     daily: dict[int, dict[date, Decimal]] = {line_id: {} for line_id in ids}
     rows = session.execute(
         select(
-            DrawdownEntry.waiver_line_id,
-            DrawdownEntry.occurred_on,
-            func.sum(DrawdownEntry.base_quantity),
+            EntryScreening.waiver_line_id,
+            EntryScreening.occurred_on,
+            func.sum(EntryScreening.base_quantity),
         )
         .where(
-            DrawdownEntry.occurred_on >= start,
-            DrawdownEntry.occurred_on <= end,
-            DrawdownEntry.waiver_line_id.in_(ids),
+            EntryScreening.occurred_on >= start,
+            EntryScreening.occurred_on <= end,
+            EntryScreening.waiver_line_id.in_(ids),
         )
-        .group_by(DrawdownEntry.waiver_line_id, DrawdownEntry.occurred_on)
+        .group_by(EntryScreening.waiver_line_id, EntryScreening.occurred_on)
     )
     for line_id, day, quantity in rows:
         assert line_id is not None, "the query names its lines"

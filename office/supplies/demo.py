@@ -23,7 +23,8 @@ from office.repairs.models import Area, WorkOrder, WorkStatus
 from office.stock.models import StockLot
 from office.supplies import services
 from office.supplies.models import ApprovalType, Delivery, Direction
-from office.waivers.models import Purpose
+from office.waivers.demo import GOVERNMENT_POSITION_2018
+from office.waivers.models import Control, Purpose
 
 if TYPE_CHECKING:
     from office.demo import StoryCalendar
@@ -315,6 +316,11 @@ def schedule(
                     unit_value_krw=won,
                     unit_value_usd=(won / USD_RATE).quantize(Decimal("0.01")),
                     waiver_line=waivers.line(reference, code),
+                    # Under the UN's ban and without its exemption, as in 2018; the refused
+                    # crossing's lines are left to the office's check.
+                    override_reason=GOVERNMENT_POSITION_2018
+                    if resource.control is Control.PROHIBITED and shipment.reference != REFUSED
+                    else "",
                     must_return=code in shipment.returns_by,
                     return_due_on=on(shipment.returns_by[code])
                     if code in shipment.returns_by

@@ -167,8 +167,9 @@ def keygen(path: Path) -> None:
 
 @ledger_cli.command("check")
 def check() -> None:
-    """Recompute every waiver line's use from the ledger, and look for records drawn twice;
-    report each finding and exit 1 on any."""
+    """Recompute every waiver line's use from the ledger (under every regime), compare each
+    entry's screenings with its hashed record, and look for records drawn twice; report each
+    finding and exit 1 on any."""
     differences = ledger.check_usage(db.session)
     for difference in differences:
         line = difference.line
@@ -182,7 +183,11 @@ def check() -> None:
     for group in twice:
         seqs = ", ".join(str(seq) for seq in group.seqs)
         click.echo(f"{group.source.value} {group.source_ref} is drawn by entries {seqs}")
-    if differences or twice:
+    screenings = ledger.check_screenings(db.session)
+    for screening in screenings:
+        click.echo(f"entry {screening.seq}: {screening.reason}")
+    if differences or twice or screenings:
         sys.exit(1)
     click.echo("Usage of every waiver line equals the ledger's sum.")
+    click.echo("Every entry's screenings match its hashed record.")
     click.echo("No record is drawn more than once.")

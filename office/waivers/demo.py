@@ -21,6 +21,16 @@ from office.waivers.units import Unit
 if TYPE_CHECKING:
     from office.demo import StoryCalendar
 
+# Made in the United States: under the EAR as well (the rest is the South's own).
+US_ORIGIN = frozenset({"computer"})
+# The government's position in 2018 on what the UN bans (steel, copper, nickel, water heaters,
+# generators...): carried north with the ministry's approval for the office's own use, no
+# 1718 Committee exemption requested (../shared/domain.md, section 4).
+GOVERNMENT_POSITION_2018 = (
+    "The government's position: materials for the office and the South's personnel, of no "
+    "economic benefit to the North; no 1718 Committee exemption requested."
+)
+
 RESOURCES = (
     # code, Korean, English, HS, unit, barrels per tonne
     ("diesel", "경유", "Diesel (gas oil)", "2710.19", Unit.L, "7.23"),
@@ -34,7 +44,7 @@ RESOURCES = (
     ("generator", "발전기", "Diesel generator sets", "8502.11", Unit.PIECE, None),
     ("welder", "용접기", "Arc welding machines", "8515.31", Unit.PIECE, None),
     ("car", "승용차", "Passenger cars", "8703.23", Unit.PIECE, None),
-    ("computer", "컴퓨터", "Desktop computers", "8471.50", Unit.PIECE, None),
+    ("computer", "컴퓨터", "Desktop computers", "8471.50", Unit.PIECE, None),  # US-made
     ("cement", "시멘트", "Portland cement", "2523.29", Unit.T, None),
     ("paint", "페인트", "Paint", "3209.10", Unit.KG, None),
     ("rice", "쌀", "Rice", "1006.30", Unit.KG, None),
@@ -103,6 +113,16 @@ WAIVERS = (
         ],
     ),
     (
+        # Refined petroleum is not banned but capped (op. 5): what goes north is notified to
+        # the 1718 Committee every 30 days. A standing authorisation under the UN regime.
+        "UN1718-P5-2018",
+        Authority.UN_1718_COMMITTEE,
+        "Refined petroleum for the office, notified under UNSCR 2397 op. 5",
+        date(2018, 6, 11),
+        date(2019, 8, 13),
+        [("diesel", Unit.BBL, "2000"), ("gasoline", Unit.BBL, "80"), ("kerosene", Unit.BBL, "130")],
+    ),
+    (
         "US-2018-LO-IT",
         Authority.US_GOVERNMENT,
         "Licence for US-origin IT equipment",
@@ -112,6 +132,9 @@ WAIVERS = (
     ),
 )
 
+# Drawn on without being named (besides the blanket approval, which stands by default).
+STANDING = frozenset({"UN1718-P5-2018"})
+
 # (date, reference, new status, note)
 STATUS_EVENTS = (
     (date(2018, 6, 5), "MOU-2018-0611", WaiverStatus.REQUESTED, "Filed with the ministry."),
@@ -119,6 +142,13 @@ STATUS_EVENTS = (
     (date(2018, 6, 28), "MOU-2018-0702-G", WaiverStatus.REQUESTED, ""),
     (date(2018, 7, 2), "MOU-2018-0702-G", WaiverStatus.GRANTED, "For the repair period only."),
     (date(2018, 8, 10), "MOU-2018-B-0814", WaiverStatus.REQUESTED, ""),
+    (date(2018, 6, 8), "UN1718-P5-2018", WaiverStatus.REQUESTED, "Through MOFA."),
+    (
+        date(2018, 6, 11),
+        "UN1718-P5-2018",
+        WaiverStatus.GRANTED,
+        "Counted toward the cap; notified every 30 days.",
+    ),
     (
         date(2018, 8, 14),
         "MOU-2018-B-0814",
@@ -171,6 +201,8 @@ def prepare(
             hs_code=hs,
             unit=unit,
             barrels_per_tonne=factor,
+            origin="US" if code in US_ORIGIN else "KR",
+            us_content_percent=100 if code in US_ORIGIN else 0,
             actor=reviewer,
             now=set_up,
         )
@@ -190,6 +222,7 @@ def prepare(
             actor=reviewer,
             now=at(on(first) - timedelta(days=3), 18),
             lines=[services.LineSpec(resources[c], u, q) for c, u, q in lines],
+            standing=True if reference in STANDING else None,
         )
     demo = DemoWaivers(resources, waivers)
 

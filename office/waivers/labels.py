@@ -49,6 +49,7 @@ CLASSIFICATION_LABELS = {
 CONTROL_LABELS = {
     Control.PROHIBITED: _l("prohibited"),
     Control.CAPPED: _l("capped"),
+    Control.APPROVAL: _l("approval required"),
     Control.NONE: _l("not controlled"),
 }
 

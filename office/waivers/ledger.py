@@ -1,17 +1,20 @@
 """The drawdown ledger's one door.
 
-Every quantity drawn on a waiver, from a manual entry, a delivery crossing, a fuel receipt or
-issue, a meter reading or a work order, is recorded by `record_drawdown`. It classifies the
-drawdown against the waiver's status at that moment, enforces the line's cap under a lock,
-chains the entry's hash to the previous one and updates the line's usage, all in the caller's
-transaction. No other code writes ledger rows.
+Every quantity drawn north, from a manual entry, a delivery crossing, a fuel receipt or
+issue, a meter reading or a work order, is recorded by `record_drawdown`. It screens the
+drawdown under every regime in force: each regime that controls the resource needs a line of
+an authorisation under it (named by the caller, or the regime's standing blanket approval),
+classified against its waiver's status at that moment with its cap enforced under a lock.
+The entry is classified as the worst of its regimes, chained to the previous entry's hash
+with every regime's line, status and classification, and each line's usage is updated, all
+in the caller's transaction. No other code writes ledger rows.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -24,21 +27,24 @@ from office.audit.services import record_event
 from office.auth.models import User
 from office.auth.permissions import Permission, has_permission
 from office.errors import ConflictError, InvalidInput
-from office.i18n import _l, format_hs_code, office_date
+from office.i18n import LazyText, _l, format_hs_code, office_date
 from office.periods import services as periods
 from office.waivers.labels import STATUS_LABELS
 from office.waivers.models import (
     Classification,
     Control,
     DrawdownEntry,
+    EntryScreening,
     LedgerHead,
     Purpose,
+    Regime,
     Resource,
     Source,
     Waiver,
     WaiverLine,
     WaiverStatus,
 )
+from office.waivers.regimes import controls_of, determine, regimes_in_force, standing_line
 from office.waivers.services import EARLIEST_DATE
 from office.waivers.units import MAX_QUANTITY, Unit, amount, convert, parse_quantity, unit_name
 
@@ -49,12 +55,41 @@ _PENDING = frozenset({WaiverStatus.DRAFT, WaiverStatus.REQUESTED})
 REASON_MAX_LENGTH = 2000
 
 
-class DrawdownRefused(ConflictError):
-    """The drawdown is not covered and was not overridden; nothing was recorded."""
+# Worst first: an entry's classification is the first of these any of its regimes has.
+WORST_FIRST = (
+    Classification.UNCOVERED,
+    Classification.DENIED,
+    Classification.PENDING,
+    Classification.OUTSIDE_VALIDITY,
+    Classification.OVER_CAP,
+    Classification.COVERED,
+    Classification.NOT_REQUIRED,
+)
 
-    def __init__(self, message: Any, classification: Classification) -> None:
+
+def worst(classifications: Collection[Classification]) -> Classification:
+    """The overall classification of an entry classified `classifications` by its regimes."""
+    return min(classifications, key=WORST_FIRST.index, default=Classification.NOT_REQUIRED)
+
+
+class DrawdownRefused(ConflictError):
+    """The drawdown is not covered under every regime and was not overridden; nothing was
+    recorded. `regimes` holds each regime's screening."""
+
+    def __init__(
+        self,
+        message: Any,
+        classification: Classification,
+        regimes: Collection[RegimeScreening] = (),
+    ) -> None:
         super().__init__(message, field="quantity")
         self.classification = classification
+        self.regimes = list(regimes)
+        self.checked: CheckedDrawdown | None = None
+
+    def message_of(self, screening: RegimeScreening) -> Any | None:
+        """What refuses the drawdown under one regime (None if that regime does not)."""
+        return screening.message(self.checked) if self.checked is not None else None
 
 
 # --- classification -----------------------------------------------------------------------
@@ -78,6 +113,13 @@ def classify(
             if resource.control is Control.NONE
             else (Classification.UNCOVERED)
         )
+    return classify_line(waiver, line, base_quantity, occurred_on)
+
+
+def classify_line(
+    waiver: Waiver, line: WaiverLine, base_quantity: Decimal, occurred_on: date
+) -> Classification:
+    """Classify a drawdown of `base_quantity` on `line` (of `waiver`) on `occurred_on`."""
     if waiver.status in _DENYING or line.granted_quantity == 0:
         return Classification.DENIED
     if waiver.status in _PENDING:
@@ -96,10 +138,19 @@ def refusal_message(
     line: WaiverLine | None,
     base_quantity: Decimal,
     occurred_on: date,
+    control: Control | None = None,
 ) -> Any:
     """Name the waiver, the line and the numbers behind a refusal, and what would fix it."""
     if classification is Classification.UNCOVERED:
-        control = _l("prohibited") if resource.control is Control.PROHIBITED else _l("capped")
+        control = control or resource.control
+        if control is Control.APPROVAL:
+            return _l(
+                "%(name)s (HS %(hs)s) needs an approval: choose the line that covers it, "
+                "or give a reason to record it uncovered.",
+                name=resource.shown_name,
+                hs=format_hs_code(resource.hs_code),
+            )
+        control = _l("prohibited") if control is Control.PROHIBITED else _l("capped")
         return _l(
             "%(name)s (HS %(hs)s) is %(control)s: choose the waiver line that covers it, "
             "or give a reason to record it uncovered.",
@@ -161,7 +212,12 @@ class CheckedDrawdown:
     unit: Unit
     base_quantity: Decimal
     occurred_on: date
-    line: WaiverLine | None
+    # The lines named, at most one per regime.
+    lines: tuple[WaiverLine, ...] = ()
+
+    @property
+    def line(self) -> WaiverLine | None:
+        return self.lines[0] if self.lines else None
 
 
 def check_drawdown_input(
@@ -172,8 +228,11 @@ def check_drawdown_input(
     line: WaiverLine | None,
     *,
     today: date,
+    authorisations: Sequence[WaiverLine] = (),
 ) -> CheckedDrawdown:
-    """Validate a drawdown's input; raise InvalidInput naming the field at fault."""
+    """Validate a drawdown's input; raise InvalidInput naming the field at fault.
+
+    `line` is the short form of `authorisations` (the lines named, one per regime)."""
     try:
         unit = Unit(unit)
     except ValueError:
@@ -189,17 +248,37 @@ def check_drawdown_input(
         )
     if occurred_on < EARLIEST_DATE:
         raise InvalidInput(_l("Enter a date from 2000-01-01 on."), field="occurred_on")
-    if line is not None and line.resource_id != resource.id:
-        raise InvalidInput(
-            _l(
-                "Waiver %(ref)s line %(n)d is for %(other)s, not %(name)s.",
-                ref=line.waiver.reference,
-                n=line.line_no,
-                other=line.resource.shown_name,
-                name=resource.shown_name,
-            ),
-            field="waiver_line_id",
-        )
+    lines = list(authorisations)
+    if line is not None and line not in lines:
+        lines.insert(0, line)
+    field = "waiver_line_id" if not authorisations else "authorisations"
+    by_regime: dict[int, WaiverLine] = {}
+    for named in lines:
+        if named.resource_id != resource.id:
+            raise InvalidInput(
+                _l(
+                    "Waiver %(ref)s line %(n)d is for %(other)s, not %(name)s.",
+                    ref=named.waiver.reference,
+                    n=named.line_no,
+                    other=named.resource.shown_name,
+                    name=resource.shown_name,
+                ),
+                field=field,
+            )
+        other = by_regime.setdefault(named.waiver.regime_id, named)
+        if other is not named:
+            raise InvalidInput(
+                _l(
+                    "Name one line under %(regime)s, not two (%(a)s line %(n)d and %(b)s "
+                    "line %(m)d).",
+                    regime=named.waiver.regime.shown_name,
+                    a=other.waiver.reference,
+                    n=other.line_no,
+                    b=named.waiver.reference,
+                    m=named.line_no,
+                ),
+                field=field,
+            )
     base = convert(quantity, unit, resource.unit, resource.barrels_per_tonne)
     if base <= 0:
         raise InvalidInput(
@@ -208,7 +287,138 @@ def check_drawdown_input(
         )
     if base >= MAX_QUANTITY:
         raise InvalidInput(_l("The quantity is too large."), field="quantity")
-    return CheckedDrawdown(resource, quantity, unit, base, occurred_on, line)
+    return CheckedDrawdown(resource, quantity, unit, base, occurred_on, tuple(lines))
+
+
+# --- screening under every regime -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegimeScreening:
+    """A drawdown under one regime: the resource's control there, the line it draws on (named,
+    or the regime's standing approval) and the classification."""
+
+    regime: Regime
+    control: Control
+    line: WaiverLine | None
+    standing: bool
+    classification: Classification
+
+    @property
+    def waiver(self) -> Waiver | None:
+        return self.line.waiver if self.line is not None else None
+
+    @property
+    def refuses(self) -> bool:
+        return self.classification not in RECORDED_PLAINLY
+
+    def message(self, checked: CheckedDrawdown) -> Any | None:
+        """What refuses the drawdown under this regime, with the numbers; None if nothing."""
+        if not self.refuses:
+            return None
+        return refusal_message(
+            self.classification,
+            checked.resource,
+            self.waiver,
+            self.line,
+            checked.base_quantity,
+            checked.occurred_on,
+            self.control,
+        )
+
+    def remaining(self, checked: CheckedDrawdown) -> tuple[Decimal | None, Decimal | None]:
+        """What the line has left before and after the drawdown, in the line's unit."""
+        line = self.line
+        if line is None or line.granted_base is None:
+            return None, None
+        resource = checked.resource
+        left = line.granted_base - line.used_base
+        return (
+            convert(left, resource.unit, line.unit, resource.barrels_per_tonne),
+            convert(
+                left - checked.base_quantity, resource.unit, line.unit, resource.barrels_per_tonne
+            ),
+        )
+
+
+def lock_lines(session: Session, lines: Collection[WaiverLine]) -> None:
+    """Lock waiver lines and, shared, their waivers (a status change waits for drawdowns in
+    flight, and they for it), each in id order so that two drawdowns on the same lines never
+    wait for each other in a circle; every line and waiver is read afresh."""
+    if not lines:
+        return
+    waiver_ids = sorted({line.waiver_id for line in lines})
+    session.scalars(
+        select(Waiver)
+        .where(Waiver.id.in_(waiver_ids))
+        .order_by(Waiver.id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).all()
+    session.scalars(
+        select(WaiverLine)
+        .where(WaiverLine.id.in_(sorted({line.id for line in lines})))
+        .order_by(WaiverLine.id)
+        .with_for_update(of=WaiverLine)
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def lock_line(session: Session, line: WaiverLine) -> WaiverLine:
+    """Lock one waiver line (and, shared, its waiver); return it read afresh."""
+    lock_lines(session, [line])
+    return line
+
+
+def screen(session: Session, checked: CheckedDrawdown, *, lock: bool) -> list[RegimeScreening]:
+    """Screen a drawdown under every regime in force (and under the regime of each line
+    named, in force or not: a line named holds whatever the resource's control), in the
+    regimes' order. With `lock`, the lines are locked before they are classified."""
+    resource, base, day = checked.resource, checked.base_quantity, checked.occurred_on
+    named = {line.waiver.regime_id: line for line in checked.lines}
+    regimes = {regime.id: regime for regime in regimes_in_force(session)}
+    regimes.update((line.waiver.regime_id, line.waiver.regime) for line in checked.lines)
+    controls = controls_of(resource)
+    chosen: list[tuple[Regime, Control, WaiverLine | None, bool]] = []
+    for regime in sorted(regimes.values(), key=lambda regime: regime.position):
+        kept = controls.get(regime.id)
+        control = (
+            kept.control if kept is not None else determine(regime, regime.rules, resource).control
+        )
+        line = named.get(regime.id)
+        standing = False
+        if line is None and control is not Control.NONE:
+            line = standing_line(session, regime, resource, day, base)
+            standing = line is not None
+        chosen.append((regime, control, line, standing))
+    if lock:
+        lock_lines(session, [line for _, _, line, _ in chosen if line is not None])
+    return [
+        RegimeScreening(
+            regime,
+            control,
+            line,
+            standing,
+            Classification.NOT_REQUIRED
+            if line is None and control is Control.NONE
+            else Classification.UNCOVERED
+            if line is None
+            else classify_line(line.waiver, line, base, day),
+        )
+        for regime, control, line, standing in chosen
+    ]
+
+
+def refusal(screenings: Sequence[RegimeScreening], checked: CheckedDrawdown) -> Any:
+    """Name each regime that refuses, its line and the numbers (the regime itself only when
+    more than one is screened)."""
+    parts = [(s, s.message(checked)) for s in screenings if s.refuses]
+    if len(screenings) == 1:
+        return parts[0][1]
+    messages = [
+        _l("%(regime)s: %(refusal)s", regime=s.regime.shown_name, refusal=m) for s, m in parts
+    ]
+    return LazyText(lambda: " ".join(str(message) for message in messages))
 
 
 # --- preview ------------------------------------------------------------------------------
@@ -219,44 +429,23 @@ class Preview:
     classification: Classification
     base_quantity: Decimal
     message: Any | None
-    remaining_before: Decimal | None  # in the line's unit
+    remaining_before: Decimal | None  # in the first line's unit
     remaining_after: Decimal | None
+    regimes: tuple[RegimeScreening, ...] = ()
 
     @property
     def needs_override(self) -> bool:
         return self.classification not in RECORDED_PLAINLY
 
 
-def preview_drawdown(checked: CheckedDrawdown) -> Preview:
+def preview_drawdown(session: Session, checked: CheckedDrawdown) -> Preview:
     """Tell what recording `checked` now would give, without recording or locking anything."""
-    line = checked.line
-    waiver = line.waiver if line is not None else None
-    classification = classify(
-        checked.resource, waiver, line, checked.base_quantity, checked.occurred_on
-    )
-    message = None
-    if classification not in RECORDED_PLAINLY:
-        message = refusal_message(
-            classification,
-            checked.resource,
-            waiver,
-            line,
-            checked.base_quantity,
-            checked.occurred_on,
-        )
-    before = after = None
-    if line is not None and line.granted_base is not None:
-        resource = checked.resource
-        before = convert(
-            line.granted_base - line.used_base, resource.unit, line.unit, resource.barrels_per_tonne
-        )
-        after = convert(
-            line.granted_base - line.used_base - checked.base_quantity,
-            resource.unit,
-            line.unit,
-            resource.barrels_per_tonne,
-        )
-    return Preview(classification, checked.base_quantity, message, before, after)
+    screenings = screen(session, checked, lock=False)
+    classification = worst([s.classification for s in screenings])
+    message = refusal(screenings, checked) if classification not in RECORDED_PLAINLY else None
+    first = next((s for s in screenings if s.line is not None), None)
+    before, after = first.remaining(checked) if first is not None else (None, None)
+    return Preview(classification, checked.base_quantity, message, before, after, tuple(screenings))
 
 
 # --- the hash chain -----------------------------------------------------------------------
@@ -305,7 +494,7 @@ def _canonical(value: Any) -> Any:
 
 # Fields added after the first entries were written: hashed only when set, so that every
 # entry written before them keeps its hash.
-HASHED_WHEN_SET = ("source_id",)
+HASHED_WHEN_SET = ("source_id", "regimes")
 
 
 def entry_digest(values: Mapping[str, Any] | RowMapping) -> str:
@@ -320,14 +509,6 @@ def entry_digest(values: Mapping[str, Any] | RowMapping) -> str:
 
 
 # --- writing -----------------------------------------------------------------------------
-
-
-def lock_line(session: Session, line: WaiverLine) -> WaiverLine:
-    """Lock a waiver line and, shared, its waiver (a status change waits for drawdowns in
-    flight, and they for it); return the line with both read afresh."""
-    session.get(Waiver, line.waiver_id, with_for_update={"read": True}, populate_existing=True)
-    session.refresh(line, with_for_update=True)
-    return line
 
 
 def _append(session: Session, values: dict[str, Any]) -> DrawdownEntry:
@@ -347,6 +528,76 @@ def _append(session: Session, values: dict[str, Any]) -> DrawdownEntry:
 # --- recording ----------------------------------------------------------------------------
 
 
+def regimes_record(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The canonical JSON of an entry's screenings, as hashed: one object per regime, in the
+    regimes' order."""
+    return json.dumps(
+        [
+            {
+                "regime": row["regime"],
+                "control": _canonical(row["control"]),
+                "line_id": row["line_id"],
+                "waiver_id": row["waiver_id"],
+                "waiver_status": _canonical(row["waiver_status"]),
+                "classification": _canonical(row["classification"]),
+            }
+            for row in rows
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def _write_entry(
+    session: Session,
+    values: dict[str, Any],
+    screenings: Sequence[tuple[Regime, Control | None, WaiverLine | None, Classification]],
+) -> DrawdownEntry:
+    """Append an entry with its screenings (each regime, its control, line and
+    classification), and move each line's use by the entry's quantity."""
+    rows = [
+        {
+            "regime": regime.code,
+            "control": control,
+            "line_id": line.id if line is not None else None,
+            "waiver_id": line.waiver_id if line is not None else None,
+            "waiver_status": line.waiver.status if line is not None else None,
+            "classification": classification,
+        }
+        for regime, control, line, classification in screenings
+    ]
+    # The entry's own waiver and line: the first regime's that names one (lists show it;
+    # every regime's is in its screenings).
+    first = next((line for _, _, line, _ in screenings if line is not None), None)
+    values = {
+        **values,
+        "waiver_id": first.waiver_id if first is not None else None,
+        "waiver_line_id": first.id if first is not None else None,
+        "waiver_status": first.waiver.status if first is not None else None,
+        "regimes": regimes_record(rows),
+    }
+    entry = _append(session, values)
+    for (regime, control, line, classification), row in zip(screenings, rows, strict=True):
+        session.add(
+            EntryScreening(
+                entry_id=entry.id,
+                regime_id=regime.id,
+                position=regime.position,
+                seq=entry.seq,
+                occurred_on=entry.occurred_on,
+                base_quantity=entry.base_quantity,
+                control=control,
+                waiver_id=row["waiver_id"],
+                waiver_line_id=row["line_id"],
+                waiver_status=row["waiver_status"],
+                classification=classification,
+            )
+        )
+        if line is not None:
+            line.used_base += entry.base_quantity
+    return entry
+
+
 def record_drawdown(
     session: Session,
     *,
@@ -354,7 +605,8 @@ def record_drawdown(
     quantity: object,
     unit: Unit | str,
     occurred_on: date,
-    waiver_line: WaiverLine | None,
+    waiver_line: WaiverLine | None = None,
+    authorisations: Sequence[WaiverLine] = (),
     purpose: Purpose | str,
     source: Source | str = Source.MANUAL,
     source_id: int | None = None,
@@ -366,36 +618,47 @@ def record_drawdown(
 ) -> DrawdownEntry:
     """Record a drawdown on the ledger and return its entry.
 
-    `source_id` names the record it is drawn for (a manifest line, a fuel receipt, a meter
-    reading): the database holds one entry per source. Raises InvalidInput for input that
-    makes no sense, ConflictError for a month signed off, and DrawdownRefused when the
-    drawdown is not covered and no override (a reason, by a user allowed to override) was
-    given.
+    `authorisations` names the line drawn on under each regime (at most one per regime);
+    `waiver_line` is its short form, one line. A regime that controls the resource and has no
+    line named draws on its standing approval, if one covers it. `source_id` names the record
+    it is drawn for (a manifest line, a fuel receipt, a meter reading): the database holds
+    one entry per source. Raises InvalidInput for input that makes no sense, ConflictError
+    for a month signed off, and DrawdownRefused when the drawdown is not covered under every
+    regime and no override (a reason, by a user allowed to override) was given.
     """
     checked = check_drawdown_input(
-        resource, quantity, unit, occurred_on, waiver_line, today=office_date(now)
+        resource,
+        quantity,
+        unit,
+        occurred_on,
+        waiver_line,
+        today=office_date(now),
+        authorisations=authorisations,
     )
     reason = (override_reason or "").strip()[:REASON_MAX_LENGTH] or None
     periods.ensure_open(session, occurred_on, "occurred_on")
-    line = lock_line(session, waiver_line) if waiver_line is not None else None
-    waiver = line.waiver if line is not None else None
-    classification = classify(resource, waiver, line, checked.base_quantity, occurred_on)
+    screenings = screen(session, checked, lock=True)
+    classification = worst([s.classification for s in screenings])
     flagged = classification not in RECORDED_PLAINLY
     if flagged:
-        message = refusal_message(
-            classification, resource, waiver, line, checked.base_quantity, occurred_on
-        )
+        message = refusal(screenings, checked)
         if reason is None:
-            raise DrawdownRefused(message, classification)
-        if actor is None or not has_permission(actor, Permission.OVERRIDE_DRAWDOWN):
-            raise DrawdownRefused(
+            refused = DrawdownRefused(message, classification, screenings)
+        elif actor is None or not has_permission(actor, Permission.OVERRIDE_DRAWDOWN):
+            refused = DrawdownRefused(
                 _l(
                     "%(refusal)s Only an office administrator can record it anyway.",
                     refusal=message,
                 ),
                 classification,
+                screenings,
             )
-    entry = _append(
+        else:
+            refused = None
+        if refused is not None:
+            refused.checked = checked
+            raise refused
+    entry = _write_entry(
         session,
         dict(
             resource_id=resource.id,
@@ -410,18 +673,14 @@ def record_drawdown(
             source_id=source_id,
             source_ref=source_ref,
             note=(note or "").strip(),
-            waiver_id=waiver.id if waiver else None,
-            waiver_line_id=line.id if line else None,
-            waiver_status=waiver.status if waiver else None,
             classification=classification,
             flagged=flagged,
             override_reason=reason if flagged else None,
             reverses_id=None,
             reversal_reason=None,
         ),
+        [(s.regime, s.control, s.line, s.classification) for s in screenings],
     )
-    if line is not None:
-        line.used_base += checked.base_quantity
     # Every entry is on the audit trail, whichever door it came through: a manual or API
     # drawdown has no other event, and one drawn for a receipt or a crossing is its own record.
     record_event(
@@ -436,6 +695,7 @@ def record_drawdown(
         unit=checked.unit.value,
         source=entry.source.value,
         classification=classification.value,
+        regimes=[f"{s.regime.code}: {s.classification.value}" for s in screenings],
         **({"reason": reason} if flagged else {}),
     )
     session.flush()
@@ -445,7 +705,8 @@ def record_drawdown(
 def reverse_entry(
     session: Session, entry: DrawdownEntry, *, reason: str, actor: User | None, now: datetime
 ) -> DrawdownEntry:
-    """Record the reversal of `entry` (its negative, linked to it) and return it.
+    """Record the reversal of `entry` (its negative, linked to it, on the same lines under
+    the same regimes) and return it.
 
     Raises InvalidInput without a reason, ConflictError for a reversal or an entry already
     reversed.
@@ -468,7 +729,8 @@ def reverse_entry(
     # Dated with the entry, unless its month is signed off: then in the first open month.
     occurred_on = periods.first_open_day(session, entry.occurred_on)
     periods.ensure_open(session, occurred_on, "occurred_on")
-    line = lock_line(session, entry.waiver_line) if entry.waiver_line is not None else None
+    screened = list(entry.screenings)
+    lock_lines(session, [s.waiver_line for s in screened if s.waiver_line is not None])
     # One reversal at a time looks for an earlier one.
     session.get(LedgerHead, 1, with_for_update=True, populate_existing=True)
     earlier = session.scalar(select(DrawdownEntry).where(DrawdownEntry.reverses_id == entry.id))
@@ -476,7 +738,7 @@ def reverse_entry(
         raise ConflictError(
             _l("Entry %(seq)d was already reversed by entry %(by)d.", seq=entry.seq, by=earlier.seq)
         )
-    reversal = _append(
+    reversal = _write_entry(
         session,
         dict(
             resource_id=entry.resource_id,
@@ -491,18 +753,14 @@ def reverse_entry(
             source_id=entry.source_id,
             source_ref=entry.source_ref,
             note="",
-            waiver_id=entry.waiver_id,
-            waiver_line_id=entry.waiver_line_id,
-            waiver_status=line.waiver.status if line is not None else None,
             classification=entry.classification,
             flagged=False,
             override_reason=None,
             reverses_id=entry.id,
             reversal_reason=reason,
         ),
+        [(s.regime, s.control, s.waiver_line, s.classification) for s in screened],
     )
-    if line is not None:
-        line.used_base -= entry.base_quantity
     record_event(
         session,
         "drawdown.reversed",
@@ -584,12 +842,13 @@ class UsageDifference:
 
 
 def check_usage(session: Session) -> list[UsageDifference]:
-    """Recompute every line's use from the ledger; return the lines whose stored use differs."""
+    """Recompute every line's use from the ledger (each entry's line under each regime);
+    return the lines whose stored use differs."""
     sums = dict(
         session.execute(
-            select(DrawdownEntry.waiver_line_id, func.sum(DrawdownEntry.base_quantity))
-            .where(DrawdownEntry.waiver_line_id.is_not(None))
-            .group_by(DrawdownEntry.waiver_line_id)
+            select(EntryScreening.waiver_line_id, func.sum(EntryScreening.base_quantity))
+            .where(EntryScreening.waiver_line_id.is_not(None))
+            .group_by(EntryScreening.waiver_line_id)
         ).all()
     )
     differences = []
@@ -598,6 +857,80 @@ def check_usage(session: Session) -> list[UsageDifference]:
         if actual != line.used_base:
             differences.append(UsageDifference(line, line.used_base, actual))
     return differences
+
+
+@dataclass(frozen=True)
+class ScreeningDifference:
+    seq: int
+    reason: str
+
+
+def check_screenings(session: Session, batch: int = 5000) -> list[ScreeningDifference]:
+    """Compare every entry's screenings (the rows the reports read) with what the entry holds
+    under its hash: its `regimes` record, or for an entry written before regimes, its own
+    line, status and classification under the one regime it was screened under."""
+    differences: list[ScreeningDifference] = []
+    last_id = 0
+    regime_codes = dict(session.execute(select(Regime.id, Regime.code)).all())
+    while True:
+        entries = session.execute(
+            select(
+                DrawdownEntry.id,
+                DrawdownEntry.seq,
+                DrawdownEntry.regimes,
+                DrawdownEntry.waiver_id,
+                DrawdownEntry.waiver_line_id,
+                DrawdownEntry.waiver_status,
+                DrawdownEntry.classification,
+                DrawdownEntry.base_quantity,
+                DrawdownEntry.occurred_on,
+            )
+            .where(DrawdownEntry.id > last_id)
+            .order_by(DrawdownEntry.id)
+            .limit(batch)
+        ).all()
+        if not entries:
+            return differences
+        last_id = entries[-1].id
+        rows: dict[int, list[EntryScreening]] = {}
+        for row in session.scalars(
+            select(EntryScreening)
+            .where(EntryScreening.entry_id.in_([e.id for e in entries]))
+            .order_by(EntryScreening.entry_id, EntryScreening.position)
+        ):
+            rows.setdefault(row.entry_id, []).append(row)
+        for e in entries:
+            kept = rows.get(e.id, [])
+            if any(
+                (r.seq, r.base_quantity, r.occurred_on) != (e.seq, e.base_quantity, e.occurred_on)
+                for r in kept
+            ):
+                differences.append(ScreeningDifference(e.seq, "its screenings' copy differs"))
+                continue
+            record = [
+                {
+                    "regime": regime_codes[r.regime_id],
+                    "control": r.control,
+                    "line_id": r.waiver_line_id,
+                    "waiver_id": r.waiver_id,
+                    "waiver_status": r.waiver_status,
+                    "classification": r.classification,
+                }
+                for r in kept
+            ]
+            if e.regimes is not None:
+                same = regimes_record(record) == e.regimes
+            else:
+                same = len(kept) == 1 and (
+                    kept[0].waiver_id,
+                    kept[0].waiver_line_id,
+                    kept[0].waiver_status,
+                    kept[0].classification,
+                ) == (e.waiver_id, e.waiver_line_id, e.waiver_status, e.classification)
+            if not same:
+                differences.append(
+                    ScreeningDifference(e.seq, "its screenings differ from its hashed record")
+                )
 
 
 @dataclass(frozen=True)

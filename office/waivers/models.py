@@ -23,9 +23,20 @@ from office.waivers.units import Quantity, Unit
 
 
 class Control(StrEnum):
-    PROHIBITED = "prohibited"  # needs an exemption (HS chapters 72-89 by default)
-    CAPPED = "capped"  # refined petroleum (HS 2710): counts toward the UN 30-day notification
+    """What a regime asks of goods before they go north (strictest first)."""
+
+    PROHIBITED = "prohibited"  # needs an exemption (UN: HS chapters 72-89 by default)
+    CAPPED = "capped"  # counted against a cap (UN: refined petroleum, HS 2710)
+    APPROVAL = "approval_required"  # needs an approval or licence (ROK: every item; US: EAR)
     NONE = "none"
+
+
+class Basis(StrEnum):
+    """What decided a resource's control under a regime."""
+
+    RULE = "rule"  # the HS rule with the longest matching prefix
+    DEFAULT = "default"  # no rule matched: the regime's control for everything else
+    NOT_SUBJECT = "not_subject"  # outside the regime (US: neither US origin nor US content)
 
 
 class Authority(StrEnum):
@@ -33,6 +44,18 @@ class Authority(StrEnum):
     US_GOVERNMENT = "us_government"
     ROK_MOU_INDIVIDUAL = "rok_mou_individual"
     ROK_MOU_BLANKET = "rok_mou_blanket"
+
+
+# The regime (by code) each authority grants under; migration 0026 seeds the three.
+AUTHORITY_REGIMES: dict[Authority, str] = {
+    Authority.UN_1718_COMMITTEE: "un",
+    Authority.ROK_MOU_INDIVIDUAL: "rok",
+    Authority.ROK_MOU_BLANKET: "rok",
+    Authority.US_GOVERNMENT: "us",
+}
+# Authorities whose waivers stand by default (`Waiver.standing`): the ministry's blanket
+# approval for running the office.
+STANDING_AUTHORITIES = frozenset({Authority.ROK_MOU_BLANKET})
 
 
 class WaiverStatus(StrEnum):
@@ -44,6 +67,9 @@ class WaiverStatus(StrEnum):
     REVOKED = "revoked"
     EXPIRED = "expired"
     WITHDRAWN = "withdrawn"
+
+
+GRANTED_STATUSES = frozenset({WaiverStatus.GRANTED, WaiverStatus.PARTIALLY_GRANTED})
 
 
 class Lapse(StrEnum):
@@ -79,15 +105,55 @@ class Source(StrEnum):
     WORK_ORDER = "work_order"
 
 
-class HsRule(Base):
-    """An HS code prefix and the control class of goods under it (longest prefix wins)."""
+class Regime(Base):
+    """A body of sanctions or export rules that goods going north are screened under: the UN
+    Security Council's (1718), the Republic of Korea's carry-out approval, the US EAR.
 
-    __tablename__ = "hs_rules"
+    Each has its own HS rules, its own authorisations (waivers) and, on every ledger entry,
+    its own line, status and classification."""
+
+    __tablename__ = "regimes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    prefix: Mapped[str] = mapped_column(String(10), unique=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_ko: Mapped[str] = mapped_column(String(120))
+    # Screening order on every page, message and lock: UN, ROK, US.
+    position: Mapped[int] = mapped_column(unique=True)
+    # Whether drawdowns are screened under it now (entries keep what was screened then).
+    in_force: Mapped[bool] = mapped_column(default=True)
+    # The control of goods that no rule names (ROK: approval, for every item taken north).
+    default_control: Mapped[Control] = mapped_column(enum_type(Control, "default_control"))
+    # Only goods of US origin or with US content above `us_content_threshold` percent are
+    # subject to it (the EAR's de minimis rule).
+    us_content_rule: Mapped[bool] = mapped_column(default=False)
+    us_content_threshold: Mapped[Decimal | None] = mapped_column(Quantity)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    rules: Mapped[list[HsRule]] = relationship(back_populates="regime", order_by="HsRule.prefix")
+
+    def name(self, locale: str) -> str:
+        return self.name_ko if locale == "ko" else self.name_en
+
+    @property
+    def shown_name(self) -> LazyText:
+        return LazyText(lambda: self.name(select_locale()))
+
+
+class HsRule(Base):
+    """An HS code prefix and the control of goods under it in one regime (longest prefix
+    wins)."""
+
+    __tablename__ = "hs_rules"
+    __table_args__ = (UniqueConstraint("regime_id", "prefix"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    regime_id: Mapped[int] = mapped_column(ForeignKey("regimes.id"))
+    prefix: Mapped[str] = mapped_column(String(10))
     control: Mapped[Control] = mapped_column(enum_type(Control, "control"))
     note: Mapped[str] = mapped_column(String(200), default="")
+
+    regime: Mapped[Regime] = relationship(back_populates="rules")
 
 
 class Resource(Base):
@@ -99,10 +165,20 @@ class Resource(Base):
     name_en: Mapped[str] = mapped_column(String(120))
     hs_code: Mapped[str] = mapped_column(String(10))
     unit: Mapped[Unit] = mapped_column(enum_type(Unit, "unit"))
-    # Derived from the HS rules whenever the resource or a rule changes.
+    # Its control under the UN regime, derived from that regime's HS rules whenever the
+    # resource or a rule changes (every regime's, with the rule that decided it, is in
+    # `controls`).
     control: Mapped[Control] = mapped_column(enum_type(Control, "control"))
     # Petroleum volume to mass (UN Statistics Division: diesel 7.23, gasoline 8.50, ...).
     barrels_per_tonne: Mapped[Decimal | None] = mapped_column(Quantity)
+    # ISO 3166-1 alpha-2 country of origin, and the share of US-origin content in percent:
+    # what the US regime's de minimis rule reads.
+    origin: Mapped[str] = mapped_column(String(2), default="KR")
+    us_content_percent: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+
+    controls: Mapped[list[ResourceControl]] = relationship(
+        back_populates="resource", cascade="all, delete-orphan"
+    )
 
     def name(self, locale: str) -> str:
         return self.name_ko if locale == "ko" else self.name_en
@@ -114,12 +190,37 @@ class Resource(Base):
         return LazyText(lambda: self.name(select_locale()))
 
 
+class ResourceControl(Base):
+    """A resource's control under one regime and what decided it; recomputed whenever the
+    resource, a rule or the regime changes."""
+
+    __tablename__ = "resource_controls"
+
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"), primary_key=True)
+    regime_id: Mapped[int] = mapped_column(ForeignKey("regimes.id"), primary_key=True)
+    control: Mapped[Control] = mapped_column(enum_type(Control, "control"))
+    basis: Mapped[Basis] = mapped_column(enum_type(Basis, "basis"))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("hs_rules.id", ondelete="SET NULL"))
+
+    resource: Mapped[Resource] = relationship(back_populates="controls")
+    regime: Mapped[Regime] = relationship()
+    rule: Mapped[HsRule | None] = relationship()
+
+
 class Waiver(Base):
+    """An authorisation under one regime: a UN exemption, a ministry approval, a US licence."""
+
     __tablename__ = "waivers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(60), unique=True)
     authority: Mapped[Authority] = mapped_column(enum_type(Authority, "authority"))
+    # The regime its authority grants under (AUTHORITY_REGIMES).
+    regime_id: Mapped[int] = mapped_column(ForeignKey("regimes.id"), index=True)
+    # A standing authorisation is drawn on by every drawdown of a resource it has a line for
+    # that names no line under its regime: a blanket approval, or the refined petroleum
+    # notified to the 1718 Committee under op. 5.
+    standing: Mapped[bool] = mapped_column(default=False)
     title: Mapped[str] = mapped_column(String(200))
     purpose: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[WaiverStatus] = mapped_column(enum_type(WaiverStatus, "waiver_status"))
@@ -128,6 +229,7 @@ class Waiver(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
+    regime: Mapped[Regime] = relationship()
     lines: Mapped[list[WaiverLine]] = relationship(
         back_populates="waiver", order_by="WaiverLine.line_no"
     )
@@ -247,6 +349,10 @@ class DrawdownEntry(Base):
     override_reason: Mapped[str | None] = mapped_column(Text)
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("drawdown_entries.id"), unique=True)
     reversal_reason: Mapped[str | None] = mapped_column(Text)
+    # Every regime's line, status and classification at recording, as canonical JSON (the
+    # hash covers it; migration 0026). None for entries written before, which were screened
+    # under one regime: the one their line's waiver is under, or the UN's.
+    regimes: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     # Not unique-indexed (migration 0015): each hash covers the entry's unique `seq`.
     hash: Mapped[str] = mapped_column(String(64))
@@ -258,10 +364,59 @@ class DrawdownEntry(Base):
     reverses: Mapped[DrawdownEntry | None] = relationship(
         remote_side="DrawdownEntry.id", foreign_keys=[reverses_id]
     )
+    screenings: Mapped[list[EntryScreening]] = relationship(
+        back_populates="entry", order_by="EntryScreening.position"
+    )
 
     @property
     def is_reversal(self) -> bool:
         return self.reverses_id is not None
+
+
+class EntryScreening(Base):
+    """An entry under one regime, as at recording: the control, the line drawn on, the
+    waiver's status and the classification. Written with the entry, never changed; the
+    entry's `regimes` (hashed) holds the same. A regime in force with no row for an entry
+    was not checked at the time."""
+
+    __tablename__ = "entry_screenings"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "regime_id"),
+        # A line's use up to or after a day, whichever regime it is under.
+        Index(
+            "ix_entry_screenings_line_day",
+            "waiver_line_id",
+            "occurred_on",
+            "base_quantity",
+        ),
+        Index("ix_entry_screenings_regime_class_seq", "regime_id", "classification", "seq"),
+        Index("ix_entry_screenings_waiver_seq", "waiver_id", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("drawdown_entries.id"))
+    regime_id: Mapped[int] = mapped_column(ForeignKey("regimes.id"))
+    # The regime's position then, to list an entry's regimes in order without a join.
+    position: Mapped[int]
+    # The entry's, copied: a line's use is read from here alone.
+    seq: Mapped[int] = mapped_column(BigInteger)
+    occurred_on: Mapped[date]
+    base_quantity: Mapped[Decimal] = mapped_column(Quantity)
+    # None for entries written before regimes (migration 0026): their control was not kept.
+    control: Mapped[Control | None] = mapped_column(enum_type(Control, "control"))
+    waiver_id: Mapped[int | None] = mapped_column(ForeignKey("waivers.id"))
+    waiver_line_id: Mapped[int | None] = mapped_column(ForeignKey("waiver_lines.id"))
+    waiver_status: Mapped[WaiverStatus | None] = mapped_column(
+        enum_type(WaiverStatus, "waiver_status")
+    )
+    classification: Mapped[Classification] = mapped_column(
+        enum_type(Classification, "classification")
+    )
+
+    entry: Mapped[DrawdownEntry] = relationship(back_populates="screenings")
+    regime: Mapped[Regime] = relationship()
+    waiver: Mapped[Waiver | None] = relationship()
+    waiver_line: Mapped[WaiverLine | None] = relationship()
 
 
 class LedgerHead(Base):

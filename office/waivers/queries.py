@@ -16,6 +16,8 @@ from office.periods.services import RECORDS_BEGIN
 from office.waivers.models import (
     Classification,
     DrawdownEntry,
+    EntryScreening,
+    Regime,
     Resource,
     Waiver,
     WaiverLine,
@@ -38,7 +40,15 @@ class LedgerFilters:
 def ledger_select(filters: LedgerFilters) -> Select[DrawdownEntry]:
     query = select(DrawdownEntry)
     if filters.waiver_id is not None:
-        query = query.where(DrawdownEntry.waiver_id == filters.waiver_id)
+        # Drawn on the waiver under its regime, whichever regime's line the entry lists first.
+        query = query.where(
+            select(EntryScreening.id)
+            .where(
+                EntryScreening.entry_id == DrawdownEntry.id,
+                EntryScreening.waiver_id == filters.waiver_id,
+            )
+            .exists()
+        )
     if filters.resource_id is not None:
         query = query.where(DrawdownEntry.resource_id == filters.resource_id)
     if filters.classification is not None:
@@ -180,19 +190,20 @@ def used_as_of(
     if day >= today:
         return {line.id: line.used_base for line in lines}
     ids = [line.id for line in lines]
+    # Each entry's line under each regime (an entry draws on one line per regime).
     total = (
-        select(DrawdownEntry.waiver_line_id, func.sum(DrawdownEntry.base_quantity))
-        .where(DrawdownEntry.waiver_line_id.in_(ids))
-        .group_by(DrawdownEntry.waiver_line_id)
+        select(EntryScreening.waiver_line_id, func.sum(EntryScreening.base_quantity))
+        .where(EntryScreening.waiver_line_id.in_(ids))
+        .group_by(EntryScreening.waiver_line_id)
     )
     if (today - day) * 2 < today - RECORDS_BEGIN:
         used = {line.id: line.used_base for line in lines}
-        for line_id, quantity in session.execute(total.where(DrawdownEntry.occurred_on > day)):
+        for line_id, quantity in session.execute(total.where(EntryScreening.occurred_on > day)):
             assert line_id is not None, "the query names its lines"
             used[line_id] -= Decimal(quantity)
         return used
     used = dict.fromkeys(ids, Decimal(0))
-    for line_id, quantity in session.execute(total.where(DrawdownEntry.occurred_on <= day)):
+    for line_id, quantity in session.execute(total.where(EntryScreening.occurred_on <= day)):
         assert line_id is not None, "the query names its lines"
         used[line_id] = Decimal(quantity)
     return used
@@ -206,3 +217,17 @@ def status_on(waiver: Waiver, day: date) -> WaiverStatus | None:
     return max(
         changes, key=lambda change: (change.effective_on, change.changed_at, change.id)
     ).to_status
+
+
+def entry_screenings(
+    session: Session, entry: DrawdownEntry
+) -> list[tuple[Regime, EntryScreening | None]]:
+    """The entry under each regime: its screening at recording, or None for a regime in force
+    that it was not checked against at the time (entries written before that regime)."""
+    screened = {s.regime_id: s for s in entry.screenings}
+    regimes = {r.id: r for r in session.scalars(select(Regime).where(Regime.in_force.is_(True)))}
+    regimes.update((s.regime_id, s.regime) for s in entry.screenings)
+    return [
+        (regime, screened.get(regime.id))
+        for regime in sorted(regimes.values(), key=lambda regime: regime.position)
+    ]

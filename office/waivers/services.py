@@ -16,20 +16,29 @@ from sqlalchemy.orm import Session
 
 from office.audit.services import record_event
 from office.auth.models import User
-from office.concurrency import LockSpace, advisory_lock
 from office.errors import ConflictError, InvalidInput
 from office.i18n import _l, office_date
 from office.inputs import FIRST_DAY, check_day
 from office.waivers.models import (
+    GRANTED_STATUSES,
+    STANDING_AUTHORITIES,
     Authority,
     Control,
     DrawdownEntry,
     HsRule,
+    Regime,
     Resource,
     Waiver,
     WaiverLine,
     WaiverStatus,
     WaiverStatusChange,
+)
+from office.waivers.regimes import (
+    lock_catalogue,
+    parse_percent,
+    refresh_controls,
+    regime_by_code,
+    regime_for,
 )
 from office.waivers.units import (
     Unit,
@@ -41,12 +50,26 @@ from office.waivers.units import (
     unit_name,
 )
 
-# The UN bans (UNSCR 2397 op. 7: machinery, vehicles, iron, steel and other metals) and the
-# refined-petroleum cap (op. 5). Reviewers edit these; they are only the starting point.
-DEFAULT_HS_RULES: tuple[tuple[str, Control, str], ...] = (
-    *((str(chapter), Control.PROHIBITED, "UNSCR 2397 op. 7") for chapter in range(72, 90)),
-    ("2710", Control.CAPPED, "UNSCR 2397 op. 5: refined petroleum"),
-)
+# Each regime's starting rules (migration 0026 seeds the same). Reviewers edit them.
+# UN: the bans of UNSCR 2397 op. 7 (machinery, vehicles, iron, steel and other metals), the
+# refined-petroleum cap (op. 5), crude oil (op. 4), condensates and natural gas liquids
+# (UNSCR 2375). US: food and medicine need no licence (EAR99); everything else US-made does.
+# ROK: no rules, every item needs approval (the regime's default).
+DEFAULT_HS_RULES: dict[str, tuple[tuple[str, Control, str], ...]] = {
+    "un": (
+        *((str(chapter), Control.PROHIBITED, "UNSCR 2397 op. 7") for chapter in range(72, 90)),
+        ("2710", Control.CAPPED, "UNSCR 2397 op. 5: refined petroleum"),
+        ("2709", Control.CAPPED, "UNSCR 2397 op. 4: crude oil"),
+        ("271119", Control.PROHIBITED, "UNSCR 2375 op. 13: natural gas liquids"),
+    ),
+    "us": (
+        *(
+            (f"{chapter:02d}", Control.NONE, "EAR: food (EAR99), no licence")
+            for chapter in range(1, 25)
+        ),
+        ("30", Control.NONE, "EAR: medicine (EAR99), no licence"),
+    ),
+}
 
 ALLOWED_TRANSITIONS: dict[WaiverStatus, frozenset[WaiverStatus]] = {
     WaiverStatus.DRAFT: frozenset({WaiverStatus.REQUESTED, WaiverStatus.WITHDRAWN}),
@@ -61,7 +84,6 @@ ALLOWED_TRANSITIONS: dict[WaiverStatus, frozenset[WaiverStatus]] = {
     WaiverStatus.GRANTED: frozenset({WaiverStatus.REVOKED, WaiverStatus.EXPIRED}),
     WaiverStatus.PARTIALLY_GRANTED: frozenset({WaiverStatus.REVOKED, WaiverStatus.EXPIRED}),
 }
-GRANTED_STATUSES = frozenset({WaiverStatus.GRANTED, WaiverStatus.PARTIALLY_GRANTED})
 OPEN_STATUSES = frozenset({WaiverStatus.DRAFT, WaiverStatus.REQUESTED})
 EARLIEST_DATE = FIRST_DAY
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -83,24 +105,6 @@ def normalise_hs_code(value: str, *, field: str = "hs_code", min_digits: int = 4
     return digits
 
 
-def control_for(hs_code: str, rules: list[HsRule]) -> Control:
-    """Return the control class of `hs_code`: the rule with the longest matching prefix wins."""
-    matching = [rule for rule in rules if hs_code.startswith(rule.prefix)]
-    if not matching:
-        return Control.NONE
-    return max(matching, key=lambda rule: len(rule.prefix)).control
-
-
-def _rules(session: Session) -> list[HsRule]:
-    return list(session.scalars(select(HsRule)))
-
-
-def lock_catalogue(session: Session) -> None:
-    """Hold the catalogue until the transaction ends: a resource's control class is worked
-    out from the HS rules as they stand, and a rule's change from the resources."""
-    advisory_lock(session, LockSpace.CATALOGUE, 0)
-
-
 def lock_waiver(session: Session, waiver: Waiver) -> Waiver:
     """Lock a waiver, read afresh: its lines and status change one request at a time."""
     session.refresh(waiver, with_for_update=True)
@@ -108,16 +112,8 @@ def lock_waiver(session: Session, waiver: Waiver) -> Waiver:
 
 
 def reclassify_resources(session: Session) -> int:
-    """Recompute every resource's control class from the HS rules; return how many changed."""
-    rules = _rules(session)
-    changed = 0
-    for resource in session.scalars(select(Resource)):
-        control = control_for(resource.hs_code, rules)
-        if resource.control != control:
-            resource.control = control
-            changed += 1
-    session.flush()
-    return changed
+    """Recompute every resource's controls from the regimes' rules; return how many changed."""
+    return refresh_controls(session)
 
 
 def save_hs_rule(
@@ -126,16 +122,20 @@ def save_hs_rule(
     prefix: str,
     control: Control,
     note: str,
+    regime: Regime | None = None,
     actor: User | None,
     now: datetime,
 ) -> HsRule:
-    """Set the control class of an HS prefix (adding the rule or changing the one there);
-    every resource's control class follows."""
+    """Set the control of an HS prefix under `regime` (the UN's when None), adding the rule
+    or changing the one there; every resource's controls follow."""
     prefix = normalise_hs_code(prefix, field="prefix", min_digits=2)
     lock_catalogue(session)
-    rule = session.scalar(select(HsRule).where(HsRule.prefix == prefix))
+    regime = regime or regime_by_code(session, "un")
+    rule = session.scalar(
+        select(HsRule).where(HsRule.regime_id == regime.id, HsRule.prefix == prefix)
+    )
     if rule is None:
-        rule = HsRule(prefix=prefix, control=Control(control), note=note.strip())
+        rule = HsRule(regime=regime, prefix=prefix, control=Control(control), note=note.strip())
         session.add(rule)
     else:
         rule.control, rule.note = Control(control), note.strip()
@@ -147,6 +147,7 @@ def save_hs_rule(
         actor=actor,
         target=rule,
         at=now,
+        regime=regime.code,
         prefix=prefix,
         control=rule.control.value,
         resources_reclassified=changed,
@@ -157,21 +158,32 @@ def save_hs_rule(
 def delete_hs_rule(session: Session, rule: HsRule, *, actor: User | None, now: datetime) -> None:
     """Remove an HS rule; every resource's control class follows."""
     lock_catalogue(session)
-    record_event(session, "hs_rule.deleted", actor=actor, target=rule, at=now, prefix=rule.prefix)
+    record_event(
+        session,
+        "hs_rule.deleted",
+        actor=actor,
+        target=rule,
+        at=now,
+        regime=rule.regime.code,
+        prefix=rule.prefix,
+    )
     session.delete(rule)
     session.flush()
     reclassify_resources(session)
 
 
 def install_default_hs_rules(session: Session, *, actor: User | None, now: datetime) -> None:
-    """Add each default HS rule whose prefix has none yet; every resource's control class
-    follows."""
+    """Add each regime's default HS rules whose prefix has none yet in that regime; every
+    resource's controls follow."""
     lock_catalogue(session)
     added = []
-    for prefix, control, note in DEFAULT_HS_RULES:
-        if session.scalar(select(HsRule).where(HsRule.prefix == prefix)) is None:
-            session.add(HsRule(prefix=prefix, control=control, note=note))
-            added.append(prefix)
+    for code, defaults in DEFAULT_HS_RULES.items():
+        regime = regime_by_code(session, code)
+        taken = set(session.scalars(select(HsRule.prefix).where(HsRule.regime_id == regime.id)))
+        for prefix, control, note in defaults:
+            if prefix not in taken:
+                session.add(HsRule(regime=regime, prefix=prefix, control=control, note=note))
+                added.append(f"{code}:{prefix}")
     session.flush()
     changed = reclassify_resources(session)
     record_event(
@@ -214,11 +226,14 @@ def save_resource(
     hs_code: str,
     unit: Unit | str,
     barrels_per_tonne: object = None,
+    origin: str = "KR",
+    us_content_percent: object = 0,
     actor: User | None,
     now: datetime,
     resource: Resource | None = None,
 ) -> Resource:
-    """Add a resource, or change `resource`; its control class comes from the HS rules."""
+    """Add a resource, or change `resource`; its control under each regime comes from the
+    regime's rules (and, for the US regime, its origin and US content)."""
     code = (code or "").strip().lower()
     if not _CODE.match(code):
         raise InvalidInput(
@@ -239,6 +254,12 @@ def save_resource(
     except ValueError:
         raise InvalidInput(_l("Unknown unit %(unit)s.", unit=str(unit)[:20]), "unit") from None
     factor = _barrels_per_tonne(barrels_per_tonne)
+    origin = (origin or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", origin):
+        raise InvalidInput(
+            _l("The origin is a two-letter country code (ISO 3166), e.g. KR or US."), "origin"
+        )
+    content = parse_percent(us_content_percent, "us_content_percent")
     lock_catalogue(session)
     if resource is not None and resource.unit != unit and _resource_has_history(session, resource):
         raise ConflictError(
@@ -248,14 +269,14 @@ def save_resource(
             ),
             field="unit",
         )
-    control = control_for(hs, _rules(session))
     if resource is None:
-        resource = Resource(code=code)
+        resource = Resource(code=code, control=Control.NONE)
         session.add(resource)
     resource.code, resource.name_ko, resource.name_en = code, name_ko, name_en
     resource.hs_code, resource.unit, resource.barrels_per_tonne = hs, unit, factor
-    resource.control = control
+    resource.origin, resource.us_content_percent = origin, content
     session.flush()
+    refresh_controls(session, [resource])
     record_event(
         session,
         "resource.saved",
@@ -265,7 +286,9 @@ def save_resource(
         code=code,
         hs_code=hs,
         unit=unit.value,
-        control=resource.control.value,
+        origin=origin,
+        us_content_percent=content,
+        controls=[f"{c.regime.code}: {c.control.value}" for c in resource.controls],
     )
     return resource
 
@@ -382,10 +405,14 @@ def create_waiver(
     valid_from: date | None = None,
     valid_until: date | None = None,
     lines: Sequence[LineSpec] = (),
+    standing: bool | None = None,
     actor: User | None,
     now: datetime,
 ) -> Waiver:
-    """Add a waiver with its lines; one already decided may be entered with its status."""
+    """Add a waiver with its lines; one already decided may be entered with its status.
+
+    A standing waiver (by default, a blanket approval) is drawn on by drawdowns that name no
+    line under its regime."""
     reference = _normalise_reference(reference)
     if session.scalar(select(Waiver.id).where(Waiver.reference == reference)) is not None:
         raise InvalidInput(
@@ -396,9 +423,12 @@ def create_waiver(
         raise InvalidInput(_l("Enter a title of at most 200 characters."), field="title")
     _check_validity(valid_from, valid_until)
     status = WaiverStatus(status)
+    authority = Authority(authority)
     waiver = Waiver(
         reference=reference,
-        authority=Authority(authority),
+        authority=authority,
+        regime=regime_for(session, authority),
+        standing=authority in STANDING_AUTHORITIES if standing is None else bool(standing),
         title=title,
         purpose=(purpose or "").strip(),
         status=status,
@@ -434,6 +464,8 @@ def create_waiver(
         target=waiver,
         at=now,
         reference=reference,
+        regime=waiver.regime.code,
+        standing=waiver.standing,
         status=status.value,
         lines=len(waiver.lines),
     )

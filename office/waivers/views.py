@@ -55,6 +55,7 @@ from office.waivers.models import (
 from office.waivers.queries import (
     EXPORT_COLUMNS,
     LedgerFilters,
+    entry_screenings,
     iter_ledger_rows,
     ledger_page,
     status_on,
@@ -616,7 +617,7 @@ def new_drawdown() -> Any:
                 line,
                 today=office_date(utcnow()),
             )
-            preview = ledger.preview_drawdown(checked)
+            preview = ledger.preview_drawdown(db.session, checked)
             if form.action.data == "record":
                 entry = ledger.record_drawdown(
                     db.session,
@@ -670,6 +671,7 @@ def render_entry(entry: DrawdownEntry, form: ReversalForm | None = None) -> Any:
     return render_template(
         "waivers/entry.html",
         entry=entry,
+        screenings=entry_screenings(db.session, entry),
         reversed_by=reversed_by,
         form=form,
         may_reverse=may_reverse,

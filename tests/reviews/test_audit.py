@@ -83,6 +83,7 @@ def test_every_ledger_entry_is_on_the_trail_with_who_recorded_it_and_when(
         "unit": "L",
         "source": "manual",
         "classification": "covered",
+        "regimes": ["un: covered"],
     }
     rows = trail(read(log_in(client, reviewer).get("/audit/?action=drawdown.")))
     assert [row[:4] for row in rows] == [

@@ -75,7 +75,7 @@ def _arrange(granted_steel: str, granted_copper: str, manifests: list[list[tuple
     waiver = waivers.create_waiver(
         db.session,
         reference="MOU-2018-0611",
-        authority="rok_mou_individual",
+        authority="un_1718_committee",
         title="Concurrency",
         status=WaiverStatus.GRANTED,
         valid_from=date(2018, 1, 1),
@@ -288,7 +288,7 @@ def _approved_delivery(office, *, approve: bool = True) -> tuple[int, int]:
         waiver = waivers.create_waiver(
             session,
             reference="MOU-2018-0700",
-            authority="rok_mou_individual",
+            authority="un_1718_committee",
             title="Repairs",
             status=WaiverStatus.GRANTED,
             valid_from=date(2018, 1, 1),
@@ -486,7 +486,7 @@ def _crossed_diesel(office, litres: list[str]) -> tuple[dict[str, int], list[tup
         waiver = waivers.create_waiver(
             session,
             reference="MOU-2018-0900",
-            authority="rok_mou_individual",
+            authority="un_1718_committee",
             title="Fuel",
             status=WaiverStatus.GRANTED,
             valid_from=date(2018, 1, 1),

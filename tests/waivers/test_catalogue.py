@@ -1,14 +1,15 @@
-"""Resources take their control class from the HS rules: longest prefix wins."""
+"""Resources take their control under each regime from its HS rules: longest prefix wins."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from office.auth.permissions import Role
 from office.errors import ConflictError, InvalidInput
-from office.waivers import services
-from office.waivers.models import Control, HsRule
+from office.waivers import regimes, services
+from office.waivers.models import Control, HsRule, Regime, Resource
 from tests.factories import (
     NOW,
     audit_events,
@@ -24,6 +25,15 @@ def rule(prefix: str, control: Control) -> HsRule:
     return HsRule(prefix=prefix, control=control, note="")
 
 
+def goods(hs_code: str, origin: str = "KR", us_content: str = "0") -> Resource:
+    return Resource(hs_code=hs_code, origin=origin, us_content_percent=Decimal(us_content))
+
+
+def un_control(session, hs_code: str) -> Control:
+    un = regimes.regime_by_code(session, "un")
+    return regimes.determine(un, un.rules, goods(hs_code)).control
+
+
 @pytest.mark.parametrize(
     ("hs_code", "expected"),
     [
@@ -36,19 +46,20 @@ def rule(prefix: str, control: Control) -> HsRule:
     ],
 )
 def test_default_rules_classify_by_chapter(session, hs_code, expected):
-    rules = list(session.scalars(select(HsRule)))
-    assert services.control_for(hs_code, rules) is expected
+    assert un_control(session, hs_code) is expected
 
 
 def test_longest_prefix_wins():
+    regime = Regime(code="x", default_control=Control.NONE, us_content_rule=False)
     rules = [
         rule("85", Control.PROHIBITED),
         rule("8516", Control.NONE),
         rule("851610", Control.CAPPED),
     ]
-    assert services.control_for("851610", rules) is Control.CAPPED
-    assert services.control_for("851620", rules) is Control.NONE
-    assert services.control_for("850211", rules) is Control.PROHIBITED
+    assert regimes.determine(regime, rules, goods("851610")).control is Control.CAPPED
+    assert regimes.determine(regime, rules, goods("851620")).control is Control.NONE
+    assert regimes.determine(regime, rules, goods("850211")).control is Control.PROHIBITED
+    assert regimes.determine(regime, rules, goods("100630")).control is Control.NONE
 
 
 def test_a_new_rule_reclassifies_existing_resources(session):
@@ -76,7 +87,7 @@ def test_installing_the_default_rules_puts_back_the_missing_ones_on_the_audit_tr
     assert steel.control is Control.PROHIBITED
     (event,) = audit_events(session, "hs_rule.defaults_installed")
     assert recorded(event) == (reviewer.id, installed_at, None, None)
-    assert event.detail == {"prefixes": ["72"], "resources_reclassified": 1}
+    assert event.detail == {"prefixes": ["un:72"], "resources_reclassified": 1}
 
 
 @pytest.mark.parametrize("hs_code", ["271", "27101999999", "27a0", "", "٢٧١٠"])

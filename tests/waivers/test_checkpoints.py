@@ -20,7 +20,13 @@ from sqlalchemy import delete, func, insert, select, text, update
 from office import config
 from office.config import ConfigError
 from office.waivers import checkpoints, ledger
-from office.waivers.models import CheckpointKind, DrawdownEntry, LedgerCheckpoint, LedgerHead
+from office.waivers.models import (
+    CheckpointKind,
+    DrawdownEntry,
+    EntryScreening,
+    LedgerCheckpoint,
+    LedgerHead,
+)
 from tests.conftest import LEDGER_KEY as KEY
 from tests.conftest import build_app
 from tests.factories import NOW, draw, make_rice
@@ -79,6 +85,7 @@ def move_head_back(session, connection, to: int) -> None:
     """Delete the entries after `to` and set the head on the last one kept, as it stood."""
     kept = session.scalar(select(DrawdownEntry.hash).where(DrawdownEntry.seq == to))
     with triggers_lifted(connection, "drawdown_entries"):
+        session.execute(delete(EntryScreening).where(EntryScreening.seq > to))
         session.execute(delete(DrawdownEntry).where(DrawdownEntry.seq > to))
         session.execute(update(LedgerHead).values(last_seq=to, last_hash=kept))
         session.commit()

@@ -108,7 +108,7 @@ def test_a_line_granted_nothing_is_denied(session, diesel):
 def test_validity_dates_are_inclusive(session, diesel, day, expected):
     line = diesel_line(session, diesel, valid_from=date(2018, 9, 1), valid_until=date(2018, 9, 30))
     checked = ledger.check_drawdown_input(diesel, "10", "L", day, line, today=date(2018, 12, 31))
-    assert ledger.preview_drawdown(checked).classification is expected
+    assert ledger.preview_drawdown(session, checked).classification is expected
 
 
 def test_the_cap_holds_at_its_boundary(session, diesel):
@@ -404,6 +404,7 @@ def test_verify_notices_a_deleted_last_entry(app, session, connection):
     rice = make_rice(session)
     last = [draw(session, rice, str(n)) for n in range(1, 4)][-1]
     with append_only_lifted(connection):
+        session.execute(text("DELETE FROM entry_screenings WHERE entry_id = :id"), {"id": last.id})
         session.execute(text("DELETE FROM drawdown_entries WHERE id = :id"), {"id": last.id})
         session.commit()
     result = app.test_cli_runner().invoke(args=["ledger", "verify"])

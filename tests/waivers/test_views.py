@@ -787,7 +787,12 @@ def test_the_entry_page_shows_the_hash_the_status_then_and_the_reversal_form(
     assert response.status_code == 200
     page = read(response)
     assert entry.hash in page.text and entry.prev_hash in page.text
-    assert "Waiver status when recorded granted" in page.text
+    # Under each regime in force (the UN's, in the suite) and the line's own: as recorded.
+    ref = line.waiver.reference
+    assert (
+        f"UN Security Council sanctions (1718 Committee) capped {ref} · line 1 granted covered"
+        in page.text
+    )
     assert f"Entry {entry.seq} covered" in page.text
     assert "Reverse this entry" in page.text and "reason" in page.values
 
