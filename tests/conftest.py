@@ -11,14 +11,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import Session
 
 from office import create_app
 from office.auth.models import User
 from office.auth.permissions import Role
 from office.db import create_engine_for, db
-from office.waivers.models import Resource
+from office.waivers import services
+from office.waivers.models import Regime, Resource
 from tests.concurrency import TEST_SECRET_KEY, Office, logged_in, office_on
 from tests.factories import make_resource, make_user
 from tests.support import (
@@ -147,6 +148,18 @@ def reviewer(session: Session) -> User:
 def diesel(session: Session) -> Resource:
     """Diesel: capped under HS 2710, in litres."""
     return make_resource(session)
+
+
+@pytest.fixture
+def every_regime(session: Session) -> list[Regime]:
+    """Every regime in force: the UN's, the ministry's and the US EAR (the suite's databases
+    screen under the UN's alone; `tests.support.screen_under_the_un_alone`)."""
+    session.execute(update(Regime).values(in_force=True))
+    session.commit()
+    regimes = list(session.scalars(select(Regime).order_by(Regime.position)))
+    services.reclassify_resources(session)
+    session.commit()
+    return regimes
 
 
 def log_in(client: FlaskClient, user: User) -> FlaskClient:
