@@ -17,7 +17,7 @@ from office.waivers.labels import (
     STATUS_LABELS,
     shown_status,
 )
-from office.waivers.models import Resource, WaiverLine
+from office.waivers.models import Regime, Resource, WaiverLine
 from office.waivers.units import Unit, unit_name
 
 
@@ -161,9 +161,6 @@ class DrawdownForm(Form):
         render_kw={"data-unit-of": "resource"},
     )
     occurred_on = DateField(_l("Date"), validators=[InputRequired()])
-    waiver_line_id = SelectField(
-        _l("Waiver line"), validators=[Optional()], render_kw={"data-lines-of": "resource"}
-    )
     purpose = SelectField(
         _l("Purpose"), choices=lambda: choices(PURPOSE_LABELS), validators=[DataRequired()]
     )
@@ -173,6 +170,39 @@ class DrawdownForm(Form):
         validators=[Length(max=2000)],
     )
     action = HiddenField()
+    # One "line_<code>" select per regime in force (`drawdown_form`).
+    regimes: list[Regime] = []
+
+    def regime_fields(self) -> list[tuple[Regime, SelectField]]:
+        return [(regime, self[line_field(regime)]) for regime in self.regimes]
+
+    def chosen_lines(self) -> list[int]:
+        """The ids of the lines chosen, one per regime at most."""
+        return [int(field.data) for _, field in self.regime_fields() if field.data]
+
+
+def line_field(regime: Regime) -> str:
+    return f"line_{regime.code}"
+
+
+def drawdown_form(regimes: list[Regime]) -> DrawdownForm:
+    """The drawdown form with a waiver-line select for each regime in `regimes`."""
+
+    class PerRegime(DrawdownForm):
+        pass
+
+    for regime in regimes:
+        setattr(
+            PerRegime,
+            line_field(regime),
+            SelectField(
+                regime.shown_name,
+                validators=[Optional()],
+                render_kw={"data-lines-of": "resource"},
+            ),
+        )
+    PerRegime.regimes = list(regimes)
+    return PerRegime()
 
 
 class ReversalForm(Form):

@@ -251,9 +251,14 @@ def check_drawdown_input(
     lines = list(authorisations)
     if line is not None and line not in lines:
         lines.insert(0, line)
-    field = "waiver_line_id" if not authorisations else "authorisations"
     by_regime: dict[int, WaiverLine] = {}
     for named in lines:
+        # Named beside the line: the short form's field, or the regime's in `authorisations`.
+        field = (
+            "waiver_line_id"
+            if not authorisations
+            else f"authorisations.{named.waiver.regime.code}"
+        )
         if named.resource_id != resource.id:
             raise InvalidInput(
                 _l(
@@ -443,7 +448,9 @@ def preview_drawdown(session: Session, checked: CheckedDrawdown) -> Preview:
     screenings = screen(session, checked, lock=False)
     classification = worst([s.classification for s in screenings])
     message = refusal(screenings, checked) if classification not in RECORDED_PLAINLY else None
-    first = next((s for s in screenings if s.line is not None), None)
+    # What is left on the line named first (else the first regime's line).
+    first = next((s for s in screenings if s.line is not None and s.line is checked.line), None)
+    first = first or next((s for s in screenings if s.line is not None), None)
     before, after = first.remaining(checked) if first is not None else (None, None)
     return Preview(classification, checked.base_quantity, message, before, after, tuple(screenings))
 
@@ -552,6 +559,7 @@ def _write_entry(
     session: Session,
     values: dict[str, Any],
     screenings: Sequence[tuple[Regime, Control | None, WaiverLine | None, Classification]],
+    principal: WaiverLine | None = None,
 ) -> DrawdownEntry:
     """Append an entry with its screenings (each regime, its control, line and
     classification), and move each line's use by the entry's quantity."""
@@ -566,9 +574,9 @@ def _write_entry(
         }
         for regime, control, line, classification in screenings
     ]
-    # The entry's own waiver and line: the first regime's that names one (lists show it;
-    # every regime's is in its screenings).
-    first = next((line for _, _, line, _ in screenings if line is not None), None)
+    # The entry's own waiver and line, which lists show: the line named first (the short
+    # form's), else the first regime's that has one; every regime's is in its screenings.
+    first = principal or next((line for _, _, line, _ in screenings if line is not None), None)
     values = {
         **values,
         "waiver_id": first.waiver_id if first is not None else None,
@@ -680,6 +688,7 @@ def record_drawdown(
             reversal_reason=None,
         ),
         [(s.regime, s.control, s.line, s.classification) for s in screenings],
+        checked.line,
     )
     # Every entry is on the audit trail, whichever door it came through: a manual or API
     # drawdown has no other event, and one drawn for a receipt or a crossing is its own record.
@@ -760,6 +769,7 @@ def reverse_entry(
             reversal_reason=reason,
         ),
         [(s.regime, s.control, s.waiver_line, s.classification) for s in screened],
+        entry.waiver_line,
     )
     record_event(
         session,

@@ -48,6 +48,7 @@ from office.waivers.models import (
     Classification,
     DrawdownEntry,
     HsRule,
+    Regime,
     Resource,
     Waiver,
     WaiverLine,
@@ -62,6 +63,7 @@ from office.waivers.queries import (
     used_as_of,
     waivers_with_lines,
 )
+from office.waivers.regimes import regimes_in_force
 from office.waivers.units import format_amount, format_quantity
 from office.web import form_status, get_or_404, read_as_of, show_domain_error
 
@@ -555,10 +557,11 @@ def _csv_value(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _line_choices() -> list[SelectChoice]:
+def _line_choices(regime: Regime) -> list[SelectChoice]:
     lines = db.session.scalars(
         select(WaiverLine)
         .join(Waiver)
+        .where(Waiver.regime_id == regime.id)
         .order_by(Waiver.reference, WaiverLine.line_no)
         .options(selectinload(WaiverLine.resource), selectinload(WaiverLine.waiver))
     ).all()
@@ -573,24 +576,24 @@ def _line_choices() -> list[SelectChoice]:
         lines,
         day=office_date(utcnow()),
         locale=current_locale_code(),
-        blank=_("No waiver line"),
+        blank=_("No line: its standing authorisation, if any"),
         detail=left,
     )
 
 
 def _drawdown_form() -> DrawdownForm:
-    form = DrawdownForm()
+    form = waiver_forms.drawdown_form(regimes_in_force(db.session))
     form.resource.choices = resource_choices(_resources())
-    form.waiver_line_id.choices = _line_choices()
+    for regime, field in form.regime_fields():
+        field.choices = _line_choices(regime)
     if request.method == "GET":
         form.occurred_on.data = office_date(utcnow())
         line_id = inputs.id_from(request.args.get("line"))
-        if line_id is not None:
-            line = db.session.get(WaiverLine, line_id)
-            if line is not None:
-                form.waiver_line_id.data = str(line.id)
-                form.resource.data = str(line.resource_id)
-                form.unit.data = line.unit.value
+        line = db.session.get(WaiverLine, line_id) if line_id is not None else None
+        if line is not None and line.waiver.regime in form.regimes:
+            form[waiver_forms.line_field(line.waiver.regime)].data = str(line.id)
+            form.resource.data = str(line.resource_id)
+            form.unit.data = line.unit.value
     return form
 
 
@@ -599,14 +602,11 @@ def _drawdown_form() -> DrawdownForm:
 def new_drawdown() -> Any:
     form = _drawdown_form()
     preview = None
+    checked: ledger.CheckedDrawdown | None = None
     status = 200
     if form.validate_on_submit():
         resource = get_or_404(Resource, int(form.resource.data))
-        line = (
-            db.session.get(WaiverLine, int(form.waiver_line_id.data))
-            if form.waiver_line_id.data
-            else None
-        )
+        lines = [get_or_404(WaiverLine, line_id) for line_id in form.chosen_lines()]
         unit = waiver_forms.chosen_unit(form.unit.data, resource)
         try:
             checked = ledger.check_drawdown_input(
@@ -614,8 +614,9 @@ def new_drawdown() -> Any:
                 form.quantity.data,
                 unit,
                 form.occurred_on.data,
-                line,
+                None,
                 today=office_date(utcnow()),
+                authorisations=lines,
             )
             preview = ledger.preview_drawdown(db.session, checked)
             if form.action.data == "record":
@@ -625,7 +626,7 @@ def new_drawdown() -> Any:
                     quantity=form.quantity.data,
                     unit=unit,
                     occurred_on=form.occurred_on.data,
-                    waiver_line=line,
+                    authorisations=lines,
                     purpose=form.purpose.data,
                     note=form.note.data or "",
                     override_reason=form.override_reason.data,
@@ -649,11 +650,15 @@ def new_drawdown() -> Any:
         except DomainError as exc:
             db.session.rollback()
             preview = None
+            regime = (exc.field or "").removeprefix("authorisations.")
+            if regime != exc.field:  # beside the regime's select
+                exc.field = f"line_{regime}"
             show_domain_error(form, exc)
     return render_template(
         "waivers/drawdown_new.html",
         form=form,
         preview=preview,
+        checked=checked if preview is not None else None,
         may_override=has_permission(current_user, Permission.OVERRIDE_DRAWDOWN),
     ), status if status != 200 else form_status(form)
 

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.browser
 
 ADMIN, REVIEWER = DEMO_LOGINS[0], DEMO_LOGINS[2]
 BLANKET = "MOU-2018-B-0814"  # the demo's blanket approval, granted, valid 2018-08-14 to 2019-08-13
+NOTIFIED = "UN1718-P5-2018"  # the refined petroleum notified to the UN, standing
+ROK = "ROK carry-out approval (Ministry of Unification)"
 
 
 def amount(text: str) -> Decimal:
@@ -37,16 +39,24 @@ def test_administrator_checks_records_and_reverses_a_drawdown(page):
     page.get_by_label("Quantity", exact=True).fill("437.5")
     page.get_by_label("Unit", exact=True).select_option("L")
     page.get_by_label("Date", exact=True).fill("2018-12-31")
-    line = page.locator("#waiver_line_id option", has_text=f"{BLANKET} · 1 · diesel ·")
-    page.get_by_label("Waiver line", exact=True).select_option(line.get_attribute("value"))
+    # The ministry's line chosen; the UN's standing notification is drawn on by itself.
+    line = page.locator("#line_rok option", has_text=f"{BLANKET} · 1 · diesel ·")
+    page.get_by_label(ROK, exact=True).select_option(line.get_attribute("value"))
     page.get_by_label("Note", exact=True).fill("Browser test: generator top-up")
 
     page.get_by_role("button", name="Check", exact=True).click()
     preview = page.get_by_test_id("preview")
     preview.wait_for()
     assert "If recorded now" in preview.inner_text()
-    assert preview.locator(".badge").inner_text() == "covered"
-    left = re.search(r"Left on the line: ([\d,.]+) now, ([\d,.]+) after", preview.inner_text())
+    assert preview.locator("header .badge").inner_text() == "covered"
+    rows = {
+        row.locator("th").inner_text(): row.inner_text()
+        for row in preview.locator("tbody tr").all()
+    }
+    assert f"{NOTIFIED} · line 1 standing" in rows["UN Security Council sanctions (1718 Committee)"]
+    ministry = rows[ROK]
+    assert f"{BLANKET} · line 1" in ministry and "covered" in ministry
+    left = re.search(r"([\d,.]+) L now, ([\d,.]+) L after", ministry)
     assert left is not None
     assert amount(left.group(1)) - amount(left.group(2)) == Decimal("437.5")
     assert page.get_by_label("Quantity", exact=True).input_value() == "437.5"
@@ -57,7 +67,9 @@ def test_administrator_checks_records_and_reverses_a_drawdown(page):
     seq = entry_seq(page)
     expect(page.get_by_text(f"Entry {seq} recorded: covered.")).to_be_visible()
     facts = page.locator("dl.facts").inner_text()
-    assert "437.5 L" in facts and f"{BLANKET} · line 1" in facts
+    assert "437.5 L" in facts
+    regimes = page.locator("table.regimes").inner_text()
+    assert f"{BLANKET} · line 1" in regimes and f"{NOTIFIED} · line 1" in regimes
     assert "Browser test: generator top-up" in facts
     assert re.search(r"\b[0-9a-f]{64}\b", facts)
     screenshot(page, "ledger-entry")

@@ -9,16 +9,18 @@ from decimal import Decimal
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from office.auth import services as auth_services
 from office.waivers import checkpoints, ledger
 from office.waivers.models import (
+    Authority,
     CheckpointKind,
     DrawdownEntry,
     HsRule,
     LedgerCheckpoint,
+    Regime,
     Resource,
     Waiver,
     WaiverLine,
@@ -322,3 +324,56 @@ def test_verify_while_drawdowns_are_recorded_reads_one_snapshot_and_finds_nothin
     assert answered and set(answered[0]) == {201}, answered
     assert results, "verify ran while the drawdowns were recorded"
     assert [r.output for r in results if r.exit_code != 0] == []
+
+
+@pytest.mark.parametrize(("un_cap", "rok_cap"), [("10000", "7000"), ("7000", "10000")])
+def test_drawdowns_on_two_lines_of_different_regimes_at_once_hold_both_caps(
+    office, un_cap, rok_cap
+):
+    """Twenty requests draw 1,000 L each on a UN line and a ministry line at once, half of
+    them naming the lines in the other order: the lines are locked in one order whatever the
+    request says, so none waits for another in a circle, and the smaller cap stops them."""
+    token = _token(office)
+    with office.session() as session:
+        session.execute(update(Regime).values(in_force=True))
+        session.commit()
+        diesel = make_resource(session)
+        un = make_waiver(
+            session, [(diesel, "L", un_cap, un_cap)], authority=Authority.UN_1718_COMMITTEE
+        ).lines[0]
+        rok = make_waiver(
+            session, [(diesel, "L", rok_cap, rok_cap)], authority=Authority.ROK_MOU_INDIVIDUAL
+        ).lines[0]
+        un_id, rok_id = un.id, rok.id
+    named = [{"regime": "un", "line_id": un_id}, {"regime": "rok", "line_id": rok_id}]
+
+    def post_drawdown(order: int) -> tuple[int, dict]:
+        body = {
+            "resource": "diesel",
+            "quantity": 1000,
+            "unit": "L",
+            "occurred_on": "2018-10-01",
+            "authorisations": named if order % 2 else named[::-1],
+            "purpose": "operation",
+        }
+        response = office.client().post(
+            "/api/v1/drawdowns", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        return response.status_code, response.get_json()
+
+    results = at_once([lambda n=n: post_drawdown(n) for n in range(REQUESTS)])
+    statuses = [status for status, _body in results]
+    assert statuses.count(201) == 7, statuses
+    assert statuses.count(409) == REQUESTS - 7, statuses
+    refused = [payload for status, payload in results if status == 409]
+    binding = "rok" if int(rok_cap) < int(un_cap) else "un"
+    assert [
+        {r["regime"]: r["classification"] for r in payload["regimes"]}[binding]
+        for payload in refused
+    ] == ["over_cap"] * len(refused), refused[:1]
+    with office.session() as session:
+        assert session.get(WaiverLine, un_id).used_base == Decimal(7000)
+        assert session.get(WaiverLine, rok_id).used_base == Decimal(7000)
+        assert ledger.verify_chain(session) == (7, None)
+        assert ledger.check_usage(session) == []
+        assert ledger.check_screenings(session) == []

@@ -616,14 +616,15 @@ def test_an_administrator_reads_the_catalogue_but_cannot_change_it(as_admin, ses
 def drawdown(line_or_resource, quantity="2500", action="record", **fields) -> dict[str, str]:
     if isinstance(line_or_resource, WaiverLine):
         resource_id, line_id = line_or_resource.resource_id, str(line_or_resource.id)
+        regime = line_or_resource.waiver.regime.code
     else:
-        resource_id, line_id = line_or_resource.id, ""
+        resource_id, line_id, regime = line_or_resource.id, "", "un"
     return {
         "resource": str(resource_id),
         "quantity": quantity,
         "unit": "L",
         "occurred_on": "2018-10-01",
-        "waiver_line_id": line_id,
+        f"line_{regime}": line_id,
         "purpose": "operation",
         "note": "",
         "override_reason": "",
@@ -635,13 +636,13 @@ def drawdown(line_or_resource, quantity="2500", action="record", **fields) -> di
 def test_the_drawdown_form_prefills_today_and_the_line_asked_for(as_admin, line):
     page = read(as_admin.get(f"/ledger/new?line={line.id}"))
     assert page.values["occurred_on"] == today().isoformat()
-    assert page.values["waiver_line_id"] == str(line.id)
+    assert page.values["line_un"] == str(line.id)
     assert page.values["resource"] == str(line.resource_id)
     assert page.values["unit"] == "L"
     assert "override_reason" in page.values
     for unknown in ("999999", "abc", "²", "9" * 30):
         page = read(as_admin.get("/ledger/new", query_string={"line": unknown}))
-        assert page.values["waiver_line_id"] == ""
+        assert page.values["line_un"] == ""
 
 
 def test_check_shows_the_classification_and_what_remains_and_saves_nothing(as_admin, session, line):
@@ -649,9 +650,9 @@ def test_check_shows_the_classification_and_what_remains_and_saves_nothing(as_ad
     assert response.status_code == 200
     page = read(response)
     assert "If recorded now: covered" in page.text
-    assert "Left on the line: 10,000 now, 7,500 after this drawdown." in page.text
+    assert "covered 10,000 L now, 7,500 L after" in page.text
     assert page.values["quantity"] == "2500"
-    assert page.values["waiver_line_id"] == str(line.id)
+    assert page.values["line_un"] == str(line.id)
     assert "override_reason" not in page.values  # covered: nothing to override
     assert entry_count(session) == 0
     session.refresh(line)
@@ -663,7 +664,7 @@ def test_check_of_a_refused_drawdown_explains_it_and_offers_the_override(as_admi
     assert response.status_code == 200
     page = read(response)
     assert "If recorded now: over cap" in page.text
-    assert "Left on the line: 10,000 now, -2,000 after this drawdown." in page.text
+    assert "over cap 10,000 L now, -2,000 L after" in page.text
     assert "Waiver MOU-T-1 line 1 has 10,000 L left; this drawdown asks for 12,000 L." in page.text
     assert "override_reason" in page.values
     assert entry_count(session) == 0
@@ -752,8 +753,8 @@ def test_a_reviewer_can_neither_open_nor_post_the_drawdown_form(as_reviewer, ses
         ({"occurred_on": "2018-02-30"}, "occurred_on", "Not a valid date value."),
         ({"occurred_on": ""}, "occurred_on", "This field is required."),
         ({"unit": "kWh"}, "unit", "kWh cannot be converted to L."),
-        ({"waiver_line_id": "rice"}, "waiver_line_id", "Waiver MOU-T-1 line 1 is for Diesel, not"),
-        ({"waiver_line_id": "999999"}, "waiver_line_id", "Not a valid choice."),
+        ({"line_un": "rice"}, "line_un", "Waiver MOU-T-1 line 1 is for Diesel, not"),
+        ({"line_un": "999999"}, "line_un", "Not a valid choice."),
         ({"resource": "999999"}, "resource", "Not a valid choice."),
     ],
 )
@@ -764,7 +765,7 @@ def test_input_that_makes_no_sense_is_refused_beside_its_field_and_records_nothi
     rice = make_rice(session)
     if change.get("occurred_on") == "future":
         change = {"occurred_on": (today() + timedelta(days=1)).isoformat()}
-    if change.get("waiver_line_id") == "rice":
+    if change.get("line_un") == "rice":
         change = {"resource": str(rice.id), "unit": "kg"}
     response = as_admin.post("/ledger/new", data=drawdown(line, action=action, **change))
     assert response.status_code == 422
