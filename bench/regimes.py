@@ -81,7 +81,11 @@ def set_up(engine: Engine, regimes: str) -> tuple[str, dict[str, Any]]:
         authorities = (
             [Authority.UN_1718_COMMITTEE]
             if regimes == "one"
-            else [Authority.UN_1718_COMMITTEE, Authority.ROK_MOU_INDIVIDUAL, Authority.US_GOVERNMENT]
+            else [
+                Authority.UN_1718_COMMITTEE,
+                Authority.ROK_MOU_INDIVIDUAL,
+                Authority.US_GOVERNMENT,
+            ]
         )
         named = []
         for n, authority in enumerate(authorities):
@@ -159,7 +163,10 @@ def main() -> None:
     database = "PostgreSQL" if urls["one"].startswith("postgresql") else "SQLite"
     print(f"Recording a drawdown through POST /api/v1/drawdowns on {database}, {args.runs} runs:")
     medians = {}
-    for kind, label in (("one", "one regime (UN), one line"), ("three", "three regimes, three lines")):
+    for kind, label in (
+        ("one", "one regime (UN), one line"),
+        ("three", "three regimes, three lines"),
+    ):
         values = sorted(times[kind])
         medians[kind] = statistics.median(values)
         p95 = values[int(len(values) * 0.95) - 1]
