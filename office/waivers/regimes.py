@@ -118,7 +118,9 @@ def refresh_controls(session: Session, resources: Sequence[Resource] | None = No
             found = determine(regime, regime.rules, resource)
             row = kept.get(regime.id)
             if row is None:
-                row = ResourceControl(regime=regime, resource=resource)
+                # Appended once: `resource=` here would add it through the backref too,
+                # and the list would hold it twice until the resource is read again.
+                row = ResourceControl(regime=regime)
                 resource.controls.append(row)
             row.control, row.basis, row.rule = found.control, found.basis, found.rule
             row.rule_id = found.rule.id if found.rule is not None else None

@@ -161,3 +161,9 @@ def test_saving_a_rule_for_an_existing_prefix_changes_it(session):
     rules = session.scalars(select(HsRule).where(HsRule.prefix == "2710")).all()
     assert [(r.control, r.note) for r in rules] == [(Control.PROHIBITED, "stricter")]
     assert make_resource(session).control is Control.PROHIBITED
+
+
+def test_a_new_resource_has_one_control_under_each_regime(session):
+    steel = make_resource(session, "steel", hs_code="7216.10", unit="t", barrels_per_tonne=None)
+    # As saved, before it is read again: the list holds each regime's control once.
+    assert sorted(control.regime.code for control in steel.controls) == ["rok", "un", "us"]
