@@ -169,6 +169,7 @@ EXPECTED: dict[str, object] = {
     # The API answers bearer tokens only (tested below with tokens).
     "api.openapi": EVERYONE,
     "api.resources": LEDGER_READERS,
+    "api.regimes": LEDGER_READERS,
     "api.create_resource": REVIEWERS,
     "api.create_waiver": REVIEWERS,
     "api.waiver": LEDGER_READERS,

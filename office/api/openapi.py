@@ -118,6 +118,7 @@ def openapi_document() -> dict[str, Any]:
         (schemas.ReversalIn, "validation"),
         (schemas.ResourceOut, "serialization"),
         (schemas.ResourceList, "serialization"),
+        (schemas.RegimeList, "serialization"),
         (schemas.WaiverOut, "serialization"),
         (schemas.DrawdownOut, "serialization"),
         (schemas.DrawdownPage, "serialization"),
@@ -154,9 +155,22 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "post": {
                     "operationId": "createResource",
-                    "summary": "Add a resource (reviewer); its control class follows the HS rules",
+                    "summary": "Add a resource (reviewer); its controls follow each regime's rules",
+                    "description": (
+                        "Under each regime, the HS rule with the longest prefix of its code "
+                        "decides its control, else the regime's default; the US regime reaches "
+                        "only goods of US origin or with US content above its share. "
+                        "`controls` says what decided each."
+                    ),
                     "requestBody": _body("ResourceIn"),
                     "responses": {"201": _json("ResourceOut", "Created"), **_WRITE_ERRORS},
+                },
+            },
+            "/regimes": {
+                "get": {
+                    "operationId": "listRegimes",
+                    "summary": "The sanctions regimes, in screening order, with their HS rules",
+                    "responses": {"200": _json("RegimeList", "Every regime"), **_ERRORS},
                 },
             },
             "/waivers": {

@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 from office import inputs
 from office.waivers.models import (
     Authority,
+    Basis,
     Classification,
     Control,
     Purpose,
@@ -110,6 +111,26 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# A country of origin: ISO 3166-1 alpha-2 (the service upper-cases it).
+ORIGIN_PATTERN = r"^[A-Za-z]{2}$"
+# A share in percent: 0 to 100, at most two decimals (the service checks the range).
+PercentIn = Annotated[
+    Decimal,
+    Field(allow_inf_nan=False),
+    BeforeValidator(_decimal_text),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 100},
+                {"type": "string", "pattern": inputs.DECIMAL_PATTERN},
+            ],
+            "examples": ["8.5", 10],
+            "description": "A share in percent, 0 to 100, at most two decimal places",
+        }
+    ),
+]
+
+
 class ResourceIn(_In):
     code: Annotated[Line, Field(max_length=40)]
     name: Annotated[Line, Field(max_length=120, description="English name")]
@@ -117,6 +138,21 @@ class ResourceIn(_In):
     hs_code: Annotated[Line, Field(max_length=20)]
     unit: Annotated[Line, Field(max_length=10)]
     barrels_per_tonne: QuantityIn | None = None
+    origin: Annotated[
+        str,
+        Field(
+            pattern=ORIGIN_PATTERN,
+            description="Country of origin, ISO 3166-1 alpha-2 (KR when not given)",
+            examples=["KR", "US"],
+        ),
+    ] = "KR"
+    us_content_percent: Annotated[
+        PercentIn,
+        Field(
+            description="The share of US-origin content in percent (0 when not given): "
+            "the US regime reaches goods with more than its de minimis share"
+        ),
+    ] = Decimal(0)
 
 
 class WaiverLineIn(_In):
@@ -128,7 +164,17 @@ class WaiverLineIn(_In):
 
 class WaiverIn(_In):
     reference: Annotated[Line, Field(max_length=60)]
-    authority: Authority
+    authority: Annotated[
+        Authority, Field(description="Decides the regime the waiver is under (`regime`)")
+    ]
+    standing: Annotated[
+        Annotated[bool, Strict()] | None,
+        Field(
+            description="A standing authorisation is drawn on by every drawdown of its "
+            "resources that names no line under its regime. Not given (or null): as its "
+            "authority has it, true for the ministry's blanket approval only."
+        ),
+    ] = None
     title: Annotated[Line, Field(max_length=200)]
     purpose: Text = ""
     status: WaiverStatus = WaiverStatus.DRAFT
@@ -178,14 +224,56 @@ class ReversalIn(_In):
     reason: Reason
 
 
+class ControlOut(BaseModel):
+    """A resource's control under one regime, and what decided it."""
+
+    regime: str = Field(description="regime code: un, rok or us")
+    control: Control
+    basis: Basis = Field(
+        description="rule: the HS rule `rule_prefix`; default: the regime's control of goods "
+        "no rule names; not_subject: outside the regime (US: neither US origin nor US content "
+        "above its share)"
+    )
+    rule_prefix: str | None
+
+
 class ResourceOut(BaseModel):
     code: str
     name: str
     name_ko: str
     hs_code: str
     unit: str
-    control: Control
+    control: Control = Field(description="Its control under the UN regime (see `controls`)")
     barrels_per_tonne: QuantityOut | None
+    origin: str
+    us_content_percent: QuantityOut
+    controls: list[ControlOut] = Field(description="Under every regime, in screening order")
+
+
+class HsRuleOut(BaseModel):
+    prefix: str
+    control: Control
+    note: str
+
+
+class RegimeOut(BaseModel):
+    code: str
+    name: str
+    name_ko: str
+    position: int = Field(description="Screening order: 1 first")
+    in_force: bool = Field(description="Whether drawdowns are screened under it now")
+    default_control: Control = Field(description="The control of goods no rule names")
+    us_content_rule: bool = Field(
+        description="Whether it reaches only goods of US origin or with US content above "
+        "`us_content_threshold`"
+    )
+    us_content_threshold: QuantityOut | None = Field(description="In percent")
+    note: str
+    rules: list[HsRuleOut] = Field(description="By prefix; the longest matching prefix wins")
+
+
+class RegimeList(BaseModel):
+    items: list[RegimeOut]
 
 
 class WaiverLineOut(BaseModel):
@@ -203,6 +291,8 @@ class WaiverOut(BaseModel):
     id: int
     reference: str
     authority: Authority
+    regime: str = Field(description="The code of the regime it is under")
+    standing: bool
     title: str
     purpose: str
     status: WaiverStatus

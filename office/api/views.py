@@ -7,6 +7,7 @@ from flask_login import current_user
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from office import inputs
 from office.api import schemas
@@ -19,7 +20,15 @@ from office.errors import DomainError, NotFoundError, problem
 from office.i18n import _, current_locale_code
 from office.staffing import services as staffing_services
 from office.waivers import ledger, services
-from office.waivers.models import Classification, DrawdownEntry, Resource, Waiver, WaiverLine
+from office.waivers.models import (
+    Classification,
+    DrawdownEntry,
+    Regime,
+    Resource,
+    ResourceControl,
+    Waiver,
+    WaiverLine,
+)
 from office.waivers.queries import LedgerFilters, ledger_page
 from office.waivers.units import Unit
 
@@ -71,6 +80,8 @@ def _message(error: Any) -> str:
         if ctx.get("pattern") in (inputs.LINE_PATTERN, inputs.MULTILINE_PATTERN):
             multiline = ctx["pattern"] == inputs.MULTILINE_PATTERN
             return str(inputs.text_error(error.get("input"), multiline=multiline))
+        if ctx.get("pattern") == schemas.ORIGIN_PATTERN:
+            return _("The origin is a two-letter country code (ISO 3166), e.g. KR or US.")
         return _("Not a value this parameter takes.")
     return str(error.get("msg", kind))
 
@@ -145,6 +156,35 @@ def resource_out(resource: Resource) -> schemas.ResourceOut:
         unit=resource.unit.value,
         control=resource.control,
         barrels_per_tonne=resource.barrels_per_tonne,
+        origin=resource.origin,
+        us_content_percent=resource.us_content_percent,
+        controls=[
+            schemas.ControlOut(
+                regime=c.regime.code,
+                control=c.control,
+                basis=c.basis,
+                rule_prefix=c.rule.prefix if c.rule is not None else None,
+            )
+            for c in sorted(resource.controls, key=lambda c: c.regime.position)
+        ],
+    )
+
+
+def regime_out(regime: Regime) -> schemas.RegimeOut:
+    return schemas.RegimeOut(
+        code=regime.code,
+        name=regime.name_en,
+        name_ko=regime.name_ko,
+        position=regime.position,
+        in_force=regime.in_force,
+        default_control=regime.default_control,
+        us_content_rule=regime.us_content_rule,
+        us_content_threshold=regime.us_content_threshold,
+        note=regime.note,
+        rules=[
+            schemas.HsRuleOut(prefix=rule.prefix, control=rule.control, note=rule.note)
+            for rule in regime.rules
+        ],
     )
 
 
@@ -168,6 +208,8 @@ def waiver_out(waiver: Waiver) -> schemas.WaiverOut:
         id=waiver.id,
         reference=waiver.reference,
         authority=waiver.authority,
+        regime=waiver.regime.code,
+        standing=waiver.standing,
         title=waiver.title,
         purpose=waiver.purpose,
         status=waiver.status,
@@ -242,8 +284,25 @@ def openapi() -> Response:
 @bp.get("/resources")
 @permission_required(Permission.VIEW_LEDGER)
 def resources() -> Response:
-    rows = db.session.scalars(select(Resource).order_by(Resource.code, Resource.id))
+    rows = db.session.scalars(
+        select(Resource)
+        .order_by(Resource.code, Resource.id)
+        .options(
+            selectinload(Resource.controls).options(
+                selectinload(ResourceControl.regime), selectinload(ResourceControl.rule)
+            )
+        )
+    )
     return respond(schemas.ResourceList(items=[resource_out(r) for r in rows]))
+
+
+@bp.get("/regimes")
+@permission_required(Permission.VIEW_LEDGER)
+def regimes() -> Response:
+    rows = db.session.scalars(
+        select(Regime).order_by(Regime.position).options(selectinload(Regime.rules))
+    )
+    return respond(schemas.RegimeList(items=[regime_out(r) for r in rows]))
 
 
 @bp.post("/resources")
@@ -258,6 +317,9 @@ def create_resource() -> Response:
         hs_code=body.hs_code,
         unit=body.unit,
         barrels_per_tonne=body.barrels_per_tonne,
+        origin=body.origin,
+        # Fixed-point, so that 1e2 reads as 100.
+        us_content_percent=format(body.us_content_percent, "f"),
         actor=current_user,
         now=utcnow(),
     )
@@ -287,6 +349,7 @@ def create_waiver() -> Response:
         valid_from=body.valid_from,
         valid_until=body.valid_until,
         lines=lines,
+        standing=body.standing,
         actor=current_user,
         now=utcnow(),
     )

@@ -9,11 +9,24 @@ from office.waivers.models import Resource, Waiver, WaiverLine, WaiverStatus
 from tests.api.conftest import assert_problem, diesel_line, office_tomorrow
 from tests.factories import draw, make_resource, make_rice, make_steel, make_waiver
 
-RESOURCE_KEYS = {"code", "name", "hs_code", "unit", "control", "name_ko", "barrels_per_tonne"}
+RESOURCE_KEYS = {
+    "code",
+    "name",
+    "hs_code",
+    "unit",
+    "control",
+    "name_ko",
+    "barrels_per_tonne",
+    "origin",
+    "us_content_percent",
+    "controls",
+}
 WAIVER_KEYS = {
     "id",
     "reference",
     "authority",
+    "regime",
+    "standing",
     "title",
     "status",
     "valid_from",
@@ -72,6 +85,18 @@ def test_resources_are_listed_with_their_control_class(session, reviewer_api):
         "unit": "L",
         "control": "capped",
         "barrels_per_tonne": "7.23",
+        "origin": "KR",
+        "us_content_percent": "0",
+        "controls": [
+            {"regime": "un", "control": "capped", "basis": "rule", "rule_prefix": "2710"},
+            {
+                "regime": "rok",
+                "control": "approval_required",
+                "basis": "default",
+                "rule_prefix": None,
+            },
+            {"regime": "us", "control": "none", "basis": "not_subject", "rule_prefix": None},
+        ],
     }
     assert (by_code["steel"]["control"], by_code["steel"]["unit"]) == ("prohibited", "t")
     assert (by_code["rice"]["control"], by_code["rice"]["barrels_per_tonne"]) == ("none", None)
@@ -167,6 +192,8 @@ def test_a_waiver_is_created_with_its_lines(session, reviewer_api):
     assert {key: body[key] for key in WAIVER_KEYS - {"id", "lines"}} == {
         "reference": "MOU-2018-0814",
         "authority": "rok_mou_individual",
+        "regime": "rok",
+        "standing": False,
         "title": "Fuel for the office generators",
         "status": "granted",
         "valid_from": "2018-08-14",

@@ -172,6 +172,17 @@ def test_dates_are_documented_as_dates(doc):
     [
         ("ResourceIn", {"code": "coal", "name": "Coal", "hs_code": "2701.12", "unit": "t"}),
         (
+            "ResourceIn",
+            {
+                "code": "laptop",
+                "name": "Laptop computers",
+                "hs_code": "8471.30",
+                "unit": "piece",
+                "origin": "CN",
+                "us_content_percent": "12.5",
+            },
+        ),
+        (
             "WaiverIn",
             {
                 "reference": "MOU-2018-0814",
@@ -188,6 +199,15 @@ def test_dates_are_documented_as_dates(doc):
                         "granted_quantity": 1000,
                     }
                 ],
+            },
+        ),
+        (
+            "WaiverIn",
+            {
+                "reference": "MOU-2018-B1",
+                "authority": "rok_mou_blanket",
+                "title": "Office running",
+                "standing": False,
             },
         ),
         ("StatusIn", {"status": "granted", "effective_on": "2018-06-01", "note": "letter"}),
@@ -241,6 +261,8 @@ def test_the_contracts_example_requests_fit_the_request_schemas(doc, schema, bod
             {"reference": "X", "authority": "rok_mou_individual", "title": "T", "lines": {}},
         ),
         ("ReversalIn", {"reason": "ok", "extra": 1}),
+        ("ResourceIn", {"code": "x", "name": "X", "hs_code": "2701", "unit": "t", "origin": "USA"}),
+        ("WaiverIn", {"reference": "X", "authority": "us_government", "title": "T", "standing": 1}),
     ],
 )
 def test_the_request_schemas_refuse_what_the_api_refuses(doc, schema, body):
@@ -252,6 +274,7 @@ def test_the_request_schemas_refuse_what_the_api_refuses(doc, schema, body):
 
 PROTECTED = [
     ("/resources", "get"),
+    ("/regimes", "get"),
     ("/resources", "post"),
     ("/waivers", "post"),
     ("/waivers/{waiver_id}", "get"),
@@ -304,6 +327,7 @@ def test_the_real_responses_cover_every_schema_the_api_returns(doc, exchanges):
     assert returned == {
         "ResourceList",
         "ResourceOut",
+        "RegimeList",
         "WaiverOut",
         "DrawdownOut",
         "DrawdownPage",
@@ -368,6 +392,7 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     # Successes, in the order a client would go.
     call(reviewer, "get", "/resources")
     call(reviewer, "post", "/resources", resource)
+    call(admin, "get", "/regimes")
     call(reviewer, "post", "/waivers", waiver)
     call(reviewer, "get", waiver_path)
     call(reviewer, "post", status_path, {"status": "granted", "effective_on": "2018-06-01"})
