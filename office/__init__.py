@@ -81,7 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from office.reviews.views import bp as reviews_bp
     from office.staffing.views import bp as staffing_bp
     from office.supplies.views import bp as deliveries_bp
-    from office.waivers.views import catalogue_bp, ledger_bp, waivers_bp
+    from office.waivers.views import catalogue_bp, ledger_bp, regimes_bp, waivers_bp
 
     csrf.exempt(api_bp)  # authenticated by bearer token, never by cookie
     blueprints = (
@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
         waivers_bp,
         ledger_bp,
         catalogue_bp,
+        regimes_bp,
         reviews_bp,
         audit_bp,
         api_bp,

@@ -50,6 +50,7 @@ NAV = (
             NavItem("ledger.index", _l("Ledger")),
             NavItem("ledger.new", _l("Record drawdown")),
             NavItem("resources.index", _l("Resources")),
+            NavItem("regimes.index", _l("Sanctions regimes")),
         ),
     ),
     NavGroup(

@@ -55,6 +55,7 @@ TYPED = {
     "meter_readings": ("void_reason",),
     "meters": ("name",),
     "resources": ("code", "name_ko"),
+    "regimes": ("name_ko", "note"),
     "review_notes": ("body",),
     "signed_off_months": ("note",),
     "staff_members": ("name_ko", "name_latin", "agency"),

@@ -43,6 +43,8 @@ from office.waivers.models import (
     Classification,
     Control,
     DrawdownEntry,
+    HsRule,
+    Regime,
     Resource,
     Source,
     Waiver,
@@ -210,6 +212,18 @@ def _stay(stay: Stay) -> Target:
     )
 
 
+def _hs_rule(rule: HsRule) -> Target:
+    return Target(
+        _(
+            "HS %(prefix)s under %(regime)s",
+            prefix=format_hs_code(rule.prefix),
+            regime=rule.regime.name(current_locale_code()),
+        ),
+        "regimes.index",
+        {"_anchor": f"regime-{rule.regime.code}"},
+    )
+
+
 # Each kind of target: its model and how it is named and linked.
 _TARGETS: dict[str, tuple[type[Any], Callable[[Any], Target]]] = {
     "User": (User, lambda u: Target(u.display_name, "users.detail", {"user_id": u.id})),
@@ -217,8 +231,15 @@ _TARGETS: dict[str, tuple[type[Any], Callable[[Any], Target]]] = {
     "DrawdownEntry": (DrawdownEntry, _entry),
     "Resource": (
         Resource,
-        lambda r: Target(r.name(current_locale_code()), "resources.edit", {"resource_id": r.id}),
+        lambda r: Target(r.name(current_locale_code()), "resources.detail", {"resource_id": r.id}),
     ),
+    "Regime": (
+        Regime,
+        lambda r: Target(
+            r.name(current_locale_code()), "regimes.index", {"_anchor": f"regime-{r.code}"}
+        ),
+    ),
+    "HsRule": (HsRule, _hs_rule),
     "Delivery": (
         Delivery,
         lambda d: Target(d.reference, "deliveries.detail", {"delivery_id": d.id}),
@@ -255,6 +276,8 @@ TYPE_LABELS = {
     "Waiver": _l("waiver"),
     "DrawdownEntry": _l("ledger entry"),
     "Resource": _l("resource"),
+    "Regime": _l("sanctions regime"),
+    "HsRule": _l("HS rule"),
     "Delivery": _l("delivery"),
     "Store": _l("store"),
     "Generator": _l("generator"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 
-from wtforms import SelectChoice, SelectField
+from wtforms import BooleanField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from office.forms import Form
@@ -17,7 +17,7 @@ from office.waivers.labels import (
     STATUS_LABELS,
     shown_status,
 )
-from office.waivers.models import Regime, Resource, WaiverLine
+from office.waivers.models import AUTHORITY_REGIMES, Regime, Resource, WaiverLine
 from office.waivers.units import Unit, unit_name
 
 
@@ -96,6 +96,16 @@ def _quantity(label: object, required: bool = True) -> StringField:
     )
 
 
+def _or(default: str) -> Callable[[object], str]:
+    """A filter that reads a field left empty as `default`."""
+
+    def fill(value: object) -> str:
+        text = "" if value is None else str(value).strip()
+        return text or default
+
+    return fill
+
+
 class ResourceForm(Form):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
     name_ko = StringField(_l("Name (Korean)"), validators=[DataRequired(), Length(max=120)])
@@ -103,9 +113,41 @@ class ResourceForm(Form):
     hs_code = StringField(_l("HS code"), validators=[DataRequired(), Length(max=20)])
     unit = SelectField(_l("Unit"), choices=unit_choices, validators=[DataRequired()])
     barrels_per_tonne = _quantity(_l("Barrels per tonne (petroleum only)"), required=False)
+    # Left empty, goods made in Korea with no US content (the service checks the values).
+    origin = StringField(
+        _l("Country of origin"),
+        validators=[Length(max=20)],
+        filters=[_or("KR")],
+        render_kw={"autocapitalize": "characters", "autocomplete": "off"},
+    )
+    us_content_percent = StringField(
+        _l("US content (%)"),
+        validators=[Length(max=20)],
+        filters=[_or("0")],
+        render_kw={"inputmode": "decimal"},
+    )
+
+
+class RegimeForm(Form):
+    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=120)])
+    name_ko = StringField(_l("Name (Korean)"), validators=[Length(max=120)])
+    in_force = BooleanField(_l("In force: drawdowns are screened under it"))
+    default_control = SelectField(
+        _l("Control of goods no rule names"),
+        choices=lambda: choices(CONTROL_LABELS),
+        validators=[DataRequired()],
+    )
+    # Shown and read for the US regime only (`Regime.us_content_rule`).
+    us_content_threshold = StringField(
+        _l("US content above which it applies (%)"),
+        validators=[Length(max=20)],
+        render_kw={"inputmode": "decimal"},
+    )
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
 
 
 class HsRuleForm(Form):
+    regime = SelectField(_l("Regime"), validators=[DataRequired()])
     prefix = StringField(_l("HS prefix"), validators=[DataRequired(), Length(max=20)])
     control = SelectField(
         _l("Control"), choices=lambda: choices(CONTROL_LABELS), validators=[DataRequired()]
@@ -120,10 +162,50 @@ class WaiverEditForm(Form):
     valid_until = DateField(_l("Valid until"), validators=[Optional()])
 
 
+def authority_choices(regime_names: dict[str, str]) -> list[SelectChoice]:
+    """The authorities, grouped under the regime each grants under (`regime_names`: each
+    regime's name by code, in screening order)."""
+    order = list(regime_names)
+    ranked = sorted(
+        AUTHORITY_LABELS.items(),
+        key=lambda item: (
+            order.index(AUTHORITY_REGIMES[item[0]])
+            if AUTHORITY_REGIMES[item[0]] in order
+            else len(order)
+        ),
+    )
+    return [
+        SelectChoice(
+            code.value,
+            str(text),
+            optgroup=regime_names.get(AUTHORITY_REGIMES[code], AUTHORITY_REGIMES[code]),
+        )
+        for code, text in ranked
+    ]
+
+
+# A waiver's `standing`: as its authority has it (blanket approvals stand), or said outright.
+STANDING_CHOICES = {"": None, "yes": True, "no": False}
+
+
+def standing_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice("", str(_l("As its authority has it: only blanket approvals stand"))),
+        SelectChoice("yes", str(_l("Standing: drawn on when a drawdown names no line"))),
+        SelectChoice("no", str(_l("Not standing: drawn on only when a drawdown names its line"))),
+    ]
+
+
 class WaiverForm(WaiverEditForm):
     reference = StringField(_l("Reference"), validators=[DataRequired(), Length(max=60)])
     authority = SelectField(
         _l("Authority"), choices=lambda: choices(AUTHORITY_LABELS), validators=[DataRequired()]
+    )
+    standing = SelectField(
+        _l("Standing authorisation"),
+        choices=standing_choices,
+        default="",
+        validators=[Optional()],
     )
 
 

@@ -6,13 +6,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+
 from office.i18n import _l, format_date, label, register_labels
 from office.waivers.models import (
     Authority,
+    Basis,
     Classification,
     Control,
     Lapse,
     Purpose,
+    Regime,
     Source,
     Waiver,
     WaiverStatus,
@@ -53,6 +57,15 @@ CONTROL_LABELS = {
     Control.NONE: _l("not controlled"),
 }
 
+BASIS_LABELS = {
+    Basis.RULE: _l("an HS rule"),
+    Basis.DEFAULT: _l("the regime's default"),
+    Basis.NOT_SUBJECT: _l("not subject to it"),
+}
+
+# A regime named short, by its code (column headings; its full name is the reviewers').
+REGIME_SHORT_NAMES = {"un": _l("UN"), "rok": _l("ROK"), "us": _l("US")}
+
 PURPOSE_LABELS = {
     Purpose.OPERATION: _l("operation"),
     Purpose.REPAIR: _l("repair"),
@@ -80,6 +93,12 @@ STATUS_TONES = {
     WaiverStatus.EXPIRED: "muted",
     WaiverStatus.WITHDRAWN: "muted",
 }
+CONTROL_TONES = {
+    Control.PROHIBITED: "bad",
+    Control.CAPPED: "warn",
+    Control.APPROVAL: "warn",
+    Control.NONE: "muted",
+}
 CLASSIFICATION_TONES = {
     Classification.COVERED: "ok",
     Classification.NOT_REQUIRED: "muted",
@@ -90,7 +109,7 @@ CLASSIFICATION_TONES = {
     Classification.UNCOVERED: "bad",
 }
 
-__all__ = ["label", "shown_status", "tone"]
+__all__ = ["country_name", "label", "regime_short_name", "shown_status", "tone"]
 
 register_labels(
     {
@@ -98,6 +117,7 @@ register_labels(
         Authority: AUTHORITY_LABELS,
         Classification: CLASSIFICATION_LABELS,
         Control: CONTROL_LABELS,
+        Basis: BASIS_LABELS,
         Purpose: PURPOSE_LABELS,
         Source: SOURCE_LABELS,
     }
@@ -105,12 +125,27 @@ register_labels(
 _TONES: dict[type, dict[Any, str]] = {
     WaiverStatus: STATUS_TONES,
     Classification: CLASSIFICATION_TONES,
+    Control: CONTROL_TONES,
 }
 
 
 def tone(value: object) -> str:
     """Return the badge colour (ok, warn, bad, muted) of a status or classification."""
     return _TONES.get(type(value), {}).get(value, "muted")
+
+
+def regime_short_name(regime: Regime, locale: str) -> str:
+    """A regime's short name (UN, ROK, US), or its full name for a code without one."""
+    short = REGIME_SHORT_NAMES.get(regime.code)
+    return str(short) if short is not None else regime.name(locale)
+
+
+def country_name(code: str, locale: str) -> str | None:
+    """The name of the country with ISO 3166 code `code` in `locale`; None if unknown."""
+    try:
+        return Locale.parse(locale).territories.get(code.upper())
+    except (UnknownLocaleError, ValueError):
+        return None
 
 
 # The statuses under which a waiver is drawn on, if the day falls within its validity.

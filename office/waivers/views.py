@@ -28,15 +28,16 @@ from office.auth.forms import ActionForm
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
 from office.errors import DomainError, InvalidInput
-from office.i18n import _, current_locale_code, office_date
+from office.i18n import _, current_locale_code, format_hs_code, office_date
 from office.waivers import forms as waiver_forms
-from office.waivers import labels, ledger, services
+from office.waivers import labels, ledger, regimes, services
 from office.waivers.forms import (
     DrawdownForm,
     GrantForm,
     HsRuleForm,
     LedgerFilterForm,
     LineForm,
+    RegimeForm,
     ResourceForm,
     ReversalForm,
     StatusForm,
@@ -50,6 +51,7 @@ from office.waivers.models import (
     HsRule,
     Regime,
     Resource,
+    ResourceControl,
     Waiver,
     WaiverLine,
 )
@@ -68,13 +70,25 @@ from office.waivers.units import format_amount, format_quantity
 from office.web import form_status, get_or_404, read_as_of, show_domain_error
 
 catalogue_bp = Blueprint("resources", __name__, url_prefix="/resources")
+regimes_bp = Blueprint("regimes", __name__, url_prefix="/regimes")
 waivers_bp = Blueprint("waivers", __name__, url_prefix="/waivers")
 ledger_bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
 
 @waivers_bp.app_context_processor
 def ledger_vocabulary() -> dict[str, Any]:
-    return {"tone": labels.tone, "quantity": format_quantity, "shown_status": labels.shown_status}
+    return {
+        "tone": labels.tone,
+        "quantity": format_quantity,
+        "shown_status": labels.shown_status,
+        "country_name": _country_name,
+        "regime_short": lambda regime: labels.regime_short_name(regime, current_locale_code()),
+    }
+
+
+def _country_name(code: str) -> str | None:
+    """A country of origin's name in the reader's language; None if it has none."""
+    return labels.country_name(code, current_locale_code())
 
 
 def _resources() -> list[Resource]:
@@ -85,21 +99,44 @@ def resource_choices(resources: list[Resource], blank: str | None = None) -> lis
     return waiver_forms.resource_choices(resources, current_locale_code(), blank)
 
 
-# --- catalogue: resources and HS rules ----------------------------------------------------
+# --- catalogue: resources ------------------------------------------------------------------
 
 
-def _render_catalogue(resource_form: Any = None, rule_form: Any = None) -> Any:
+def _resources_with_controls() -> list[Resource]:
+    return list(
+        db.session.scalars(
+            select(Resource)
+            .order_by(Resource.code, Resource.id)
+            .options(selectinload(Resource.controls))
+        )
+    )
+
+
+def _render_catalogue(resource_form: Any = None) -> Any:
     resource_form = resource_form or ResourceForm(formdata=None)
-    rule_form = rule_form or HsRuleForm(formdata=None)
-    rules = db.session.scalars(select(HsRule).order_by(HsRule.prefix, HsRule.id)).all()
     return render_template(
         "waivers/catalogue.html",
-        resources=_resources(),
-        rules=rules,
+        resources=_resources_with_controls(),
+        in_force=regimes.regimes_in_force(db.session),
         resource_form=resource_form,
-        rule_form=rule_form,
-        action_form=ActionForm(),
-    ), form_status(resource_form, rule_form)
+    ), form_status(resource_form)
+
+
+def _save_resource(form: ResourceForm, resource: Resource | None = None) -> Resource:
+    return services.save_resource(
+        db.session,
+        code=form.code.data,
+        name_ko=form.name_ko.data,
+        name_en=form.name_en.data,
+        hs_code=form.hs_code.data,
+        unit=form.unit.data,
+        barrels_per_tonne=form.barrels_per_tonne.data,
+        origin=form.origin.data,
+        us_content_percent=form.us_content_percent.data,
+        actor=current_user,
+        now=utcnow(),
+        resource=resource,
+    )
 
 
 @catalogue_bp.get("/", endpoint="index")
@@ -114,17 +151,7 @@ def create_resource() -> Any:
     form = ResourceForm()
     if form.validate_on_submit():
         try:
-            resource = services.save_resource(
-                db.session,
-                code=form.code.data,
-                name_ko=form.name_ko.data,
-                name_en=form.name_en.data,
-                hs_code=form.hs_code.data,
-                unit=form.unit.data,
-                barrels_per_tonne=form.barrels_per_tonne.data,
-                actor=current_user,
-                now=utcnow(),
-            )
+            resource = _save_resource(form)
         except DomainError as exc:
             db.session.rollback()
             show_domain_error(form, exc)
@@ -135,49 +162,119 @@ def create_resource() -> Any:
     return _render_catalogue(resource_form=form)
 
 
-@catalogue_bp.route("/<int:resource_id>", methods=["GET", "POST"], endpoint="edit")
+def _render_resource(resource: Resource, form: ResourceForm | None = None) -> Any:
+    if form is None:
+        form = ResourceForm(formdata=None, obj=resource)
+        form.barrels_per_tonne.data = format_quantity(resource.barrels_per_tonne)
+        form.us_content_percent.data = format_quantity(resource.us_content_percent)
+    return render_template(
+        "waivers/resource.html",
+        resource=resource,
+        determinations=resource_determinations(resource),
+        form=form,
+    ), form_status(form)
+
+
+def resource_determinations(resource: Resource) -> list[tuple[Regime, ResourceControl | None]]:
+    """Every regime in screening order, with the resource's control under it (None before
+    its controls were first worked out)."""
+    kept = regimes.controls_of(resource)
+    return [(regime, kept.get(regime.id)) for regime in regimes.all_regimes(db.session)]
+
+
+@catalogue_bp.get("/<int:resource_id>", endpoint="detail")
+@permission_required(Permission.VIEW_LEDGER)
+def resource_detail(resource_id: int) -> Any:
+    return _render_resource(get_or_404(Resource, resource_id))
+
+
+@catalogue_bp.post("/<int:resource_id>", endpoint="edit")
 @permission_required(Permission.MANAGE_CATALOGUE)
 def edit_resource(resource_id: int) -> Any:
     resource = get_or_404(Resource, resource_id)
-    form = ResourceForm(obj=resource)
+    form = ResourceForm()
     if form.validate_on_submit():
         try:
-            services.save_resource(
-                db.session,
-                code=form.code.data,
-                name_ko=form.name_ko.data,
-                name_en=form.name_en.data,
-                hs_code=form.hs_code.data,
-                unit=form.unit.data,
-                barrels_per_tonne=form.barrels_per_tonne.data,
-                actor=current_user,
-                now=utcnow(),
-                resource=resource,
-            )
+            _save_resource(form, resource)
         except DomainError as exc:
             db.session.rollback()
             show_domain_error(form, exc)
         else:
             db.session.commit()
             flash(_("Resource %(code)s saved.", code=resource.code), "success")
-            return redirect(url_for("resources.index"))
-    elif request.method == "GET":
-        form.barrels_per_tonne.data = format_quantity(resource.barrels_per_tonne)
-    return render_template("waivers/resource_edit.html", resource=resource, form=form), (
-        form_status(form)
+            return redirect(url_for("resources.detail", resource_id=resource.id))
+    return _render_resource(get_or_404(Resource, resource_id), form)
+
+
+# --- sanctions regimes and their HS rules ---------------------------------------------------
+
+
+def _regime_choices(all_regimes: list[Regime]) -> list[SelectChoice]:
+    return [SelectChoice(r.code, r.name(current_locale_code())) for r in all_regimes]
+
+
+def _rule_form(all_regimes: list[Regime], form: HsRuleForm | None = None) -> HsRuleForm:
+    """The rule form: the one posted, or a fresh one for the regime (`?regime=`) or the rule
+    (`?rule=`, to change it) the page was asked for."""
+    if form is None:
+        form = HsRuleForm(formdata=None)
+        rule_id = inputs.id_from(request.args.get("rule"))
+        rule = db.session.get(HsRule, rule_id) if rule_id is not None else None
+        if rule is not None:
+            form.regime.data, form.prefix.data = rule.regime.code, rule.prefix
+            form.control.data, form.note.data = rule.control.value, rule.note
+        elif request.args.get("regime") in {r.code for r in all_regimes}:
+            form.regime.data = request.args["regime"]
+    form.regime.choices = _regime_choices(all_regimes)
+    return form
+
+
+def _render_regimes(rule_form: HsRuleForm | None = None) -> Any:
+    all_regimes = list(
+        db.session.scalars(
+            select(Regime).order_by(Regime.position).options(selectinload(Regime.rules))
+        )
     )
+    form = _rule_form(all_regimes, rule_form)
+    return render_template(
+        "waivers/regimes.html",
+        regimes=all_regimes,
+        rule_form=form,
+        action_form=ActionForm(),
+    ), form_status(form)
 
 
-@catalogue_bp.post("/hs-rules")
+@regimes_bp.get("/", endpoint="index")
+@permission_required(Permission.VIEW_LEDGER)
+def regime_list() -> Any:
+    return _render_regimes()
+
+
+def _render_regime_form(regime: Regime, form: RegimeForm | None = None) -> Any:
+    if form is None:
+        form = RegimeForm(formdata=None, obj=regime)
+        form.default_control.data = regime.default_control.value
+        form.us_content_threshold.data = format_quantity(regime.us_content_threshold)
+    return render_template("waivers/regime_edit.html", regime=regime, form=form), form_status(form)
+
+
+@regimes_bp.route("/<int:regime_id>", methods=["GET", "POST"], endpoint="edit")
 @permission_required(Permission.MANAGE_CATALOGUE)
-def create_rule() -> Any:
-    form = HsRuleForm()
+def edit_regime(regime_id: int) -> Any:
+    regime = get_or_404(Regime, regime_id)
+    if request.method == "GET":
+        return _render_regime_form(regime)
+    form = RegimeForm()
     if form.validate_on_submit():
         try:
-            rule = services.save_hs_rule(
+            regimes.update_regime(
                 db.session,
-                prefix=form.prefix.data,
-                control=form.control.data,
+                regime,
+                name_en=form.name_en.data,
+                name_ko=form.name_ko.data,
+                in_force=form.in_force.data,
+                default_control=form.default_control.data,
+                us_content_threshold=form.us_content_threshold.data,
                 note=form.note.data or "",
                 actor=current_user,
                 now=utcnow(),
@@ -188,25 +285,68 @@ def create_rule() -> Any:
         else:
             db.session.commit()
             flash(
-                _("Rule for HS %(prefix)s saved; resources reclassified.", prefix=rule.prefix),
+                _(
+                    "%(regime)s saved; resources reclassified.",
+                    regime=regime.name(current_locale_code()),
+                ),
                 "success",
             )
-            return redirect(url_for("resources.index"))
-    return _render_catalogue(rule_form=form)
+            return redirect(url_for("regimes.index", _anchor=f"regime-{regime.code}"))
+    return _render_regime_form(get_or_404(Regime, regime_id), form)
 
 
-@catalogue_bp.post("/hs-rules/<int:rule_id>/delete")
+@regimes_bp.post("/rules", endpoint="save_rule")
+@permission_required(Permission.MANAGE_CATALOGUE)
+def save_rule() -> Any:
+    all_regimes = regimes.all_regimes(db.session)
+    form = _rule_form(all_regimes, HsRuleForm())
+    if form.validate_on_submit():
+        try:
+            regime = regimes.regime_by_code(db.session, form.regime.data)
+            rule = services.save_hs_rule(
+                db.session,
+                prefix=form.prefix.data,
+                control=form.control.data,
+                note=form.note.data or "",
+                regime=regime,
+                actor=current_user,
+                now=utcnow(),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Rule for HS %(prefix)s under %(regime)s saved; resources reclassified.",
+                    prefix=format_hs_code(rule.prefix),
+                    regime=regime.name(current_locale_code()),
+                ),
+                "success",
+            )
+            return redirect(url_for("regimes.index", _anchor=f"regime-{regime.code}"))
+    return _render_regimes(rule_form=form)
+
+
+@regimes_bp.post("/rules/<int:rule_id>/delete", endpoint="delete_rule")
 @permission_required(Permission.MANAGE_CATALOGUE)
 def delete_rule(rule_id: int) -> Any:
     rule = get_or_404(HsRule, rule_id)
+    regime = rule.regime
     if ActionForm().validate_on_submit():
         prefix = rule.prefix
         services.delete_hs_rule(db.session, rule, actor=current_user, now=utcnow())
         db.session.commit()
         flash(
-            _("Rule for HS %(prefix)s removed; resources reclassified.", prefix=prefix), "success"
+            _(
+                "Rule for HS %(prefix)s under %(regime)s removed; resources reclassified.",
+                prefix=format_hs_code(prefix),
+                regime=regime.name(current_locale_code()),
+            ),
+            "success",
         )
-    return redirect(url_for("resources.index"))
+    return redirect(url_for("regimes.index", _anchor=f"regime-{regime.code}"))
 
 
 # --- waivers ------------------------------------------------------------------------------
@@ -251,6 +391,10 @@ def _status_on(as_of: date | None, today: date) -> Any:
 @permission_required(Permission.MANAGE_WAIVERS)
 def new_waiver() -> Any:
     form = WaiverForm()
+    all_regimes = regimes.all_regimes(db.session)
+    form.authority.choices = waiver_forms.authority_choices(
+        {r.code: r.name(current_locale_code()) for r in all_regimes}
+    )
     if form.validate_on_submit():
         try:
             waiver = services.create_waiver(
@@ -261,6 +405,7 @@ def new_waiver() -> Any:
                 purpose=form.purpose.data or "",
                 valid_from=form.valid_from.data,
                 valid_until=form.valid_until.data,
+                standing=waiver_forms.STANDING_CHOICES.get(form.standing.data or ""),
                 actor=current_user,
                 now=utcnow(),
             )
@@ -274,7 +419,7 @@ def new_waiver() -> Any:
                 "success",
             )
             return redirect(url_for("waivers.detail", waiver_id=waiver.id))
-    return render_template("waivers/new.html", form=form), form_status(form)
+    return render_template("waivers/new.html", form=form, regimes=all_regimes), form_status(form)
 
 
 def _load_waiver(waiver_id: int) -> Waiver:

@@ -22,6 +22,7 @@ NAV_BY_ROLE = {
         "Ledger",
         "Record drawdown",
         "Resources",
+        "Sanctions regimes",
         "Users",
         "Audit trail",
     },
@@ -38,6 +39,7 @@ NAV_BY_ROLE = {
         "Waivers",
         "Ledger",
         "Resources",
+        "Sanctions regimes",
         "Audit trail",
     },
 }

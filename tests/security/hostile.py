@@ -173,7 +173,6 @@ USER_TEXT = {
 
 # Columns that hold user text but that no page, report or export shows, each with why.
 NOT_SHOWN = {
-    "regimes.note": "kept for reviewers; the regimes' page is still to come",
     "dip_readings.void_reason": "no service voids a dip yet",
     "generator_readings.void_reason": "no service voids generator hours yet",
     "signed_off_months.note": "kept with the sign-off; no page shows it",
@@ -477,7 +476,7 @@ EVERY_ONE = {
     "staffing.person",
     "staffing.proposal",
     "operations.tank",
-    "resources.edit",
+    "resources.detail",
     "users.detail",
 }
 NOT_FOLLOWED = {"static", "auth.login"}

@@ -148,8 +148,8 @@ def test_resources_and_hs_rules_saved_at_once_keep_every_control_class_current(o
         post(
             office,
             office.reviewer,
-            "/resources/hs-rules",
-            data={"prefix": "1006", "control": "prohibited", "note": "test"},
+            "/regimes/rules",
+            data={"regime": "un", "prefix": "1006", "control": "prohibited", "note": "test"},
         )
     ] + [
         post(

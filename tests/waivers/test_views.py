@@ -554,25 +554,32 @@ def test_a_resource_with_lines_keeps_its_unit(as_reviewer, session, line, diesel
     assert diesel.unit.value == "L"
 
 
+# The HS rules are kept on the regimes page, under the regime each belongs to.
+
+
 def test_adding_and_removing_an_hs_rule_reclassifies_resources(as_reviewer, session):
     rice = make_rice(session)
     assert rice.control is Control.NONE
     response = as_reviewer.post(
-        "/resources/hs-rules",
-        data={"prefix": "10.06", "control": "capped", "note": "Grain"},
+        "/regimes/rules",
+        data={"regime": "un", "prefix": "10.06", "control": "capped", "note": "Grain"},
         follow_redirects=True,
     )
-    page = read(response)
-    assert "Rule for HS 1006 saved; resources reclassified." in page.text
-    assert page.row("rice")[4] == "capped"
+    assert (
+        "Rule for HS 1006 under UN Security Council sanctions (1718 Committee) saved; resources "
+        "reclassified." in read(response).text
+    )
+    assert read(as_reviewer.get("/resources/")).row("rice")[4] == "capped"
     session.refresh(rice)
     assert rice.control is Control.CAPPED
 
     rule = session.scalar(select(HsRule).where(HsRule.prefix == "1006"))
-    response = as_reviewer.post(f"/resources/hs-rules/{rule.id}/delete", follow_redirects=True)
-    page = read(response)
-    assert "Rule for HS 1006 removed; resources reclassified." in page.text
-    assert page.row("rice")[4] == "not controlled"
+    response = as_reviewer.post(f"/regimes/rules/{rule.id}/delete", follow_redirects=True)
+    assert (
+        "Rule for HS 1006 under UN Security Council sanctions (1718 Committee) removed; "
+        "resources reclassified." in read(response).text
+    )
+    assert read(as_reviewer.get("/resources/")).row("rice")[4] == "not controlled"
     session.refresh(rice)
     assert rice.control is Control.NONE
     assert session.scalar(select(HsRule).where(HsRule.prefix == "1006")) is None
@@ -580,7 +587,9 @@ def test_adding_and_removing_an_hs_rule_reclassifies_resources(as_reviewer, sess
 
 def test_a_bad_hs_prefix_is_refused_beside_the_field(as_reviewer, session):
     rules = session.scalar(select(func.count()).select_from(HsRule))
-    response = as_reviewer.post("/resources/hs-rules", data={"prefix": "7", "control": "capped"})
+    response = as_reviewer.post(
+        "/regimes/rules", data={"regime": "un", "prefix": "7", "control": "capped"}
+    )
     assert response.status_code == 422
     page = read(response)
     assert page.errors["prefix"] == "An HS code has 2 to 10 digits (dots allowed), e.g. 2710.19."
@@ -593,7 +602,8 @@ def test_saving_a_rule_for_a_prefix_that_has_one_changes_it(as_reviewer, session
     assert steel.control is Control.PROHIBITED
     rules = session.scalar(select(func.count()).select_from(HsRule))
     response = as_reviewer.post(
-        "/resources/hs-rules", data={"prefix": "72", "control": "none", "note": "Lifted"}
+        "/regimes/rules",
+        data={"regime": "un", "prefix": "72", "control": "none", "note": "Lifted"},
     )
     assert response.status_code == 302
     assert session.scalar(select(func.count()).select_from(HsRule)) == rules
