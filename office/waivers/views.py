@@ -170,12 +170,12 @@ def _render_resource(resource: Resource, form: ResourceForm | None = None) -> An
     return render_template(
         "waivers/resource.html",
         resource=resource,
-        determinations=resource_determinations(resource),
+        determinations=_determinations(resource),
         form=form,
     ), form_status(form)
 
 
-def resource_determinations(resource: Resource) -> list[tuple[Regime, ResourceControl | None]]:
+def _determinations(resource: Resource) -> list[tuple[Regime, ResourceControl | None]]:
     """Every regime in screening order, with the resource's control under it (None before
     its controls were first worked out)."""
     kept = regimes.controls_of(resource)

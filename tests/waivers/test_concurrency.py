@@ -13,10 +13,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from office.auth import services as auth_services
-from office.waivers import checkpoints, ledger
+from office.waivers import checkpoints, ledger, regimes
 from office.waivers.models import (
     Authority,
     CheckpointKind,
+    Control,
     DrawdownEntry,
     HsRule,
     LedgerCheckpoint,
@@ -175,6 +176,48 @@ def test_resources_and_hs_rules_saved_at_once_keep_every_control_class_current(o
         rice = session.scalars(select(Resource).where(Resource.code.like("rice-%"))).all()
         assert len(rice) == 6
         assert {resource.control.value for resource in rice} == {"prohibited"}
+
+
+def test_resources_saved_while_the_us_share_changes_take_the_share_as_it_ends_up(office):
+    """A resource saved while a reviewer lowers the US regime's share gets its US control from
+    the share as it ends up (the regime's change and the resources' take the catalogue's lock)."""
+    with office.session() as session:
+        us = regimes.regime_by_code(session, "us")
+        regime_form = {
+            "name_en": us.name_en,
+            "name_ko": us.name_ko,
+            "in_force": "y",
+            "default_control": "approval_required",
+            "us_content_threshold": "5",
+            "note": "Lowered.",
+        }
+    calls = [post(office, office.reviewer, f"/regimes/{us.id}", data=regime_form)] + [
+        post(
+            office,
+            office.reviewer,
+            "/resources/",
+            data={
+                "code": f"laptop-{n}",
+                "name_en": f"Laptop {n}",
+                "name_ko": f"노트북 {n}",
+                "hs_code": "8471.30",
+                "unit": "piece",
+                "origin": "CN",
+                "us_content_percent": "8",
+            },
+        )
+        for n in range(6)
+    ]
+
+    statuses = at_once(calls)
+
+    assert set(statuses) == {302}, statuses
+    with office.session() as session:
+        us = regimes.regime_by_code(session, "us")
+        assert us.us_content_threshold == Decimal(5)
+        laptops = session.scalars(select(Resource).where(Resource.code.like("laptop-%"))).all()
+        assert len(laptops) == 6
+        assert {regimes.controls_of(r)[us.id].control for r in laptops} == {Control.APPROVAL}
 
 
 # --- signed checkpoints of the head, while the ledger moves ---------------------------------
