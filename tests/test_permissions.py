@@ -78,6 +78,7 @@ EXPECTED: dict[str, object] = {
     "ledger.export": LEDGER_READERS,
     "ledger.new": ADMINS,
     "ledger.reverse": ADMINS,
+    "ledger.screening": LEDGER_READERS,
     "staffing.index": STAFFING_READERS,
     "staffing.today": STAFFING_READERS,
     "staffing.calendar": STAFFING_READERS,
