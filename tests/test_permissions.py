@@ -178,6 +178,7 @@ EXPECTED: dict[str, object] = {
     "api.drawdowns": LEDGER_READERS,
     "api.reverse": ADMINS,
     "api.staffing_violations": STAFFING_READERS,
+    "api.screen_item": LEDGER_READERS,
 }
 
 
