@@ -23,6 +23,7 @@ from office.waivers.models import (
     Control,
     DrawdownEntry,
     Purpose,
+    Regime,
     Resource,
     WaiverLine,
     WaiverStatus,
@@ -31,6 +32,7 @@ from office.waivers.screening import InvalidItem, Item, check_item, screen_item
 from office.waivers.units import Unit
 from tests.conftest import log_in
 from tests.factories import NOW, make_resource, make_steel, make_user, make_waiver
+from tests.test_korean_pages import PARTICLE_MARKERS, PageText, english_words
 
 DAY = date(2018, 10, 1)
 
@@ -410,12 +412,22 @@ def test_the_page_shows_each_regime_its_lines_and_what_they_leave(
     assert count(session, DrawdownEntry) == entries
 
 
-def test_the_page_answers_in_korean(client, session, admin, steel_lines):
+def test_the_result_reads_in_korean(client, session, admin, steel_lines):
     log_in(client, admin)
     client.post("/language", data={"lang": "ko", "next": "/"})
-    text = text_of(client.get(PAGE, query_string=STEEL))
-    assert "What-if" not in text and "over cap" not in text
-    assert "UN-STEEL" in text
+    # What people typed or keep as data: references, names, rules' notes, regimes' names.
+    typed = ["UN-STEEL", "MOU-STEEL", "Steel", "steel", "UNSCR 2397 op. 7", admin.display_name]
+    typed += [regime.name_ko for regime in session.scalars(select(Regime))]
+    # Over the UN line's cap; then in a unit no line can be compared in.
+    for query, shown in ((STEEL, "한도 초과"), ({**STEEL, "unit": "L"}, "비교 불가")):
+        response = client.get(PAGE, query_string=query)
+        assert response.status_code == 200
+        page = PageText()
+        page.feed(response.get_data(as_text=True))
+        text = " ".join(page.parts)
+        assert "UN-STEEL" in text and shown in text
+        assert english_words(text, typed) == []
+        assert not PARTICLE_MARKERS.search(text)
 
 
 @pytest.mark.parametrize(
