@@ -49,6 +49,7 @@ NAV = (
             NavItem("waivers.index", _l("Waivers")),
             NavItem("ledger.index", _l("Ledger")),
             NavItem("ledger.new", _l("Record drawdown")),
+            NavItem("ledger.screening", _l("What-if screening")),
             NavItem("resources.index", _l("Resources")),
             NavItem("regimes.index", _l("Sanctions regimes")),
         ),

@@ -103,6 +103,9 @@ ALLOWED = {
     "Authenticator",
     "FreeOTP",
     "UNSCR",
+    # countries of origin as ISO 3166 codes (KR above), and the standard's name
+    "US",
+    "ISO",
     # an HTTP header, shown as it is to be sent
     "Authorization",
     "Bearer",

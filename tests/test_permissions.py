@@ -81,6 +81,7 @@ EXPECTED: dict[str, object] = {
     "ledger.export": LEDGER_READERS,
     "ledger.new": ADMINS,
     "ledger.reverse": ADMINS,
+    "ledger.screening": LEDGER_READERS,
     "staffing.index": STAFFING_READERS,
     "staffing.today": STAFFING_READERS,
     "staffing.calendar": STAFFING_READERS,
@@ -181,6 +182,7 @@ EXPECTED: dict[str, object] = {
     "api.drawdowns": LEDGER_READERS,
     "api.reverse": ADMINS,
     "api.staffing_violations": STAFFING_READERS,
+    "api.screen_item": LEDGER_READERS,
 }
 
 

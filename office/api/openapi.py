@@ -125,6 +125,7 @@ def openapi_document() -> dict[str, Any]:
         (schemas.Problem, "serialization"),
         (schemas.ViolationList, "serialization"),
     ]
+    models += _SCREENING_MODELS
     _, definitions = models_json_schema(models, ref_template=_REF)
     classification = {"$ref": _REF.format(model="Classification")}
     document: dict[str, Any] = {
@@ -296,5 +297,35 @@ def openapi_document() -> dict[str, Any]:
             },
         },
     }
+    document["paths"]["/screenings"] = _screening_path()
     _idempotent(document["paths"])
     return document
+
+
+# --- what-if screening --------------------------------------------------------------------
+
+_SCREENING_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+    (schemas.ScreeningIn, "validation"),
+    (schemas.ScreeningResult, "serialization"),
+]
+
+
+def _screening_path() -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": "screenItem",
+            "summary": "What-if: screen an item under every regime in force, recording nothing",
+            "description": (
+                "For an item (HS code, origin, US content, quantity, unit, date), each regime "
+                "in force with its control and what decided it, and the authorisation lines "
+                "that could cover it (its resource's HS code is the item's or a prefix of "
+                "it), each with the classification drawing the item on it now would get and "
+                "what it would have left, in the line's unit. `overall` is the best the "
+                "office could get by picking the best line under each regime. Nothing is "
+                "recorded or locked: the ledger decides when a drawdown is recorded. Like "
+                "every POST it honours an Idempotency-Key (the answer is kept with the key)."
+            ),
+            "requestBody": _body("ScreeningIn"),
+            "responses": {"200": _json("ScreeningResult", "The screening"), **_WRITE_ERRORS},
+        },
+    }

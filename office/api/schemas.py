@@ -362,3 +362,85 @@ class ViolationOut(BaseModel):
 
 class ViolationList(BaseModel):
     items: list[ViolationOut]
+
+
+# --- what-if screening (POST /screenings; office.waivers.screening) -------------------------
+
+
+class ScreeningIn(_In):
+    hs_code: Annotated[
+        Line,
+        Field(
+            max_length=20,
+            description="4 to 10 digits, dots allowed (7216.10). Lines are listed for "
+            "resources whose HS code is this one or a prefix of it.",
+        ),
+    ]
+    origin: Annotated[
+        Line, Field(max_length=10, description="Country of origin, ISO 3166 alpha-2 (KR, US)")
+    ]
+    us_content_percent: Annotated[
+        PercentIn, Field(description="The share of US-origin content (default 0)")
+    ] = Decimal(0)
+    quantity: QuantityIn
+    unit: Annotated[Line, Field(max_length=10)]
+    occurred_on: IsoDate
+
+
+class ScreeningItemOut(BaseModel):
+    """The item as screened: its HS code in digits, its origin in capitals."""
+
+    hs_code: str
+    origin: str
+    us_content_percent: QuantityOut
+    quantity: QuantityOut
+    unit: str
+    occurred_on: date
+
+
+class ScreeningRuleOut(BaseModel):
+    prefix: str
+    note: str
+
+
+class ScreeningLineOut(BaseModel):
+    """An authorisation line that could cover the item, and what drawing the item on it now
+    would give; `classification` is null when the item's unit cannot be compared with the
+    line's resource's (`reason` says why)."""
+
+    line_id: int
+    line_no: int
+    waiver: str = Field(description="The waiver's reference")
+    waiver_status: WaiverStatus
+    valid_from: date | None
+    valid_until: date | None
+    standing: bool
+    resource: str = Field(description="The line's resource code")
+    classification: Classification | None
+    reason: str | None
+    remaining_before: QuantityOut | None = Field(
+        description="Left on the line now, in its unit (null: not granted yet)"
+    )
+    remaining_after: QuantityOut | None = Field(
+        description="Left after the item, in the line's unit (negative: over the cap)"
+    )
+    unit: str
+
+
+class ScreeningRegimeOut(BaseModel):
+    regime: str
+    control: Control
+    basis: Basis
+    rule: ScreeningRuleOut | None
+    best: Classification = Field(
+        description="The best classification achievable under this regime (its best line's)"
+    )
+    lines: list[ScreeningLineOut]
+
+
+class ScreeningResult(BaseModel):
+    item: ScreeningItemOut
+    regimes: list[ScreeningRegimeOut]
+    overall: Classification = Field(
+        description="The classification if the office picked the best line under each regime"
+    )

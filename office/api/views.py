@@ -19,7 +19,7 @@ from office.db import db, utcnow
 from office.errors import DomainError, NotFoundError, problem
 from office.i18n import _, current_locale_code
 from office.staffing import services as staffing_services
-from office.waivers import ledger, services
+from office.waivers import ledger, screening, services
 from office.waivers.models import (
     Classification,
     DrawdownEntry,
@@ -541,3 +541,72 @@ def staffing_violations() -> Response:
     )
     items = [schemas.ViolationOut(**violation.as_dict(people)) for violation in found]
     return respond(schemas.ViolationList(items=items))
+
+
+# --- what-if screening (office.waivers.screening) -------------------------------------------
+
+
+def screening_out(result: screening.Screening) -> schemas.ScreeningResult:
+    item = result.item
+    return schemas.ScreeningResult(
+        item=schemas.ScreeningItemOut(
+            hs_code=item.hs_code,
+            origin=item.origin,
+            us_content_percent=item.us_content_percent,
+            quantity=item.quantity,
+            unit=item.unit.value,
+            occurred_on=item.occurred_on,
+        ),
+        regimes=[
+            schemas.ScreeningRegimeOut(
+                regime=answer.regime.code,
+                control=answer.control,
+                basis=answer.basis,
+                rule=schemas.ScreeningRuleOut(prefix=answer.rule.prefix, note=answer.rule.note)
+                if answer.rule is not None
+                else None,
+                best=answer.best,
+                lines=[
+                    schemas.ScreeningLineOut(
+                        line_id=found.line.id,
+                        line_no=found.line.line_no,
+                        waiver=found.waiver.reference,
+                        waiver_status=found.waiver.status,
+                        valid_from=found.waiver.valid_from,
+                        valid_until=found.waiver.valid_until,
+                        standing=found.standing,
+                        resource=found.resource.code,
+                        classification=found.classification,
+                        reason=str(found.reason) if found.reason is not None else None,
+                        remaining_before=found.remaining_before,
+                        remaining_after=found.remaining_after,
+                        unit=found.unit.value,
+                    )
+                    for found in answer.lines
+                ],
+            )
+            for answer in result.regimes
+        ],
+        overall=result.overall,
+    )
+
+
+@bp.post("/screenings")
+@permission_required(Permission.VIEW_LEDGER)
+def screen_item() -> Response:
+    """Screen an item under every regime in force; record nothing. Like every POST it
+    honours an Idempotency-Key: the answer is kept with the key (the only row written)."""
+    body = parse_body(schemas.ScreeningIn)
+    try:
+        item = screening.check_item(
+            hs_code=body.hs_code,
+            origin=body.origin,
+            us_content_percent=body.us_content_percent,
+            quantity=body.quantity,
+            unit=body.unit,
+            occurred_on=body.occurred_on,
+        )
+    except screening.InvalidItem as exc:
+        errors = {name: [str(m) for m in messages] for name, messages in exc.errors.items()}
+        raise InvalidRequest(422, _("Some fields are not valid."), errors) from None
+    return commit(respond(screening_out(screening.screen_item(db.session, item))))

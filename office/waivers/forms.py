@@ -319,5 +319,28 @@ class LedgerFilterForm(Form):
     date_to = DateField(_l("To"), validators=[Optional()])
 
 
+# --- what-if screening (office.waivers.screening) -------------------------------------------
+
+
+class ScreeningForm(Form):
+    """An item to screen, sent by GET so that a result can be bookmarked and shared; its
+    fields are named as the API's (POST /api/v1/screenings)."""
+
+    class Meta:
+        csrf = False
+
+    hs_code = StringField(_l("HS code"), validators=[DataRequired(), Length(max=20)])
+    origin = StringField(_l("Origin"), validators=[DataRequired(), Length(max=10)], default="KR")
+    us_content_percent = StringField(
+        _l("US content (%)"),
+        validators=[DataRequired(), Length(max=20)],
+        default="0",
+        render_kw={"inputmode": "decimal"},
+    )
+    quantity = _quantity(_l("Quantity"))
+    unit = SelectField(_l("Unit"), choices=unit_choices, validators=[DataRequired()])
+    occurred_on = DateField(_l("Date"), validators=[InputRequired()])
+
+
 def status_choices(allowed: frozenset) -> list[SelectChoice]:
     return [SelectChoice(s.value, str(STATUS_LABELS[s])) for s in STATUS_LABELS if s in allowed]

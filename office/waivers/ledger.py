@@ -255,9 +255,7 @@ def check_drawdown_input(
     for named in lines:
         # Named beside the line: the short form's field, or the regime's in `authorisations`.
         field = (
-            "waiver_line_id"
-            if not authorisations
-            else f"authorisations.{named.waiver.regime.code}"
+            "waiver_line_id" if not authorisations else f"authorisations.{named.waiver.regime.code}"
         )
         if named.resource_id != resource.id:
             raise InvalidInput(

@@ -30,7 +30,7 @@ from office.db import db, utcnow
 from office.errors import DomainError, InvalidInput
 from office.i18n import _, current_locale_code, format_hs_code, office_date
 from office.waivers import forms as waiver_forms
-from office.waivers import labels, ledger, regimes, services
+from office.waivers import labels, ledger, regimes, screening, services
 from office.waivers.forms import (
     DrawdownForm,
     GrantForm,
@@ -40,6 +40,7 @@ from office.waivers.forms import (
     RegimeForm,
     ResourceForm,
     ReversalForm,
+    ScreeningForm,
     StatusForm,
     WaiverEditForm,
     WaiverForm,
@@ -67,7 +68,7 @@ from office.waivers.queries import (
 )
 from office.waivers.regimes import regimes_in_force
 from office.waivers.units import format_amount, format_quantity
-from office.web import form_status, get_or_404, read_as_of, show_domain_error
+from office.web import form_status, get_or_404, has_errors, read_as_of, show_domain_error
 
 catalogue_bp = Blueprint("resources", __name__, url_prefix="/resources")
 regimes_bp = Blueprint("regimes", __name__, url_prefix="/regimes")
@@ -700,6 +701,43 @@ def _csv_value(value: Any) -> Any:
     if hasattr(value, "value"):
         return value.value
     return "" if value is None else value
+
+
+# --- what-if screening (office.waivers.screening) -------------------------------------------
+
+
+@ledger_bp.get("/screening", endpoint="screening")
+@permission_required(Permission.VIEW_LEDGER)
+def screening_page() -> Any:
+    """The form, and with an item in the query string, how it screens: a GET, so that a
+    result can be bookmarked and shared; nothing is recorded."""
+    asked = any(request.args.get(name) for name in screening.FIELDS)
+    form = ScreeningForm(formdata=request.args if asked else None)
+    result = None
+    if not asked:
+        form.occurred_on.data = office_date(utcnow())
+    else:
+        form.validate()
+        try:
+            item = screening.check_item(
+                hs_code=form.hs_code.data,
+                origin=form.origin.data,
+                us_content_percent=form.us_content_percent.data,
+                quantity=form.quantity.data,
+                unit=form.unit.data,
+                occurred_on=form.occurred_on.data,
+            )
+        except screening.InvalidItem as exc:
+            for name, messages in exc.errors.items():
+                shown = getattr(form, name)
+                if not shown.errors:  # the form's own message about it says it already
+                    shown.errors = [str(message) for message in messages]
+        else:
+            if not has_errors(form):
+                result = screening.screen_item(db.session, item)
+    return render_template(
+        "waivers/screening.html", form=form, result=result, locale=current_locale_code()
+    ), form_status(form)
 
 
 def _line_choices(regime: Regime) -> list[SelectChoice]:

@@ -215,9 +215,7 @@ def test_a_bad_field_is_refused_naming_it(admin_api, arranged, changes, field, m
 
 
 @pytest.mark.usefixtures("unchanged")
-@pytest.mark.parametrize(
-    "missing", ["resource", "quantity", "unit", "occurred_on", "purpose"]
-)
+@pytest.mark.parametrize("missing", ["resource", "quantity", "unit", "occurred_on", "purpose"])
 def test_a_missing_field_is_refused_naming_it(admin_api, arranged, missing):
     body = drawdown_body(arranged["line"])
     del body[missing]

@@ -23,6 +23,15 @@ from tests.api.conftest import API, ApiClient, diesel_line, drawdown_body
 from tests.factories import draw, make_rice
 
 METHODS = ("get", "post", "put", "patch", "delete")
+# A what-if screening of diesel (POST /screenings).
+SCREENING = {
+    "hs_code": "2710.19",
+    "origin": "KR",
+    "us_content_percent": "0",
+    "quantity": "100",
+    "unit": "L",
+    "occurred_on": "2018-10-02",
+}
 DOC_URI = "urn:office:openapi"
 
 
@@ -150,6 +159,8 @@ def test_errors_are_documented_as_problem_details(doc):
     [
         ("DrawdownOut", ("quantity", "base_quantity")),
         ("WaiverLineOut", ("requested_quantity", "granted_quantity", "used", "remaining")),
+        ("ScreeningItemOut", ("quantity", "us_content_percent")),
+        ("ScreeningLineOut", ("remaining_before", "remaining_after")),
     ],
 )
 def test_quantities_are_documented_as_decimal_strings(doc, schema, fields):
@@ -235,6 +246,8 @@ def test_dates_are_documented_as_dates(doc):
             },
         ),
         ("ReversalIn", {"reason": "Entered twice"}),
+        ("ScreeningIn", SCREENING),
+        ("ScreeningIn", {**SCREENING, "us_content_percent": 8, "quantity": 45.5}),
     ],
 )
 def test_the_contracts_example_requests_fit_the_request_schemas(doc, schema, body):
@@ -263,6 +276,8 @@ def test_the_contracts_example_requests_fit_the_request_schemas(doc, schema, bod
         ("ReversalIn", {"reason": "ok", "extra": 1}),
         ("ResourceIn", {"code": "x", "name": "X", "hs_code": "2701", "unit": "t", "origin": "USA"}),
         ("WaiverIn", {"reference": "X", "authority": "us_government", "title": "T", "standing": 1}),
+        ("ScreeningIn", {key: v for key, v in SCREENING.items() if key != "origin"}),
+        ("ScreeningIn", {**SCREENING, "occurred_on": "2018-10-02T00:00:00"}),
     ],
 )
 def test_the_request_schemas_refuse_what_the_api_refuses(doc, schema, body):
@@ -282,6 +297,7 @@ PROTECTED = [
     ("/drawdowns", "get"),
     ("/drawdowns", "post"),
     ("/drawdowns/{entry_id}/reversal", "post"),
+    ("/screenings", "post"),
 ]
 
 
@@ -333,6 +349,7 @@ def test_the_real_responses_cover_every_schema_the_api_returns(doc, exchanges):
         "DrawdownPage",
         "Problem",
         "ViolationList",
+        "ScreeningResult",
     }
 
 
@@ -400,6 +417,7 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     call(admin, "post", "/drawdowns", drawdown_body(line, quantity=5000, override_reason="Cold"))
     call(admin, "get", "/drawdowns", {"limit": 2})
     call(admin, "post", reversal_path, {"reason": "Entered twice"})
+    call(reviewer, "post", "/screenings", SCREENING)
     # Conflicts.
     call(reviewer, "post", status_path, {"status": "draft", "effective_on": "2018-06-01"})
     call(admin, "post", "/drawdowns", drawdown_body(line, quantity=5000))
@@ -424,7 +442,7 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
         call(anonymous_api, method, concrete, {})
         call(scheduler, method, concrete, {})
         if method == "post":
-            allowed = admin if path.startswith("/drawdowns") else reviewer
+            allowed = admin if path.startswith(("/drawdowns", "/screenings")) else reviewer
             call(allowed, method, concrete, raw="{")
             call(allowed, method, concrete, raw="[]")
             # The same request while another with its Idempotency-Key has no answer yet.
