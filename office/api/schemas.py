@@ -28,6 +28,7 @@ from office.waivers.models import (
     Purpose,
     WaiverStatus,
 )
+from office.waivers.petroleum import PetroleumKind
 from office.waivers.units import format_quantity
 
 
@@ -117,6 +118,13 @@ class ResourceIn(_In):
     hs_code: Annotated[Line, Field(max_length=20)]
     unit: Annotated[Line, Field(max_length=10)]
     barrels_per_tonne: QuantityIn | None = None
+    petroleum_kind: Annotated[
+        PetroleumKind | None,
+        Field(
+            description="Whose UN Statistics Division factor converts it when it has no "
+            "barrels_per_tonne of its own; without one, the kind its HS code names, if any."
+        ),
+    ] = None
 
 
 class WaiverLineIn(_In):
@@ -185,7 +193,15 @@ class ResourceOut(BaseModel):
     hs_code: str
     unit: str
     control: Control
-    barrels_per_tonne: QuantityOut | None
+    barrels_per_tonne: Annotated[QuantityOut | None, Field(description="its own factor")]
+    petroleum_kind: PetroleumKind | None
+    effective_barrels_per_tonne: Annotated[
+        QuantityOut | None,
+        Field(description="the factor its litres and tonnes convert by; null: they do not"),
+    ]
+    barrels_per_tonne_is_default: Annotated[
+        bool, Field(description="whether that is its kind's UNSD default, for want of its own")
+    ]
 
 
 class WaiverLineOut(BaseModel):

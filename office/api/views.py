@@ -145,6 +145,9 @@ def resource_out(resource: Resource) -> schemas.ResourceOut:
         unit=resource.unit.value,
         control=resource.control,
         barrels_per_tonne=resource.barrels_per_tonne,
+        petroleum_kind=resource.petroleum_kind,
+        effective_barrels_per_tonne=resource.effective_barrels_per_tonne,
+        barrels_per_tonne_is_default=resource.barrels_per_tonne_is_default,
     )
 
 
@@ -258,6 +261,7 @@ def create_resource() -> Response:
         hs_code=body.hs_code,
         unit=body.unit,
         barrels_per_tonne=body.barrels_per_tonne,
+        petroleum_kind=body.petroleum_kind,
         actor=current_user,
         now=utcnow(),
     )

@@ -56,7 +56,7 @@ class Amounts:
 
 
 def amounts(quantity: Decimal, resource: Resource) -> Amounts:
-    factor = resource.barrels_per_tonne
+    factor = resource.effective_barrels_per_tonne
     return Amounts(
         litres=convert(quantity, resource.unit, Unit.L, factor).quantize(Decimal("0.1")),
         tonnes=convert(quantity, resource.unit, Unit.T, factor).quantize(Decimal("0.001")),

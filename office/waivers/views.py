@@ -74,7 +74,12 @@ ledger_bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
 @waivers_bp.app_context_processor
 def ledger_vocabulary() -> dict[str, Any]:
-    return {"tone": labels.tone, "quantity": format_quantity, "shown_status": labels.shown_status}
+    return {
+        "tone": labels.tone,
+        "quantity": format_quantity,
+        "shown_status": labels.shown_status,
+        "factor_text": labels.factor_text,
+    }
 
 
 def _resources() -> list[Resource]:
@@ -122,6 +127,7 @@ def create_resource() -> Any:
                 hs_code=form.hs_code.data,
                 unit=form.unit.data,
                 barrels_per_tonne=form.barrels_per_tonne.data,
+                petroleum_kind=form.petroleum_kind.data,
                 actor=current_user,
                 now=utcnow(),
             )
@@ -150,6 +156,7 @@ def edit_resource(resource_id: int) -> Any:
                 hs_code=form.hs_code.data,
                 unit=form.unit.data,
                 barrels_per_tonne=form.barrels_per_tonne.data,
+                petroleum_kind=form.petroleum_kind.data,
                 actor=current_user,
                 now=utcnow(),
                 resource=resource,

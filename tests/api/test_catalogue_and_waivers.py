@@ -72,6 +72,9 @@ def test_resources_are_listed_with_their_control_class(session, reviewer_api):
         "unit": "L",
         "control": "capped",
         "barrels_per_tonne": "7.23",
+        "petroleum_kind": "gas_diesel_oil",
+        "effective_barrels_per_tonne": "7.23",
+        "barrels_per_tonne_is_default": False,
     }
     assert (by_code["steel"]["control"], by_code["steel"]["unit"]) == ("prohibited", "t")
     assert (by_code["rice"]["control"], by_code["rice"]["barrels_per_tonne"]) == ("none", None)
