@@ -3,8 +3,6 @@ one (its kind's UNSD default), so the UN petroleum report works for everyone."""
 
 from __future__ import annotations
 
-import pytest
-
 from office.auth.permissions import Role
 from office.waivers.services import find_resource
 from tests.api.conftest import assert_problem
@@ -12,7 +10,6 @@ from tests.conftest import log_in
 from tests.factories import make_user, make_waiver
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: the report answers 422 (L to t)")
 def test_a_diesel_created_through_the_api_without_a_factor_leaves_the_petroleum_report_working(
     client, session, reviewer_api, admin_api
 ):
