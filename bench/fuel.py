@@ -110,7 +110,7 @@ from office.stock.models import (  # noqa: E402
 from office.stock.services import book_stock  # noqa: E402
 from office.waivers import ledger  # noqa: E402
 from office.waivers import services as waivers  # noqa: E402
-from office.waivers.demo import RESOURCES  # noqa: E402
+from office.waivers.demo import PETROLEUM_KINDS, RESOURCES  # noqa: E402
 from office.waivers.models import (  # noqa: E402
     Authority,
     Classification,
@@ -276,6 +276,7 @@ def set_up(engine: Engine, first_day: date) -> Site:
                     hs_code=hs,
                     unit=unit,
                     barrels_per_tonne=factor,
+                    petroleum_kind=PETROLEUM_KINDS.get(code),
                     actor=reviewer,
                     now=now,
                 )
@@ -369,7 +370,9 @@ def set_up(engine: Engine, first_day: date) -> Site:
             admin_id=admin.id,
             admin_session_id=admin_key,
             reviewer_session_id=reviewer_key,
-            resources={code: (r.id, r.unit, r.barrels_per_tonne) for code, r in resources.items()},
+            resources={
+                code: (r.id, r.unit, r.effective_barrels_per_tonne) for code, r in resources.items()
+            },
             waiver_id=waiver.id,
             lines={code: line.id for code, line in lines.items()},
             people=people,

@@ -69,7 +69,7 @@ from office.db import create_engine_for, utcnow  # noqa: E402
 from office.demo import database_is_empty  # noqa: E402
 from office.i18n import office_date  # noqa: E402
 from office.waivers import ledger, services  # noqa: E402
-from office.waivers.demo import RESOURCES  # noqa: E402
+from office.waivers.demo import PETROLEUM_KINDS, RESOURCES  # noqa: E402
 from office.waivers.models import (  # noqa: E402
     Authority,
     Classification,
@@ -210,6 +210,7 @@ def seed(engine: Engine, url: str) -> Fixture:
                 hs_code=hs,
                 unit=unit,
                 barrels_per_tonne=factor,
+                petroleum_kind=PETROLEUM_KINDS.get(code),
                 actor=reviewer,
                 now=now,
             )
@@ -263,7 +264,7 @@ def seed(engine: Engine, url: str) -> Fixture:
             fixture.resources[resource.id] = (
                 resource.code,
                 resource.unit,
-                resource.barrels_per_tonne,
+                resource.effective_barrels_per_tonne,
             )
             target = fixture.plain if resource.control is Control.NONE else fixture.controlled
             target.append(resource.id)

@@ -119,6 +119,7 @@ EXPECTED: dict[str, object] = {
     "operations.per_person": OPERATIONS_READERS,
     "operations.petroleum": OPERATIONS_READERS,
     "operations.petroleum_csv": OPERATIONS_READERS,
+    "operations.petroleum_pdf": OPERATIONS_READERS,
     "operations.receive": ADMINS,
     "operations.issue": ADMINS,
     "operations.return_south": ADMINS,

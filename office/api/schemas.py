@@ -29,6 +29,7 @@ from office.waivers.models import (
     Purpose,
     WaiverStatus,
 )
+from office.waivers.petroleum import PetroleumKind
 from office.waivers.units import format_quantity
 
 
@@ -153,6 +154,13 @@ class ResourceIn(_In):
             "the US regime reaches goods with more than its de minimis share"
         ),
     ] = Decimal(0)
+    petroleum_kind: Annotated[
+        PetroleumKind | None,
+        Field(
+            description="Whose UN Statistics Division factor converts it when it has no "
+            "barrels_per_tonne of its own; without one, the kind its HS code names, if any."
+        ),
+    ] = None
 
 
 class WaiverLineIn(_In):
@@ -244,7 +252,15 @@ class ResourceOut(BaseModel):
     hs_code: str
     unit: str
     control: Control = Field(description="Its control under the UN regime (see `controls`)")
-    barrels_per_tonne: QuantityOut | None
+    barrels_per_tonne: Annotated[QuantityOut | None, Field(description="its own factor")]
+    petroleum_kind: PetroleumKind | None
+    effective_barrels_per_tonne: Annotated[
+        QuantityOut | None,
+        Field(description="the factor its litres and tonnes convert by; null: they do not"),
+    ]
+    barrels_per_tonne_is_default: Annotated[
+        bool, Field(description="whether that is its kind's UNSD default, for want of its own")
+    ]
     origin: str
     us_content_percent: QuantityOut
     controls: list[ControlOut] = Field(description="Under every regime, in screening order")

@@ -156,6 +156,9 @@ def resource_out(resource: Resource) -> schemas.ResourceOut:
         unit=resource.unit.value,
         control=resource.control,
         barrels_per_tonne=resource.barrels_per_tonne,
+        petroleum_kind=resource.petroleum_kind,
+        effective_barrels_per_tonne=resource.effective_barrels_per_tonne,
+        barrels_per_tonne_is_default=resource.barrels_per_tonne_is_default,
         origin=resource.origin,
         us_content_percent=resource.us_content_percent,
         controls=[
@@ -320,6 +323,7 @@ def create_resource() -> Response:
         origin=body.origin,
         # Fixed-point, so that 1e2 reads as 100.
         us_content_percent=format(body.us_content_percent, "f"),
+        petroleum_kind=body.petroleum_kind,
         actor=current_user,
         now=utcnow(),
     )

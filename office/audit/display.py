@@ -50,6 +50,7 @@ from office.waivers.models import (
     Waiver,
     WaiverStatus,
 )
+from office.waivers.petroleum import PetroleumKind
 from office.waivers.units import Unit, format_amount
 
 # --- what happened --------------------------------------------------------------------------
@@ -330,6 +331,7 @@ def target_of(row: TrailRow, found: dict[tuple[str, str], Target]) -> Target | N
 DETAIL_LABELS = {
     "amount_krw": _l("Amount"),
     "approval": _l("Approval number"),
+    "barrels_per_tonne": _l("Barrels per tonne"),
     "capacity": _l("Capacity"),
     "category": _l("Category"),
     "classification": _l("Classification"),
@@ -370,6 +372,7 @@ DETAIL_LABELS = {
     "origin": _l("Origin"),
     "people": _l("People"),
     "person": _l("Person"),
+    "petroleum_kind": _l("Kind of petroleum product"),
     "prefix": _l("Prefix"),
     "prefixes": _l("HS prefixes"),
     "progress": _l("Progress"),
@@ -417,6 +420,7 @@ _CODES: dict[str, type[StrEnum]] = {
     "category": Category,
     "classification": Classification,
     "control": Control,
+    "petroleum_kind": PetroleumKind,
     "shift": Shift,
     "side": Side,
     "source": Source,

@@ -1,7 +1,11 @@
 """The UN petroleum notification (UNSCR 2397, paragraph 5): the gross refined petroleum (HS
 2710) transferred north in a 30-day period, per product, in litres, tonnes and barrels, with
 the parties to each transfer. Returns south are listed apart and never netted: the UN counts
-transfers by territory, not possession."""
+transfers by territory, not possession.
+
+Each product converts by its own barrels per tonne, else its kind's UNSD default, and its line
+says which. A product with neither is still listed, in the units it can be given in: one
+product never stops the report of the others."""
 
 from __future__ import annotations
 
@@ -12,9 +16,11 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from office.i18n import _, format_hs_code
 from office.stock.models import MovementKind, StockLot, StockMovement
+from office.waivers.labels import factor_text
 from office.waivers.models import DrawdownEntry, Resource, Waiver
-from office.waivers.units import Unit, convert
+from office.waivers.units import Unit, can_convert, convert, unit_name
 
 PERIOD_DAYS = 30
 PETROLEUM_PREFIX = "2710"
@@ -48,19 +54,77 @@ def period_of(day: date) -> tuple[date, date]:
     return start, period_end(start)
 
 
+# Each unit the report gives, and the places it is rounded to.
+PLACES = {Unit.L: Decimal("0.1"), Unit.T: Decimal("0.001"), Unit.BBL: Decimal("0.01")}
+
+
 @dataclass(frozen=True)
 class Amounts:
-    litres: Decimal
-    tonnes: Decimal
-    barrels: Decimal
+    """A quantity in litres, tonnes and barrels; None in a unit it cannot be given in (a
+    product without a barrels-per-tonne factor, own or default)."""
+
+    litres: Decimal | None
+    tonnes: Decimal | None
+    barrels: Decimal | None
+
+
+def _in(quantity: Decimal, resource: Resource, unit: Unit) -> Decimal | None:
+    factor = resource.effective_barrels_per_tonne
+    if not can_convert(resource.unit, unit, factor):
+        return None
+    return convert(quantity, resource.unit, unit, factor).quantize(PLACES[unit])
 
 
 def amounts(quantity: Decimal, resource: Resource) -> Amounts:
-    factor = resource.barrels_per_tonne
     return Amounts(
-        litres=convert(quantity, resource.unit, Unit.L, factor).quantize(Decimal("0.1")),
-        tonnes=convert(quantity, resource.unit, Unit.T, factor).quantize(Decimal("0.001")),
-        barrels=convert(quantity, resource.unit, Unit.BBL, factor).quantize(Decimal("0.01")),
+        litres=_in(quantity, resource, Unit.L),
+        tonnes=_in(quantity, resource, Unit.T),
+        barrels=_in(quantity, resource, Unit.BBL),
+    )
+
+
+def missing_units(resource: Resource) -> list[Unit]:
+    """The report's units that `resource` cannot be given in, for want of a factor."""
+    factor = resource.effective_barrels_per_tonne
+    return [unit for unit in PLACES if not can_convert(resource.unit, unit, factor)]
+
+
+def factor_shown(resource: Resource) -> str:
+    """The factor a product's line was converted by, and whose it is: "7.5, the product's
+    own", "7.23, UNSD default for gas/diesel oil", or that it has none."""
+    if resource.effective_barrels_per_tonne is None:
+        return _("none (see the note below the table)")
+    if resource.barrels_per_tonne_is_default:
+        return factor_text(resource)
+    return _("%(factor)s, the product's own", factor=factor_text(resource))
+
+
+def factor_note(resource: Resource) -> str | None:
+    """What a product without a factor cannot be given in, and how to mend that; None for a
+    product that is given in every unit."""
+    missing = set(missing_units(resource))
+    named = {"code": resource.code, "hs": format_hs_code(resource.hs_code)}
+    if not missing:
+        return None
+    if missing == {Unit.T}:
+        return _(
+            "%(code)s (HS %(hs)s): no barrels per tonne of its own and no kind of petroleum "
+            "product with a UNSD default, so its tonnes cannot be given; set either on its "
+            "resource page.",
+            **named,
+        )
+    if missing == {Unit.L, Unit.BBL}:
+        return _(
+            "%(code)s (HS %(hs)s): no barrels per tonne of its own and no kind of petroleum "
+            "product with a UNSD default, so its litres and barrels cannot be given; set "
+            "either on its resource page.",
+            **named,
+        )
+    return _(
+        "%(code)s (HS %(hs)s): counted in %(unit)s, which cannot be given in litres, tonnes "
+        "or barrels.",
+        unit=unit_name(resource.unit),
+        **named,
     )
 
 
@@ -84,11 +148,30 @@ class Return:
 
 @dataclass
 class ProductTotal:
+    """A product's gross transfers in each unit it can be given in (None in the others)."""
+
     resource: Resource
-    litres: Decimal = Decimal(0)
-    tonnes: Decimal = Decimal(0)
-    barrels: Decimal = Decimal(0)
-    returned_litres: Decimal = Decimal(0)
+    litres: Decimal | None = Decimal(0)
+    tonnes: Decimal | None = Decimal(0)
+    barrels: Decimal | None = Decimal(0)
+    returned_litres: Decimal | None = Decimal(0)
+
+    def add(self, moved: Amounts) -> None:
+        self.litres = _plus(self.litres, moved.litres)
+        self.tonnes = _plus(self.tonnes, moved.tonnes)
+        self.barrels = _plus(self.barrels, moved.barrels)
+
+    @property
+    def factor(self) -> str:
+        return factor_shown(self.resource)
+
+    @property
+    def note(self) -> str | None:
+        return factor_note(self.resource)
+
+
+def _plus(total: Decimal | None, more: Decimal | None) -> Decimal | None:
+    return None if total is None or more is None else total + more
 
 
 @dataclass
@@ -100,7 +183,17 @@ class Report:
     products: dict[int, ProductTotal] = field(default_factory=dict)
 
     def total(self, resource: Resource) -> ProductTotal:
-        return self.products.setdefault(resource.id, ProductTotal(resource))
+        if resource.id not in self.products:
+            given = amounts(Decimal(0), resource)  # zero where it can be given, else None
+            self.products[resource.id] = ProductTotal(
+                resource, given.litres, given.tonnes, given.barrels, given.litres
+            )
+        return self.products[resource.id]
+
+    @property
+    def notes(self) -> list[str]:
+        """What the products without a factor cannot be given in."""
+        return [note for total in self.products.values() if (note := total.note)]
 
 
 def petroleum_report(session: Session, start: date, end: date) -> Report:
@@ -132,10 +225,7 @@ def petroleum_report(session: Session, start: date, end: date) -> Report:
         report.transfers.append(
             Transfer(entry.occurred_on, resource, moved, reference, parties or "", entry.seq)
         )
-        total = report.total(resource)
-        total.litres += moved.litres
-        total.tonnes += moved.tonnes
-        total.barrels += moved.barrels
+        report.total(resource).add(moved)
     for movement, resource in session.execute(
         select(StockMovement, Resource)
         .join(Resource)
@@ -150,5 +240,6 @@ def petroleum_report(session: Session, start: date, end: date) -> Report:
     ):
         moved = amounts(movement.quantity, resource)
         report.returns.append(Return(movement.occurred_on, resource, moved, movement.parties))
-        report.total(resource).returned_litres += moved.litres
+        total = report.total(resource)
+        total.returned_litres = _plus(total.returned_litres, moved.litres)
     return report

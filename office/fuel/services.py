@@ -267,7 +267,7 @@ def _tank_quantity(tank: Store, quantity: object, unit: Unit | str) -> Decimal:
     except ValueError:
         raise InvalidInput(_l("Unknown unit %(unit)s.", unit=str(unit)[:20]), "unit") from None
     amount = parse_quantity(quantity, unit=unit)
-    return convert(amount, unit, resource.unit, resource.barrels_per_tonne)
+    return convert(amount, unit, resource.unit, resource.effective_barrels_per_tonne)
 
 
 def receive_fuel(
@@ -1260,7 +1260,9 @@ def fuel_issued_per_day(session: Session, start: date, end: date) -> dict[date, 
         )
     )
     for day, quantity, resource in rows:
-        totals[day] += convert(quantity, resource.unit, Unit.L, resource.barrels_per_tonne)
+        totals[day] += convert(
+            quantity, resource.unit, Unit.L, resource.effective_barrels_per_tonne
+        )
     return {day: totals.get(day, Decimal(0)) for day in days(start, end)}
 
 

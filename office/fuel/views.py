@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -23,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
-from office import exports, inputs
+from office import exports, inputs, printing
 from office.auth.access import permission_required
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
@@ -941,6 +942,18 @@ def _report_period() -> tuple[date, date, bool]:
     return (*petroleum.period_from(day, _today()), True)
 
 
+def _render_petroleum(report: petroleum.Report, *, printing: bool) -> str:
+    return render_template(
+        "fuel/petroleum.html",
+        report=report,
+        periods=petroleum.periods(report.start.year),
+        earlier=report.start - timedelta(days=petroleum.PERIOD_DAYS),
+        later=report.start + timedelta(days=petroleum.PERIOD_DAYS),
+        locale=current_locale_code(),
+        printing=printing,
+    )
+
+
 @bp.get("/petroleum", endpoint="petroleum")
 @permission_required(Permission.VIEW_OPERATIONS)
 def petroleum_page() -> Any:
@@ -948,14 +961,40 @@ def petroleum_page() -> Any:
     if not valid:
         flash(_("Choose the period by a date written YYYY-MM-DD."), "error")
     report = petroleum.petroleum_report(db.session, start, end)
-    return render_template(
-        "fuel/petroleum.html",
-        report=report,
-        periods=petroleum.periods(start.year),
-        earlier=start - timedelta(days=petroleum.PERIOD_DAYS),
-        later=start + timedelta(days=petroleum.PERIOD_DAYS),
-        locale=current_locale_code(),
-    ), 200 if valid else 422
+    return _render_petroleum(report, printing=False), 200 if valid else 422
+
+
+@bp.get("/petroleum.pdf", endpoint="petroleum_pdf")
+@permission_required(Permission.VIEW_OPERATIONS)
+def petroleum_pdf() -> Response:
+    start, end, _valid = _report_period()
+    report = petroleum.petroleum_report(db.session, start, end)
+    printed = printing.pdf(
+        _render_petroleum(report, printing=True),
+        static_url=request.url_root + "static/",
+        static_folder=current_app.static_folder,
+    )
+    name = f"petroleum-{start}-{end}-{current_locale_code()}.pdf"
+    return Response(
+        printed,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _factor_cells(resource: Resource) -> list[str]:
+    """The product's kind, whose factor converted it (own, unsd_default or none) and, in the
+    reader's words, the factor shown on the page or why some units are missing."""
+    source = (
+        "none"
+        if resource.effective_barrels_per_tonne is None
+        else "unsd_default"
+        if resource.barrels_per_tonne_is_default
+        else "own"
+    )
+    note = petroleum.factor_note(resource) or petroleum.factor_shown(resource)
+    kind = resource.petroleum_kind.value if resource.petroleum_kind else ""
+    return [kind, source, note]
 
 
 @bp.get("/petroleum.csv", endpoint="petroleum_csv")
@@ -980,6 +1019,9 @@ def petroleum_csv() -> Response:
             "waiver",
             "parties",
             "ledger_entry",
+            "petroleum_kind",
+            "factor_source",
+            "factor_note",
         ]
     )
     for t in report.transfers:
@@ -994,10 +1036,11 @@ def petroleum_csv() -> Response:
                 t.amounts.litres,
                 t.amounts.tonnes,
                 t.amounts.barrels,
-                format_quantity(t.resource.barrels_per_tonne),
+                format_quantity(t.resource.effective_barrels_per_tonne),
                 t.waiver or "",
                 t.parties,
                 t.ledger_seq,
+                *_factor_cells(t.resource),
             ]
         )
     for r in report.returns:
@@ -1012,10 +1055,11 @@ def petroleum_csv() -> Response:
                 r.amounts.litres,
                 r.amounts.tonnes,
                 r.amounts.barrels,
-                format_quantity(r.resource.barrels_per_tonne),
+                format_quantity(r.resource.effective_barrels_per_tonne),
                 "",
                 r.parties,
                 "",
+                *_factor_cells(r.resource),
             ]
         )
     return Response(

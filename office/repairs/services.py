@@ -233,7 +233,10 @@ def use_material(
     except ValueError:
         raise InvalidInput(_l("Unknown unit %(unit)s.", unit=str(unit)[:20]), "unit") from None
     amount = convert(
-        parse_quantity(quantity, unit=unit), unit, resource.unit, resource.barrels_per_tonne
+        parse_quantity(quantity, unit=unit),
+        unit,
+        resource.unit,
+        resource.effective_barrels_per_tonne,
     )
     _check_date(used_on, "used_on")
     if used_on > office_date(now):

@@ -122,7 +122,9 @@ def build(session: Session, as_of: date, *, today: date) -> Dashboard:
     for waiver, line in lines:
 
         def in_line_unit(base: Decimal, line: WaiverLine = line) -> Decimal:
-            return convert(base, line.resource.unit, line.unit, line.resource.barrels_per_tonne)
+            return convert(
+                base, line.resource.unit, line.unit, line.resource.effective_barrels_per_tonne
+            )
 
         usage = line_usage(line, used[line.id])
         recent = sum(

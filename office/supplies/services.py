@@ -245,7 +245,7 @@ def add_line(
         unit = Unit(data.unit)
     except ValueError:
         raise InvalidInput(_l("Unknown unit %(unit)s.", unit=str(data.unit)[:20]), "unit") from None
-    if not can_convert(unit, resource.unit, resource.barrels_per_tonne):
+    if not can_convert(unit, resource.unit, resource.effective_barrels_per_tonne):
         raise InvalidInput(
             _l(
                 "%(unit)s does not convert to %(base)s, the unit of %(code)s.",
@@ -439,7 +439,7 @@ def _over_cap(line: WaiverLine, resource: Resource, base: Decimal, earlier: Deci
     left = max((line.granted_base or Decimal(0)) - line.used_base - earlier, Decimal(0))
 
     def amount(quantity: Decimal) -> Any:
-        value = convert(quantity, resource.unit, line.unit, resource.barrels_per_tonne)
+        value = convert(quantity, resource.unit, line.unit, resource.effective_barrels_per_tonne)
         return units.amount(value, line.unit)
 
     return _l(
@@ -461,7 +461,9 @@ def screen(delivery: Delivery, day: date) -> list[Screening]:
         if line.return_lot_id is not None:
             results.append(Screening(line, resource.control, None, None, None, None))
             continue
-        base = convert(line.quantity, line.unit, resource.unit, resource.barrels_per_tonne)
+        base = convert(
+            line.quantity, line.unit, resource.unit, resource.effective_barrels_per_tonne
+        )
         waiver = waiver_line.waiver if waiver_line is not None else None
         earlier = pending[waiver_line.id] if waiver_line is not None else Decimal(0)
         classification = ledger.classify(resource, waiver, waiver_line, base + earlier, day)
@@ -475,9 +477,11 @@ def screen(delivery: Delivery, day: date) -> list[Screening]:
         before = after = None
         if waiver_line is not None and waiver_line.granted_base is not None:
             left = waiver_line.granted_base - waiver_line.used_base - earlier
-            before = convert(left, resource.unit, waiver_line.unit, resource.barrels_per_tonne)
+            before = convert(
+                left, resource.unit, waiver_line.unit, resource.effective_barrels_per_tonne
+            )
             after = convert(
-                left - base, resource.unit, waiver_line.unit, resource.barrels_per_tonne
+                left - base, resource.unit, waiver_line.unit, resource.effective_barrels_per_tonne
             )
             pending[waiver_line.id] += base
         results.append(Screening(line, resource.control, classification, message, before, after))
@@ -681,7 +685,7 @@ def store_choices(session: Session, resource: Resource) -> list[Store]:
 
 def _base_quantity(line: DeliveryLine) -> Decimal:
     resource = line.resource
-    return convert(line.quantity, line.unit, resource.unit, resource.barrels_per_tonne)
+    return convert(line.quantity, line.unit, resource.unit, resource.effective_barrels_per_tonne)
 
 
 def suggested_stores(session: Session, delivery: Delivery) -> dict[int, Store | None]:

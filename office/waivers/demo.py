@@ -16,11 +16,14 @@ from sqlalchemy.orm import Session
 from office.auth.models import User
 from office.waivers import ledger, services
 from office.waivers.models import Authority, Purpose, Resource, Waiver, WaiverLine, WaiverStatus
+from office.waivers.petroleum import PetroleumKind
 from office.waivers.units import Unit
 
 if TYPE_CHECKING:
     from office.demo import StoryCalendar
 
+# Kinds of petroleum product their HS code does not name (2710.19 reads as gas/diesel oil).
+PETROLEUM_KINDS = {"kerosene": PetroleumKind.KEROSENE}
 # Made in the United States: under the EAR as well (the rest is the South's own).
 US_ORIGIN = frozenset({"computer"})
 # The government's position in 2018 on what the UN bans (steel, copper, nickel, water heaters,
@@ -32,10 +35,10 @@ GOVERNMENT_POSITION_2018 = (
 )
 
 RESOURCES = (
-    # code, Korean, English, HS, unit, barrels per tonne
+    # code, Korean, English, HS, unit, barrels per tonne (none: the UNSD default for its kind)
     ("diesel", "경유", "Diesel (gas oil)", "2710.19", Unit.L, "7.23"),
-    ("gasoline", "휘발유", "Motor gasoline", "2710.12", Unit.L, "8.50"),
-    ("kerosene", "등유", "Kerosene", "2710.19", Unit.L, "7.77"),
+    ("gasoline", "휘발유", "Motor gasoline", "2710.12", Unit.L, None),
+    ("kerosene", "등유", "Kerosene", "2710.19", Unit.L, None),
     ("electricity", "전력", "Electricity from the South's grid", "2716.00", Unit.KWH, None),
     ("steel", "철강재", "Steel sections", "7216.10", Unit.T, None),
     ("copper", "동관", "Copper tubes", "7411.10", Unit.KG, None),
@@ -201,6 +204,7 @@ def prepare(
             hs_code=hs,
             unit=unit,
             barrels_per_tonne=factor,
+            petroleum_kind=PETROLEUM_KINDS.get(code),
             origin="US" if code in US_ORIGIN else "KR",
             us_content_percent=100 if code in US_ORIGIN else 0,
             actor=reviewer,

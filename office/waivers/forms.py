@@ -13,6 +13,7 @@ from office.waivers.labels import (
     AUTHORITY_LABELS,
     CLASSIFICATION_LABELS,
     CONTROL_LABELS,
+    PETROLEUM_KIND_LABELS,
     PURPOSE_LABELS,
     STATUS_LABELS,
     shown_status,
@@ -89,6 +90,11 @@ def waiver_line_choices(
     return options
 
 
+def petroleum_kind_choices() -> list[SelectChoice]:
+    """The kinds of petroleum product, after a first choice that takes it from the HS code."""
+    return [SelectChoice("", str(_l("From the HS code"))), *choices(PETROLEUM_KIND_LABELS)]
+
+
 def _quantity(label: object, required: bool = True) -> StringField:
     validators = [DataRequired()] if required else [Optional()]
     return StringField(
@@ -113,6 +119,13 @@ class ResourceForm(Form):
     hs_code = StringField(_l("HS code"), validators=[DataRequired(), Length(max=20)])
     unit = SelectField(_l("Unit"), choices=unit_choices, validators=[DataRequired()])
     barrels_per_tonne = _quantity(_l("Barrels per tonne (petroleum only)"), required=False)
+    # Blank (or not sent): the kind its HS code names.
+    petroleum_kind = SelectField(
+        _l("Kind of petroleum product"),
+        choices=petroleum_kind_choices,
+        validators=[Optional()],
+        filters=[lambda value: value or ""],
+    )
     # Left empty, goods made in Korea with no US content (the service checks the values).
     origin = StringField(
         _l("Country of origin"),

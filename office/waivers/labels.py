@@ -8,7 +8,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 
-from office.i18n import _l, format_date, label, register_labels
+from office.i18n import _, _l, format_date, format_number, label, register_labels
 from office.waivers.models import (
     Authority,
     Basis,
@@ -17,10 +17,12 @@ from office.waivers.models import (
     Lapse,
     Purpose,
     Regime,
+    Resource,
     Source,
     Waiver,
     WaiverStatus,
 )
+from office.waivers.petroleum import PetroleumKind
 
 STATUS_LABELS = {
     WaiverStatus.DRAFT: _l("draft"),
@@ -82,6 +84,15 @@ SOURCE_LABELS = {
     Source.WORK_ORDER: _l("work order"),
 }
 
+PETROLEUM_KIND_LABELS = {
+    PetroleumKind.GAS_DIESEL_OIL: _l("gas/diesel oil"),
+    PetroleumKind.MOTOR_GASOLINE: _l("motor gasoline"),
+    PetroleumKind.KEROSENE: _l("kerosene and jet fuel"),
+    PetroleumKind.LPG: _l("liquefied petroleum gas (LPG)"),
+    PetroleumKind.RESIDUAL_FUEL_OIL: _l("residual fuel oil"),
+    PetroleumKind.CRUDE_OIL: _l("crude oil"),
+}
+
 # Badge colour of each status and classification on the pages.
 STATUS_TONES = {
     WaiverStatus.GRANTED: "ok",
@@ -109,7 +120,7 @@ CLASSIFICATION_TONES = {
     Classification.UNCOVERED: "bad",
 }
 
-__all__ = ["country_name", "label", "regime_short_name", "shown_status", "tone"]
+__all__ = ["country_name", "factor_text", "label", "regime_short_name", "shown_status", "tone"]
 
 register_labels(
     {
@@ -120,6 +131,7 @@ register_labels(
         Basis: BASIS_LABELS,
         Purpose: PURPOSE_LABELS,
         Source: SOURCE_LABELS,
+        PetroleumKind: PETROLEUM_KIND_LABELS,
     }
 )
 _TONES: dict[type, dict[Any, str]] = {
@@ -197,3 +209,18 @@ def shown_status(waiver: Waiver, day: date, status: WaiverStatus | None) -> Show
     elif lapse is Lapse.NOT_YET_VALID:
         since = waiver.valid_from
     return ShownStatus(status, lapse, since)
+
+
+def factor_text(resource: Resource) -> str:
+    """Return the barrels per tonne a resource converts by, as every page and report shows
+    it: "7.5" (its own), "7.23, UNSD default for gas/diesel oil", or "" (none)."""
+    factor = resource.effective_barrels_per_tonne
+    if factor is None:
+        return ""
+    if resource.barrels_per_tonne_is_default:
+        return _(
+            "%(factor)s, UNSD default for %(kind)s",
+            factor=format_number(factor),
+            kind=label(resource.petroleum_kind),
+        )
+    return format_number(factor)

@@ -191,9 +191,9 @@ def refusal_message(
         max((line.granted_base or Decimal(0)) - line.used_base, Decimal(0)),
         resource.unit,
         line.unit,
-        resource.barrels_per_tonne,
+        resource.effective_barrels_per_tonne,
     )
-    asked = convert(base_quantity, resource.unit, line.unit, resource.barrels_per_tonne)
+    asked = convert(base_quantity, resource.unit, line.unit, resource.effective_barrels_per_tonne)
     return _l(
         "Waiver %(ref)s line %(n)d has %(left)s left; this drawdown asks for %(asked)s.",
         left=amount(left, line.unit),
@@ -282,7 +282,7 @@ def check_drawdown_input(
                 ),
                 field=field,
             )
-    base = convert(quantity, unit, resource.unit, resource.barrels_per_tonne)
+    base = convert(quantity, unit, resource.unit, resource.effective_barrels_per_tonne)
     if base <= 0:
         raise InvalidInput(
             _l("The quantity is too small to record in %(unit)s.", unit=unit_name(resource.unit)),
@@ -337,9 +337,12 @@ class RegimeScreening:
         resource = checked.resource
         left = line.granted_base - line.used_base
         return (
-            convert(left, resource.unit, line.unit, resource.barrels_per_tonne),
+            convert(left, resource.unit, line.unit, resource.effective_barrels_per_tonne),
             convert(
-                left - checked.base_quantity, resource.unit, line.unit, resource.barrels_per_tonne
+                left - checked.base_quantity,
+                resource.unit,
+                line.unit,
+                resource.effective_barrels_per_tonne,
             ),
         )
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from office.auth.models import User
 from office.db import FLAGGED_ONLY, Base, enum_type, utcnow
 from office.i18n import LazyText, select_locale
+from office.waivers.petroleum import UNSD_BARRELS_PER_TONNE, PetroleumKind
 from office.waivers.units import Quantity, Unit
 
 
@@ -169,8 +170,14 @@ class Resource(Base):
     # resource or a rule changes (every regime's, with the rule that decided it, is in
     # `controls`).
     control: Mapped[Control] = mapped_column(enum_type(Control, "control"))
-    # Petroleum volume to mass (UN Statistics Division: diesel 7.23, gasoline 8.50, ...).
+    # Petroleum volume to mass: the product's own factor, if it has one (conversions use
+    # `effective_barrels_per_tonne`).
     barrels_per_tonne: Mapped[Decimal | None] = mapped_column(Quantity)
+    # The kind of petroleum product it is, as chosen or guessed from its HS code; a product
+    # without a factor of its own is converted by its kind's UNSD factor.
+    petroleum_kind: Mapped[PetroleumKind | None] = mapped_column(
+        enum_type(PetroleumKind, "petroleum_kind")
+    )
     # ISO 3166-1 alpha-2 country of origin, and the share of US-origin content in percent:
     # what the US regime's de minimis rule reads.
     origin: Mapped[str] = mapped_column(String(2), default="KR")
@@ -182,6 +189,19 @@ class Resource(Base):
 
     def name(self, locale: str) -> str:
         return self.name_ko if locale == "ko" else self.name_en
+
+    @property
+    def effective_barrels_per_tonne(self) -> Decimal | None:
+        """The factor its volume and mass convert by: its own, else its kind's UNSD default;
+        None when it has neither (volume and mass then do not convert)."""
+        if self.barrels_per_tonne is not None:
+            return self.barrels_per_tonne
+        return UNSD_BARRELS_PER_TONNE.get(self.petroleum_kind) if self.petroleum_kind else None
+
+    @property
+    def barrels_per_tonne_is_default(self) -> bool:
+        """Whether it converts by its kind's UNSD default, having no factor of its own."""
+        return self.barrels_per_tonne is None and self.effective_barrels_per_tonne is not None
 
     @property
     def shown_name(self) -> LazyText:

@@ -33,6 +33,7 @@ from office.waivers.models import (
     WaiverStatus,
     WaiverStatusChange,
 )
+from office.waivers.petroleum import PetroleumKind, kind_from_hs
 from office.waivers.regimes import (
     lock_catalogue,
     parse_percent,
@@ -211,6 +212,23 @@ def _barrels_per_tonne(value: object) -> Decimal | None:
     return factor
 
 
+def _petroleum_kind(value: object, hs_digits: str) -> PetroleumKind | None:
+    """Return the kind chosen, or when none is the kind the HS code names (or None)."""
+    if value in (None, ""):
+        return kind_from_hs(hs_digits)
+    try:
+        return PetroleumKind(str(value))
+    except ValueError:
+        raise InvalidInput(
+            _l(
+                "Unknown kind of petroleum product %(kind)s; leave it blank to take it from "
+                "the HS code.",
+                kind=str(value)[:30],
+            ),
+            field="petroleum_kind",
+        ) from None
+
+
 def _resource_has_history(session: Session, resource: Resource) -> bool:
     used = select(DrawdownEntry.id).where(DrawdownEntry.resource_id == resource.id).limit(1)
     lined = select(WaiverLine.id).where(WaiverLine.resource_id == resource.id).limit(1)
@@ -226,6 +244,7 @@ def save_resource(
     hs_code: str,
     unit: Unit | str,
     barrels_per_tonne: object = None,
+    petroleum_kind: object = None,
     origin: str = "KR",
     us_content_percent: object = 0,
     actor: User | None,
@@ -233,7 +252,8 @@ def save_resource(
     resource: Resource | None = None,
 ) -> Resource:
     """Add a resource, or change `resource`; its control under each regime comes from the
-    regime's rules (and, for the US regime, its origin and US content)."""
+    regime's rules (and, for the US regime, its origin and US content). Without a
+    `petroleum_kind`, it takes the kind its HS code names, if any."""
     code = (code or "").strip().lower()
     if not _CODE.match(code):
         raise InvalidInput(
@@ -254,6 +274,7 @@ def save_resource(
     except ValueError:
         raise InvalidInput(_l("Unknown unit %(unit)s.", unit=str(unit)[:20]), "unit") from None
     factor = _barrels_per_tonne(barrels_per_tonne)
+    kind = _petroleum_kind(petroleum_kind, hs)
     origin = (origin or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", origin):
         raise InvalidInput(
@@ -274,6 +295,7 @@ def save_resource(
         session.add(resource)
     resource.code, resource.name_ko, resource.name_en = code, name_ko, name_en
     resource.hs_code, resource.unit, resource.barrels_per_tonne = hs, unit, factor
+    resource.petroleum_kind = kind
     resource.origin, resource.us_content_percent = origin, content
     session.flush()
     refresh_controls(session, [resource])
@@ -286,6 +308,8 @@ def save_resource(
         code=code,
         hs_code=hs,
         unit=unit.value,
+        barrels_per_tonne=format_quantity(factor) if factor is not None else None,
+        petroleum_kind=kind,
         origin=origin,
         us_content_percent=content,
         controls=[f"{c.regime.code}: {c.control.value}" for c in resource.controls],
@@ -328,14 +352,16 @@ def _set_granted(line: WaiverLine, granted: Decimal | None) -> None:
     line.granted_base = (
         None
         if granted is None
-        else convert(granted, line.unit, line.resource.unit, line.resource.barrels_per_tonne)
+        else convert(
+            granted, line.unit, line.resource.unit, line.resource.effective_barrels_per_tonne
+        )
     )
 
 
 def _build_line(waiver: Waiver, number: int, spec: LineSpec) -> WaiverLine:
     unit = Unit(spec.unit)
     resource = spec.resource
-    if not can_convert(unit, resource.unit, resource.barrels_per_tonne):
+    if not can_convert(unit, resource.unit, resource.effective_barrels_per_tonne):
         raise InvalidInput(
             _l(
                 "Line %(n)d: %(unit)s does not convert to %(base)s, the unit of %(code)s.",
@@ -669,7 +695,7 @@ def line_usage(line: WaiverLine, used_base: Decimal | None = None) -> LineUsage:
     """The line's usage now, or with `used_base` (its use as of another day)."""
     resource = line.resource
     used_base = line.used_base if used_base is None else used_base
-    used = convert(used_base, resource.unit, line.unit, resource.barrels_per_tonne)
+    used = convert(used_base, resource.unit, line.unit, resource.effective_barrels_per_tonne)
     if line.granted_quantity is None:
         return LineUsage(None, used, None, None)
     remaining = line.granted_quantity - used

@@ -84,6 +84,7 @@ def ledger_vocabulary() -> dict[str, Any]:
         "shown_status": labels.shown_status,
         "country_name": _country_name,
         "regime_short": lambda regime: labels.regime_short_name(regime, current_locale_code()),
+        "factor_text": labels.factor_text,
     }
 
 
@@ -132,6 +133,7 @@ def _save_resource(form: ResourceForm, resource: Resource | None = None) -> Reso
         hs_code=form.hs_code.data,
         unit=form.unit.data,
         barrels_per_tonne=form.barrels_per_tonne.data,
+        petroleum_kind=form.petroleum_kind.data,
         origin=form.origin.data,
         us_content_percent=form.us_content_percent.data,
         actor=current_user,

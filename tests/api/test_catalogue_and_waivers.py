@@ -85,6 +85,9 @@ def test_resources_are_listed_with_their_control_class(session, reviewer_api):
         "unit": "L",
         "control": "capped",
         "barrels_per_tonne": "7.23",
+        "petroleum_kind": "gas_diesel_oil",
+        "effective_barrels_per_tonne": "7.23",
+        "barrels_per_tonne_is_default": False,
         "origin": "KR",
         "us_content_percent": "0",
         "controls": [

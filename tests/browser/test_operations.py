@@ -152,7 +152,7 @@ def test_the_petroleum_report_for_the_opening_month(page):
     expect(page.get_by_label("Period")).to_have_value("2018-08-29")
     diesel = page.locator("table").first.locator("tbody tr", has_text="Diesel")
     expect(diesel.locator("td").nth(1)).to_have_text("2710.19")
-    expect(diesel.locator("td").nth(5)).to_have_text("7.23")
+    expect(diesel.locator("td").nth(5)).to_have_text("7.23, the product's own")
     opening = page.locator("table").nth(1).locator("tbody tr", has_text="2018-09-14")
     # 6,000 L of diesel: 37.74 bbl at 158.987 L, 5.22 t at 7.23 bbl/t
     assert opening.locator("td").all_inner_texts()[:7] == [

@@ -2157,7 +2157,9 @@ def test_petroleum_report_gives_each_transfer_in_litres_tonnes_and_barrels(
     products, transfers, returns = report_tables(read(response))
     # 1,000 L = 6.29 bbl (158.987 L each) = 0.870 t at 7.23 bbl/t; the page drops trailing
     # zeros (the CSV keeps them)
-    assert products == [["Diesel", "2710.19", "1,500", "1.305", "9.43", "7.23", "0"]]
+    assert products == [
+        ["Diesel", "2710.19", "1,500", "1.305", "9.43", "7.23, the product's own", "0"]
+    ]
     assert transfers == [
         ["2018-10-10", "diesel", "1,000", "0.87", "6.29", "MOU-T-FUEL", TANKER, str(seq)],
         ["2018-10-27", "diesel", "500", "0.435", "3.14", "MOU-T-FUEL", TANKER, str(seq + 1)],
@@ -2180,7 +2182,9 @@ def test_petroleum_report_lists_returns_apart_and_does_not_net_them(as_admin, se
 
     products, transfers, returns = report_tables(read(as_admin.get(REPORT)))
 
-    assert products == [["Diesel", "2710.19", "1,000", "0.87", "6.29", "7.23", "400"]]
+    assert products == [
+        ["Diesel", "2710.19", "1,000", "0.87", "6.29", "7.23, the product's own", "400"]
+    ]
     assert [row[2] for row in transfers] == ["1,000"]
     assert returns == [["2018-10-12", "diesel", "400", "0.348", "2.52", "Hyundai Asan tanker"]]
 

@@ -121,7 +121,7 @@ def test_a_waiver_as_of_a_day_shows_expired_after_its_validity_and_granted_withi
 def test_the_drawdown_picker_says_the_waiver_has_expired(as_admin, lapsed):
     (line,) = lapsed.lines
     page = read(as_admin.get("/ledger/new"))
-    assert page.choice("waiver_line_id", str(line.id)) == (
+    assert page.choice(f"line_{line.waiver.regime.code}", str(line.id)) == (
         f"MOU-2018-0611 · 1 · diesel · 10,000 L left · {EXPIRED}"
     )
 
