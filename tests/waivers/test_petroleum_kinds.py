@@ -156,7 +156,7 @@ def test_the_catalogue_shows_the_default_factor_and_adds_a_resource_with_its_kin
 ):
     save(session)
     page = read(as_reviewer.get("/resources/"))
-    assert page.row("diesel")[5] == "7.23, UNSD default for gas/diesel oil"
+    assert page.row("diesel")[-1] == "7.23, UNSD default for gas/diesel oil"
     assert page.options["petroleum_kind"] == [
         "",
         "gas_diesel_oil",
@@ -174,7 +174,7 @@ def test_the_catalogue_shows_the_default_factor_and_adds_a_resource_with_its_kin
     )
 
     assert "Resource kerosene added." in read(response).text
-    assert read(response).row("kerosene")[5] == "7.77, UNSD default for kerosene and jet fuel"
+    assert read(response).row("kerosene")[-1] == "7.77, UNSD default for kerosene and jet fuel"
 
 
 def test_the_resource_page_shows_the_factor_used_and_saves_a_kind_or_guesses_it(
@@ -182,7 +182,7 @@ def test_the_resource_page_shows_the_factor_used_and_saves_a_kind_or_guesses_it(
 ):
     diesel = save(session)
     page = read(as_reviewer.get(f"/resources/{diesel.id}"))
-    assert "Barrels per tonne used: 7.23, UNSD default for gas/diesel oil" in page.text
+    assert "Barrels per tonne used 7.23, UNSD default for gas/diesel oil" in page.text
     assert (page.values["barrels_per_tonne"], page.values["petroleum_kind"]) == (
         "",
         "gas_diesel_oil",
@@ -201,7 +201,7 @@ def test_the_resource_page_shows_the_factor_used_and_saves_a_kind_or_guesses_it(
         PetroleumKind.MOTOR_GASOLINE,
         Decimal("8.4"),
     )
-    assert "Barrels per tonne used: 8.4" in read(as_reviewer.get(f"/resources/{diesel.id}")).text
+    assert "Barrels per tonne used 8.4" in read(as_reviewer.get(f"/resources/{diesel.id}")).text
 
 
 def test_an_unknown_kind_posted_is_refused_beside_its_field(as_reviewer, session):
@@ -219,7 +219,7 @@ def test_the_pages_name_the_kinds_in_korean(as_reviewer, session):
 
     page = read(as_reviewer.get("/resources/"))
 
-    assert page.row("diesel")[5] == "7.23 (경유, 유엔 통계처 기본값)"
+    assert page.row("diesel")[-1] == "7.23 (경유, 유엔 통계처 기본값)"
     assert "석유제품 종류" in page.text
     assert "등유·항공유" in page.text  # a kind offered
 
