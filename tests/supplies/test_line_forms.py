@@ -129,7 +129,7 @@ def test_the_drawdown_forms_waiver_lines_are_grouped_by_resource_and_its_unit_is
     ).lines[0]
     page = read(as_admin.get("/ledger/new"))
     assert page.choices["unit"][0] == OWN_UNIT and page.selected["unit"] == ""
-    grouped = {value: group for value, _text, group in page.choices["waiver_line_id"]}
+    grouped = {value: group for value, _text, group in page.choices["line_un"]}
     assert grouped[str(copper_line.id)] == "copper-kg · Copper-Kg (kg)"
     assert grouped[str(lines["steel"].id)] == "steel · Steel (t)"
 
@@ -139,7 +139,7 @@ def test_the_drawdown_forms_waiver_lines_are_grouped_by_resource_and_its_unit_is
             "resource": str(kilos_of_copper.id),
             "quantity": "300",
             "occurred_on": "2018-10-01",
-            "waiver_line_id": str(copper_line.id),
+            "line_un": str(copper_line.id),
             "purpose": "repair",
             "action": "record",
         },
