@@ -753,18 +753,20 @@ class CrossingRefused(ConflictError):
         self.refusals = refusals
 
 
-def _lock_in_order(session: Session, delivery: Delivery) -> None:
+def _lock_in_order(
+    session: Session, delivery: Delivery, named: Mapping[int, list[WaiverLine]]
+) -> None:
     # Two crossings that share waiver lines (or stores, going south) and list them in another
     # order would each lock its first and wait for the other's: a deadlock. Taking every lock
     # up front, in one order, makes the second wait for the first instead: the lines named
-    # (each line's own and its approval's) and the standing approvals' lines the manifest's
-    # resources may draw on.
+    # (each line's own and its approval's, `named` by line id) and the standing approvals'
+    # lines the manifest's resources may draw on.
     if delivery.direction is Direction.NORTH:
         drawn = {
-            named
-            for line in delivery.lines
-            for named in (line.waiver_line, *authorisations(line))
-            if named is not None
+            line
+            for item in delivery.lines
+            for line in (item.waiver_line, *named[item.id])
+            if line is not None
         }
         resources = {line.resource_id for line in delivery.lines}
         standing = session.scalars(
@@ -803,7 +805,10 @@ def cross(
     )
     if not FIRST_DAY <= crossed_on <= office_date(now):
         raise InvalidInput(_l("Enter the day it crossed, not in the future."), "crossed_on")
-    _lock_in_order(session, delivery)
+    # Worked out once: locking reads the approval afresh, and its lines with it.
+    north = delivery.direction is Direction.NORTH
+    named = {line.id: authorisations(line) for line in delivery.lines} if north else {}
+    _lock_in_order(session, delivery, named)
     refusals: list[tuple[int, str]] = []
     for line in delivery.lines:
         try:
@@ -815,7 +820,7 @@ def cross(
                     unit=line.unit,
                     occurred_on=crossed_on,
                     waiver_line=line.waiver_line,
-                    authorisations=authorisations(line),
+                    authorisations=named[line.id],
                     purpose=line.purpose,
                     source=Source.DELIVERY,
                     source_id=line.id,
