@@ -56,6 +56,7 @@ from sqlalchemy import (  # noqa: E402
     inspect,
     make_url,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session  # noqa: E402
@@ -407,6 +408,24 @@ def count_entries(engine: Engine) -> int:
         return connection.scalar(select(func.count()).select_from(ENTRY_TABLE)) or 0
 
 
+# The entries loaded carry no record of regimes (`DrawdownEntry.regimes` is NULL, so their
+# hashes are as before migration 0026): each is screened as 0026 screens the entries written
+# before it, once, under its waiver's regime or, naming none, the UN's. Usage per line and
+# `ledger check` read these rows.
+SCREEN_LOADED = text(
+    """
+    INSERT INTO entry_screenings (entry_id, regime_id, position, seq, occurred_on,
+        base_quantity, control, waiver_id, waiver_line_id, waiver_status, classification)
+    SELECT e.id, r.id, r.position, e.seq, e.occurred_on, e.base_quantity, NULL,
+        e.waiver_id, e.waiver_line_id, e.waiver_status, e.classification
+    FROM drawdown_entries e
+    LEFT JOIN waivers w ON w.id = e.waiver_id
+    JOIN regimes r ON r.id = COALESCE(w.regime_id, (SELECT id FROM regimes WHERE code = 'un'))
+    WHERE e.seq > :after
+    """
+)
+
+
 def load_entries(
     engine: Engine,
     fixture: Fixture,
@@ -462,6 +481,7 @@ def load_entries(
                 with connection.begin():
                     changed: set[int] = set()
                     in_transaction = 0
+                    first_seq = connection.execute(select(HEAD_TABLE.c.last_seq)).scalar_one()
                     while in_transaction < per_transaction:
                         item = next_batch(queue, producer)
                         if item is None:
@@ -479,6 +499,7 @@ def load_entries(
                             .where(HEAD_TABLE.c.id == 1)
                             .values(last_seq=last_seq, last_hash=last_hash)
                         )
+                        connection.execute(SCREEN_LOADED, {"after": first_seq})
                     for line_id in sorted(changed):
                         connection.execute(
                             update(LINE_TABLE)

@@ -25,9 +25,15 @@ stock page with 100,000 lots opens in under 200 ms."
    the lots). Median over --runs, the probes taking turns.
 5. Times the crossing of a north-bound delivery of --lines (200) manifest lines, each on a
    new delivery prepared (untimed) through the services as an administrator would:
-   `save_delivery`, `add_line` for every line, `approve`. The lines are spread over 24
-   waiver lines on 7 waivers, a quarter are materials that need no waiver and two are
-   uncovered and let through with an override reason (the ledger's audited override path).
+   `save_delivery`, `add_line` for every line, `approve`. Every regime is in force (the
+   UN's, the ministry's, the US EAR: as migrated), so each line is screened and recorded
+   under all three. Each delivery names the ministry's carry-out approval BENCH-CO-2018,
+   which has a line for every material the manifests carry: under the ministry's regime
+   every line draws on it. What the UN bans or caps names a line of the 1718 Committee's
+   exemption BENCH-UN-2018 as its own (a quarter are materials that need no waiver under
+   the UN); two lines of nickel name none and are let through with an override reason (the
+   ledger's audited override path). Nothing is of US origin: the US regime screens each
+   line and asks nothing.
    Timed two ways, taking turns: `supplies.services.cross` then commit in a new session
    (the delivery loaded as the view loads it), and POST /deliveries/<id>/cross through the
    test client (CSRF token and all). For information: the page the crossing redirects to,
@@ -70,7 +76,7 @@ sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import Engine, event, func, insert, select, text  # noqa: E402
+from sqlalchemy import Engine, event, func, insert, select, text, update  # noqa: E402
 from sqlalchemy.orm import Session, selectinload  # noqa: E402
 
 from bench import ledger as ledger_bench  # noqa: E402
@@ -102,12 +108,16 @@ from office.waivers.models import (  # noqa: E402
     Classification,
     Control,
     DrawdownEntry,
+    EntryScreening,
     Purpose,
+    Regime,
     Resource,
     Source,
+    Waiver,
     WaiverLine,
     WaiverStatus,
 )
+from office.waivers.regimes import regimes_in_force  # noqa: E402
 from office.waivers.units import Unit  # noqa: E402
 
 TARGETS = {"crossing": 1000.0, "stock page": 200.0}
@@ -205,7 +215,9 @@ MANIFEST_CONTROLLED = (
     "computer",
 )
 MANIFEST_PLAIN = ("tiles", "glass", "plywood", "insulation", "pvc_pipe", "gypsum_board", "sand")
-OVERRIDDEN_PER_DELIVERY = 2  # uncovered lines let through with a reason
+OVERRIDDEN_PER_DELIVERY = 2  # lines uncovered under the UN let through with a reason
+APPROVAL = "BENCH-CO-2018"  # the ministry's carry-out approval every delivery names
+EXEMPTION = "BENCH-UN-2018"  # the 1718 Committee's exemption for what the UN bans
 OVERRIDE_REASON = "Bench: waiver line filed the same day; crossing agreed with the ministry."
 # Range of a quantity per unit, in thousandths (pieces whole).
 QUANTITY_RANGE = {
@@ -274,11 +286,15 @@ class Site:
     resources: dict[str, tuple[int, Unit, Control]]  # code: id, unit, control
     lines: dict[str, list[int]]  # resource code: its waiver lines, on every waiver
     stores: dict[str, int]  # "materials", "tools", or a fuel's code: store id
+    un_lines: dict[str, int] = field(default_factory=dict)  # code: its UN exemption's line
+    approval_id: int = 0  # the ministry's carry-out approval every delivery names
+    regimes: list[str] = field(default_factory=list)  # the codes of the regimes in force
     today: date = field(default_factory=lambda: office_date(utcnow()))
 
 
-def set_up(engine: Engine, fixture: ledger_bench.Fixture) -> Site:
-    """Add the materials, their waivers and the stores through the services."""
+def set_up(engine: Engine, fixture: ledger_bench.Fixture, regimes: list[str]) -> Site:
+    """Add the materials, their waivers and the stores through the services; put `regimes`
+    (codes) in force and no other."""
     now = utcnow()
     today = office_date(now)
     with Session(engine, expire_on_commit=False) as session:
@@ -297,6 +313,36 @@ def set_up(engine: Engine, fixture: ledger_bench.Fixture) -> Site:
                 actor=reviewer,
                 now=now,
             )
+        # Every regime in force by default, as the migrations leave them.
+        session.execute(update(Regime).values(in_force=Regime.code.in_(regimes)))
+        # Without the ministry's regime, the deliveries name an approval with no lines: it
+        # is not screened under then (a line named is screened whatever is in force).
+        carried = [*MANIFEST_CONTROLLED, *MANIFEST_PLAIN, "nickel"] if "rok" in regimes else []
+        approval = waivers.create_waiver(
+            session,
+            reference=APPROVAL,
+            authority=Authority.ROK_MOU_INDIVIDUAL,
+            title="Bench carry-out approval: materials for the venue repair",
+            status=WaiverStatus.GRANTED,
+            valid_from=date(2018, 1, 1),
+            valid_until=date(2099, 12, 31),
+            lines=[waivers.LineSpec(resources[c], resources[c].unit, HUGE_CAP) for c in carried],
+            actor=reviewer,
+            now=now,
+        )
+        banned = [c for c in MANIFEST_CONTROLLED if resources[c].control is not Control.NONE]
+        exemption = waivers.create_waiver(
+            session,
+            reference=EXEMPTION,
+            authority=Authority.UN_1718_COMMITTEE,
+            title="Bench exemption: materials for the venue repair",
+            status=WaiverStatus.GRANTED,
+            valid_from=date(2018, 1, 1),
+            valid_until=date(2099, 12, 31),
+            lines=[waivers.LineSpec(resources[c], resources[c].unit, HUGE_CAP) for c in banned],
+            actor=reviewer,
+            now=now,
+        )
         for reference, title, codes in MATERIAL_WAIVERS:
             waivers.create_waiver(
                 session,
@@ -360,6 +406,9 @@ def set_up(engine: Engine, fixture: ledger_bench.Fixture) -> Site:
             lines=dict(lines),
             stores=stores,
             today=today,
+            un_lines={line.resource.code: line.id for line in exemption.lines},
+            approval_id=approval.id,
+            regimes=[regime.code for regime in regimes_in_force(session)],
         )
 
 
@@ -637,7 +686,9 @@ class Deliveries:
         self.waiver_lines: set[int] = set()
 
     def manifest(self) -> list[tuple[str, int | None, str]]:
-        """Return (resource code, waiver line id, override reason) for each line."""
+        """Return (resource code, its own waiver line id, override reason) for each line: its
+        UN exemption's line if the UN bans or caps it (the ministry's approval, which the
+        delivery names, covers every line)."""
         rng, site = self.rng, self.site
         rows: list[tuple[str, int | None, str]] = []
         overridden = set(rng.sample(range(self.lines), OVERRIDDEN_PER_DELIVERY))
@@ -648,7 +699,7 @@ class Deliveries:
                 rows.append((rng.choice(MANIFEST_PLAIN), None, ""))
             else:
                 code = rng.choice(MANIFEST_CONTROLLED)
-                rows.append((code, rng.choice(site.lines[code]), ""))
+                rows.append((code, site.un_lines.get(code), ""))
         return rows
 
     def prepare(self) -> int:
@@ -673,7 +724,7 @@ class Deliveries:
                 planned_on=site.today,
                 carrier=CARRIER,
                 vehicles=f"{rng.randrange(3, 12)} trucks",
-                approval_number=f"MOU-CO-2018-{self.made:04d}",
+                approval=session.get(Waiver, site.approval_id),
                 customs_declaration=f"40118-18-{self.made:06d}",
                 note="Bench delivery: materials for the venue repair",
                 actor=admin,
@@ -723,6 +774,9 @@ def load_delivery(session: Session, delivery_id: int) -> Delivery:
             selectinload(Delivery.lines).selectinload(DeliveryLine.resource),
             selectinload(Delivery.lines)
             .selectinload(DeliveryLine.waiver_line)
+            .selectinload(WaiverLine.waiver),
+            selectinload(Delivery.approval_waiver)
+            .selectinload(Waiver.lines)
             .selectinload(WaiverLine.waiver),
         )
     ).one()
@@ -1023,6 +1077,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--crossings", type=int, default=7, help="timed crossings each way")
     parser.add_argument("--warmup", type=int, default=3, help="untimed page runs first")
     parser.add_argument("--seed", type=int, default=1807, help="random seed of the data")
+    parser.add_argument(
+        "--regimes",
+        default="un,rok,us",
+        help="the regimes in force, by code (default: all three); 'un' to compare with one",
+    )
     parser.add_argument("--max-load", type=float, default=1.5, help="wait for this load")
     parser.add_argument("--max-wait", type=float, default=60, help="seconds to wait at most")
     parser.add_argument(
@@ -1053,7 +1112,7 @@ def main(argv: list[str] | None = None) -> None:
             engine, fixture, args.entries, step=step, seed=args.seed
         )
         print(f"  {added:,} ledger entries in {ledger_seconds:.1f} s", flush=True)
-        site = set_up(engine, fixture)
+        site = set_up(engine, fixture, [code.strip() for code in args.regimes.split(",")])
         loaded, stock_seconds = load_stock(engine, site, args.lots, args.seed)
         rows = sum(loaded.rows.values())
         print(
@@ -1102,7 +1161,8 @@ def main(argv: list[str] | None = None) -> None:
         before = wait_for_quiet(args.max_load, args.max_wait)
         print(
             f"  each run on a new approved delivery of {args.lines} lines (prepared through "
-            f"the services, untimed); 1 warm-up, then {args.crossings} timed runs each"
+            f"the services, untimed); 1 warm-up, then {args.crossings} timed runs each; "
+            f"regimes in force: {', '.join(site.regimes)}"
         )
         crossings = crossing_probes(engine, app, client, site, deliveries)
         measure(crossings, 1, args.crossings)
@@ -1136,6 +1196,13 @@ def main(argv: list[str] | None = None) -> None:
                 f"  {probe.name}: median {probe.median:.1f} ms, p95 {probe.p95:.1f} ms, "
                 f"{len(probe.statements)} statements ({probe.verdict})"
             )
+        for probe in crossings:
+            if probe.group == "crossing":
+                print(
+                    f"  {probe.name}, under {len(site.regimes)} regimes "
+                    f"({', '.join(site.regimes)}): median {probe.median / 1000:.3f} s, "
+                    f"max {max(probe.samples) / 1000:.3f} s"
+                )
         app_engine.dispose()
     finally:
         engine.dispose()
@@ -1171,6 +1238,12 @@ def check_crossings(engine: Engine, lines: int) -> str:
             .select_from(StockLot)
             .where(StockLot.source == LotSource.DELIVERY, StockLot.source_ref.like("BENCH-X-%"))
         )
+        screenings = session.scalar(
+            select(func.count())
+            .select_from(EntryScreening)
+            .join(DrawdownEntry, DrawdownEntry.id == EntryScreening.entry_id)
+            .where(DrawdownEntry.source_ref.like("BENCH-X-%"))
+        )
         waivers_used = session.scalar(
             select(func.count(func.distinct(WaiverLine.waiver_id))).where(
                 WaiverLine.id.in_(
@@ -1187,7 +1260,9 @@ def check_crossings(engine: Engine, lines: int) -> str:
         )
     return (
         f"{crossed} deliveries crossed, {entries:,} ledger entries ({flagged} overridden) on "
-        f"{waivers_used} waivers; {statuses[DeliveryStatus.RECEIVED]} received into {lots:,} lots"
+        f"{waivers_used} waivers, {screenings:,} screenings "
+        f"({screenings / max(entries, 1):.1f} regimes an entry); "
+        f"{statuses[DeliveryStatus.RECEIVED]} received into {lots:,} lots"
     )
 
 

@@ -129,6 +129,30 @@ def make_waiver(
     return waiver
 
 
+def make_approval(
+    session: Session,
+    lines: list[tuple[Resource, Unit | str, str, str | None]] | None = None,
+    *,
+    reference: str | None = None,
+    blanket: bool = False,
+    **kwargs: object,
+) -> Waiver:
+    """A ministry carry-out approval (individual unless `blanket`) with `lines`, as
+    `make_waiver` makes it; the one of that reference if there is one already."""
+    if reference is not None:
+        existing = session.scalar(select(Waiver).where(Waiver.reference == reference))
+        if existing is not None:
+            return existing
+    authority = Authority.ROK_MOU_BLANKET if blanket else Authority.ROK_MOU_INDIVIDUAL
+    return make_waiver(
+        session,
+        lines or [],
+        reference=reference or f"MOU-T-{next(_references):04d}",
+        authority=authority,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
 def draw(
     session: Session,
     resource: Resource,

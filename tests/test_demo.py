@@ -39,8 +39,10 @@ from office.reviews import report as monthly
 from office.reviews.models import ReviewState
 from office.staffing import services as staffing
 from office.stock.models import StockMovement, Store, StoreKind
+from office.supplies.models import Delivery, DeliveryStatus
 from office.waivers import ledger
 from office.waivers.checkpoints import keys_of
+from office.waivers.demo import GOVERNMENT_POSITION_2018
 from office.waivers.models import (
     Classification,
     DrawdownEntry,
@@ -416,3 +418,36 @@ def test_the_waivers_keep_their_2018_references_and_move_their_dates(loaded):
             on(date(2019, 8, 13)),
         )
         assert line.granted_base - line.used_base > Decimal(100_000)
+
+
+def test_the_deliveries_name_the_ministrys_approvals_and_the_repairs_are_not_un_exempted(loaded):
+    # 2018 as it was: each delivery names its carry-out approval, whose lines it drew on under
+    # the ministry's regime; what the UN bans went with no exemption, recorded anyway with
+    # the government's position; the lorry over the steel line was turned back.
+    with loaded.session() as session:
+        deliveries = {
+            d.reference: d
+            for d in session.scalars(select(Delivery).where(Delivery.direction == "north"))
+        }
+        approvals = {ref: d.approval_waiver.reference for ref, d in deliveries.items()}
+        assert set(approvals.values()) == {"MOU-2018-0611", "MOU-2018-0702-G", BLANKET}
+        assert approvals["KLO-D-2018-03"] == "MOU-2018-0702-G"
+        assert approvals["KLO-D-2018-12"] == BLANKET
+        assert deliveries["KLO-D-2018-07"].status is DeliveryStatus.REJECTED
+        drawn = {
+            (d.reference, line.resource.code): line.drawdown_entry
+            for d in deliveries.values()
+            for line in d.lines
+            if line.drawdown_entry is not None
+        }
+        steel = drawn["KLO-D-2018-01", "steel"]
+        by_regime = {s.regime.code: s for s in steel.screenings}
+        assert by_regime["un"].classification is Classification.UNCOVERED
+        assert by_regime["rok"].classification is Classification.COVERED
+        assert by_regime["rok"].waiver.reference == "MOU-2018-0611"
+        assert steel.flagged and steel.override_reason == GOVERNMENT_POSITION_2018
+        welder = {s.regime.code: s for s in drawn["KLO-D-2018-03", "welder"].screenings}
+        assert welder["rok"].waiver.reference == "MOU-2018-0611"  # its own line's approval
+        paper = {s.regime.code: s for s in drawn["KLO-D-2018-12", "paper"].screenings}
+        assert paper["rok"].waiver.reference == BLANKET
+        assert not drawn["KLO-D-2018-12", "paper"].flagged

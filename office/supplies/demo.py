@@ -1,10 +1,15 @@
 """Demo deliveries and repair works: the venue's repair programme, June to September 2018.
 
 About 113 t of materials went north in June and July under the ministry's individual approval
-MOU-2018-0611, generators under MOU-2018-0702-G for the repair period. Shown on purpose: a
-crossing refused because the steel line was exhausted (the lorry turned back), generators
-carried back south when their waiver ran out, a welder still on site long after it was due
-back, material used after its waiver had lapsed, and a draft manifest being screened.
+MOU-2018-0611, generators under MOU-2018-0702-G for the repair period, office supplies under
+the blanket approval MOU-2018-B-0814: each delivery names its carry-out approval, whose lines
+its manifest draws on under the ministry's regime. No 1718 Committee exemption was asked for:
+what the UN bans went north covered by the ministry and not by the UN, recorded anyway with
+the government's position as the reason. Shown on purpose: a crossing refused because the
+approval's steel line was exhausted (the lorry turned back), a manifest line drawing on
+another approval than its delivery's (the welders), generators carried back south when their
+approval ran out, a welder still on site long after it was due back, material used after its
+approval had lapsed, and a draft manifest being screened.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from office.repairs import services as repairs
 from office.repairs.models import Area, WorkOrder, WorkStatus
 from office.stock.models import StockLot
 from office.supplies import services
-from office.supplies.models import ApprovalType, Delivery, Direction
+from office.supplies.models import Delivery, Direction
 from office.waivers.demo import GOVERNMENT_POSITION_2018
 from office.waivers.models import Control, Purpose
 
@@ -46,18 +51,23 @@ VALUES = {
 }
 
 
+REPAIRS = "MOU-2018-0611"
+GENERATORS = "MOU-2018-0702-G"
+BLANKET = "MOU-2018-B-0814"
+
+
 @dataclass(frozen=True)
 class Shipment:
     reference: str
     day: date
-    lines: list[tuple[str, str, str]]  # (resource code, quantity, waiver reference)
+    # (resource code, quantity, approval): a line under another approval than the delivery's
+    # names that approval's line as its own.
+    lines: list[tuple[str, str, str]]
     note: str = ""
     returns_by: dict[str, date] = field(default_factory=dict)  # must-return equipment
+    approval: str = REPAIRS  # the delivery's carry-out approval
 
 
-REPAIRS = "MOU-2018-0611"
-GENERATORS = "MOU-2018-0702-G"
-BLANKET = "MOU-2018-B-0814"
 SHIPMENTS = (
     Shipment(
         "KLO-D-2018-01",
@@ -73,6 +83,7 @@ SHIPMENTS = (
         [("generator", "2", GENERATORS), ("welder", "2", REPAIRS)],
         note="Generators for the repair period; welders for the steelwork.",
         returns_by={"generator": date(2018, 9, 13), "welder": date(2018, 9, 28)},
+        approval=GENERATORS,
     ),
     Shipment(
         "KLO-D-2018-04", date(2018, 7, 10), [("steel", "21.2", REPAIRS), ("copper", "980", REPAIRS)]
@@ -108,6 +119,7 @@ SHIPMENTS = (
         date(2018, 9, 6),
         [("paper", "300", BLANKET)],
         note="Office supplies before the opening.",
+        approval=BLANKET,
     ),
 )
 REFUSED = "KLO-D-2018-07"
@@ -294,8 +306,7 @@ def schedule(
             planned_on=day,
             carrier=CARRIER,
             vehicles="2 lorries" if len(shipment.lines) > 1 else "1 lorry",
-            approval_number=f"MOU-CO-{day:%Y%m%d}",
-            approval_type=ApprovalType.INDIVIDUAL,
+            approval=waivers.waivers[shipment.approval],
             customs_declaration=f"40125-{day:%y}-{day:%m%d}01X",
             note=shipment.note,
             actor=admin,
@@ -315,7 +326,11 @@ def schedule(
                     gross_weight_kg=(gross * Decimal(quantity)).quantize(Decimal(1)),
                     unit_value_krw=won,
                     unit_value_usd=(won / USD_RATE).quantize(Decimal("0.01")),
-                    waiver_line=waivers.line(reference, code),
+                    # Its own line only under another approval than the delivery's: no UN
+                    # exemption was asked for, and the delivery's approval covers the rest.
+                    waiver_line=waivers.line(reference, code)
+                    if reference != shipment.approval
+                    else None,
                     # Under the UN's ban and without its exemption, as in 2018; the refused
                     # crossing's lines are left to the office's check.
                     override_reason=GOVERNMENT_POSITION_2018

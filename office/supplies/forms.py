@@ -10,6 +10,7 @@ from office.forms import Form
 from office.i18n import _l
 from office.inputs import DateField, StringField, TextAreaField
 from office.supplies.labels import APPROVAL_LABELS, DIRECTION_LABELS
+from office.supplies.models import ApprovalType
 from office.waivers.forms import own_unit_choices
 
 
@@ -34,11 +35,19 @@ class DeliveryForm(Form):
     crossing_point = StringField(_l("Crossing point"), validators=[Length(max=80)])
     carrier = StringField(_l("Carrier"), validators=[Length(max=120)])
     vehicles = StringField(_l("Vehicles"), validators=[Length(max=200)])
+    # North-bound: one of the ministry's approvals (choices filled by the view); south-bound:
+    # the carry-in approval's number and type, as typed.
+    approval_waiver_id = SelectField(
+        _l("Ministry carry-out approval (north-bound)"), validators=[Optional()]
+    )
     approval_number = StringField(
-        _l("Ministry carry-out approval number"), validators=[Length(max=60)]
+        _l("Ministry carry-in approval number (south-bound)"), validators=[Length(max=60)]
     )
     approval_type = SelectField(
-        _l("Approval"), choices=lambda: _choices(APPROVAL_LABELS), validators=[DataRequired()]
+        _l("Carry-in approval (south-bound)"),
+        choices=lambda: _choices(APPROVAL_LABELS),
+        default=ApprovalType.INDIVIDUAL.value,
+        validators=[Optional()],
     )
     customs_declaration = StringField(_l("Customs declaration number"), validators=[Length(max=60)])
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])

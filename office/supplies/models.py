@@ -17,7 +17,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from office.db import Base, enum_type, utcnow
 from office.stock.models import StockLot
-from office.waivers.models import DrawdownEntry, Purpose, Resource, WaiverLine
+from office.waivers.models import (
+    Authority,
+    DrawdownEntry,
+    Purpose,
+    Resource,
+    Waiver,
+    WaiverLine,
+)
 from office.waivers.units import Quantity, Unit
 
 DEFAULT_CROSSING_POINT = "Gyeongui road, Dorasan"
@@ -41,6 +48,13 @@ class ApprovalType(StrEnum):
     BLANKET = "blanket"
 
 
+# The ministry's carry-out approvals (waivers of these authorities), and the type each is.
+APPROVAL_AUTHORITIES = {
+    Authority.ROK_MOU_INDIVIDUAL: ApprovalType.INDIVIDUAL,
+    Authority.ROK_MOU_BLANKET: ApprovalType.BLANKET,
+}
+
+
 class Delivery(Base):
     """A shipment across the border, north-bound or south-bound, with its manifest."""
 
@@ -54,9 +68,17 @@ class Delivery(Base):
     crossing_point: Mapped[str] = mapped_column(String(80), default=DEFAULT_CROSSING_POINT)
     carrier: Mapped[str] = mapped_column(String(120), default="")
     vehicles: Mapped[str] = mapped_column(String(200), default="")
-    # The Ministry of Unification's carry-out approval.
+    # North-bound: the Ministry of Unification's carry-out approval, whose lines the manifest
+    # draws on under the ministry's regime (migration 0032).
+    approval_waiver_id: Mapped[int | None] = mapped_column(ForeignKey("waivers.id"), index=True)
+    # South-bound: the ministry's carry-in approval, as typed (no regime screens goods coming
+    # south). North-bound: only a number typed before 0032 that named no ministry approval.
     approval_number: Mapped[str] = mapped_column(String(60), default="")
-    approval_type: Mapped[ApprovalType] = mapped_column(enum_type(ApprovalType, "approval_type"))
+    # The type of the approval typed as text; None where the delivery names an approval (its
+    # authority gives the type) or nothing.
+    approval_type: Mapped[ApprovalType | None] = mapped_column(
+        enum_type(ApprovalType, "approval_type")
+    )
     customs_declaration: Mapped[str] = mapped_column(String(60), default="")
     status: Mapped[DeliveryStatus] = mapped_column(enum_type(DeliveryStatus, "delivery_status"))
     crossed_on: Mapped[date | None]
@@ -65,15 +87,32 @@ class Delivery(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    approval_waiver: Mapped[Waiver | None] = relationship()
     lines: Mapped[list[DeliveryLine]] = relationship(
         back_populates="delivery",
         order_by="DeliveryLine.line_no",
         cascade="all, delete-orphan",
     )
 
+    @property
+    def approval_kind(self) -> ApprovalType | None:
+        """The approval's type: its authority's, or as typed with its number."""
+        if self.approval_waiver is not None:
+            return APPROVAL_AUTHORITIES.get(self.approval_waiver.authority)
+        return self.approval_type
+
+    def approval_line(self, resource: Resource) -> WaiverLine | None:
+        """The line of the delivery's carry-out approval for `resource` (its first); None
+        without an approval or a line for it."""
+        if self.approval_waiver is None:
+            return None
+        return next((x for x in self.approval_waiver.lines if x.resource_id == resource.id), None)
+
 
 class DeliveryLine(Base):
-    """A manifest line: what, how much, its value, and the waiver line it goes north under."""
+    """A manifest line: what, how much, its value, and the waiver line the office chose for it
+    (usually the UN exemption's; under the ministry's regime it draws on the delivery's
+    approval, unless this line is itself a ministry approval's)."""
 
     __tablename__ = "delivery_lines"
     __table_args__ = (

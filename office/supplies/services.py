@@ -18,6 +18,7 @@ from office.audit.services import record_event
 from office.auth.models import User
 from office.errors import ConflictError, DomainError, InvalidInput
 from office.i18n import (
+    LazyText,
     _l,
     format_date,
     format_hs_code,
@@ -30,6 +31,7 @@ from office.stock import services as stock
 from office.stock.models import LotSource, MovementKind, StockLot, Store, StoreKind
 from office.supplies import labels as _labels  # noqa: F401 (registers the on-screen names)
 from office.supplies.models import (
+    APPROVAL_AUTHORITIES,
     DEFAULT_CROSSING_POINT,
     ApprovalType,
     Delivery,
@@ -39,14 +41,19 @@ from office.supplies.models import (
 )
 from office.waivers import ledger, units
 from office.waivers.models import (
+    AUTHORITY_REGIMES,
+    GRANTED_STATUSES,
+    Authority,
     Classification,
     Control,
     Purpose,
+    Regime,
     Resource,
     Source,
     Waiver,
     WaiverLine,
 )
+from office.waivers.regimes import STRICTNESS
 from office.waivers.services import normalise_hs_code
 from office.waivers.units import Unit, can_convert, convert, parse_quantity, unit_name
 
@@ -131,6 +138,7 @@ def save_delivery(
     carrier: str = "",
     vehicles: str = "",
     crossing_point: str = "",
+    approval: Waiver | None = None,
     approval_number: str = "",
     approval_type: ApprovalType | str = ApprovalType.INDIVIDUAL,
     customs_declaration: str = "",
@@ -139,7 +147,13 @@ def save_delivery(
     now: datetime,
     delivery: Delivery | None = None,
 ) -> Delivery:
-    """Add a delivery as a draft, or change one that is still a draft."""
+    """Add a delivery as a draft, or change one that is still a draft.
+
+    North-bound, `approval` is its carry-out approval, one of the ministry's (its lines are
+    what the manifest draws on under the ministry's regime); south-bound, `approval_number`
+    and `approval_type` are the carry-in approval's, as typed. Raises InvalidInput naming the
+    field for an approval of the other kind.
+    """
     reference = _text(reference, 60)
     if not reference:
         raise InvalidInput(_l("Enter the delivery's reference."), "reference")
@@ -160,10 +174,12 @@ def save_delivery(
             "reference",
         )
     check_day(planned_on, "planned_on")
+    was: Direction | None = None
     if delivery is None:
         delivery = Delivery(status=DeliveryStatus.DRAFT, direction=Direction(direction))
         session.add(delivery)
     else:
+        was = delivery.direction
         lock_delivery(session, delivery)
         _refuse_unless(delivery, DeliveryStatus.DRAFT, action=_l("only a draft can be changed."))
     delivery.reference, delivery.planned_on = reference, planned_on
@@ -175,8 +191,7 @@ def save_delivery(
     delivery.direction = Direction(direction)
     delivery.carrier, delivery.vehicles = _text(carrier, 120), _text(vehicles, 200)
     delivery.crossing_point = _text(crossing_point, 80) or DEFAULT_CROSSING_POINT
-    delivery.approval_number = _text(approval_number, 60)
-    delivery.approval_type = ApprovalType(approval_type)
+    _set_approval(delivery, approval, _text(approval_number, 60), approval_type, was=was)
     delivery.customs_declaration = _text(customs_declaration, 60)
     delivery.note = _text(note, 2000)
     session.flush()
@@ -184,6 +199,52 @@ def save_delivery(
         session, "delivery.saved", actor=actor, target=delivery, at=now, reference=reference
     )
     return delivery
+
+
+def _set_approval(
+    delivery: Delivery,
+    approval: Waiver | None,
+    number: str,
+    approval_type: ApprovalType | str | None,
+    *,
+    was: Direction | None,
+) -> None:
+    if delivery.direction is Direction.SOUTH:
+        if approval is not None:
+            raise InvalidInput(
+                _l(
+                    "A south-bound delivery names no carry-out approval; enter the number of "
+                    "its carry-in approval."
+                ),
+                "approval_waiver_id",
+            )
+        delivery.approval_waiver = None
+        delivery.approval_number = number
+        delivery.approval_type = ApprovalType(approval_type or ApprovalType.INDIVIDUAL)
+        return
+    if approval is not None and approval.authority not in APPROVAL_AUTHORITIES:
+        raise InvalidInput(
+            _l(
+                "%(ref)s is not a ministry carry-out approval; choose one of the ministry's "
+                "approvals.",
+                ref=approval.reference,
+            ),
+            "approval_waiver_id",
+        )
+    # A number typed before approvals were named (migration 0032) stays until one is named;
+    # a new one is not typed but chosen.
+    kept = delivery.approval_number if was is Direction.NORTH else ""
+    if number and number != kept:
+        raise InvalidInput(
+            _l(
+                "A north-bound delivery's carry-out approval is chosen from the ministry's "
+                "approvals, not typed."
+            ),
+            "approval_waiver_id",
+        )
+    delivery.approval_waiver = approval
+    if approval is not None or not kept:
+        delivery.approval_number, delivery.approval_type = "", None
 
 
 def _money(value: object, field: str, *, cents: bool) -> int:
@@ -412,23 +473,143 @@ def remove_line(session: Session, line: DeliveryLine, *, actor: User | None, now
     )
 
 
-# --- screening ----------------------------------------------------------------------------
+# --- screening under every regime -------------------------------------------------------
+
+
+def authorisations(line: DeliveryLine) -> list[WaiverLine]:
+    """The lines a north-bound manifest line draws on besides its own (`waiver_line`, the
+    line the office chose, usually the UN exemption's): its delivery's carry-out approval's
+    line for its resource, unless its own line is under the approval's regime already (a
+    line of the approval itself, named once, or of another approval chosen for this line).
+    A resource the approval has no line for draws on nothing under it here, and the ledger
+    looks for a standing approval."""
+    drawn = line.delivery.approval_line(line.resource)
+    own = line.waiver_line
+    if drawn is None or (own is not None and own.waiver.regime_id == drawn.waiver.regime_id):
+        return []
+    return [drawn]
+
+
+def _is_ministrys(regime: Regime) -> bool:
+    return regime.code == AUTHORITY_REGIMES[Authority.ROK_MOU_INDIVIDUAL]
+
+
+def regime_message(
+    delivery: Delivery,
+    screening: ledger.RegimeScreening,
+    classification: Classification,
+    checked: ledger.CheckedDrawdown,
+    earlier: Decimal = Decimal(0),
+) -> Any | None:
+    """What refuses a manifest line under one regime, with the line and the numbers, as the
+    crossing says it (`earlier`: what the delivery's lines before it draw on the same line,
+    drawn by then); None if that regime lets it cross."""
+    if classification in ledger.RECORDED_PLAINLY:
+        return None
+    resource, line = checked.resource, screening.line
+    if classification is Classification.OVER_CAP and line is not None:
+        return _over_cap(line, resource, checked.base_quantity, earlier)
+    if classification is Classification.UNCOVERED and _is_ministrys(screening.regime):
+        approval = delivery.approval_waiver
+        if approval is None:
+            return _l(
+                "%(name)s needs the ministry's approval: name the delivery's carry-out "
+                "approval, or give a reason to record it uncovered.",
+                name=resource.shown_name,
+            )
+        return _l(
+            "The delivery's approval %(ref)s has no line for %(name)s, and no standing "
+            "approval covers it: give a reason to record it uncovered.",
+            ref=approval.reference,
+            name=resource.shown_name,
+        )
+    return ledger.refusal_message(
+        classification,
+        resource,
+        screening.waiver,
+        line,
+        checked.base_quantity,
+        checked.occurred_on,
+        screening.control,
+    )
+
+
+def _joined(parts: list[tuple[Regime, Any]], screened: int) -> Any:
+    # As the ledger words a refusal: each regime named, when more than one was screened.
+    if screened == 1:
+        return parts[0][1]
+    messages = [
+        _l("%(regime)s: %(refusal)s", regime=regime.shown_name, refusal=message)
+        for regime, message in parts
+    ]
+    return LazyText(lambda: " ".join(str(message) for message in messages))
+
+
+@dataclass(frozen=True)
+class RegimeBadge:
+    """A manifest line under one regime: the resource's control there, the line it would
+    draw on (named, the delivery's approval's, or a standing approval's) and what it would
+    meet at the border."""
+
+    regime: Regime
+    control: Control
+    line: WaiverLine | None
+    standing: bool
+    classification: Classification
+    message: Any | None
+    remaining_before: Decimal | None  # on the line, in the line's unit
+    remaining_after: Decimal | None
+
+    @property
+    def refuses(self) -> bool:
+        return self.classification not in ledger.RECORDED_PLAINLY
 
 
 @dataclass(frozen=True)
 class Screening:
-    """What a manifest line would meet at the border now."""
+    """What a manifest line would meet at the border, under each regime (none for a line
+    going south)."""
 
     line: DeliveryLine
-    control: Control
-    classification: Classification | None
-    message: Any | None
-    remaining_before: Decimal | None  # on the waiver line, in the waiver line's unit
-    remaining_after: Decimal | None
+    regimes: tuple[RegimeBadge, ...] = ()
+
+    @property
+    def classification(self) -> Classification | None:
+        """The worst of its regimes' (None for a line going south)."""
+        if not self.regimes:
+            return None
+        return ledger.worst([badge.classification for badge in self.regimes])
+
+    @property
+    def control(self) -> Control | None:
+        """The strictest of its regimes' controls."""
+        controls = [badge.control for badge in self.regimes]
+        return min(controls, key=STRICTNESS.index) if controls else None
+
+    @property
+    def message(self) -> Any | None:
+        """What refuses it, each regime that does named (when more than one is screened)."""
+        parts = [(badge.regime, badge.message) for badge in self.regimes if badge.refuses]
+        return _joined(parts, len(self.regimes)) if parts else None
+
+    @property
+    def _first_line(self) -> RegimeBadge | None:
+        return next((badge for badge in self.regimes if badge.line is not None), None)
+
+    @property
+    def remaining_before(self) -> Decimal | None:
+        """What the first regime's line it draws on has left before it (its own unit)."""
+        first = self._first_line
+        return first.remaining_before if first is not None else None
+
+    @property
+    def remaining_after(self) -> Decimal | None:
+        first = self._first_line
+        return first.remaining_after if first is not None else None
 
     @property
     def passes(self) -> bool:
-        return self.classification in (Classification.COVERED, Classification.NOT_REQUIRED) or (
+        return self.classification in ledger.RECORDED_PLAINLY or (
             self.classification is not None and bool(self.line.override_reason)
         )
 
@@ -451,41 +632,79 @@ def _over_cap(line: WaiverLine, resource: Resource, base: Decimal, earlier: Deci
     )
 
 
-def screen(delivery: Delivery, day: date) -> list[Screening]:
-    """Screen each line as if crossing on `day`, counting earlier lines on the same waiver
-    line."""
+def _checked(line: DeliveryLine, day: date) -> ledger.CheckedDrawdown:
+    """The drawdown a north-bound line makes when it crosses on `day` (checked when the line
+    was added; the date may be ahead, as a draft is screened for the day it is planned)."""
+    resource = line.resource
+    base = convert(line.quantity, line.unit, resource.unit, resource.effective_barrels_per_tonne)
+    named = [x for x in (line.waiver_line, *authorisations(line)) if x is not None]
+    return ledger.CheckedDrawdown(resource, line.quantity, line.unit, base, day, tuple(named))
+
+
+def screen(session: Session, delivery: Delivery, day: date) -> list[Screening]:
+    """Screen each north-bound line under every regime as if crossing on `day`, counting on
+    each authorisation line what the delivery's earlier lines draw on it; nothing is locked
+    or recorded."""
     pending: dict[int, Decimal] = defaultdict(Decimal)
     results = []
     for line in delivery.lines:
-        resource, waiver_line = line.resource, line.waiver_line
-        if line.return_lot_id is not None:
-            results.append(Screening(line, resource.control, None, None, None, None))
+        if delivery.direction is not Direction.NORTH or line.return_lot_id is not None:
+            results.append(Screening(line))
             continue
-        base = convert(
-            line.quantity, line.unit, resource.unit, resource.effective_barrels_per_tonne
-        )
-        waiver = waiver_line.waiver if waiver_line is not None else None
-        earlier = pending[waiver_line.id] if waiver_line is not None else Decimal(0)
-        classification = ledger.classify(resource, waiver, waiver_line, base + earlier, day)
-        message = None
-        if classification is Classification.OVER_CAP and waiver_line is not None:
-            message = _over_cap(waiver_line, resource, base, earlier)
-        elif classification not in ledger.RECORDED_PLAINLY:
-            message = ledger.refusal_message(
-                classification, resource, waiver, waiver_line, base, day
+        checked = _checked(line, day)
+        resource, base = checked.resource, checked.base_quantity
+        badges = []
+        for screened in ledger.screen(session, checked, lock=False):
+            drawn = screened.line
+            if drawn is None:
+                classification, earlier = screened.classification, Decimal(0)
+                before = after = None
+            else:
+                earlier = pending[drawn.id]
+                classification = ledger.classify_line(drawn.waiver, drawn, base + earlier, day)
+                before = after = None
+                if drawn.granted_base is not None:
+                    left = drawn.granted_base - drawn.used_base - earlier
+                    before, after = (
+                        convert(x, resource.unit, drawn.unit, resource.effective_barrels_per_tonne)
+                        for x in (left, left - base)
+                    )
+                pending[drawn.id] += base
+            badges.append(
+                RegimeBadge(
+                    screened.regime,
+                    screened.control,
+                    drawn,
+                    screened.standing,
+                    classification,
+                    regime_message(delivery, screened, classification, checked, earlier),
+                    before,
+                    after,
+                )
             )
-        before = after = None
-        if waiver_line is not None and waiver_line.granted_base is not None:
-            left = waiver_line.granted_base - waiver_line.used_base - earlier
-            before = convert(
-                left, resource.unit, waiver_line.unit, resource.effective_barrels_per_tonne
-            )
-            after = convert(
-                left - base, resource.unit, waiver_line.unit, resource.effective_barrels_per_tonne
-            )
-            pending[waiver_line.id] += base
-        results.append(Screening(line, resource.control, classification, message, before, after))
+        results.append(Screening(line, tuple(badges)))
     return results
+
+
+def crossing_refusal(
+    delivery: Delivery, line: DeliveryLine, refused: ledger.DrawdownRefused
+) -> Any:
+    """Why the ledger refused a manifest line at its crossing: each regime that refuses,
+    its line and the numbers, in the screening's words."""
+    checked = refused.checked
+    if checked is None:
+        return refused.message
+    parts = [
+        (s.regime, regime_message(delivery, s, s.classification, checked))
+        for s in refused.regimes
+        if s.refuses
+    ]
+    if not parts:
+        return refused.message
+    message = _joined(parts, len(refused.regimes))
+    if line.override_reason:  # given, by someone who may not record it anyway
+        return _l("%(refusal)s Only an office administrator can record it anyway.", refusal=message)
+    return message
 
 
 # --- the delivery's way -------------------------------------------------------------------
@@ -497,9 +716,13 @@ def approve(session: Session, delivery: Delivery, *, actor: User | None, now: da
     _refuse_unless(delivery, DeliveryStatus.DRAFT, action=_l("only a draft can be approved."))
     if not delivery.lines:
         raise ConflictError(_l("A delivery without manifest lines cannot be approved."))
-    if not delivery.approval_number:
+    if delivery.direction is Direction.NORTH and delivery.approval_waiver is None:
         raise InvalidInput(
-            _l("Enter the ministry's carry-out approval number first."), "approval_number"
+            _l("Choose the ministry's carry-out approval first."), "approval_waiver_id"
+        )
+    if delivery.direction is Direction.SOUTH and not delivery.approval_number:
+        raise InvalidInput(
+            _l("Enter the ministry's carry-in approval number first."), "approval_number"
         )
     delivery.status = DeliveryStatus.APPROVED
     session.flush()
@@ -509,7 +732,9 @@ def approve(session: Session, delivery: Delivery, *, actor: User | None, now: da
         actor=actor,
         target=delivery,
         at=now,
-        approval=delivery.approval_number,
+        approval=delivery.approval_waiver.reference
+        if delivery.approval_waiver is not None
+        else delivery.approval_number,
     )
     return delivery
 
@@ -528,26 +753,32 @@ class CrossingRefused(ConflictError):
         self.refusals = refusals
 
 
-def _lock_in_order(session: Session, delivery: Delivery) -> None:
+def _lock_in_order(
+    session: Session, delivery: Delivery, named: Mapping[int, list[WaiverLine]]
+) -> None:
     # Two crossings that share waiver lines (or stores, going south) and list them in another
     # order would each lock its first and wait for the other's: a deadlock. Taking every lock
-    # up front, in one order, makes the second wait for the first instead.
+    # up front, in one order, makes the second wait for the first instead: the lines named
+    # (each line's own and its approval's, `named` by line id) and the standing approvals'
+    # lines the manifest's resources may draw on.
     if delivery.direction is Direction.NORTH:
-        drawn = [line.waiver_line for line in delivery.lines if line.waiver_line is not None]
-        waiver_ids = sorted({line.waiver_id for line in drawn})
-        line_ids = sorted({line.id for line in drawn})
-        session.execute(
-            select(Waiver.id)
-            .where(Waiver.id.in_(waiver_ids))
-            .order_by(Waiver.id)
-            .with_for_update(read=True)
+        drawn = {
+            line
+            for item in delivery.lines
+            for line in (item.waiver_line, *named[item.id])
+            if line is not None
+        }
+        resources = {line.resource_id for line in delivery.lines}
+        standing = session.scalars(
+            select(WaiverLine)
+            .join(Waiver, Waiver.id == WaiverLine.waiver_id)
+            .where(
+                Waiver.standing.is_(True),
+                Waiver.status.in_(GRANTED_STATUSES),
+                WaiverLine.resource_id.in_(resources),
+            )
         )
-        session.execute(
-            select(WaiverLine.id)
-            .where(WaiverLine.id.in_(line_ids))
-            .order_by(WaiverLine.id)
-            .with_for_update()
-        )
+        ledger.lock_lines(session, drawn | set(standing))
     else:
         stock.lock_stores(session, [line.lot_back.store for line in delivery.lines])
 
@@ -563,9 +794,10 @@ def suggested_day(delivery: Delivery, *, today: date) -> date:
 def cross(
     session: Session, delivery: Delivery, *, crossed_on: date, actor: User | None, now: datetime
 ) -> Delivery:
-    """Mark the delivery crossed. North-bound, every line is drawn on the ledger (overrides
-    as given on the line); south-bound, every line takes its lot back. If any line is
-    refused, the whole crossing is refused: the caller rolls back and nothing is recorded.
+    """Mark the delivery crossed. North-bound, every line is drawn on the ledger under every
+    regime: on its own waiver line and on its delivery's approval's line (`authorisations`),
+    overrides as given on the line; south-bound, every line takes its lot back. If any line
+    is refused, the whole crossing is refused: the caller rolls back and nothing is recorded.
     """
     lock_delivery(session, delivery)
     _refuse_unless(
@@ -573,7 +805,10 @@ def cross(
     )
     if not FIRST_DAY <= crossed_on <= office_date(now):
         raise InvalidInput(_l("Enter the day it crossed, not in the future."), "crossed_on")
-    _lock_in_order(session, delivery)
+    # Worked out once: locking reads the approval afresh, and its lines with it.
+    north = delivery.direction is Direction.NORTH
+    named = {line.id: authorisations(line) for line in delivery.lines} if north else {}
+    _lock_in_order(session, delivery, named)
     refusals: list[tuple[int, str]] = []
     for line in delivery.lines:
         try:
@@ -585,6 +820,7 @@ def cross(
                     unit=line.unit,
                     occurred_on=crossed_on,
                     waiver_line=line.waiver_line,
+                    authorisations=named[line.id],
                     purpose=line.purpose,
                     source=Source.DELIVERY,
                     source_id=line.id,
@@ -611,6 +847,8 @@ def cross(
                     actor=actor,
                     now=now,
                 )
+        except ledger.DrawdownRefused as refused:
+            refusals.append((line.line_no, crossing_refusal(delivery, line, refused)))
         except DomainError as exc:
             refusals.append((line.line_no, exc.message))
     if refusals:
@@ -711,6 +949,15 @@ def suggested_stores(session: Session, delivery: Delivery) -> dict[int, Store | 
     return suggested
 
 
+def lot_line(line: DeliveryLine) -> WaiverLine | None:
+    """The waiver line a received line's lot came north under, which its use is checked
+    against: the line's own, else the one it drew on under its delivery's approval."""
+    if line.waiver_line is not None:
+        return line.waiver_line
+    drawn = authorisations(line)
+    return drawn[0] if drawn else None
+
+
 def store_field(line: DeliveryLine) -> str:
     """The name under which a line's store is chosen (and a refusal of it is reported)."""
     return f"store_{line.id}"
@@ -802,7 +1049,7 @@ def receive(
                     quantity=_base_quantity(line),
                     received_on=received_on,
                     source=LotSource.DELIVERY,
-                    waiver_line=line.waiver_line,
+                    waiver_line=lot_line(line),
                     drawdown_entry_id=line.drawdown_entry_id,
                     source_ref=f"{delivery.reference}/{line.line_no}",
                     parties=delivery.carrier,

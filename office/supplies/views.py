@@ -19,7 +19,7 @@ from office.auth.access import permission_required
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
 from office.errors import DomainError
-from office.i18n import _, current_locale_code, format_number, office_date
+from office.i18n import _, current_locale_code, format_number, label, office_date
 from office.stock import queries as stock_queries
 from office.stock import services as stock
 from office.stock.models import StockLot, Store, StoreKind, reference_label
@@ -34,10 +34,16 @@ from office.supplies.forms import (
     receive_form,
 )
 from office.supplies.labels import DELIVERY_TONES
-from office.supplies.models import Delivery, DeliveryLine, DeliveryStatus, Direction
+from office.supplies.models import (
+    APPROVAL_AUTHORITIES,
+    Delivery,
+    DeliveryLine,
+    DeliveryStatus,
+    Direction,
+)
 from office.waivers.forms import chosen_unit, resource_choices, waiver_line_choices
 from office.waivers.labels import PURPOSE_LABELS, ShownStatus, shown_status
-from office.waivers.models import Resource, Waiver, WaiverLine
+from office.waivers.models import DrawdownEntry, EntryScreening, Resource, Waiver, WaiverLine
 from office.waivers.queries import status_on
 from office.web import form_status, get_or_404, read_as_of, show_domain_error
 
@@ -76,6 +82,29 @@ def delivery_list() -> str:
     )
 
 
+def _fill_header_form(form: DeliveryForm) -> None:
+    """Offer the ministry's carry-out approvals, each with its status today."""
+    today = _today()
+    approvals = db.session.scalars(
+        select(Waiver)
+        .where(Waiver.authority.in_(list(APPROVAL_AUTHORITIES)))
+        .order_by(Waiver.reference, Waiver.id)
+    )
+    options = [SelectChoice("", "-")]
+    for waiver in approvals:
+        parts = [waiver.reference, label(APPROVAL_AUTHORITIES[waiver.authority]), waiver.title]
+        shown = shown_status(waiver, today, waiver.status)
+        if shown is not None:
+            parts.append(shown.text)
+        options.append(SelectChoice(str(waiver.id), " · ".join(str(part) for part in parts)))
+    form.approval_waiver_id.choices = options
+
+
+def _approval(form: DeliveryForm) -> Waiver | None:
+    value = form.approval_waiver_id.data
+    return get_or_404(Waiver, int(value)) if value else None
+
+
 def _delivery_form_defaults(form: DeliveryForm) -> dict[str, str]:
     """Offer the next free reference of the direction asked for (north-bound unless
     ?direction=south), today and the usual crossing point; return the next free reference
@@ -103,6 +132,7 @@ def _delivery_form_defaults(form: DeliveryForm) -> dict[str, str]:
 @permission_required(Permission.MANAGE_SUPPLIES)
 def new_delivery() -> Any:
     form = DeliveryForm()
+    _fill_header_form(form)
     numbers = _delivery_form_defaults(form)
     if form.validate_on_submit():
         try:
@@ -133,6 +163,7 @@ def _header(form: DeliveryForm) -> dict[str, Any]:
         "crossing_point": form.crossing_point.data,
         "carrier": form.carrier.data,
         "vehicles": form.vehicles.data,
+        "approval": _approval(form),
         "approval_number": form.approval_number.data,
         "approval_type": form.approval_type.data,
         "customs_declaration": form.customs_declaration.data,
@@ -250,6 +281,16 @@ def _load(delivery_id: int) -> Delivery:
             selectinload(Delivery.lines)
             .selectinload(DeliveryLine.lot)
             .selectinload(StockLot.store),
+            selectinload(Delivery.lines)
+            .selectinload(DeliveryLine.drawdown_entry)
+            .selectinload(DrawdownEntry.screenings)
+            .options(
+                selectinload(EntryScreening.regime),
+                selectinload(EntryScreening.waiver_line).selectinload(WaiverLine.waiver),
+            ),
+            selectinload(Delivery.approval_waiver)
+            .selectinload(Waiver.lines)
+            .selectinload(WaiverLine.waiver),
         )
     )
     return delivery if delivery is not None else get_or_404(Delivery, delivery_id)
@@ -257,6 +298,7 @@ def _load(delivery_id: int) -> Delivery:
 
 def render_delivery(delivery: Delivery, **posted: Any) -> Any:
     header = posted.get("header") or DeliveryForm(formdata=None, obj=delivery)
+    _fill_header_form(header)
     line_form = posted.get("line_form") or LineForm(formdata=None)
     _fill_line_form(line_form, delivery)
     return_form = posted.get("return_form") or ReturnLineForm(formdata=None)
@@ -269,7 +311,10 @@ def render_delivery(delivery: Delivery, **posted: Any) -> Any:
     )
     reason_form = posted.get("reason_form") or ReasonForm(formdata=None)
     screen_on = delivery.planned_on  # as it would meet the border on the day it is planned
-    screening = services.screen(delivery, screen_on)
+    if delivery.status in (DeliveryStatus.DRAFT, DeliveryStatus.APPROVED):
+        screening = services.screen(db.session, delivery, screen_on)
+    else:  # on the ledger: the page shows each line's entry as it was screened then
+        screening = [services.Screening(line) for line in delivery.lines]
     refused = db.session.scalars(
         select(AuditEvent)
         .where(
@@ -284,9 +329,12 @@ def render_delivery(delivery: Delivery, **posted: Any) -> Any:
         for line in delivery.lines
         if services.store_field(line) in receive_form
     ]
+    approval = delivery.approval_waiver
     return render_template(
         "supplies/detail.html",
         delivery=delivery,
+        # As it stands on the day the delivery is planned, as its lines are screened.
+        approval_shown=shown_status(approval, screen_on, approval.status) if approval else None,
         screening=screening,
         screen_on=screen_on,
         refused_attempts=refused,
@@ -342,6 +390,7 @@ def _act(
 @permission_required(Permission.MANAGE_SUPPLIES)
 def update_delivery(delivery_id: int) -> Any:
     form = DeliveryForm()
+    _fill_header_form(form)
     return _act(
         delivery_id,
         form,

@@ -3,10 +3,14 @@ and receives a north-bound delivery, runs a work order on what came in, and send
 brought back south; and a crossing with a line over its waiver line's cap is refused whole.
 
 The live server and its demo database are shared by every browser test of the run, so these
-tests make their own deliveries and work orders and never count rows. They draw on the demo's
-MOU-2018-0611 (repair materials, valid 2018-06-11 to 2018-12-31): after the demo, its water
-heater and welder lines have 2 left each and its steel line is used up. Crossings are recorded
-on days inside its validity; the screening is for the planned day, which is the crossing day.
+tests make their own deliveries and work orders and never count rows. Their deliveries name the
+demo's MOU-2018-0611 (the ministry's approval of the repair materials, valid 2018-06-11 to
+2018-12-31) as their carry-out approval, and each line draws on its line under the ministry's
+regime: after the demo, its water heater and welder lines have 2 left each and its steel line
+is used up. Every regime is in force, as migrated; there is no UN exemption for these goods,
+as in 2018, so the lines the UN bans go with the government's position as the reason to let
+them cross anyway. Crossings are recorded on days inside the approval's validity; the
+screening is for the planned day, which is the crossing day.
 """
 
 import re
@@ -26,6 +30,9 @@ REPAIRS = "MOU-2018-0611"
 # oldest lot, so the work order's use (oldest lots first) takes ours.
 CROSSED, RECEIVED = "2018-08-20", "2018-08-21"
 WELDER_BACK_BY = "2018-10-31"
+POSITION = "The government's position: no 1718 Committee exemption requested."
+UN = "UN Security Council sanctions (1718 Committee)"
+ROK = "ROK carry-out approval (Ministry of Unification)"
 
 
 def unique(prefix: str) -> str:
@@ -51,7 +58,7 @@ def manifest_cells(page, line_no: int):
 
 
 def left_on_line(cell) -> tuple[int, int]:
-    """What the screening says the waiver line has left, before and after this line."""
+    """What the screening says the first line it draws on has left, before and after it."""
     found = re.search(r"left (-?[\d,]+) → (-?[\d,]+)", cell.inner_text())
     assert found is not None, cell.inner_text()
     return int(found[1].replace(",", "")), int(found[2].replace(",", ""))
@@ -68,8 +75,14 @@ def new_delivery(page, reference: str, *, direction: str, planned: str) -> str:
     page.get_by_label("Planned for").fill(planned)
     page.get_by_label("Carrier").fill("현대아산 (Hyundai Asan)")
     page.get_by_label("Vehicles").fill("1 lorry")
-    page.get_by_label("Ministry carry-out approval number").fill(unique("MOU-CO"))
-    page.get_by_label("Approval", exact=True).select_option("individual")
+    if direction == "north":
+        # Its label goes on to say the approval's type, title and status today.
+        approvals = page.get_by_label("Ministry carry-out approval (north-bound)")
+        option = approvals.locator("option", has_text=f"{REPAIRS} · ")
+        approvals.select_option(option.get_attribute("value"))
+    else:
+        page.get_by_label("Ministry carry-in approval number (south-bound)").fill(unique("MOU-CI"))
+        page.get_by_label("Carry-in approval (south-bound)").select_option("individual")
     page.get_by_label("Customs declaration number").fill(unique("40125-18"))
     page.get_by_role("button", name="Create delivery").click()
     page.wait_for_url(re.compile(r"/deliveries/\d+$"))
@@ -79,7 +92,9 @@ def new_delivery(page, reference: str, *, direction: str, planned: str) -> str:
     return page.url
 
 
-def add_line(page, resource: str, quantity: str, unit: str, waiver_line: str, **more) -> None:
+def add_line(page, resource: str, quantity: str, unit: str, **more) -> None:
+    """Add a manifest line; `waiver_line` (its own, if any) and `reason` (to let it cross
+    anyway) as given in `more`."""
     form = section(page, "Add a manifest line")
     form.get_by_label("Resource", exact=True).select_option(label=resource)
     form.get_by_label("Description").fill(more.get("description", ""))
@@ -89,9 +104,14 @@ def add_line(page, resource: str, quantity: str, unit: str, waiver_line: str, **
     form.get_by_label("Unit value, KRW").fill(more.get("krw", ""))
     form.get_by_label("Unit value, USD").fill(more.get("usd", ""))
     form.get_by_label("Purpose").select_option("repair")
-    # Its label goes on to say the waiver's status on the planned day.
-    option = form.locator("#waiver_line_id option", has_text=f"{waiver_line} · ")
-    form.get_by_label("Waiver line").select_option(option.get_attribute("value"))
+    if "waiver_line" in more:
+        # Its label goes on to say the waiver's status on the planned day.
+        option = form.locator("#waiver_line_id option", has_text=f"{more['waiver_line']} · ")
+        form.get_by_label("Waiver line").select_option(option.get_attribute("value"))
+    if "reason" in more:
+        form.get_by_label(
+            "Reason to let it cross anyway if it is not covered (flags it for review)"
+        ).fill(more["reason"])
     if "back_by" in more:
         form.get_by_label("Must come back (equipment taken in for a while)").check()
         form.get_by_label("Back by").fill(more["back_by"])
@@ -148,7 +168,7 @@ def test_administrator_delivers_repairs_with_the_materials_and_returns_the_tool(
         "water_heater · Electric water heaters (pieces)",
         "2",
         "piece",
-        f"{REPAIRS} · 4 · water_heater",
+        reason=POSITION,
         description="Lodging block B, 2nd floor",
         kg="64",
         krw="465000",
@@ -159,7 +179,7 @@ def test_administrator_delivers_repairs_with_the_materials_and_returns_the_tool(
         "welder · Arc welding machines (pieces)",
         "1",
         "piece",
-        f"{REPAIRS} · 7 · welder",
+        reason=POSITION,
         description="For the stair railings",
         kg="85",
         krw="2800000",
@@ -167,11 +187,27 @@ def test_administrator_delivers_repairs_with_the_materials_and_returns_the_tool(
         back_by=WELDER_BACK_BY,
     )
     expect(page.get_by_role("columnheader", name=f"Screening for {CROSSED}")).to_be_visible()
+    # Under each regime: banned by the UN with no exemption (let through with the reason),
+    # covered by the ministry's approval, not of US origin.
     for line_no, waiver_line, quantity in ((1, 4, 2), (2, 7, 1)):
         cells = manifest_cells(page, line_no)
-        expect(cells.nth(6)).to_have_text(f"{REPAIRS} · {waiver_line}")
+        expect(cells.nth(6)).to_have_text("-")
         screening = cells.nth(7)
-        expect(screening.locator(".badge")).to_have_text(["prohibited", "covered"])
+        expect(screening.locator(".regime-name")).to_have_text(
+            [UN, ROK, "US Export Administration Regulations"]
+        )
+        expect(screening.locator(".badge")).to_have_text(
+            [
+                "prohibited",
+                "uncovered",
+                "approval required",
+                "covered",
+                "not controlled",
+                "not required",
+            ]
+        )
+        expect(screening).to_contain_text(f"{REPAIRS} · {waiver_line}")
+        expect(screening).to_contain_text(f"override: {POSITION}")
         before, after = left_on_line(screening)
         assert before - after == quantity and after >= 0
     expect(manifest_cells(page, 1).nth(3)).to_have_text(re.compile(r"^2 pieces\s*64 kg$"))
@@ -188,10 +224,14 @@ def test_administrator_delivers_repairs_with_the_materials_and_returns_the_tool(
     delivery_page = page.url
     on_the_ledger.first.click()
     page.wait_for_url(re.compile(r"/ledger/\d+$"))
-    expect(status_badge(page)).to_have_text("covered")
+    expect(status_badge(page)).to_have_text("uncovered")  # under the UN: recorded anyway
     facts = page.locator("dl.facts")
-    for fact in ("2 pieces", CROSSED, f"delivery ({north}/1)", f"{REPAIRS} · line 4"):
+    for fact in ("2 pieces", CROSSED, f"delivery ({north}/1)", POSITION):
         expect(facts).to_contain_text(fact)
+    regimes = page.locator("table.regimes tbody tr")
+    expect(regimes.nth(0)).to_contain_text("uncovered")
+    expect(regimes.nth(1)).to_contain_text(f"{REPAIRS} · line 4")
+    expect(regimes.nth(1)).to_contain_text("covered")
     page.goto(delivery_page)
 
     # The goods are on-site lots, each remembering its delivery and waiver line.
@@ -322,10 +362,10 @@ def test_crossing_with_a_line_over_its_cap_is_refused_whole(page):
     used_before = waiver_used(page)
 
     delivery_page = new_delivery(page, reference, direction="north", planned="2018-08-29")
-    add_line(page, "paint · Paint (kg)", "10", "kg", f"{REPAIRS} · 6 · paint")
-    add_line(page, "steel · Steel sections (t)", "2", "t", f"{REPAIRS} · 1 · steel")
+    add_line(page, "paint · Paint (kg)", "10", "kg")
+    add_line(page, "steel · Steel sections (t)", "2", "t")
     before, after = left_on_line(manifest_cells(page, 2).nth(7))
-    assert (before, after) == (0, -2)  # the demo used the steel line up
+    assert (before, after) == (0, -2)  # the demo used the approval's steel line up
     approve(page)
 
     # In Korean: the crossing is refused whole, and the page names the line and why.
@@ -338,8 +378,12 @@ def test_crossing_with_a_line_over_its_cap_is_refused_whole(page):
     expect(refused.locator("strong")).to_have_text(
         "통과가 거부되었습니다. 아무것도 기록되지 않았습니다."
     )
-    expect(refused.locator("li")).to_have_text(
-        [f"2번 항목: 면제·승인 {REPAIRS}의 1번 항목은 0톤 남았는데, 이 인출은 2톤입니다."]
+    # Steel, under each regime that refuses it: banned by the UN, over the approval's line.
+    expect(refused.locator("li")).to_have_count(1)
+    expect(refused.locator("li")).to_contain_text("2번 항목: 유엔 안보리 대북제재 (1718 위원회): ")
+    expect(refused.locator("li")).to_contain_text(
+        f"대한민국 반출 승인 (통일부): 면제·승인 {REPAIRS}의 1번 항목은 0톤 남았는데, "
+        "이 인출은 2톤입니다."
     )
     expect(status_badge(page)).to_have_text("승인")
     expect(page.get_by_role("link", name="원장 기록")).to_have_count(0)

@@ -15,7 +15,15 @@ from office.reviews.models import ItemKind, ReviewAction
 from office.staffing import services as staffing
 from office.staffing.models import CrossingStatus, Side
 from tests.conftest import log_in
-from tests.factories import NOW, draw, make_person, make_resource, make_user, stay
+from tests.factories import (
+    NOW,
+    draw,
+    make_approval,
+    make_person,
+    make_resource,
+    make_user,
+    stay,
+)
 from tests.reviews.arrange import OCT, acknowledge_all, act, capped_line, issue, one_of_each, tank
 
 NOV = date(2018, 11, 12)  # a Monday after the October of the flagged records
@@ -102,7 +110,7 @@ def test_deliveries_planned_in_the_next_week_and_not_yet_received_are_listed(ses
             direction="north",
             planned_on=on,
             carrier="Hyundai Logistics",
-            approval_number="MOU-CO-2018-301",
+            approval=make_approval(session, reference="MOU-CO-2018-301"),
             actor=admin,
             now=NOW,
         )

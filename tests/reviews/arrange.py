@@ -23,7 +23,7 @@ from office.supplies.models import Delivery
 from office.waivers import services as waivers
 from office.waivers.models import DrawdownEntry, Resource, WaiverLine, WaiverStatus
 from office.waivers.units import Unit
-from tests.factories import NOW, draw, make_resource, make_waiver
+from tests.factories import NOW, draw, make_approval, make_resource, make_waiver
 
 # What the services are told "today" is: the last day of 2018, when NOW happens.
 TODAY = date(2018, 12, 31)
@@ -229,7 +229,7 @@ def must_return_lot(
         direction="north",
         planned_on=crossed,
         carrier="Hyundai Logistics",
-        approval_number="MOU-CO-2018-201",
+        approval=make_approval(session, reference="MOU-CO-2018-201"),
         actor=None,
         now=NOW,
     )
@@ -263,7 +263,7 @@ def carry_back(session: Session, lot: StockLot, on: date) -> Delivery:
         direction="south",
         planned_on=on,
         carrier="Hyundai Logistics",
-        approval_number="MOU-CO-2018-202",
+        approval_number="MOU-CI-2018-202",
         actor=None,
         now=NOW,
     )

@@ -50,7 +50,8 @@ from office.staffing.models import PlanProposal, ProposalStatus, Side, StaffMemb
 from office.stock.models import StockMovement
 from office.supplies import services as supplies
 from office.waivers import ledger
-from office.waivers.models import Control, Purpose, Resource
+from office.waivers import services as waiver_services
+from office.waivers.models import Authority, Control, Purpose, Resource, WaiverStatus
 
 # --- which text columns hold what ----------------------------------------------------------
 
@@ -315,7 +316,17 @@ def arrange_the_rest(session: Session) -> None:
         direction="north",
         planned_on=date(2018, 11, 20),
         carrier="Carrier",
-        approval_number="MOU-CO-1",
+        approval=waiver_services.create_waiver(
+            session,
+            reference="MOU-CO-HOSTILE",
+            authority=Authority.ROK_MOU_INDIVIDUAL,
+            title="Carry-out approval",
+            status=WaiverStatus.GRANTED,
+            valid_from=date(2018, 1, 1),
+            valid_until=date(2018, 12, 31),
+            actor=admin,
+            now=now,
+        ),
         actor=admin,
         now=now,
     )

@@ -17,8 +17,8 @@ from office.repairs.models import WorkOrder, WorkStatus
 from office.stock.models import LotDraw, StockLot, StockMovement, Store
 from office.supplies import services
 from office.supplies.models import Delivery, DeliveryLine
-from office.waivers.models import DrawdownEntry, LedgerHead, Resource, WaiverLine
-from tests.factories import NOW
+from office.waivers.models import DrawdownEntry, LedgerHead, Resource, Waiver, WaiverLine
+from tests.factories import NOW, make_approval
 
 CROSSED_ON = date(2018, 10, 1)
 _references = itertools.count(1)
@@ -35,6 +35,11 @@ def line(
     )
 
 
+# A north-bound draft's carry-out approval unless told otherwise: a ministry approval with no
+# lines (the suite screens under the UN's regime alone, where it changes nothing).
+APPROVAL = "MOU-CO-2018-117"
+
+
 def draft(
     session: Session,
     lines: Iterable[services.LineInput] = (),
@@ -42,16 +47,23 @@ def draft(
     reference: str | None = None,
     direction: str = "north",
     planned_on: date = CROSSED_ON,
-    approval_number: str = "MOU-CO-2018-117",
+    approval: Waiver | str | None = APPROVAL,
+    approval_number: str = "MOU-CI-2018-117",
     carrier: str = "Hyundai Logistics",
 ) -> Delivery:
+    """A draft: north-bound, naming `approval` (a waiver, or the reference of a ministry
+    approval, made with no lines if there is none); south-bound, `approval_number`."""
+    north = direction == "north"
+    if isinstance(approval, str):
+        approval = make_approval(session, reference=approval) if north else None
     delivery = services.save_delivery(
         session,
         reference=reference or f"KLO-T-{next(_references):03d}",
         direction=direction,
         planned_on=planned_on,
         carrier=carrier,
-        approval_number=approval_number,
+        approval=approval,
+        approval_number="" if north else approval_number,
         actor=None,
         now=NOW,
     )

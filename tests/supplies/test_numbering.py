@@ -32,7 +32,6 @@ def header(reference: str, direction: str = "north") -> dict[str, str]:
         "reference": reference,
         "direction": direction,
         "planned_on": "2018-10-01",
-        "approval_type": "individual",
     }
 
 

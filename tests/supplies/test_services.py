@@ -230,11 +230,11 @@ def test_a_delivery_without_lines_cannot_be_approved(session):
     assert delivery.status is DeliveryStatus.DRAFT
 
 
-def test_approval_needs_the_ministrys_approval_number(session, steel, lines):
-    delivery = draft(session, [line(steel, "1", lines["steel"])], approval_number="")
-    with pytest.raises(InvalidInput, match="carry-out approval number") as refused:
+def test_approval_needs_the_ministrys_carry_out_approval(session, steel, lines):
+    delivery = draft(session, [line(steel, "1", lines["steel"])], approval=None)
+    with pytest.raises(InvalidInput, match="carry-out approval first") as refused:
         services.approve(session, delivery, actor=None, now=NOW)
-    assert refused.value.field == "approval_number"
+    assert refused.value.field == "approval_waiver_id"
     assert delivery.status is DeliveryStatus.DRAFT
 
 
@@ -716,7 +716,7 @@ def test_screening_counts_earlier_lines_on_the_same_waiver_line(
             line(copper, "1"),  # prohibited, no waiver line
         ],
     )
-    screening = services.screen(delivery, date(2018, 10, 1))
+    screening = services.screen(session, delivery, date(2018, 10, 1))
     assert [(s.line.line_no, s.control, s.classification) for s in screening] == [
         (1, Control.PROHIBITED, Classification.COVERED),
         (2, Control.PROHIBITED, Classification.COVERED),
@@ -747,8 +747,8 @@ def test_screening_tells_what_the_day_of_crossing_would_meet(session, steel, lin
         session,
         [line(steel, "1", lines["steel"]), line(steel, "1", override_reason="Samples")],
     )
-    in_time = services.screen(delivery, date(2018, 12, 31))
-    too_late = services.screen(delivery, date(2019, 1, 1))
+    in_time = services.screen(session, delivery, date(2018, 12, 31))
+    too_late = services.screen(session, delivery, date(2019, 1, 1))
     assert [s.classification for s in in_time] == [
         Classification.COVERED,
         Classification.UNCOVERED,
@@ -768,9 +768,8 @@ def test_screening_foretells_the_refusals_of_the_crossing(session, admin, steel,
             line(copper, "1"),
         ],
     )
-    foretold = [
-        (s.line.line_no, str(s.message)) for s in services.screen(delivery, CROSSED_ON) if s.message
-    ]
+    screening = services.screen(session, delivery, CROSSED_ON)
+    foretold = [(s.line.line_no, str(s.message)) for s in screening if s.message]
     services.approve(session, delivery, actor=admin, now=NOW)
     with pytest.raises(services.CrossingRefused) as refused:
         services.cross(session, delivery, crossed_on=CROSSED_ON, actor=admin, now=NOW)

@@ -66,8 +66,7 @@ def header_form(**fields) -> dict[str, str]:
         "crossing_point": "",
         "carrier": "Hyundai Logistics",
         "vehicles": "2 lorries, 5 t",
-        "approval_number": "",
-        "approval_type": "individual",
+        "approval_waiver_id": "",
         "customs_declaration": "",
         "note": "",
     }
@@ -251,14 +250,15 @@ def test_a_drafts_page_screens_each_line_on_its_planned_day_against_what_is_left
     page = read(as_admin.get(f"/deliveries/{delivery.id}"))
     assert "Screening for 2018-07-20" in page.text
     screening = {row[0]: row[7] for row in page.rows() if row and row[0] in "12345"}
+    un = "UN Security Council sanctions (1718 Committee)"  # the one regime in force
     assert screening == {
-        "1": "prohibited covered left 7 → 3",
-        "2": "prohibited over cap left 3 → -2 "
+        "1": f"{un} prohibited covered left 7 → 3",
+        "2": f"{un} prohibited over cap left 3 → -2 "
         "Waiver MOU-2018-0702 line 1 has 3 t left; this drawdown asks for 5 t.",
-        "3": "not controlled not required",
-        "4": "prohibited uncovered Steel (HS 7216.10) is prohibited: choose the waiver line that "
-        "covers it, or give a reason to record it uncovered.",
-        "5": "capped covered left 5,000 → 3,850.521858",  # 1 t of diesel is 1,149.478142 L
+        "3": f"{un} not controlled not required",
+        "4": f"{un} prohibited uncovered Steel (HS 7216.10) is prohibited: choose the waiver line "
+        "that covers it, or give a reason to record it uncovered.",
+        "5": f"{un} capped covered left 5,000 → 3,850.521858",  # 1 t of diesel: 1,149.478142 L
     }
     assert count(session, DrawdownEntry) == 1  # screening records nothing
 
@@ -267,21 +267,21 @@ def test_a_drafts_page_screens_each_line_on_its_planned_day_against_what_is_left
     page = read(as_admin.get(f"/deliveries/{late.id}"))
     assert "Screening for 2019-01-02" in page.text
     assert page.row("1")[7] == (
-        "prohibited outside validity left 7 → 3 Waiver MOU-2018-0702 is valid from 2018-01-01 "
-        "to 2018-12-31; this drawdown is dated 2019-01-02."
+        f"{un} prohibited outside validity left 7 → 3 Waiver MOU-2018-0702 is valid from "
+        "2018-01-01 to 2018-12-31; this drawdown is dated 2019-01-02."
     )
 
 
 # --- approval -----------------------------------------------------------------------------
 
 
-def test_approving_without_the_ministrys_number_is_refused_on_the_page(
+def test_approving_without_the_ministrys_approval_is_refused_on_the_page(
     as_admin, session, steel, lines
 ):
-    delivery = draft(session, [line(steel, "1", lines["steel"])], approval_number="")
+    delivery = draft(session, [line(steel, "1", lines["steel"])], approval=None)
     response = as_admin.post(f"/deliveries/{delivery.id}/approve", data={"on": "2018-07-19"})
     assert response.status_code == 422
-    assert read(response).form_errors == ["Enter the ministry's carry-out approval number first."]
+    assert read(response).form_errors == ["Choose the ministry's carry-out approval first."]
     session.refresh(delivery)
     assert delivery.status is DeliveryStatus.DRAFT
 
@@ -387,9 +387,10 @@ def test_crossing_and_receiving_on_the_page_puts_every_line_on_the_ledger_and_on
         (Source.DELIVERY, "KLO-D-2018-09/1", Classification.COVERED),
         (Source.DELIVERY, "KLO-D-2018-09/2", Classification.COVERED),
     ]
+    # Each entry under each regime it was screened under, as recorded.
     assert [row[7] for row in page.rows() if row and row[0] in ("1", "2")] == [
-        "on the ledger",
-        "on the ledger",
+        "on the ledger UN Security Council sanctions (1718 Committee) covered MOU-2018-0611 · 1",
+        "on the ledger UN Security Council sanctions (1718 Committee) covered MOU-2018-0611 · 3",
     ]
 
     response = as_admin.post(f"/deliveries/{delivery.id}/receive", data={"on": "2018-10-02"})
