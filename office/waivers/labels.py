@@ -13,6 +13,7 @@ from office.waivers.models import (
     Control,
     Lapse,
     Purpose,
+    Regime,
     Source,
     Waiver,
     WaiverStatus,
@@ -162,3 +163,40 @@ def shown_status(waiver: Waiver, day: date, status: WaiverStatus | None) -> Show
     elif lapse is Lapse.NOT_YET_VALID:
         since = waiver.valid_from
     return ShownStatus(status, lapse, since)
+
+
+# --- regimes, short: badges per regime, and cover under one regime without another ---------
+
+# A regime by its code, short (its names are the reviewers' to edit, and long).
+REGIME_SHORT = {"un": _l("UN"), "rok": _l("ROK"), "us": _l("US")}
+# What covers goods under each regime.
+REGIME_COVER = {"un": _l("UN exemption"), "rok": _l("Ministry approval"), "us": _l("US licence")}
+NOT_CHECKED_LABEL = _l("not checked at the time")
+
+
+def regime_short(regime: Regime) -> str:
+    """The regime in a word or two (UN, ROK, US), for badges."""
+    return str(REGIME_SHORT.get(regime.code) or regime.code.upper())
+
+
+def regime_cover(regime: Regime) -> str:
+    """What covers goods under the regime (UN exemption, Ministry approval, US licence)."""
+    return str(REGIME_COVER.get(regime.code) or regime.shown_name)
+
+
+def gap_label(covered: Regime, missing: Regime) -> str:
+    """Cover under one regime without the other's: "Ministry approval, no UN exemption"."""
+    return str(
+        _l(
+            "%(covered)s, no %(missing)s",
+            covered=regime_cover(covered),
+            missing=regime_cover(missing),
+        )
+    )
+
+
+def regime_classification_label(value: object) -> str:
+    """A classification under a regime, or that the regime did not check the entry."""
+    if value == "not_checked":
+        return str(NOT_CHECKED_LABEL)
+    return label(Classification(str(value)))
