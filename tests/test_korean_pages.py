@@ -102,6 +102,7 @@ ALLOWED = {
     "Authenticator",
     "FreeOTP",
     "UNSCR",
+    "EAR",  # the US Export Administration Regulations, in the regime's Korean name
     # an HTTP header, shown as it is to be sent
     "Authorization",
     "Bearer",

@@ -171,8 +171,7 @@ def build(session: Session, month: date, *, today: date) -> MonthReport:
         )
     end = periods.next_month(month) - timedelta(days=1)
     resources = {r.id: r for r in session.scalars(select(Resource))}
-    regimes = listed_regimes(session, month, end)
-    transfers = _transfers(session, month, end, regimes, resources)
+    regimes, transfers = _transfers(session, month, end, resources)
     uses = [
         (resources[resource_id], str(USES.get(use, use)) if use else "-", Decimal(quantity))
         for resource_id, use, quantity in session.execute(
@@ -251,19 +250,16 @@ _ORDER = {c: n for n, c in enumerate(REGIME_CLASSIFICATIONS)}
 
 
 def _transfers(
-    session: Session,
-    first: date,
-    last: date,
-    regimes: list[Regime],
-    resources: dict[int, Resource],
-) -> list[Transfer]:
-    """The entries dated `first` to `last` under each of `regimes`, grouped by authorisation,
-    resource, purpose and classification there; an entry with no screening under a regime
-    counts there as not checked at the time."""
+    session: Session, first: date, last: date, resources: dict[int, Resource]
+) -> tuple[list[Regime], list[Transfer]]:
+    """The regimes listed (in force, or screening entries dated `first` to `last`) and the
+    entries so dated under each, grouped by authorisation, resource, purpose and
+    classification there; an entry with no screening under a regime counts there as not
+    checked at the time."""
     waivers = {w.id: w for w in session.scalars(select(Waiver))}
-    listed = {regime.id: regime for regime in regimes}
     screening, entry = EntryScreening, DrawdownEntry
     flagged = func.sum(case((entry.flagged.is_(True), 1), else_=0))
+    # From the month's entries (their day is indexed), each one's screenings.
     screened = session.execute(
         select(
             screening.regime_id,
@@ -275,12 +271,9 @@ def _transfers(
             func.sum(screening.base_quantity).label("quantity"),
             flagged.label("flags"),
         )
-        .join(entry, entry.id == screening.entry_id)
-        .where(
-            screening.occurred_on >= first,
-            screening.occurred_on <= last,
-            screening.regime_id.in_(list(listed)),
-        )
+        .select_from(entry)
+        .join(screening, screening.entry_id == entry.id)
+        .where(entry.occurred_on >= first, entry.occurred_on <= last)
         .group_by(
             screening.regime_id,
             screening.waiver_id,
@@ -288,7 +281,9 @@ def _transfers(
             entry.purpose,
             screening.classification,
         )
-    )
+    ).all()
+    regimes = listed_regimes(session, {row.regime_id for row in screened})
+    listed = {regime.id: regime for regime in regimes}
     transfers = [
         Transfer(
             listed[row.regime_id],
@@ -340,7 +335,7 @@ def _transfers(
             _ORDER[t.classification or NOT_CHECKED],
         )
     )
-    return transfers
+    return regimes, transfers
 
 
 def csv_rows(report: MonthReport) -> Iterator[list[Any]]:

@@ -3,7 +3,7 @@ entries costs what page 1 of a thousand does."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -402,40 +402,46 @@ class RegimeCounts:
         )
 
 
-def listed_regimes(session: Session, date_from: date, date_to: date) -> list[Regime]:
-    """The regimes in force, and any other that entries of the period were screened under,
-    in their order."""
-    screened = select(EntryScreening.regime_id).where(
-        EntryScreening.occurred_on >= date_from, EntryScreening.occurred_on <= date_to
-    )
+def listed_regimes(session: Session, screened: Collection[int] = ()) -> list[Regime]:
+    """The regimes in force, and those of `screened` (ids: the regimes a period's entries were
+    screened under), in their order."""
     return list(
         session.scalars(
             select(Regime)
-            .where(Regime.in_force.is_(True) | Regime.id.in_(screened))
+            .where(Regime.in_force.is_(True) | Regime.id.in_(list(screened)))
             .order_by(Regime.position)
         )
     )
 
 
+def _dated(date_from: date, date_to: date) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The entries dated from `date_from` to `date_to` (the screenings copy the day, but only
+    the entries' day is indexed)."""
+    return DrawdownEntry.occurred_on >= date_from, DrawdownEntry.occurred_on <= date_to
+
+
 def counts_by_regime(session: Session, date_from: date, date_to: date) -> list[RegimeCounts]:
     """Each listed regime's classifications of the entries dated from `date_from` to
     `date_to`; an entry with no screening under a regime counts there as not checked."""
-    regimes = listed_regimes(session, date_from, date_to)
     total = session.scalar(
-        select(func.count())
-        .select_from(DrawdownEntry)
-        .where(DrawdownEntry.occurred_on >= date_from, DrawdownEntry.occurred_on <= date_to)
+        select(func.count()).select_from(DrawdownEntry).where(*_dated(date_from, date_to))
     )
-    counts = {regime.id: dict.fromkeys(REGIME_CLASSIFICATIONS, 0) for regime in regimes}
+    found: dict[int, dict[RegimeClassification, int]] = {}
     for regime_id, classification, number in session.execute(
         select(EntryScreening.regime_id, EntryScreening.classification, func.count())
-        .where(EntryScreening.occurred_on >= date_from, EntryScreening.occurred_on <= date_to)
+        .select_from(DrawdownEntry)
+        .join(EntryScreening, EntryScreening.entry_id == DrawdownEntry.id)
+        .where(*_dated(date_from, date_to))
         .group_by(EntryScreening.regime_id, EntryScreening.classification)
     ):
-        counts[regime_id][Classification(classification)] += number
-    for regime_counts in counts.values():
-        regime_counts[NOT_CHECKED] = (total or 0) - sum(regime_counts.values())
-    return [RegimeCounts(regime, counts[regime.id]) for regime in regimes]
+        counts = found.setdefault(regime_id, dict.fromkeys(REGIME_CLASSIFICATIONS, 0))
+        counts[Classification(classification)] += number
+    listed = []
+    for regime in listed_regimes(session, found):
+        counts = found.get(regime.id) or dict.fromkeys(REGIME_CLASSIFICATIONS, 0)
+        counts[NOT_CHECKED] = (total or 0) - sum(counts.values())
+        listed.append(RegimeCounts(regime, counts))
+    return listed
 
 
 @dataclass(frozen=True)
@@ -470,13 +476,13 @@ def gaps(session: Session, date_from: date, date_to: date) -> list[Gap]:
     )
     rows = session.execute(
         select(cover.regime_id, other.id, func.count())
-        .select_from(cover)
+        .select_from(DrawdownEntry)
+        .join(cover, cover.entry_id == DrawdownEntry.id)
         .join(other, and_(other.id != cover.regime_id, other.in_force.is_(True)))
         .where(
+            *_dated(date_from, date_to),
             cover.regime_id.in_(list(regimes)),
             cover.classification == Classification.COVERED,
-            cover.occurred_on >= date_from,
-            cover.occurred_on <= date_to,
             ~cleared,
         )
         .group_by(cover.regime_id, other.id)
