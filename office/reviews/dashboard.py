@@ -16,7 +16,7 @@ from office.reviews import queries
 from office.reviews.models import ItemKind, ReviewState
 from office.staffing.checks import days
 from office.waivers.models import EntryScreening, Waiver, WaiverLine
-from office.waivers.queries import Gap, RegimeCounts, counts_by_regime, gaps, status_on, used_as_of
+from office.waivers.queries import Gap, RegimeCounts, regime_summary, status_on, used_as_of
 from office.waivers.services import GRANTED_STATUSES, LineUsage, line_usage
 from office.waivers.units import convert
 
@@ -161,13 +161,13 @@ def build(session: Session, as_of: date, *, today: date) -> Dashboard:
         kind: sum(n for state, n in states_.items() if state is not ReviewState.ACKNOWLEDGED)
         for kind, states_ in counts.items()
     }
-    month = as_of.replace(day=1)
+    summary = regime_summary(session, as_of.replace(day=1), as_of)
     return Dashboard(
         as_of=as_of,
         lines=states,
         expiring=expiring,
         awaiting=awaiting,
         charts=fuel.per_person_day(session, start, as_of),
-        regimes=counts_by_regime(session, month, as_of),
-        gaps=gaps(session, month, as_of),
+        regimes=summary.counts,
+        gaps=summary.gaps,
     )

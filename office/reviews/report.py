@@ -42,8 +42,8 @@ from office.waivers.queries import (
     NOT_CHECKED,
     REGIME_CLASSIFICATIONS,
     Gap,
-    gaps,
     listed_regimes,
+    regime_summary,
     under_regime,
 )
 
@@ -240,7 +240,7 @@ def build(session: Session, month: date, *, today: date) -> MonthReport:
         flags=flags,
         signed_off=session.get(SignedOffMonth, month),
         checkpoint=checkpoints.for_report(session, month),
-        gaps=gaps(session, month, end),
+        gaps=regime_summary(session, month, end).gaps,
         regimes=regimes,
     )
 

@@ -9,8 +9,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from office.auth.models import User
 from office.periods.services import RECORDS_BEGIN
@@ -24,6 +24,7 @@ from office.waivers.models import (
     WaiverLine,
     WaiverStatus,
 )
+from office.waivers.regimes import all_regimes
 
 PAGE_SIZE = 50
 # Under a regime, an entry with no screening there: written before the regime was in force
@@ -126,10 +127,23 @@ def ledger_select(filters: LedgerFilters) -> Select[DrawdownEntry]:
         query = query.where(DrawdownEntry.classification == filters.classification)
     if filters.flagged is not None:
         query = query.where(DrawdownEntry.flagged.is_(filters.flagged))
+    dated = []
     if filters.date_from is not None:
-        query = query.where(DrawdownEntry.occurred_on >= filters.date_from)
+        dated.append(DrawdownEntry.occurred_on >= filters.date_from)
     if filters.date_to is not None:
-        query = query.where(DrawdownEntry.occurred_on <= filters.date_to)
+        dated.append(DrawdownEntry.occurred_on <= filters.date_to)
+    if dated:
+        # The entries of those days lie between the least and the greatest seq among them,
+        # read from the (occurred_on, seq) index (`seq + 0`: PostgreSQL would otherwise look
+        # for them walking the whole seq index). Said outright, the walk down the ledger in
+        # seq order stops there, rather than reading every older entry when the other
+        # filters leave fewer than a page.
+        span = select(DrawdownEntry.seq + 0).where(*dated).subquery("span")
+        query = query.where(
+            *dated,
+            DrawdownEntry.seq >= select(func.min(span.c[0])).scalar_subquery(),
+            DrawdownEntry.seq <= select(func.max(span.c[0])).scalar_subquery(),
+        )
     return query
 
 
@@ -402,48 +416,6 @@ class RegimeCounts:
         )
 
 
-def listed_regimes(session: Session, screened: Collection[int] = ()) -> list[Regime]:
-    """The regimes in force, and those of `screened` (ids: the regimes a period's entries were
-    screened under), in their order."""
-    return list(
-        session.scalars(
-            select(Regime)
-            .where(Regime.in_force.is_(True) | Regime.id.in_(list(screened)))
-            .order_by(Regime.position)
-        )
-    )
-
-
-def _dated(date_from: date, date_to: date) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    """The entries dated from `date_from` to `date_to` (the screenings copy the day, but only
-    the entries' day is indexed)."""
-    return DrawdownEntry.occurred_on >= date_from, DrawdownEntry.occurred_on <= date_to
-
-
-def counts_by_regime(session: Session, date_from: date, date_to: date) -> list[RegimeCounts]:
-    """Each listed regime's classifications of the entries dated from `date_from` to
-    `date_to`; an entry with no screening under a regime counts there as not checked."""
-    total = session.scalar(
-        select(func.count()).select_from(DrawdownEntry).where(*_dated(date_from, date_to))
-    )
-    found: dict[int, dict[RegimeClassification, int]] = {}
-    for regime_id, classification, number in session.execute(
-        select(EntryScreening.regime_id, EntryScreening.classification, func.count())
-        .select_from(DrawdownEntry)
-        .join(EntryScreening, EntryScreening.entry_id == DrawdownEntry.id)
-        .where(*_dated(date_from, date_to))
-        .group_by(EntryScreening.regime_id, EntryScreening.classification)
-    ):
-        counts = found.setdefault(regime_id, dict.fromkeys(REGIME_CLASSIFICATIONS, 0))
-        counts[Classification(classification)] += number
-    listed = []
-    for regime in listed_regimes(session, found):
-        counts = found.get(regime.id) or dict.fromkeys(REGIME_CLASSIFICATIONS, 0)
-        counts[NOT_CHECKED] = (total or 0) - sum(counts.values())
-        listed.append(RegimeCounts(regime, counts))
-    return listed
-
-
 @dataclass(frozen=True)
 class Gap:
     """Entries covered under one regime and not under another (refused there, or not
@@ -454,38 +426,88 @@ class Gap:
     entries: int
 
 
-def gaps(session: Session, date_from: date, date_to: date) -> list[Gap]:
-    """For each ordered pair of regimes in force, how many entries dated from `date_from` to
-    `date_to` were covered under the first and not under the second; pairs with none are
-    left out. In the regimes' order, by the regime not covering, then the one covering."""
-    regimes = {
-        regime.id: regime
-        for regime in session.scalars(select(Regime).where(Regime.in_force.is_(True)))
+@dataclass(frozen=True)
+class RegimeSummary:
+    """A period's entries by regime: each listed regime's classifications of them, and for
+    each ordered pair of regimes in force, how many were covered under the first and not
+    under the second (pairs with none left out; the regime not covering first, in the
+    regimes' order)."""
+
+    counts: list[RegimeCounts]
+    gaps: list[Gap]
+
+
+def regime_summary(session: Session, date_from: date, date_to: date) -> RegimeSummary:
+    """Summarise the entries dated from `date_from` to `date_to` under each regime, in one
+    pass over them: from drawdown_entries' indexed day, each entry's screenings by
+    (entry_id, regime_id), one row per entry with its classification under each regime
+    (NULL: not checked at the time), then the counts of those rows."""
+    regimes = all_regimes(session)
+    screening = EntryScreening
+    under = {
+        regime.id: func.max(case((screening.regime_id == regime.id, screening.classification)))
+        for regime in regimes
     }
-    if len(regimes) < 2:
-        return []
-    cover, other = aliased(EntryScreening), aliased(Regime)
-    cleared = (
-        select(EntryScreening.id)
-        .where(
-            EntryScreening.regime_id == other.id,
-            EntryScreening.classification.in_(CLEARED),
-            EntryScreening.seq == cover.seq,
-        )
-        .exists()
-    )
-    rows = session.execute(
-        select(cover.regime_id, other.id, func.count())
+    per_entry = (
+        select(*(column.label(f"r{regime_id}") for regime_id, column in under.items()))
         .select_from(DrawdownEntry)
-        .join(cover, cover.entry_id == DrawdownEntry.id)
-        .join(other, and_(other.id != cover.regime_id, other.in_force.is_(True)))
-        .where(
-            *_dated(date_from, date_to),
-            cover.regime_id.in_(list(regimes)),
-            cover.classification == Classification.COVERED,
-            ~cleared,
-        )
-        .group_by(cover.regime_id, other.id)
+        .outerjoin(screening, screening.entry_id == DrawdownEntry.id)
+        .where(DrawdownEntry.occurred_on >= date_from, DrawdownEntry.occurred_on <= date_to)
+        # One group per entry, in the order of the (occurred_on, seq) index that finds them.
+        .group_by(DrawdownEntry.occurred_on, DrawdownEntry.seq)
+        .subquery("per_entry")
     )
-    found = [Gap(regimes[a], regimes[b], number) for a, b, number in rows if number]
-    return sorted(found, key=lambda gap: (gap.missing.position, gap.covered.position))
+
+    def number(condition: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    counted: list[tuple[int, RegimeClassification]] = []
+    columns = []
+    for regime in regimes:
+        column = per_entry.c[f"r{regime.id}"]
+        for classification in REGIME_CLASSIFICATIONS:
+            counted.append((regime.id, classification))
+            columns.append(
+                number(column.is_(None))
+                if classification == NOT_CHECKED
+                else number(column == classification)
+            )
+    in_force = [regime for regime in regimes if regime.in_force]
+    pairs = [(a, b) for a in in_force for b in in_force if a.id != b.id]
+    for a, b in pairs:
+        missing = per_entry.c[f"r{b.id}"]
+        columns.append(
+            number(
+                (per_entry.c[f"r{a.id}"] == Classification.COVERED)
+                & (missing.is_(None) | missing.not_in(CLEARED))
+            )
+        )
+    row = session.execute(select(*columns).select_from(per_entry)).one()
+    found: dict[int, dict[RegimeClassification, int]] = {r.id: {} for r in regimes}
+    for (regime_id, classification), value in zip(counted, row, strict=False):
+        found[regime_id][classification] = int(value)
+    counts = [
+        RegimeCounts(regime, found[regime.id])
+        for regime in regimes
+        # A regime out of force is listed while the period's entries were screened under it.
+        if regime.in_force or any(n for c, n in found[regime.id].items() if c != NOT_CHECKED)
+    ]
+    gaps = [
+        Gap(a, b, int(value))
+        for (a, b), value in zip(pairs, row[len(counted) :], strict=True)
+        if value
+    ]
+    gaps.sort(key=lambda gap: (gap.missing.position, gap.covered.position))
+    return RegimeSummary(counts, gaps)
+
+
+def listed_regimes(session: Session, screened: Collection[int] = ()) -> list[Regime]:
+    """The regimes in force, and those of `screened` (ids: the regimes a period's entries were
+    screened under), in their order."""
+    return list(
+        session.scalars(
+            select(Regime)
+            .where(Regime.in_force.is_(True) | Regime.id.in_(list(screened)))
+            .order_by(Regime.position)
+        )
+    )
