@@ -106,6 +106,7 @@ ALLOWED = {
     # countries of origin as ISO 3166 codes (KR above), and the standard's name
     "US",
     "ISO",
+    "EAR",  # the US Export Administration Regulations, in the regime's Korean name
     # an HTTP header, shown as it is to be sent
     "Authorization",
     "Bearer",

@@ -11,10 +11,16 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from office import inputs
 from office.api import schemas
 from office.api.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH, REPLAYED
+from office.waivers.models import AUTHORITY_REGIMES, Classification
+from office.waivers.queries import NOT_CHECKED
 
 _REF = "#/components/schemas/{model}"
 # A ledger sequence number, as `next_cursor` gives it.
 CURSOR_PATTERN = r"^[1-9][0-9]{0,17}$"
+# The regimes (migration 0026 seeds them; their codes never change), in their order.
+REGIME_CODES: tuple[str, ...] = tuple(dict.fromkeys(AUTHORITY_REGIMES.values()))
+# An entry's classification under one regime, or that the regime did not check it then.
+REGIME_CLASSIFICATION_CODES: tuple[str, ...] = (*(c.value for c in Classification), NOT_CHECKED)
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -49,6 +55,7 @@ def _body(name: str) -> dict[str, Any]:
 
 
 _ID = {"type": "integer", "minimum": 1, "maximum": inputs.MAX_ID}
+_REGIME = {"type": "string", "enum": list(REGIME_CODES)}
 _DATE = {
     "type": "string",
     "format": "date",
@@ -215,6 +222,33 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [
                         _query("waiver_id", _ID, "Only this waiver's entries"),
                         _query("classification", classification, "Only this classification"),
+                        _query(
+                            "regime",
+                            _REGIME,
+                            "Only entries screened under this regime (with "
+                            "`regime_classification`: classified so under it)",
+                        ),
+                        _query(
+                            "regime_classification",
+                            {"type": "string", "enum": list(REGIME_CLASSIFICATION_CODES)},
+                            "With `regime`: only entries so classified under that regime; "
+                            "`not_checked`: entries not screened under it at the time "
+                            "(written before it was in force)",
+                        ),
+                        _query(
+                            "covered_under",
+                            _REGIME,
+                            "Only entries a line covered under this regime",
+                        ),
+                        _query(
+                            "not_covered_under",
+                            _REGIME,
+                            "Only entries not covered under this regime: refused there "
+                            "(recorded anyway) or not checked at the time. With "
+                            "`covered_under`: covered under one regime and not another, such "
+                            "as `covered_under=rok&not_covered_under=un` (a ministry approval, "
+                            "no UN exemption)",
+                        ),
                         _query("flagged", {"type": "boolean"}, "Only flagged (or unflagged)"),
                         _query("from", _DATE, "From this date"),
                         _query("to", _DATE, "To this date"),
@@ -231,7 +265,10 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json("DrawdownPage", "A page of entries"),
-                        "422": _problem("Invalid parameters"),
+                        "422": _problem(
+                            "Invalid parameters (`regime_classification` without `regime`, or "
+                            "the same regime covered and not covered)"
+                        ),
                         **_ERRORS,
                     },
                 },

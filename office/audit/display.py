@@ -39,6 +39,7 @@ from office.staffing.models import (
 )
 from office.stock.models import StockMovement, Store, StoreKind
 from office.supplies.models import Delivery, DeliveryStatus
+from office.waivers.labels import REGIME_SHORT_NAMES
 from office.waivers.models import (
     Classification,
     Control,
@@ -434,7 +435,7 @@ _STATUS_CODES: dict[str, type[StrEnum]] = {
 }
 _KIND_CODES: dict[str, type[StrEnum]] = {"review": ItemKind, "store": StoreKind}
 # A regime by its code, short (the events keep codes; the names are the reviewers' to edit).
-REGIME_CODES = {"un": _l("UN"), "rok": _l("ROK"), "us": _l("US")}
+REGIME_CODES = REGIME_SHORT_NAMES
 # Details listing "regime: code" per regime, and the vocabulary of their codes.
 _PER_REGIME: dict[str, type[StrEnum]] = {"regimes": Classification, "controls": Control}
 

@@ -1,5 +1,6 @@
 """What the reviewers' dashboard shows: every active waiver line's use and runway, the alerts,
-the items awaiting review, and the daily charts, as of any day."""
+the items awaiting review, the month's entries under each regime, and the daily charts, as of
+any day."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from office.reviews import queries
 from office.reviews.models import ItemKind, ReviewState
 from office.staffing.checks import days
 from office.waivers.models import EntryScreening, Waiver, WaiverLine
-from office.waivers.queries import status_on, used_as_of
+from office.waivers.queries import Gap, RegimeCounts, regime_summary, status_on, used_as_of
 from office.waivers.services import GRANTED_STATUSES, LineUsage, line_usage
 from office.waivers.units import convert
 
@@ -54,6 +55,14 @@ class Dashboard:
     expiring: list[Waiver]
     awaiting: dict[ItemKind, int]
     charts: list[fuel.PersonDay]
+    # The month up to `as_of`: its entries under each regime, and those covered under one
+    # regime and not another.
+    regimes: list[RegimeCounts] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+
+    @property
+    def period_start(self) -> date:
+        return self.as_of.replace(day=1)
 
     @property
     def awaiting_total(self) -> int:
@@ -154,10 +163,13 @@ def build(session: Session, as_of: date, *, today: date) -> Dashboard:
         kind: sum(n for state, n in states_.items() if state is not ReviewState.ACKNOWLEDGED)
         for kind, states_ in counts.items()
     }
+    summary = regime_summary(session, as_of.replace(day=1), as_of)
     return Dashboard(
         as_of=as_of,
         lines=states,
         expiring=expiring,
         awaiting=awaiting,
         charts=fuel.per_person_day(session, start, as_of),
+        regimes=summary.counts,
+        gaps=summary.gaps,
     )

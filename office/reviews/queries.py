@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -34,7 +34,16 @@ from office.stock.models import (
     StoreKind,
     reference_label,
 )
-from office.waivers.models import Classification, DrawdownEntry, WaiverLine, WaiverStatus
+from office.waivers.models import (
+    Classification,
+    DrawdownEntry,
+    EntryScreening,
+    Regime,
+    Waiver,
+    WaiverLine,
+    WaiverStatus,
+)
+from office.waivers.queries import CLEARED, entry_screenings
 from office.waivers.services import LineUsage, line_usage
 from office.waivers.units import amount
 
@@ -49,6 +58,9 @@ class QueueFilters:
     awaiting: bool = False  # every state but acknowledged
     month: date | None = None  # its first day
     waiver_id: int | None = None
+    # Refused under this regime (by id): drawdowns recorded anyway that it did not clear,
+    # and uses no longer covered by a line under it.
+    regime_id: int | None = None
 
 
 def _part(
@@ -79,19 +91,23 @@ def flagged_records(filters: QueueFilters, today: date) -> Select[Any] | Compoun
     no_waiver = literal(None).cast(DrawdownEntry.waiver_id.type)
     parts: list[Select[Any]] = []
     wanted = {filters.kind} if filters.kind else set(ItemKind)
+    if filters.regime_id is not None:
+        # Only these are a regime's refusals; a dip, a meter or a return date is no regime's.
+        wanted &= {ItemKind.OVERRIDE, ItemKind.FLAGGED_USE}
     if ItemKind.OVERRIDE in wanted:
-        parts.append(
-            _part(
-                ItemKind.OVERRIDE,
-                DrawdownEntry.id,
-                DrawdownEntry.occurred_on,
-                DrawdownEntry.waiver_id,
-                DrawdownEntry.resource_id,
-                filters,
-            ).where(DrawdownEntry.flagged.is_(True))
-        )
+        override = _part(
+            ItemKind.OVERRIDE,
+            DrawdownEntry.id,
+            DrawdownEntry.occurred_on,
+            DrawdownEntry.waiver_id,
+            DrawdownEntry.resource_id,
+            filters,
+        ).where(DrawdownEntry.flagged.is_(True))
+        if filters.regime_id is not None:
+            override = override.where(refused_under(filters.regime_id))
+        parts.append(override)
     if ItemKind.FLAGGED_USE in wanted:
-        parts.append(
+        use = (
             _part(
                 ItemKind.FLAGGED_USE,
                 LotDraw.id,
@@ -105,6 +121,10 @@ def flagged_records(filters: QueueFilters, today: date) -> Select[Any] | Compoun
             .outerjoin(WaiverLine, WaiverLine.id == LotDraw.waiver_line_id)
             .where(LotDraw.flagged.is_(True), StockMovement.voided_at.is_(None))
         )
+        if filters.regime_id is not None:
+            under = select(Waiver.id).where(Waiver.regime_id == filters.regime_id)
+            use = use.where(WaiverLine.waiver_id.in_(under))
+        parts.append(use)
     if ItemKind.DIP_VARIANCE in wanted:
         parts.append(
             _part(
@@ -159,6 +179,19 @@ def flagged_records(filters: QueueFilters, today: date) -> Select[Any] | Compoun
     if not parts:
         return None
     return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+def refused_under(regime_id: int) -> ColumnElement[bool]:
+    """Entries screened under `regime_id` and not cleared there (recorded anyway)."""
+    return (
+        select(EntryScreening.id)
+        .where(
+            EntryScreening.entry_id == DrawdownEntry.id,
+            EntryScreening.regime_id == regime_id,
+            EntryScreening.classification.not_in(CLEARED),
+        )
+        .exists()
+    )
 
 
 @dataclass(frozen=True)
@@ -314,7 +347,13 @@ def count_by_state(
 ) -> dict[ReviewState, int]:
     """How many flagged records are in each review state."""
     built = _queue(
-        QueueFilters(kind=filters.kind, month=filters.month, waiver_id=filters.waiver_id), today
+        QueueFilters(
+            kind=filters.kind,
+            month=filters.month,
+            waiver_id=filters.waiver_id,
+            regime_id=filters.regime_id,
+        ),
+        today,
     )
     counts = dict.fromkeys(ReviewState, 0)
     if built is None:
@@ -363,12 +402,14 @@ def find_record(
 @dataclass(frozen=True)
 class ItemFacts:
     """Who recorded the flagged record and when, and the waiver line it draws on, with the
-    line's cap and what is left of it now."""
+    line's cap and what is left of it now; for a drawdown recorded anyway, what each regime
+    made of it at recording (None: not checked then)."""
 
     recorded_by: User | None
     recorded_at: datetime | None
     line: WaiverLine | None
     usage: LineUsage | None
+    screenings: list[tuple[Regime, EntryScreening | None]] = field(default_factory=list)
 
 
 def item_facts(session: Session, row: QueueRow) -> ItemFacts:
@@ -376,11 +417,13 @@ def item_facts(session: Session, row: QueueRow) -> ItemFacts:
     recorded_by_id: int | None = None
     recorded_at: datetime | None = None
     line_id: int | None = None
+    screenings: list[tuple[Regime, EntryScreening | None]] = []
     if row.kind is ItemKind.OVERRIDE:
         entry = session.get(DrawdownEntry, row.source_id)
         if entry is not None:
             recorded_by_id, recorded_at = entry.recorded_by_id, entry.recorded_at
             line_id = entry.waiver_line_id
+            screenings = entry_screenings(session, entry)
     elif row.kind is ItemKind.FLAGGED_USE:
         draw = session.get(LotDraw, row.source_id)
         if draw is not None:
@@ -414,6 +457,7 @@ def item_facts(session: Session, row: QueueRow) -> ItemFacts:
         recorded_at,
         line,
         line_usage(line) if line is not None else None,
+        screenings,
     )
 
 
@@ -426,6 +470,9 @@ class Described:
     detail: Any
     endpoint: str
     args: dict[str, Any]
+    # The regimes that refused it (a drawdown recorded anyway, a use no longer covered),
+    # each with its classification there.
+    refused: tuple[tuple[Regime, Classification], ...] = ()
 
 
 def _quantity(quantity: Any, unit: Any) -> Any:
@@ -436,7 +483,11 @@ def _describe_overrides(session: Session, ids: list[int]) -> dict[int, Described
     entries = session.scalars(
         select(DrawdownEntry)
         .where(DrawdownEntry.id.in_(ids))
-        .options(selectinload(DrawdownEntry.resource), selectinload(DrawdownEntry.waiver))
+        .options(
+            selectinload(DrawdownEntry.resource),
+            selectinload(DrawdownEntry.waiver),
+            selectinload(DrawdownEntry.screenings).selectinload(EntryScreening.regime),
+        )
     )
     return {
         entry.id: Described(
@@ -450,6 +501,11 @@ def _describe_overrides(session: Session, ids: list[int]) -> dict[int, Described
             _l("Recorded anyway: %(reason)s", reason=entry.override_reason or ""),
             "ledger.detail",
             {"entry_id": entry.id},
+            tuple(
+                (s.regime, s.classification)
+                for s in entry.screenings
+                if s.classification not in CLEARED
+            ),
         )
         for entry in entries
     }
@@ -476,7 +532,7 @@ def _describe_uses(session: Session, ids: list[int]) -> dict[int, Described]:
         for line in session.scalars(
             select(WaiverLine)
             .where(WaiverLine.id.in_({d.waiver_line_id for d in draws if d.waiver_line_id}))
-            .options(selectinload(WaiverLine.waiver))
+            .options(selectinload(WaiverLine.waiver).selectinload(Waiver.regime))
         )
     }
     described = {}
@@ -499,6 +555,9 @@ def _describe_uses(session: Session, ids: list[int]) -> dict[int, Described]:
             ),
             endpoint,
             args,
+            ((line.waiver.regime, draw.classification),)
+            if (line := lines.get(draw.waiver_line_id or 0)) is not None
+            else (),
         )
     return described
 

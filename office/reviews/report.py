@@ -1,5 +1,6 @@
-"""The monthly supply-usage report: per waiver, resource and purpose, what went north, what
-was used and carried back, what was on site at the end, and every flag with its outcome."""
+"""The monthly supply-usage report: under each regime, what went north on which authorisation
+and what was not covered there; what was used and carried back, what was on site at the end,
+and every flag with its outcome."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import io
 import logging
 import mimetypes
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,25 @@ from office.reviews.models import ReviewItem, ReviewNote
 from office.stock import queries as stock_queries
 from office.stock.models import MovementKind, StockMovement
 from office.waivers import checkpoints
-from office.waivers.models import DrawdownEntry, LedgerCheckpoint, Purpose, Resource, Waiver
+from office.waivers.models import (
+    Classification,
+    DrawdownEntry,
+    EntryScreening,
+    LedgerCheckpoint,
+    Purpose,
+    Regime,
+    Resource,
+    Waiver,
+)
+from office.waivers.queries import (
+    CLEARED,
+    NOT_CHECKED,
+    REGIME_CLASSIFICATIONS,
+    Gap,
+    listed_regimes,
+    regime_summary,
+    under_regime,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +60,41 @@ USES = {
 
 @dataclass(frozen=True)
 class Transfer:
+    """Entries of one resource and purpose under one regime, drawn on one authorisation (or
+    none) and classified alike there; `classification` None: not checked at the time."""
+
+    regime: Regime
     waiver: Waiver | None
     resource: Resource
     purpose: Purpose
+    classification: Classification | None
     entries: int
     quantity: Decimal  # in the resource's unit
     flagged: int
+
+    @property
+    def covered(self) -> bool:
+        """Whether it stands as cover under the regime (covered, or none needed)."""
+        return self.classification in CLEARED
+
+    @property
+    def under(self) -> str:
+        """Its classification under the regime as the CSV writes it."""
+        return self.classification.value if self.classification else NOT_CHECKED
+
+
+@dataclass(frozen=True)
+class RegimeTransfers:
+    regime: Regime
+    transfers: list[Transfer]
+
+    @property
+    def covered(self) -> list[Transfer]:
+        return [t for t in self.transfers if t.covered]
+
+    @property
+    def not_covered(self) -> list[Transfer]:
+        return [t for t in self.transfers if not t.covered]
 
 
 @dataclass(frozen=True)
@@ -69,6 +117,8 @@ class FlagLine:
 @dataclass
 class MonthReport:
     month: date
+    # Under each regime listed (in force, or screening the month's entries), each entry of
+    # the month once: on its authorisation there, refused there, or not checked then.
     transfers: list[Transfer]
     stock: list[StockLine]
     uses: list[tuple[Resource, str, Decimal]]  # resource, what for, quantity
@@ -76,6 +126,16 @@ class MonthReport:
     signed_off: SignedOffMonth | None
     # The ledger's head as signed at the month's sign-off, else the latest signed.
     checkpoint: LedgerCheckpoint | None = None
+    # Entries covered under one regime in force and not under another.
+    gaps: list[Gap] = field(default_factory=list)
+    regimes: list[Regime] = field(default_factory=list)
+
+    @property
+    def by_regime(self) -> list[RegimeTransfers]:
+        return [
+            RegimeTransfers(regime, [t for t in self.transfers if t.regime.id == regime.id])
+            for regime in self.regimes
+        ]
 
     @property
     def last_day(self) -> date:
@@ -111,32 +171,7 @@ def build(session: Session, month: date, *, today: date) -> MonthReport:
         )
     end = periods.next_month(month) - timedelta(days=1)
     resources = {r.id: r for r in session.scalars(select(Resource))}
-    waivers = {w.id: w for w in session.scalars(select(Waiver))}
-    transfers = [
-        Transfer(
-            waivers.get(waiver_id),
-            resources[resource_id],
-            Purpose(purpose),
-            entries,
-            Decimal(quantity),
-            flagged or 0,
-        )
-        for waiver_id, resource_id, purpose, entries, quantity, flagged in session.execute(
-            select(
-                DrawdownEntry.waiver_id,
-                DrawdownEntry.resource_id,
-                DrawdownEntry.purpose,
-                func.count(),
-                func.sum(DrawdownEntry.base_quantity),
-                func.sum(case((DrawdownEntry.flagged.is_(True), 1), else_=0)),
-            )
-            .where(DrawdownEntry.occurred_on >= month, DrawdownEntry.occurred_on <= end)
-            .group_by(DrawdownEntry.waiver_id, DrawdownEntry.resource_id, DrawdownEntry.purpose)
-        )
-    ]
-    transfers.sort(
-        key=lambda t: (t.waiver.reference if t.waiver else "~", t.resource.code, t.purpose.value)
-    )
+    regimes, transfers = _transfers(session, month, end, resources)
     uses = [
         (resources[resource_id], str(USES.get(use, use)) if use else "-", Decimal(quantity))
         for resource_id, use, quantity in session.execute(
@@ -205,7 +240,102 @@ def build(session: Session, month: date, *, today: date) -> MonthReport:
         flags=flags,
         signed_off=session.get(SignedOffMonth, month),
         checkpoint=checkpoints.for_report(session, month),
+        gaps=regime_summary(session, month, end).gaps,
+        regimes=regimes,
     )
+
+
+# Within a regime: cover first (by authorisation), then each refusal, then not checked.
+_ORDER = {c: n for n, c in enumerate(REGIME_CLASSIFICATIONS)}
+
+
+def _transfers(
+    session: Session, first: date, last: date, resources: dict[int, Resource]
+) -> tuple[list[Regime], list[Transfer]]:
+    """The regimes listed (in force, or screening entries dated `first` to `last`) and the
+    entries so dated under each, grouped by authorisation, resource, purpose and
+    classification there; an entry with no screening under a regime counts there as not
+    checked at the time."""
+    waivers = {w.id: w for w in session.scalars(select(Waiver))}
+    screening, entry = EntryScreening, DrawdownEntry
+    flagged = func.sum(case((entry.flagged.is_(True), 1), else_=0))
+    # From the month's entries (their day is indexed), each one's screenings.
+    screened = session.execute(
+        select(
+            screening.regime_id,
+            screening.waiver_id,
+            entry.resource_id,
+            entry.purpose,
+            screening.classification,
+            func.count().label("entries"),
+            func.sum(screening.base_quantity).label("quantity"),
+            flagged.label("flags"),
+        )
+        .select_from(entry)
+        .join(screening, screening.entry_id == entry.id)
+        .where(entry.occurred_on >= first, entry.occurred_on <= last)
+        .group_by(
+            screening.regime_id,
+            screening.waiver_id,
+            entry.resource_id,
+            entry.purpose,
+            screening.classification,
+        )
+    ).all()
+    regimes = listed_regimes(session, {row.regime_id for row in screened})
+    listed = {regime.id: regime for regime in regimes}
+    transfers = [
+        Transfer(
+            listed[row.regime_id],
+            waivers.get(row.waiver_id) if row.waiver_id is not None else None,
+            resources[row.resource_id],
+            Purpose(row.purpose),
+            Classification(row.classification),
+            row.entries,
+            Decimal(row.quantity),
+            row.flags or 0,
+        )
+        for row in screened
+    ]
+    for regime in regimes:
+        transfers += [
+            Transfer(
+                regime,
+                None,
+                resources[resource_id],
+                Purpose(purpose),
+                None,
+                entries,
+                Decimal(quantity),
+                flags or 0,
+            )
+            for resource_id, purpose, entries, quantity, flags in session.execute(
+                select(
+                    entry.resource_id,
+                    entry.purpose,
+                    func.count(),
+                    func.sum(entry.base_quantity),
+                    flagged,
+                )
+                .where(
+                    entry.occurred_on >= first,
+                    entry.occurred_on <= last,
+                    under_regime(regime.id, NOT_CHECKED),
+                )
+                .group_by(entry.resource_id, entry.purpose)
+            )
+        ]
+    transfers.sort(
+        key=lambda t: (
+            t.regime.position,
+            _ORDER[t.classification or NOT_CHECKED] > _ORDER[Classification.NOT_REQUIRED],
+            t.waiver.reference if t.waiver else "~",
+            t.resource.code,
+            t.purpose.value,
+            _ORDER[t.classification or NOT_CHECKED],
+        )
+    )
+    return regimes, transfers
 
 
 def csv_rows(report: MonthReport) -> Iterator[list[Any]]:
@@ -226,7 +356,11 @@ def csv_rows(report: MonthReport) -> Iterator[list[Any]]:
         "closing",
         "state",
         "resolution",
+        "regime",
+        "classification",
+        "not_covered_under",
     ]
+    blank = ["", "", "", "", "", "", ""]  # opening ... resolution
     for t in report.transfers:
         yield [
             "transfer",
@@ -237,14 +371,14 @@ def csv_rows(report: MonthReport) -> Iterator[list[Any]]:
             t.quantity,
             t.resource.unit.value,
             t.flagged,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
+            *blank,
+            t.regime.code,
+            t.under,
             "",
         ]
+    for g in report.gaps:
+        # Covered under `regime`, not under `not_covered_under`.
+        yield ["gap", "", "", "", g.entries, "", "", "", *blank, g.covered.code, "", g.missing.code]
     for resource, use, quantity in report.uses:
         yield [
             "use",
@@ -255,10 +389,7 @@ def csv_rows(report: MonthReport) -> Iterator[list[Any]]:
             quantity,
             resource.unit.value,
             "",
-            "",
-            "",
-            "",
-            "",
+            *blank,
             "",
             "",
             "",
@@ -280,8 +411,12 @@ def csv_rows(report: MonthReport) -> Iterator[list[Any]]:
             s.closing,
             "",
             "",
+            "",
+            "",
+            "",
         ]
     for f in report.flags:
+        refused = f.described.refused if f.described else ()
         yield [
             "flag",
             "",
@@ -298,6 +433,10 @@ def csv_rows(report: MonthReport) -> Iterator[list[Any]]:
             "",
             f.row.state.value,
             f.resolution.body if f.resolution else "",
+            # The regimes that refused it, and what each made of it, in the same order.
+            " ".join(regime.code for regime, _c in refused),
+            " ".join(classification.value for _r, classification in refused),
+            "",
         ]
 
 

@@ -34,6 +34,8 @@ from office.reviews.labels import STATE_TONES
 from office.reviews.models import ItemKind, ReviewAction, ReviewItem, ReviewState
 from office.waivers import checkpoints
 from office.waivers.models import LedgerCheckpoint, Waiver
+from office.waivers.queries import REGIME_CLASSIFICATIONS
+from office.waivers.regimes import all_regimes
 from office.web import form_status, read_as_of, show_domain_error
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
@@ -57,7 +59,13 @@ def dashboard() -> str:
     today = _today()
     as_of = read_as_of(today)
     board = dashboards.build(db.session, as_of or today, today=today)
-    return render_template("reviews/dashboard.html", board=board, as_of=as_of, today=today)
+    return render_template(
+        "reviews/dashboard.html",
+        board=board,
+        as_of=as_of,
+        today=today,
+        classifications=REGIME_CLASSIFICATIONS,
+    )
 
 
 # --- the queue and each item's thread -----------------------------------------------------
@@ -67,7 +75,7 @@ def _month_arg(text: str) -> date | None:
     return inputs.month_from(text)
 
 
-QUEUE_ARGS = ("kind", "state", "month", "waiver")
+QUEUE_ARGS = ("kind", "state", "month", "waiver", "regime")
 
 
 def _filters(args: Mapping[str, str] | None = None) -> queries.QueueFilters:
@@ -76,12 +84,16 @@ def _filters(args: Mapping[str, str] | None = None) -> queries.QueueFilters:
     state = args.get("state", "awaiting")
     month = _month_arg(args.get("month", "")) if args.get("month") else None
     waiver = args.get("waiver", "")
+    regime = args.get("regime", "")
     return queries.QueueFilters(
         kind=ItemKind(kind) if kind in set(ItemKind) else None,
         state=ReviewState(state) if state in set(ReviewState) else None,
         awaiting=state == "awaiting",
         month=month,
         waiver_id=inputs.id_from(waiver),
+        regime_id=next((r.id for r in all_regimes(db.session) if r.code == regime), None)
+        if regime
+        else None,
     )
 
 
@@ -109,6 +121,7 @@ def queue() -> str:
         state_arg=request.args.get("state", "awaiting"),
         args={key: value for key, value in request.args.items() if key != "after"},
         waivers=waivers,
+        regimes=all_regimes(db.session),
         kinds=list(ItemKind),
         states=list(ReviewState),
     )

@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 
 from wtforms import BooleanField, SelectChoice, SelectField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from office.forms import Form
 from office.i18n import _l
@@ -13,6 +13,7 @@ from office.waivers.labels import (
     AUTHORITY_LABELS,
     CLASSIFICATION_LABELS,
     CONTROL_LABELS,
+    NOT_CHECKED_LABEL,
     PETROLEUM_KIND_LABELS,
     PURPOSE_LABELS,
     STATUS_LABELS,
@@ -330,6 +331,31 @@ class LedgerFilterForm(Form):
     )
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
+    # Regimes by code; the view gives the choices (the regimes are rows).
+    regime = SelectField(_l("Regime"), validators=[Optional()])
+    regime_classification = SelectField(
+        _l("Under that regime"),
+        choices=lambda: [
+            _any(_l("any")),
+            *choices(CLASSIFICATION_LABELS),
+            SelectChoice("not_checked", str(NOT_CHECKED_LABEL)),
+        ],
+        validators=[Optional()],
+    )
+    covered_under = SelectField(_l("Covered under"), validators=[Optional()])
+    not_covered_under = SelectField(_l("Not covered under"), validators=[Optional()])
+
+    def validate_regime_classification(self, field: SelectField) -> None:
+        if field.data and not self.regime.data:
+            raise ValidationError(_l("Choose the regime it is classified under."))
+
+    def validate_not_covered_under(self, field: SelectField) -> None:
+        if field.data and field.data == self.covered_under.data:
+            raise ValidationError(_l("Choose a regime other than the one it is covered under."))
+
+
+def regime_choices(regimes: Iterable[Regime], locale: str, blank: str) -> list[SelectChoice]:
+    return [SelectChoice("", blank), *[SelectChoice(r.code, r.name(locale)) for r in regimes]]
 
 
 # --- what-if screening (office.waivers.screening) -------------------------------------------

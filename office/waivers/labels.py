@@ -224,3 +224,33 @@ def factor_text(resource: Resource) -> str:
             kind=label(resource.petroleum_kind),
         )
     return format_number(factor)
+
+
+# --- regimes, short: badges per regime, and cover under one regime without another ---------
+
+# What covers goods under each regime.
+REGIME_COVER = {"un": _l("UN exemption"), "rok": _l("Ministry approval"), "us": _l("US licence")}
+NOT_CHECKED_LABEL = _l("not checked at the time")
+
+
+def regime_cover(regime: Regime) -> str:
+    """What covers goods under the regime (UN exemption, Ministry approval, US licence)."""
+    return str(REGIME_COVER.get(regime.code) or regime.shown_name)
+
+
+def gap_label(covered: Regime, missing: Regime) -> str:
+    """Cover under one regime without the other's: "Ministry approval, no UN exemption"."""
+    return str(
+        _l(
+            "%(covered)s, no %(missing)s",
+            covered=regime_cover(covered),
+            missing=regime_cover(missing),
+        )
+    )
+
+
+def regime_classification_label(value: object) -> str:
+    """A classification under a regime, or that the regime did not check the entry."""
+    if value == "not_checked":
+        return str(NOT_CHECKED_LABEL)
+    return label(Classification(str(value)))

@@ -57,16 +57,18 @@ from office.waivers.models import (
     WaiverLine,
 )
 from office.waivers.queries import (
-    EXPORT_COLUMNS,
+    NOT_CHECKED,
     LedgerFilters,
     entry_screenings,
+    export_columns,
     iter_ledger_rows,
     ledger_page,
     status_on,
+    under_each_regime,
     used_as_of,
     waivers_with_lines,
 )
-from office.waivers.regimes import regimes_in_force
+from office.waivers.regimes import all_regimes, regimes_in_force
 from office.waivers.units import format_amount, format_quantity
 from office.web import form_status, get_or_404, has_errors, read_as_of, show_domain_error
 
@@ -85,6 +87,9 @@ def ledger_vocabulary() -> dict[str, Any]:
         "country_name": _country_name,
         "regime_short": lambda regime: labels.regime_short_name(regime, current_locale_code()),
         "factor_text": labels.factor_text,
+        "under_regimes": under_each_regime,
+        "regime_label": labels.regime_classification_label,
+        "gap_label": labels.gap_label,
     }
 
 
@@ -467,6 +472,7 @@ def render_waiver(waiver: Waiver, **forms: Any) -> Any:
         grant_form=forms.get("grant_form"),
         grant_line_id=forms.get("grant_line_id"),
         entries=entries,
+        regimes=regimes_in_force(db.session),
         can_transition=bool(allowed),
     ), form_status(*[f for f in forms.values() if hasattr(f, "form_errors")])
 
@@ -634,9 +640,14 @@ def _filters_from_request() -> tuple[LedgerFilterForm, LedgerFilters]:
         *[SelectChoice(str(w.id), w.reference) for w in waivers],
     ]
     form.resource.choices = resource_choices(_resources(), blank=_("any"))
+    listed = all_regimes(db.session)
+    regimes = {regime.code: regime.id for regime in listed}
+    for select_field in (form.regime, form.covered_under, form.not_covered_under):
+        select_field.choices = waiver_forms.regime_choices(listed, current_locale_code(), _("any"))
     if not form.validate():
         return form, LedgerFilters(waiver_id=-1)  # show nothing for filters that make no sense
     flagged = {"yes": True, "no": False}.get(form.flagged.data or "")
+    under = form.regime_classification.data
     return form, LedgerFilters(
         waiver_id=int(form.waiver.data) if form.waiver.data else None,
         resource_id=int(form.resource.data) if form.resource.data else None,
@@ -646,6 +657,12 @@ def _filters_from_request() -> tuple[LedgerFilterForm, LedgerFilters]:
         flagged=flagged,
         date_from=form.date_from.data,
         date_to=form.date_to.data,
+        regime_id=regimes.get(form.regime.data or ""),
+        regime_classification=(
+            NOT_CHECKED if under == NOT_CHECKED else Classification(under) if under else None
+        ),
+        covered_under=regimes.get(form.covered_under.data or ""),
+        not_covered_under=regimes.get(form.not_covered_under.data or ""),
     )
 
 
@@ -660,6 +677,7 @@ def ledger_list() -> Any:
         "waivers/ledger.html",
         form=form,
         entries=entries,
+        regimes=regimes_in_force(db.session),
         cursor=cursor,
         args=args,
         paged=before is not None,
@@ -674,13 +692,16 @@ def export() -> Any:
         # Name what is wrong on the list page rather than export an empty file.
         return ledger_list()
 
+    regimes = all_regimes(db.session)
+    columns = export_columns(regimes)
+
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
         writer = exports.writer(buffer)
         buffer.write("\ufeff")  # so spreadsheet programs read the Korean text as UTF-8
-        writer.writerow(EXPORT_COLUMNS)
-        for count, row in enumerate(iter_ledger_rows(db.session, filters), start=1):
-            writer.writerow([_csv_value(row[column]) for column in EXPORT_COLUMNS])
+        writer.writerow(columns)
+        for count, row in enumerate(iter_ledger_rows(db.session, filters, regimes), start=1):
+            writer.writerow([_csv_value(row[column]) for column in columns])
             if count % 500 == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)

@@ -139,7 +139,27 @@ def test_operations_have_unique_ids_and_say_how_they_authenticate(doc):
 def test_the_drawdown_listing_documents_every_filter(doc):
     parameters = doc["paths"]["/drawdowns"]["get"]["parameters"]
     names = {p["name"] for p in parameters if p["in"] == "query"}
-    assert names == {"waiver_id", "classification", "flagged", "from", "to", "cursor", "limit"}
+    assert names == {
+        "waiver_id",
+        "classification",
+        "flagged",
+        "from",
+        "to",
+        "regime",
+        "regime_classification",
+        "covered_under",
+        "not_covered_under",
+        "cursor",
+        "limit",
+    }
+    schemas = {p["name"]: p["schema"] for p in parameters}
+    for name in ("regime", "covered_under", "not_covered_under"):
+        assert schemas[name] == {"type": "string", "enum": ["un", "rok", "us"]}, name
+    assert schemas["regime_classification"]["enum"][-1] == "not_checked"
+    assert set(schemas["regime_classification"]["enum"]) == {
+        *component(doc, "Classification")["enum"],
+        "not_checked",
+    }
 
 
 def test_errors_are_documented_as_problem_details(doc):

@@ -39,20 +39,28 @@ def reviewed(session, admin, reviewer, flagged):
     return flagged
 
 
+def figures(transfer: report.Transfer) -> tuple[int, Decimal, int]:
+    return transfer.entries, transfer.quantity, transfer.flagged
+
+
 def test_the_month_in_figures(session, reviewed):
     built = report.build(session, OCTOBER, today=TODAY)
     use_waiver = reviewed.use.line.waiver.reference
-    assert sorted(
-        (t.waiver.reference, t.resource.code, t.purpose.value, t.entries, t.quantity, t.flagged)
+    # The suite screens under the UN regime alone: one section, each entry once.
+    assert [regime.code for regime in built.regimes] == ["un"]
+    assert [
+        (t.waiver.reference, t.resource.code, t.purpose.value, t.under, *figures(t))
         for t in built.transfers
-    ) == sorted(
-        [
-            # 400 L covered, then 1,100 L recorded anyway (600 L left and 500 L over).
-            ("MOU-R-MAIN", "diesel", "operation", 2, Decimal(1500), 1),
-            (use_waiver, "diesel", "fuel", 1, Decimal(1000), 0),
-            ("MOU-R-WELD", "welder", "repair", 2, Decimal(4), 0),
-        ]
-    )
+    ] == [
+        # Covered first, by authorisation: 400 L covered on the main line...
+        ("MOU-R-MAIN", "diesel", "operation", "covered", 1, Decimal(400), 0),
+        ("MOU-R-WELD", "welder", "repair", "covered", 2, Decimal(4), 0),
+        (use_waiver, "diesel", "fuel", "covered", 1, Decimal(1000), 0),
+        # ...then what it did not cover: 1,100 L recorded anyway (600 L left, 500 L over).
+        ("MOU-R-MAIN", "diesel", "operation", "over_cap", 1, Decimal(1100), 1),
+    ]
+    assert {t.regime.code for t in built.transfers} == {"un"}
+    assert built.gaps == []
     assert [(r.code, use, q) for r, use, q in built.uses] == [("diesel", "boilers", Decimal(300))]
     stock = {s.resource.code: s for s in built.stock}
     diesel = stock["diesel"]
@@ -99,8 +107,11 @@ def test_the_report_page(client, reviewer, reviewed):
     assert "Period 2018-10-01 to 2018-10-31" in page.text
     assert "Not signed off: figures may still change." in page.text
     rows = page.rows
-    assert ["MOU-R-MAIN", "Diesel", "operation", "2", "1,500 L", "1"] in rows
-    assert ["MOU-R-WELD", "Welder", "repair", "2", "4 pieces", "0"] in rows
+    assert "UN Security Council sanctions (1718 Committee)" in page.text
+    assert ["MOU-R-MAIN", "Diesel", "operation", "covered", "1", "400 L", "0"] in rows
+    assert ["MOU-R-MAIN", "Diesel", "operation", "over cap", "1", "1,100 L", "1"] in rows
+    assert ["MOU-R-WELD", "Welder", "repair", "covered", "2", "4 pieces", "0"] in rows
+    assert "No entry was covered under one regime and not under another." in page.text
     assert ["Diesel", "boilers", "300 L"] in rows
     assert ["Diesel (L)", "5,000", "1,000", "300", "0", "5,700"] in rows
     assert ["Welder (pieces)", "0", "4", "0", "2", "2"] in rows
@@ -149,17 +160,23 @@ def test_the_csv_has_one_row_per_figure(client, reviewer, reviewed):
         "closing",
         "state",
         "resolution",
+        "regime",
+        "classification",
+        "not_covered_under",
     ]
     sections = [row["section"] for row in rows]
-    assert sections == ["transfer"] * 3 + ["use"] + ["stock"] * 2 + ["flag"] * 5
-    main = next(row for row in rows if row["waiver"] == "MOU-R-MAIN")
-    assert (main["resource"], main["purpose_or_use"], main["entries"], main["flagged"]) == (
-        "diesel",
-        "operation",
-        "2",
-        "1",
-    )
-    assert (Decimal(main["quantity"]), main["unit"]) == (Decimal(1500), "L")
+    assert sections == ["transfer"] * 4 + ["use"] + ["stock"] * 2 + ["flag"] * 5
+    main = [row for row in rows if row["waiver"] == "MOU-R-MAIN"]
+    assert [
+        (row["regime"], row["classification"], row["entries"], row["flagged"]) for row in main
+    ] == [("un", "covered", "1", "0"), ("un", "over_cap", "1", "1")]
+    assert (main[0]["resource"], main[0]["purpose_or_use"]) == ("diesel", "operation")
+    assert [(Decimal(row["quantity"]), row["unit"]) for row in main] == [
+        (Decimal(400), "L"),
+        (Decimal(1100), "L"),
+    ]
+    override = next(row for row in rows if row["purpose_or_use"] == "override")
+    assert (override["regime"], override["classification"]) == ("un", "over_cap")
     diesel = next(row for row in rows if row["section"] == "stock" and row["resource"] == "diesel")
     assert [Decimal(diesel[k]) for k in ("opening", "received", "used", "returned", "closing")] == [
         5000,
@@ -188,7 +205,7 @@ def test_the_pdf_is_a_printed_report(client, reviewer, reviewed):
         pdf.close()
     text = " ".join(text.split())
     assert "Supply-usage report, 2018-10" in text
-    assert "MOU-R-MAIN" in text and "1,500 L" in text
+    assert "MOU-R-MAIN" in text and "1,100 L" in text
     assert "A weeping valve seal." in text
     assert "Download PDF" not in text  # the page's buttons are not printed
 

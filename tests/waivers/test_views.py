@@ -33,6 +33,16 @@ from office.waivers.queries import EXPORT_COLUMNS
 from tests.conftest import log_in
 from tests.factories import NOW, draw, make_resource, make_rice, make_user, make_waiver
 
+# The export's header: the entry's columns, then each regime's (all three, in force or not).
+HEADER = [
+    *EXPORT_COLUMNS,
+    *(
+        f"{code}_{part}"
+        for code in ("un", "rok", "us")
+        for part in ("classification", "waiver", "line_no")
+    ),
+]
+
 S = WaiverStatus
 
 
@@ -993,8 +1003,8 @@ def test_the_csv_export_has_a_bom_a_header_and_a_row_per_entry(as_reviewer, ledg
     assert disposition.startswith("attachment;") and ".csv" in disposition
     assert response.get_data()[:3] == b"\xef\xbb\xbf"
     rows = export_rows(response)
-    assert rows[0] == list(EXPORT_COLUMNS)
-    by_seq = {row[0]: dict(zip(EXPORT_COLUMNS, row, strict=True)) for row in rows[1:]}
+    assert rows[0] == HEADER
+    by_seq = {row[0]: dict(zip(HEADER, row, strict=True)) for row in rows[1:]}
     assert len(rows) == 1 + len(ledger_entries) == 1 + len(by_seq)
     flagged = by_seq[str(ledger_entries["flagged"].seq)]
     assert (flagged["waiver"], flagged["line_no"], flagged["quantity"], flagged["unit"]) == (
@@ -1011,12 +1021,26 @@ def test_the_csv_export_has_a_bom_a_header_and_a_row_per_entry(as_reviewer, ledg
     assert flagged["hash"] == ledger_entries["flagged"].hash
     rice = by_seq[str(ledger_entries["rice"].seq)]
     assert (rice["waiver"], rice["line_no"], rice["classification"]) == ("", "", "not_required")
+    # Under each regime: screened under the UN's alone, the others not checked.
+    assert (flagged["un_classification"], flagged["un_waiver"], flagged["un_line_no"]) == (
+        "over_cap",
+        "MOU-T-2",
+        "1",
+    )
+    assert (rice["un_classification"], rice["un_waiver"], rice["un_line_no"]) == (
+        "not_required",
+        "",
+        "",
+    )
+    assert {(row["rok_classification"], row["us_classification"]) for row in by_seq.values()} == {
+        ("not_checked", "not_checked")
+    }
 
 
 def test_the_csv_export_honours_the_filters(as_reviewer, line, ledger_entries):
     response = as_reviewer.get(f"/ledger/export.csv?waiver={line.waiver_id}&date_to=2018-09-30")
     rows = export_rows(response)
-    assert rows[0] == list(EXPORT_COLUMNS)
+    assert rows[0] == HEADER
     assert [row[0] for row in rows[1:]] == [str(ledger_entries["old"].seq)]
     rows = export_rows(as_reviewer.get("/ledger/export.csv?flagged=no"))
     assert len(rows) == 1 + 3
