@@ -1,8 +1,7 @@
 """Reports printed to PDF (WeasyPrint), reading nothing but our own static files.
 
-The same printer as the monthly report's (`office.reviews.report.pdf`), here so that a lower
-feature (the UN petroleum report in `office.fuel`) prints through it too; the monthly report
-is to import it from here.
+The monthly report (`office.reviews`) and the UN petroleum report (`office.fuel`) print
+through it.
 """
 
 from __future__ import annotations

@@ -242,7 +242,7 @@ def candidate_lines(
 def _remaining(line: WaiverLine, base: Decimal) -> tuple[Decimal | None, Decimal | None]:
     """What `line` has left now and after `base` of its resource, in the line's unit."""
     resource = line.resource
-    factor = resource.barrels_per_tonne
+    factor = resource.effective_barrels_per_tonne
     if line.granted_base is None or not can_convert(resource.unit, line.unit, factor):
         return None, None
     left = line.granted_base - line.used_base
@@ -255,7 +255,7 @@ def _remaining(line: WaiverLine, base: Decimal) -> tuple[Decimal | None, Decimal
 def option(line: WaiverLine, item: Item) -> LineOption:
     """The item drawn on `line` on its date: its classification and what the line keeps."""
     resource = line.resource
-    factor = resource.barrels_per_tonne
+    factor = resource.effective_barrels_per_tonne
     if not can_convert(item.unit, resource.unit, factor):
         before, _after = _remaining(line, Decimal(0))
         return LineOption(

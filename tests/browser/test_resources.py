@@ -18,15 +18,21 @@ def test_the_catalogue_and_a_resource_page_show_the_default_factor_and_the_kind(
     log_in(page, REVIEWER)
     nav_to(page, "Resources")
     expect(page.get_by_role("heading", level=1)).to_have_text("Resources")
-    kerosene = page.locator("table").first.locator("tbody tr", has_text="kerosene")
-    expect(kerosene.locator("td").nth(5)).to_have_text(
-        "7.77, UNSD default for kerosene and jet fuel"
-    )
-    diesel = page.locator("table").first.locator("tbody tr", has_text="Diesel")
-    expect(diesel.locator("td").nth(5)).to_have_text("7.23")
+    rows = page.locator("table").first.locator("tbody tr")
+
+    def row(code: str):
+        return rows.filter(has=page.get_by_role("link", name=code, exact=True))
+
+    kerosene = row("kerosene")
+    # The factor is each row's last cell.
+    expect(kerosene.locator("td").last).to_have_text("7.77, UNSD default for kerosene and jet fuel")
+    expect(row("gasoline").locator("td").last).to_have_text("8.5, UNSD default for motor gasoline")
+    expect(row("diesel").locator("td").last).to_have_text("7.23")
 
     kerosene.get_by_role("link", name="kerosene").click()
-    expect(page.get_by_text("Barrels per tonne used: 7.77, UNSD default")).to_be_visible()
+    expect(page.locator("dl.facts")).to_contain_text(
+        "Barrels per tonne used7.77, UNSD default for kerosene and jet fuel"
+    )
     expect(page.get_by_label("Kind of petroleum product")).to_have_value("kerosene")
     expect(page.get_by_label("Barrels per tonne (petroleum only)")).to_have_value("")
     screenshot(page, "resource-petroleum-kind")

@@ -228,3 +228,25 @@ def test_the_report_in_korean_names_the_default_and_the_note_in_korean(client, s
     ) in page.text
     pdf = viewer.get("/operations/petroleum.pdf?start=2018-09-28")
     assert "7.23(경유,유엔통계처기본값)" in pdf_text(pdf.data)
+
+
+def test_the_pdf_prints_a_products_markup_as_text(as_admin, session):
+    marked = waivers.save_resource(
+        session,
+        code="marked",
+        name_ko="marked",
+        name_en='<a href="http://evil.example/">x</a><img src="file:///etc/passwd">',
+        hs_code="2710.19",
+        unit="L",
+        actor=None,
+        now=NOW,
+    )
+    session.commit()
+    transfer(session, marked)
+
+    response = as_admin.get("/operations/petroleum.pdf?start=2018-09-28")
+
+    assert response.status_code == 200
+    assert '<ahref="http://evil.example/">x</a><imgsrc="file:///etc/passwd">' in pdf_text(
+        response.data
+    )

@@ -150,7 +150,12 @@ def test_every_page_is_read(hostile):
 
 
 def test_the_monthly_pdf_prints_markup_as_text(hostile):
-    texts = hostile.crawls["reviewer"].pdf_texts
+    # The petroleum report's PDFs the crawl reaches are of periods without transfers.
+    texts = {
+        url: text
+        for url, text in hostile.crawls["reviewer"].pdf_texts.items()
+        if url.startswith("/reviews/reports/")
+    }
     assert texts, "no PDF report was read"
     for url, text in texts.items():
         flat = "".join(text.split())

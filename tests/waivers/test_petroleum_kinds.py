@@ -4,6 +4,7 @@ in waiver lines, drawdowns and reports alike (#17)."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,7 @@ from office.waivers import ledger, services
 from office.waivers.labels import factor_text
 from office.waivers.models import Classification, Resource
 from office.waivers.petroleum import UNSD_BARRELS_PER_TONNE, PetroleumKind, kind_from_hs
+from office.waivers.screening import check_item, screen_item
 from tests.conftest import log_in
 from tests.factories import NOW, draw, make_user, make_waiver
 from tests.support import migrate, scratch_database
@@ -271,3 +273,22 @@ def test_the_migration_gives_existing_resources_the_kind_their_hs_code_names(tmp
                 assert connection.execute(text("SELECT count(*) FROM resources")).scalar() == 6
         finally:
             engine.dispose()
+
+
+def test_the_what_if_screening_converts_by_the_default_as_the_ledger_does(session):
+    diesel = save(session)  # no factor of its own: gas/diesel oil's 7.23
+    line = make_waiver(session, [(diesel, "L", "10000", "10000")]).lines[0]
+    asked = check_item(
+        hs_code="2710.19",
+        origin="KR",
+        us_content_percent="0",
+        quantity="1",
+        unit="t",
+        occurred_on=date(2018, 10, 1),
+    )
+
+    [found] = next(a for a in screen_item(session, asked).regimes if a.regime.code == "un").lines
+
+    # 1 t = 7.23 bbl = 1,149.478 L, as a drawdown of 1 t would count it
+    assert (found.line.id, found.classification) == (line.id, Classification.COVERED)
+    assert found.remaining_after == Decimal("8850.521858")
