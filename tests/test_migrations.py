@@ -122,6 +122,15 @@ def write_legacy_ledger(engine) -> None:
                 last_seq=len(rows), last_hash=previous
             )
         )
+        if connection.dialect.name == "postgresql":
+            # The rows above took their ids by hand: move each table's sequence past them.
+            for table in ("resources", "waivers", "waiver_lines", "drawdown_entries"):
+                connection.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
 
 
 def test_the_ledger_keeps_its_entries_chain_and_triggers_across_its_table_rebuild(tmp_path):
