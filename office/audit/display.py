@@ -434,8 +434,6 @@ _STATUS_CODES: dict[str, type[StrEnum]] = {
     "crossing_list": CrossingStatus,
 }
 _KIND_CODES: dict[str, type[StrEnum]] = {"review": ItemKind, "store": StoreKind}
-# A regime by its code, short (the events keep codes; the names are the reviewers' to edit).
-REGIME_CODES = REGIME_SHORT_NAMES
 # Details listing "regime: code" per regime, and the vocabulary of their codes.
 _PER_REGIME: dict[str, type[StrEnum]] = {"regimes": Classification, "controls": Control}
 
@@ -444,7 +442,7 @@ def _per_regime(vocabulary: type[StrEnum], items: list[Any]) -> str:
     shown = []
     for item in items:
         code, _sep, value = str(item).partition(": ")
-        regime = REGIME_CODES.get(code, code)
+        regime = REGIME_SHORT_NAMES.get(code, code)
         shown.append(f"{regime}: {_coded(vocabulary, value) or value}")
     return ", ".join(shown) or "-"
 
@@ -485,8 +483,8 @@ def _value(key: str, value: Any, action: str, detail: dict[str, Any]) -> str:
         return _coded(vocabulary, value) or str(value)
     if key == "role" and value in set(Role):
         return role_label(Role(str(value)))
-    if key == "regime" and value in REGIME_CODES:
-        return str(REGIME_CODES[value])
+    if key == "regime" and value in REGIME_SHORT_NAMES:
+        return str(REGIME_SHORT_NAMES[value])
     if key == "default_control":
         return _coded(Control, value) or str(value)
     if key == "use" and value in USE_LABELS:

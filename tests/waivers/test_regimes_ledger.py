@@ -29,6 +29,21 @@ C = Classification
 UN, ROK, US = Authority.UN_1718_COMMITTEE, Authority.ROK_MOU_INDIVIDUAL, Authority.US_GOVERNMENT
 
 
+def draw_on(session, resource, quantity: str, lines) -> DrawdownEntry:
+    """Draw `quantity` L of `resource` on 2018-10-01, naming `lines` (one per regime)."""
+    return ledger.record_drawdown(
+        session,
+        resource=resource,
+        quantity=quantity,
+        unit="L",
+        occurred_on=date(2018, 10, 1),
+        authorisations=lines,
+        purpose="operation",
+        actor=None,
+        now=NOW,
+    )
+
+
 def under(entry: DrawdownEntry) -> dict[str, str]:
     return {s.regime.code: s.classification.value for s in entry.screenings}
 
@@ -142,17 +157,7 @@ def test_a_us_content_share_is_a_percent(session, value):
 
 def test_a_drawdown_covered_under_every_regime_draws_on_each_line(session, diesel_lines):
     un_line, rok_line = diesel_lines
-    entry = ledger.record_drawdown(
-        session,
-        resource=un_line.resource,
-        quantity="2500",
-        unit="L",
-        occurred_on=date(2018, 10, 1),
-        authorisations=[rok_line, un_line],
-        purpose="operation",
-        actor=None,
-        now=NOW,
-    )
+    entry = draw_on(session, un_line.resource, "2500", [rok_line, un_line])
     session.commit()
     assert under(entry) == {"un": "covered", "rok": "covered", "us": "not_required"}
     assert (entry.classification, entry.flagged) == (C.COVERED, False)
@@ -195,17 +200,7 @@ def test_the_refusal_names_each_regime_that_refuses_with_its_line_and_numbers(
     )
     session.commit()
     with pytest.raises(ledger.DrawdownRefused) as refused:
-        ledger.record_drawdown(
-            session,
-            resource=un_line.resource,
-            quantity="12000",
-            unit="L",
-            occurred_on=date(2018, 10, 1),
-            authorisations=[un_line, rok_line],
-            purpose="operation",
-            actor=None,
-            now=NOW,
-        )
+        draw_on(session, un_line.resource, "12000", [un_line, rok_line])
     # The worst first: denied (ministry) before over the cap (UN).
     assert refused.value.classification is C.DENIED
     message = str(refused.value)
@@ -239,17 +234,7 @@ def test_one_line_per_regime(session, every_regime, diesel):
     first = make_waiver(session, [(diesel, "L", "100", "100")], authority=UN).lines[0]
     second = make_waiver(session, [(diesel, "L", "100", "100")], authority=UN).lines[0]
     with pytest.raises(InvalidInput, match="Name one line under UN Security Council") as bad:
-        ledger.record_drawdown(
-            session,
-            resource=diesel,
-            quantity="1",
-            unit="L",
-            occurred_on=date(2018, 10, 1),
-            authorisations=[first, second],
-            purpose="operation",
-            actor=None,
-            now=NOW,
-        )
+        draw_on(session, diesel, "1", [first, second])
     assert bad.value.field == "authorisations.un"
 
 
@@ -273,17 +258,7 @@ def test_an_override_records_every_regimes_refusal_and_flags_it(session, every_r
 
 def test_a_reversal_gives_back_every_line_it_drew_on(session, diesel_lines):
     un_line, rok_line = diesel_lines
-    entry = ledger.record_drawdown(
-        session,
-        resource=un_line.resource,
-        quantity="2500",
-        unit="L",
-        occurred_on=date(2018, 10, 1),
-        authorisations=[un_line, rok_line],
-        purpose="operation",
-        actor=None,
-        now=NOW,
-    )
+    entry = draw_on(session, un_line.resource, "2500", [un_line, rok_line])
     reversal = ledger.reverse_entry(session, entry, reason="typed twice", actor=None, now=NOW)
     session.commit()
     assert under(reversal) == under(entry)
@@ -298,17 +273,7 @@ def test_the_hash_covers_every_regime_and_check_compares_the_rows(
     session, connection, diesel_lines
 ):
     un_line, rok_line = diesel_lines
-    entry = ledger.record_drawdown(
-        session,
-        resource=un_line.resource,
-        quantity="10",
-        unit="L",
-        occurred_on=date(2018, 10, 1),
-        authorisations=[un_line, rok_line],
-        purpose="operation",
-        actor=None,
-        now=NOW,
-    )
+    entry = draw_on(session, un_line.resource, "10", [un_line, rok_line])
     session.commit()
     # A screening row changed behind the ledger's back: `ledger check` sees it.
     session.execute(
