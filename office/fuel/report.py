@@ -19,11 +19,20 @@ from sqlalchemy.orm import Session, aliased
 from office.i18n import _, format_hs_code
 from office.stock.models import MovementKind, StockLot, StockMovement
 from office.waivers.labels import factor_text
-from office.waivers.models import DrawdownEntry, Resource, Waiver
+from office.waivers.models import (
+    AUTHORITY_REGIMES,
+    Authority,
+    DrawdownEntry,
+    EntryScreening,
+    Regime,
+    Resource,
+    Waiver,
+)
 from office.waivers.units import Unit, can_convert, convert, unit_name
 
 PERIOD_DAYS = 30
 PETROLEUM_PREFIX = "2710"
+UN_REGIME = AUTHORITY_REGIMES[Authority.UN_1718_COMMITTEE]
 
 
 def periods(year: int) -> list[tuple[date, date]]:
@@ -133,7 +142,7 @@ class Transfer:
     day: date
     resource: Resource
     amounts: Amounts
-    waiver: str | None
+    waiver: str | None  # the UN authorisation the transfer was drawn on, as recorded
     parties: str
     ledger_seq: int
 
@@ -197,14 +206,21 @@ class Report:
 
 
 def petroleum_report(session: Session, start: date, end: date) -> Report:
-    """Every HS 2710 transfer north and every return south from `start` to `end`."""
+    """Every HS 2710 transfer north and every return south from `start` to `end`, each
+    transfer with the UN authorisation it was drawn on as recorded (its UN screening: the
+    ministry's approval of the same entry is not the UN's concern)."""
     report = Report(start, end)
     reversal = aliased(DrawdownEntry)
     petroleum = Resource.hs_code.startswith(PETROLEUM_PREFIX)
+    un_regime = select(Regime.id).where(Regime.code == UN_REGIME).scalar_subquery()
     rows = session.execute(
         select(DrawdownEntry, Resource, Waiver.reference, StockMovement.parties)
         .join(Resource, Resource.id == DrawdownEntry.resource_id)
-        .outerjoin(Waiver, Waiver.id == DrawdownEntry.waiver_id)
+        .outerjoin(
+            EntryScreening,
+            (EntryScreening.entry_id == DrawdownEntry.id) & (EntryScreening.regime_id == un_regime),
+        )
+        .outerjoin(Waiver, Waiver.id == EntryScreening.waiver_id)
         .outerjoin(reversal, reversal.reverses_id == DrawdownEntry.id)
         .outerjoin(StockLot, StockLot.drawdown_entry_id == DrawdownEntry.id)
         .outerjoin(

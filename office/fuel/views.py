@@ -1016,7 +1016,7 @@ def petroleum_csv() -> Response:
             "tonnes",
             "barrels",
             "barrels_per_tonne",
-            "waiver",
+            "un_authorisation",
             "parties",
             "ledger_entry",
             "petroleum_kind",

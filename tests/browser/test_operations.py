@@ -161,7 +161,7 @@ def test_the_petroleum_report_for_the_opening_month(page):
         "6,000",
         "5.22",
         "37.74",
-        "MOU-2018-B-0814",
+        "UN1718-P5-2018",  # the UN op. 5 notification it was drawn on under the UN
         TANKER,
     ]
     transfers = page.locator("table").nth(1).locator("tbody tr", has_text="diesel").all()

@@ -13,10 +13,11 @@ import pytest
 
 from office.auth.permissions import Role
 from office.fuel import report
+from office.waivers import ledger
 from office.waivers import services as waivers
 from office.waivers.models import Resource
 from tests.conftest import log_in
-from tests.factories import NOW, draw, make_user, make_waiver
+from tests.factories import NOW, draw, make_approval, make_user, make_waiver
 from tests.fuel.test_views import read
 from tests.security.test_reports import pdf_text
 
@@ -250,3 +251,29 @@ def test_the_pdf_prints_a_products_markup_as_text(as_admin, session):
     assert '<ahref="http://evil.example/">x</a><imgsrc="file:///etc/passwd">' in pdf_text(
         response.data
     )
+
+
+def test_a_transfer_names_the_un_authorisation_it_was_drawn_on_not_the_ministrys(
+    session, every_regime
+):
+    diesel = product(session, "diesel", "2710.19")
+    approval = make_approval(session, [(diesel, "L", "5000", "5000")], reference="MOU-T-APPROVAL")
+    exemption = make_waiver(session, [(diesel, "L", "5000", "5000")], reference="UN-T-EXEMPTION")
+    # The ministry's line named first: it is the entry's principal line.
+    entry = ledger.record_drawdown(
+        session,
+        resource=diesel,
+        quantity="1000",
+        unit="L",
+        occurred_on=DAY,
+        authorisations=[approval.lines[0], exemption.lines[0]],
+        purpose="operation",
+        actor=None,
+        now=NOW,
+    )
+    session.commit()
+    assert entry.waiver_id == approval.id
+
+    result = report.petroleum_report(session, *report.period_of(DAY))
+
+    assert [(t.resource.code, t.waiver) for t in result.transfers] == [("diesel", "UN-T-EXEMPTION")]
