@@ -85,7 +85,7 @@ def connection(engine: Engine) -> Iterator[Connection]:
         transaction.rollback()
 
 
-def build_app(connection: Connection, database_url: str, **overrides: object) -> Flask:
+def _new_app(database_url: str, **overrides: object) -> Flask:
     environ = {
         "OFFICE_ENV": "development",
         "SECRET_KEY": TEST_SECRET_KEY,
@@ -93,14 +93,32 @@ def build_app(connection: Connection, database_url: str, **overrides: object) ->
         "OFFICE_PLANNER_SECONDS": "3",
     }
     settings = {"TESTING": True, "WTF_CSRF_ENABLED": False, **overrides}
-    app = create_app(environ, **settings)
+    return create_app(environ, **settings)
+
+
+def build_app(connection: Connection, database_url: str, **overrides: object) -> Flask:
+    """A new app of the test's own (settings `overrides`), on the test's transaction."""
+    app = _new_app(database_url, **overrides)
     db.bind_to(app, connection)
     return app
 
 
+@pytest.fixture(scope="session")
+def shared_app(database_url: str) -> Flask:
+    """One app per test process: building one costs a fifth of a second (Werkzeug compiles
+    every URL rule), more than most tests take. A test that changes an app's routes needs
+    one of its own (`build_app`): Flask refuses new routes on an app that has served."""
+    return _new_app(database_url)
+
+
 @pytest.fixture
-def app(connection: Connection, database_url: str) -> Flask:
-    return build_app(connection, database_url)
+def app(shared_app: Flask, connection: Connection) -> Iterator[Flask]:
+    """The app on the test's transaction; its settings are put back after the test."""
+    settings = dict(shared_app.config)
+    db.bind_to(shared_app, connection)
+    yield shared_app
+    shared_app.config.clear()
+    shared_app.config.update(settings)
 
 
 LEDGER_KEY = Ed25519PrivateKey.generate()
@@ -171,6 +189,33 @@ def log_in(client: FlaskClient, user: User) -> FlaskClient:
 def template_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database migrated once per run, which `office` copies for each test."""
     with migrated_template(tmp_path_factory.mktemp("template")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def demo_office_url(template_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo office of 2018 with what it lacks for every page to show something
+    (`tests.security.hostile.arrange_the_rest`), loaded once per test process: a module
+    that changes it works on a copy (`copy_of`); the modules that use it share the
+    pytest-xdist group "demo-office", so that one process loads it."""
+    from office import demo
+    from tests.security.hostile import arrange_the_rest
+
+    with copy_of(template_url, tmp_path_factory.mktemp("demo-office")) as url:
+        app = create_app(
+            {
+                "OFFICE_ENV": "development",
+                "SECRET_KEY": TEST_SECRET_KEY,
+                "OFFICE_DATABASE_URL": url,
+            },
+            TESTING=True,
+        )
+        with app.app_context():
+            with Session(db.engine) as session:
+                demo.load(session)
+                arrange_the_rest(session)
+                session.commit()
+            db.engine.dispose()  # a template takes no connection while it is copied
         yield url
 
 

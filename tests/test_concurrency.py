@@ -15,6 +15,7 @@ from office.auth.access import public
 from office.concurrency import ATTEMPTS, retrying
 from office.db import db, utcnow
 from office.fuel.models import DailyLog, LogStatus
+from tests.conftest import build_app
 
 DAY = date(2018, 10, 1)
 
@@ -36,6 +37,12 @@ def _route(app: Flask, path: str, conflicts: int) -> list[int]:
 
     app.add_url_rule(path, path, retrying(view), methods=["POST"])
     return runs
+
+
+@pytest.fixture
+def app(connection, database_url) -> Flask:
+    """An app of the module's own: its tests add routes to it."""
+    return build_app(connection, database_url)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 from office.auth.access import public
-from tests.conftest import log_in
+from tests.conftest import build_app, log_in
 from tests.factories import make_user
 
 
@@ -10,7 +10,11 @@ def test_unknown_page_gets_the_404_page(client, session):
     assert b"Page not found" in response.data
 
 
-def test_server_error_page_reveals_nothing(app, client):
+def test_server_error_page_reveals_nothing(connection, database_url):
+    app = build_app(connection, database_url)  # its own: it gains a route
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
     def explode():
         raise RuntimeError("secret detail: password=hunter2")
 

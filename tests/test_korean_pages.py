@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -19,19 +22,24 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jinja2 import Environment
 from jinja2.filters import do_truncate
-from sqlalchemy import Column, select
+from sqlalchemy import Column, Engine, select
 from sqlalchemy.orm import Session
 
-from office import demo
+from office import create_app
 from office.auth.models import User
 from office.auth.permissions import Role
-from office.db import Base
+from office.db import Base, db
 from office.fuel.models import anomaly_message, anomaly_reason
 from office.stock.models import Store, StoreKind, reference_label
+from tests.concurrency import TEST_SECRET_KEY
 from tests.conftest import log_in
 from tests.factories import make_user
-from tests.security.hostile import arrange_the_rest, seeds
+from tests.security.hostile import seeds
+from tests.support import copy_of
 from tests.test_permissions import allowed
+
+# The crawl reads the demo office the injection tests load too: one pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("demo-office")
 
 # Columns that hold what people typed (or chose as a code), shown on pages as it was entered.
 TYPED = {
@@ -246,30 +254,58 @@ def _numbered(value: object) -> bool:
     return any(c.isdigit() for c in str(value))
 
 
+@dataclass
+class KoreanOffice:
+    app: Flask
+    engine: Engine
+    users: dict[str, User]
+    start: tuple[str, ...]
+
+
 @pytest.fixture
-def office(session):
+def office(demo_office_url: str, tmp_path: Path) -> Iterator[KoreanOffice]:
     """The demo office with what it lacks for every page to show something (a voided and a
     flagged reading, a plan proposed...), and a user of each role (the demo's administrator
-    is a superuser)."""
-    demo.load(session)
-    arrange_the_rest(session)
-    session.commit()
-    users = {
-        "superuser": session.scalar(select(User).where(User.is_superuser)),
-        "scheduler": session.scalar(select(User).where(User.role == Role.SCHEDULER)),
-        "reviewer": session.scalar(select(User).where(User.role == Role.REVIEWER)),
-        "admin": make_user(session, Role.ADMIN, name="오행정", email="admin2@liaison.example"),
-    }
-    return users
+    is a superuser), on a copy of its own (a crawl's visits leave traces another's would
+    meet)."""
+    with copy_of(demo_office_url, tmp_path) as url:
+        app = create_app(
+            {
+                "OFFICE_ENV": "development",
+                "SECRET_KEY": TEST_SECRET_KEY,
+                "OFFICE_DATABASE_URL": url,
+            },
+            TESTING=True,
+            WTF_CSRF_ENABLED=False,
+        )
+        with app.app_context():
+            engine = db.engine
+            with Session(engine, expire_on_commit=False) as session:
+                users = {
+                    "superuser": session.scalar(select(User).where(User.is_superuser)),
+                    "scheduler": session.scalar(select(User).where(User.role == Role.SCHEDULER)),
+                    "reviewer": session.scalar(select(User).where(User.role == Role.REVIEWER)),
+                    "admin": make_user(
+                        session, Role.ADMIN, name="오행정", email="admin2@liaison.example"
+                    ),
+                }
+                start = seeds(session)
+            try:
+                yield KoreanOffice(app, engine, users, start)
+            finally:
+                engine.dispose()
 
 
 @pytest.mark.parametrize("viewer", ["admin", "scheduler", "reviewer", "superuser"])
-def test_every_page_in_korean_shows_no_english_of_the_apps_own(app, session, office, viewer):
+def test_every_page_in_korean_shows_no_english_of_the_apps_own(office, viewer):
+    app = office.app
     client = app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ko"
-    log_in(client, office[viewer])
+    log_in(client, office.users[viewer])
+    with Session(office.engine) as session:
+        typed = typed_text(session)  # the login's browser among them
 
-    found, opened = crawl(app, client, viewer, typed_text(session), seeds(session))
+    found, opened = crawl(app, client, viewer, typed, office.start)
 
     report = sorted(f"{word} ({len(where)}×) {min(where)}" for word, where in found.items())
     assert report == [], "English in the Korean pages:\n" + "\n".join(report)

@@ -2274,7 +2274,7 @@ def test_petroleum_csv_has_a_bom_and_the_same_numbers(as_admin, session, tank, l
         ("transfer", "2018-10-10", "1000.0", "0.870", "6.29", "7.23"),
         ("return", "2018-10-12", "400.0", "0.348", "2.52", "7.23"),
     ]
-    assert rows[0]["waiver"] == "MOU-T-FUEL"
+    assert rows[0]["un_authorisation"] == "MOU-T-FUEL"
     assert rows[0]["parties"] == TANKER
     assert rows[0]["ledger_entry"] == str(lot.drawdown_entry.seq)
     assert rows[1]["parties"] == "Hyundai Asan tanker"

@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from office import create_app, demo
+from office import create_app
 from office.auth.models import User
 from office.db import db
 from tests.concurrency import TEST_SECRET_KEY, logged_in
@@ -24,7 +24,6 @@ from tests.security.hostile import (
     USER_TEXT,
     Crawl,
     Injected,
-    arrange_the_rest,
     crawl,
     inject,
     name_of,
@@ -33,8 +32,9 @@ from tests.security.hostile import (
 )
 from tests.support import copy_of
 
-# The office is built once for the module: keep its tests on one pytest-xdist worker.
-pytestmark = pytest.mark.xdist_group("hostile")
+# The office is built once for the module, from the demo office the Korean crawl reads too:
+# keep them on one pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("demo-office")
 
 # One reader of each role; the administrator reads in Korean, so the Korean names show.
 READERS = {
@@ -72,15 +72,12 @@ def _app(url: str) -> Flask:
 
 
 @pytest.fixture(scope="module")
-def hostile(template_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
-    with copy_of(template_url, tmp_path_factory.mktemp("hostile")) as url:
+def hostile(demo_office_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
+    with copy_of(demo_office_url, tmp_path_factory.mktemp("hostile")) as url:
         app = _app(url)
         with app.app_context():
             engine = db.engine
             with Session(engine, expire_on_commit=False) as session:
-                demo.load(session)
-                arrange_the_rest(session)
-                session.commit()
                 start = seeds(session)
                 readers = {
                     reader: session.scalars(select(User).where(User.email == email)).one()
