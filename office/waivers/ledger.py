@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import RowMapping, func, select
+from sqlalchemy import RowMapping, func, insert, select
 from sqlalchemy.orm import Session
 
 from office.audit.services import record_event
@@ -382,7 +382,7 @@ def screen(session: Session, checked: CheckedDrawdown, *, lock: bool) -> list[Re
     regimes' order. With `lock`, the lines are locked before they are classified."""
     resource, base, day = checked.resource, checked.base_quantity, checked.occurred_on
     named = {line.waiver.regime_id: line for line in checked.lines}
-    regimes = {regime.id: regime for regime in regimes_in_force(session)}
+    regimes = {regime.id: regime for regime in _regimes_in_force(session)}
     regimes.update((line.waiver.regime_id, line.waiver.regime) for line in checked.lines)
     controls = controls_of(resource)
     chosen: list[tuple[Regime, Control, WaiverLine | None, bool]] = []
@@ -413,6 +413,17 @@ def screen(session: Session, checked: CheckedDrawdown, *, lock: bool) -> list[Re
         )
         for regime, control, line, standing in chosen
     ]
+
+
+def _regimes_in_force(session: Session) -> list[Regime]:
+    """The regimes in force, read once a transaction: the drawdowns a delivery's crossing
+    records together are screened under the same regimes."""
+    transaction = session.get_transaction()
+    kept = session.info.get("regimes_in_force")
+    if kept is None or kept[0] is not transaction or transaction is None:
+        kept = (transaction, regimes_in_force(session))
+        session.info["regimes_in_force"] = kept
+    return list(kept[1])
 
 
 def refusal(screenings: Sequence[RegimeScreening], checked: CheckedDrawdown) -> Any:
@@ -586,22 +597,27 @@ def _write_entry(
         "regimes": regimes_record(rows),
     }
     entry = _append(session, values)
-    for (regime, control, line, classification), row in zip(screenings, rows, strict=True):
-        session.add(
-            EntryScreening(
-                entry_id=entry.id,
-                regime_id=regime.id,
-                position=regime.position,
-                seq=entry.seq,
-                occurred_on=entry.occurred_on,
-                base_quantity=entry.base_quantity,
-                control=control,
-                waiver_id=row["waiver_id"],
-                waiver_line_id=row["line_id"],
-                waiver_status=row["waiver_status"],
-                classification=classification,
-            )
-        )
+    # In one statement, beside the unit of work: a crossing writes hundreds of entries.
+    screened = [
+        {
+            "entry_id": entry.id,
+            "regime_id": regime.id,
+            "position": regime.position,
+            "seq": entry.seq,
+            "occurred_on": entry.occurred_on,
+            "base_quantity": entry.base_quantity,
+            "control": control,
+            "waiver_id": row["waiver_id"],
+            "waiver_line_id": row["line_id"],
+            "waiver_status": row["waiver_status"],
+            "classification": classification,
+        }
+        for (regime, control, _line, classification), row in zip(screenings, rows, strict=True)
+    ]
+    if screened:
+        session.execute(insert(EntryScreening), screened)
+    session.expire(entry, ["screenings"])  # read from the rows just written
+    for _regime, _control, line, _classification in screenings:
         if line is not None:
             line.used_base += entry.base_quantity
     return entry
