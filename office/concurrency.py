@@ -59,6 +59,7 @@ import logging
 import random
 import time
 import zlib
+from collections.abc import Hashable
 from enum import IntEnum
 from typing import Any
 
@@ -112,6 +113,20 @@ def advisory_lock(session: Session, space: LockSpace, key: int, *, shared: bool 
         return
     lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
     session.execute(select(lock(int(space), key)))
+
+
+def transaction_memo(session: Session) -> dict[Hashable, Any]:
+    """What the session's current transaction has taken (locks, held until it ends) or read
+    once, noted so that a write repeated within it (a crossing's hundreds of drawdowns) does
+    not take it again. Kept per innermost transaction: a savepoint rolled back releases the
+    locks taken under it, and a new transaction starts with nothing noted."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    kept = session.info.get("office.transaction_memo")
+    if kept is None or kept[0] is not transaction or transaction is None:
+        kept = (transaction, {})
+        session.info["office.transaction_memo"] = kept
+    memo: dict[Hashable, Any] = kept[1]
+    return memo
 
 
 def text_key(value: str) -> int:

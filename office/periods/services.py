@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from office.concurrency import LockSpace, advisory_lock
+from office.concurrency import LockSpace, advisory_lock, transaction_memo
 from office.errors import ConflictError
 from office.i18n import _l
 from office.periods.models import SignedOffMonth
@@ -60,6 +60,8 @@ def first_open_day(session: Session, day: date) -> date:
 def ensure_open(session: Session, day: date, field: str | None = None) -> None:
     """Raise ConflictError (naming `field`) when `day` falls in a signed-off month; else hold
     the month open (shared) until the transaction ends."""
+    if ("open_month", month_of(day)) in transaction_memo(session):
+        return  # held open by this transaction already
     lock_month(session, day)
     if is_signed_off(session, day):
         raise ConflictError(
@@ -71,3 +73,4 @@ def ensure_open(session: Session, day: date, field: str | None = None) -> None:
             ),
             field,
         )
+    transaction_memo(session)[("open_month", month_of(day))] = True

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from office.audit.services import record_event
 from office.auth.models import User
 from office.auth.permissions import Permission, has_permission
+from office.concurrency import transaction_memo
 from office.errors import ConflictError, InvalidInput
 from office.i18n import LazyText, _l, format_hs_code, office_date
 from office.periods import services as periods
@@ -351,6 +352,8 @@ def lock_lines(session: Session, lines: Collection[WaiverLine]) -> None:
     """Lock waiver lines and, shared, their waivers (a status change waits for drawdowns in
     flight, and they for it), each in id order so that two drawdowns on the same lines never
     wait for each other in a circle; every line and waiver is read afresh."""
+    held = transaction_memo(session).get("locked_lines", frozenset())
+    lines = [line for line in lines if line.id not in held]  # held, and current, until the end
     if not lines:
         return
     waiver_ids = sorted({line.waiver_id for line in lines})
@@ -368,6 +371,8 @@ def lock_lines(session: Session, lines: Collection[WaiverLine]) -> None:
         .with_for_update(of=WaiverLine)
         .execution_options(populate_existing=True)
     ).all()
+    memo = transaction_memo(session)
+    memo["locked_lines"] = memo.get("locked_lines", frozenset()) | {line.id for line in lines}
 
 
 def lock_line(session: Session, line: WaiverLine) -> WaiverLine:
@@ -418,12 +423,10 @@ def screen(session: Session, checked: CheckedDrawdown, *, lock: bool) -> list[Re
 def _regimes_in_force(session: Session) -> list[Regime]:
     """The regimes in force, read once a transaction: the drawdowns a delivery's crossing
     records together are screened under the same regimes."""
-    transaction = session.get_transaction()
-    kept = session.info.get("regimes_in_force")
-    if kept is None or kept[0] is not transaction or transaction is None:
-        kept = (transaction, regimes_in_force(session))
-        session.info["regimes_in_force"] = kept
-    return list(kept[1])
+    memo = transaction_memo(session)
+    if "regimes_in_force" not in memo:
+        memo["regimes_in_force"] = regimes_in_force(session)
+    return list(memo["regimes_in_force"])
 
 
 def refusal(screenings: Sequence[RegimeScreening], checked: CheckedDrawdown) -> Any:
@@ -532,9 +535,13 @@ def entry_digest(values: Mapping[str, Any] | RowMapping) -> str:
 
 def _append(session: Session, values: dict[str, Any]) -> DrawdownEntry:
     """Chain an entry of `values` after the ledger's head and add it to the session."""
-    # Held to the commit: it orders every ledger write.
-    head = session.get(LedgerHead, 1, with_for_update=True, populate_existing=True)
+    # Held to the commit: it orders every ledger write (taken once a transaction).
+    memo = transaction_memo(session)
+    head = memo.get("ledger_head") or session.get(
+        LedgerHead, 1, with_for_update=True, populate_existing=True
+    )
     assert head is not None, "the ledger's head is created by the migrations"
+    transaction_memo(session)["ledger_head"] = head
     head.last_seq += 1
     values = {**values, "seq": head.last_seq, "prev_hash": head.last_hash}
     values["hash"] = head.last_hash = entry_digest(values)
