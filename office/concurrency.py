@@ -24,8 +24,11 @@ lower one:
    staffing, the side's rules row (every change to a side's roster,
    stays, duty, plans and crossing lists), then its people in id order;
 4. stores (tanks, the materials store), in id order, then their lots, oldest first;
-5. waivers (shared: a status change waits for drawdowns in flight), then waiver lines, in
-   id order;
+5. waivers (shared: a change of status, validity or standing waits for drawdowns in
+   flight), then waiver lines, in id order; a drawdown that draws on a standing
+   authorisation takes its waiver shared as it chooses the line, before the others
+   (`office.waivers.ledger.locked_standing_line`): a shared lock waits only for a waiver's
+   exclusive holder (3.), who takes nothing after it that a drawdown holds;
 6. the ledger's head, which orders every ledger write (shared: a signed checkpoint of it).
 
 The month lock is the one exception to "in order": its only exclusive holder, the sign-off,

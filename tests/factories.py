@@ -111,12 +111,15 @@ def make_waiver(
     valid_until: date | None = date(2018, 12, 31),
     reference: str | None = None,
     authority: Authority = Authority.UN_1718_COMMITTEE,
+    standing: bool | None = None,
 ) -> Waiver:
-    """A waiver with `lines` of (resource, unit, requested, granted)."""
+    """A waiver with `lines` of (resource, unit, requested, granted), standing as its
+    authority has it unless `standing` says."""
     waiver = services.create_waiver(
         session,
         reference=reference or f"TEST-{next(_references):04d}",
         authority=authority,
+        standing=standing,
         title="Test waiver",
         status=status,
         valid_from=valid_from,

@@ -397,6 +397,7 @@ DETAIL_LABELS = {
     "side": _l("Side"),
     "source": _l("Source"),
     "source_id": _l("Record"),
+    "standing_before": _l("Standing before"),
     "standing": _l("Standing"),
     "state": _l("State"),
     "status": _l("Status"),

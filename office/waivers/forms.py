@@ -169,11 +169,42 @@ class HsRuleForm(Form):
     note = StringField(_l("Note"), validators=[Length(max=200)])
 
 
+# A waiver's `standing`: as its authority has it (blanket approvals stand), or said outright.
+STANDING_CHOICES = {"": None, "yes": True, "no": False}
+
+
+def standing_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice("", str(_l("As its authority has it: only blanket approvals stand"))),
+        *edit_standing_choices(),
+    ]
+
+
+def edit_standing_choices() -> list[SelectChoice]:
+    """Whether a waiver already made stands: said outright."""
+    return [
+        SelectChoice("yes", str(_l("Standing: drawn on when a drawdown names no line"))),
+        SelectChoice("no", str(_l("Not standing: drawn on only when a drawdown names its line"))),
+    ]
+
+
+def standing_code(standing: bool) -> str:
+    """The choice that says `standing`."""
+    return "yes" if standing else "no"
+
+
 class WaiverEditForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     purpose = TextAreaField(_l("Purpose"), validators=[Length(max=2000)])
     valid_from = DateField(_l("Valid from"), validators=[Optional()])
     valid_until = DateField(_l("Valid until"), validators=[Optional()])
+    # The waiver's `standing` (a bool) is no choice's value: the page sets it with
+    # `standing_code`, not from the waiver.
+    standing = SelectField(
+        _l("Standing authorisation"),
+        choices=edit_standing_choices,
+        validators=[InputRequired(_l("Choose whether the waiver is standing."))],
+    )
 
 
 def authority_choices(regime_names: dict[str, str]) -> list[SelectChoice]:
@@ -195,18 +226,6 @@ def authority_choices(regime_names: dict[str, str]) -> list[SelectChoice]:
             optgroup=regime_names.get(AUTHORITY_REGIMES[code], AUTHORITY_REGIMES[code]),
         )
         for code, text in ranked
-    ]
-
-
-# A waiver's `standing`: as its authority has it (blanket approvals stand), or said outright.
-STANDING_CHOICES = {"": None, "yes": True, "no": False}
-
-
-def standing_choices() -> list[SelectChoice]:
-    return [
-        SelectChoice("", str(_l("As its authority has it: only blanket approvals stand"))),
-        SelectChoice("yes", str(_l("Standing: drawn on when a drawdown names no line"))),
-        SelectChoice("no", str(_l("Not standing: drawn on only when a drawdown names its line"))),
     ]
 
 

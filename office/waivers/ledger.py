@@ -348,6 +348,47 @@ class RegimeScreening:
         )
 
 
+def share_waivers(session: Session, waiver_ids: Collection[int]) -> None:
+    """Lock waivers shared, in id order, and read them afresh: while it is held, none of
+    them changes (status, validity, standing), and drawdowns do not wait for each other."""
+    session.scalars(
+        select(Waiver)
+        .where(Waiver.id.in_(sorted(waiver_ids)))
+        .order_by(Waiver.id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def locked_standing_line(
+    session: Session, regime: Regime, resource: Resource, day: date, base_quantity: Decimal
+) -> WaiverLine | None:
+    """`standing_line`, chosen under its waiver's shared lock: a waiver drawn on as standing
+    stays standing, granted and valid until the drawdown commits.
+
+    The line is chosen, its waiver locked, then chosen again, until the line chosen is of a
+    waiver locked already: the second choice reads the waiver as last committed, under the
+    lock, so a change that committed between the first choice and the lock (no longer
+    standing, revoked, its validity moved) makes it choose another waiver's line, or none
+    (the regime is then uncovered), and a change that comes later waits for the commit
+    (`services.update_waiver` locks the waiver exclusively).
+
+    Why this order and not a check after `lock_lines`: the lines are locked in one round, in
+    id order, so that two drawdowns never wait for each other in a circle; a second round
+    for a line chosen again after holding others would break that order. Waivers are locked
+    shared only, which no drawdown's lock conflicts with; those who lock one exclusively (a
+    change of its status, lines or standing) hold nothing else a drawdown takes, so taking
+    waivers one by one here, and before the lines, makes no circle either. A waiver locked
+    and then not chosen stays locked to the commit: a change of it waits that long."""
+    held: set[int] = set()
+    while True:
+        line = standing_line(session, regime, resource, day, base_quantity)
+        if line is None or line.waiver_id in held:
+            return line
+        share_waivers(session, [line.waiver_id])
+        held.add(line.waiver_id)
+
+
 def lock_lines(session: Session, lines: Collection[WaiverLine]) -> None:
     """Lock waiver lines and, shared, their waivers (a status change waits for drawdowns in
     flight, and they for it), each in id order so that two drawdowns on the same lines never
@@ -356,14 +397,7 @@ def lock_lines(session: Session, lines: Collection[WaiverLine]) -> None:
     lines = [line for line in lines if line.id not in held]  # held, and current, until the end
     if not lines:
         return
-    waiver_ids = sorted({line.waiver_id for line in lines})
-    session.scalars(
-        select(Waiver)
-        .where(Waiver.id.in_(waiver_ids))
-        .order_by(Waiver.id)
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    ).all()
+    share_waivers(session, {line.waiver_id for line in lines})
     session.scalars(
         select(WaiverLine)
         .where(WaiverLine.id.in_(sorted({line.id for line in lines})))
@@ -399,11 +433,14 @@ def screen(session: Session, checked: CheckedDrawdown, *, lock: bool) -> list[Re
         line = named.get(regime.id)
         standing = False
         if line is None and control is not Control.NONE:
-            line = standing_line(session, regime, resource, day, base)
+            choose = locked_standing_line if lock else standing_line
+            line = choose(session, regime, resource, day, base)
             standing = line is not None
         chosen.append((regime, control, line, standing))
     if lock:
         lock_lines(session, [line for _, _, line, _ in chosen if line is not None])
+        # Chosen under its waiver's lock, still held: the waiver as read afresh still stands.
+        assert all(line and line.waiver.standing for _, _, line, standing in chosen if standing)
     return [
         RegimeScreening(
             regime,

@@ -506,17 +506,26 @@ def update_waiver(
     purpose: str,
     valid_from: date | None,
     valid_until: date | None,
+    standing: bool | None = None,
     actor: User | None,
     now: datetime,
 ) -> Waiver:
-    """Change a waiver's title, purpose and validity."""
+    """Change a waiver's title, purpose, validity and, unless `standing` is None, whether it
+    is standing.
+
+    Under the waiver's lock: a drawdown that draws on it as standing holds it shared from
+    choosing its line until it commits (`ledger.screen`), so the change waits for those in
+    flight, and those after it choose their line again."""
     lock_waiver(session, waiver)
     title = (title or "").strip()
     if not title or len(title) > 200:
         raise InvalidInput(_l("Enter a title of at most 200 characters."), field="title")
     _check_validity(valid_from, valid_until)
+    was_standing = waiver.standing
     waiver.title, waiver.purpose = title, (purpose or "").strip()
     waiver.valid_from, waiver.valid_until = valid_from, valid_until
+    if standing is not None:
+        waiver.standing = bool(standing)
     session.flush()
     record_event(
         session,
@@ -526,6 +535,8 @@ def update_waiver(
         at=now,
         valid_from=valid_from,
         valid_until=valid_until,
+        standing=waiver.standing,
+        **({"standing_before": was_standing} if waiver.standing != was_standing else {}),
     )
     return waiver
 

@@ -449,7 +449,10 @@ def render_waiver(waiver: Waiver, **forms: Any) -> Any:
         formdata=None, effective_on=office_date(utcnow())
     )
     status_form.status.choices = status_choices(allowed)
-    edit_form = forms.get("edit_form") or WaiverEditForm(formdata=None, obj=waiver)
+    edit_form = forms.get("edit_form")
+    if edit_form is None:
+        edit_form = WaiverEditForm(formdata=None, obj=waiver)
+        edit_form.standing.data = waiver_forms.standing_code(waiver.standing)
     line_form = forms.get("line_form") or LineForm(formdata=None)
     line_form.resource.choices = resource_choices(_resources())
     today = office_date(utcnow())
@@ -498,6 +501,7 @@ def update_waiver(waiver_id: int) -> Any:
                 purpose=form.purpose.data or "",
                 valid_from=form.valid_from.data,
                 valid_until=form.valid_until.data,
+                standing=waiver_forms.STANDING_CHOICES[form.standing.data],
                 actor=current_user,
                 now=utcnow(),
             )

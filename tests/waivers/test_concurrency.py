@@ -13,12 +13,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from office.auth import services as auth_services
-from office.waivers import checkpoints, ledger, regimes
+from office.waivers import checkpoints, ledger, regimes, services
 from office.waivers.models import (
     Authority,
     CheckpointKind,
     Control,
     DrawdownEntry,
+    EntryScreening,
     HsRule,
     LedgerCheckpoint,
     Regime,
@@ -27,7 +28,8 @@ from office.waivers.models import (
     WaiverLine,
 )
 from tests.concurrency import Office, at_once, held, in_background, post
-from tests.factories import NOW, draw, make_resource, make_waiver
+from tests.factories import NOW, audit_events, draw, make_resource, make_waiver
+from tests.support import TEST_DATABASE_URL, is_postgres
 
 REQUESTS = 20
 
@@ -420,3 +422,161 @@ def test_drawdowns_on_two_lines_of_different_regimes_at_once_hold_both_caps(
         assert ledger.verify_chain(session) == (7, None)
         assert ledger.check_usage(session) == []
         assert ledger.check_screenings(session) == []
+
+
+# --- a waiver's standing changed while drawdowns draw on it ---------------------------------
+
+EDIT = {"title": "Test waiver", "purpose": "", "valid_from": "2018-01-01"}
+
+
+def _turn_standing_off(office: Office, waiver_id: int, valid_until: str) -> Callable[[], int]:
+    """A call that posts the waiver's edit form as a reviewer, with standing turned off."""
+    data = {**EDIT, "valid_until": valid_until, "standing": "no"}
+    return post(office, office.reviewer, f"/waivers/{waiver_id}", data=data)
+
+
+def _drawdown_naming_no_line(
+    office: Office, token: str, quantity: int, named: list[dict] | None = None
+) -> Callable[[], tuple[int, dict]]:
+    """A call that draws `quantity` L of diesel through the API, naming no line under the
+    UN regime (or only the lines `named`)."""
+    body = {
+        "resource": "diesel",
+        "quantity": quantity,
+        "unit": "L",
+        "occurred_on": "2018-10-01",
+        "purpose": "operation",
+        **({"authorisations": named} if named else {}),
+    }
+
+    def call() -> tuple[int, dict]:
+        response = office.client().post(
+            "/api/v1/drawdowns", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        return response.status_code, response.get_json()
+
+    return call
+
+
+def _drawn_after_the_change(session: Session, waiver_id: int) -> dict[int, bool]:
+    """For each ledger entry (by seq), whether its drawdown wrote its audit event after the
+    change of the waiver's standing wrote its own.
+
+    Both are written under the waiver's lock (a drawdown holds it shared from choosing a
+    standing line to its commit, the change exclusively), and the events' ids come from one
+    sequence as they are written: so an entry drawn on the waiver as standing must have
+    written its event before the change could write its own."""
+    (change,) = [
+        event
+        for event in audit_events(session, "waiver.updated")
+        if event.object_id == str(waiver_id)
+    ]
+    assert change.detail["standing"] is False and change.detail["standing_before"] is True
+    return {
+        event.detail["seq"]: event.id > change.id
+        for event in audit_events(session, "drawdown.recorded")
+    }
+
+
+def test_drawdowns_at_once_with_standing_turned_off_draw_on_it_only_before_the_change(office):
+    """Twenty requests draw 1,000 L of diesel naming no line, while a reviewer turns the UN
+    standing authorisation they draw on (10,000 L, ending first) off: each drawn on it was
+    recorded before the change, each after it draws on the other standing authorisation, and
+    neither line passes its cap."""
+    token = _token(office)
+    with office.session() as session:
+        diesel = make_resource(session)
+        first = make_waiver(
+            session,
+            [(diesel, "L", "10000", "10000")],
+            standing=True,
+            valid_until=date(2018, 11, 30),
+        )
+        other = make_waiver(session, [(diesel, "L", "50000", "50000")], standing=True)
+        first_id, first_line, other_line = first.id, first.lines[0].id, other.lines[0].id
+
+    results = at_once(
+        [_turn_standing_off(office, first_id, "2018-11-30")]
+        + [_drawdown_naming_no_line(office, token, 1000)] * REQUESTS
+    )
+
+    assert results[0] == 302, results[0]
+    drawdowns = results[1:]
+    assert {status for status, _body in drawdowns} <= {201, 409}, drawdowns
+    # A line chosen with room may have none left once locked (others drew on it meanwhile).
+    assert [body["classification"] for status, body in drawdowns if status == 409] == [
+        "over_cap"
+    ] * sum(status == 409 for status, _body in drawdowns)
+    with office.session() as session:
+        assert session.get(Waiver, first_id).standing is False
+        after = _drawn_after_the_change(session, first_id)
+        entries = session.scalars(select(DrawdownEntry).order_by(DrawdownEntry.seq)).all()
+        assert len(entries) == [status for status, _body in drawdowns].count(201)
+        drawn_on = {entry.seq: entry.waiver_line_id for entry in entries}
+        assert [seq for seq, line in drawn_on.items() if line == first_line and after[seq]] == []
+        assert {line for seq, line in drawn_on.items() if after[seq]} <= {other_line}
+        assert {entry.classification.value for entry in entries} == {"covered"}
+        assert session.get(WaiverLine, first_line).used_base <= 10000
+        assert session.get(WaiverLine, other_line).used_base <= 50000
+        assert ledger.check_usage(session) == []
+        assert ledger.verify_chain(session) == (len(entries), None)
+
+
+@pytest.mark.skipif(
+    not is_postgres(TEST_DATABASE_URL),
+    reason="on SQLite a drawdown waits for the write lock before it chooses any line",
+)
+def test_turning_standing_off_waits_for_drawdowns_that_chose_it_and_later_ones_choose_again(
+    office,
+):
+    """Drawdowns name a UN line and draw on the ministry's standing blanket approval; they
+    chose the approval's line and wait for the UN exemption, which a status change holds.
+    A reviewer turning the approval's standing off then waits for them (they hold it
+    shared from their choice): each is recorded on it before the change, and a drawdown
+    after the change finds no standing approval (uncovered under the ministry's regime)."""
+    token = _token(office)
+    with office.session() as session:
+        session.execute(update(Regime).values(in_force=True))
+        session.commit()
+        regimes.refresh_controls(session)
+        session.commit()
+        diesel = make_resource(session)
+        # Made first, the UN exemption's waiver is locked before the approval's.
+        exemption = make_waiver(session, [(diesel, "L", "50000", "50000")])
+        blanket = make_waiver(
+            session, [(diesel, "L", "50000", "50000")], authority=Authority.ROK_MOU_BLANKET
+        )
+        assert blanket.standing and exemption.id < blanket.id
+        exemption_id, blanket_id, blanket_line = exemption.id, blanket.id, blanket.lines[0].id
+        named = [{"regime": "un", "line_id": exemption.lines[0].id}]
+
+    def hold_the_exemption(session: Session) -> None:
+        wanted = session.get(Waiver, exemption_id)
+        assert wanted is not None
+        services.lock_waiver(session, wanted)
+
+    drawdowns = [_drawdown_naming_no_line(office, token, 100, named)] * 5
+    with held(office, hold_the_exemption):
+        drawing, drawn = in_background(lambda: at_once(drawdowns))
+        drawing.join(timeout=1)
+        assert drawn == [], "the drawdowns did not wait for the exemption's lock"
+        changing, changed = in_background(_turn_standing_off(office, blanket_id, "2018-12-31"))
+        changing.join(timeout=1)
+        assert changed == [], "the change did not wait for the drawdowns that chose the line"
+    drawing.join(timeout=30)
+    changing.join(timeout=30)
+
+    assert [status for status, _body in drawn[0]] == [201] * 5, drawn
+    assert changed == [302]
+    status, body = _drawdown_naming_no_line(office, token, 100, named)()
+    assert status == 409
+    assert {r["regime"]: r["classification"] for r in body["regimes"]}["rok"] == "uncovered"
+    with office.session() as session:
+        after = _drawn_after_the_change(session, blanket_id)
+        assert sorted(after.values()) == [False] * 5
+        drawn_on = session.scalars(
+            select(EntryScreening.seq).where(EntryScreening.waiver_line_id == blanket_line)
+        ).all()
+        assert sorted(drawn_on) == sorted(after) == [1, 2, 3, 4, 5]
+        assert session.get(WaiverLine, blanket_line).used_base == 500
+        assert ledger.check_usage(session) == []

@@ -474,14 +474,20 @@ def test_a_partial_grant_after_setting_the_quantities_keeps_them(as_reviewer, se
 def test_a_reviewer_edits_title_and_validity(as_reviewer, session, draft):
     response = as_reviewer.post(
         f"/waivers/{draft.id}",
-        data={"title": "New title", "valid_from": "2018-09-01", "valid_until": "2018-08-01"},
+        data={
+            "title": "New title",
+            "valid_from": "2018-09-01",
+            "valid_until": "2018-08-01",
+            "standing": "no",
+        },
     )
     assert response.status_code == 422
     assert read(response).errors["valid_until"].startswith("The waiver cannot end (2018-08-01)")
     session.refresh(draft)
     assert draft.title == "Test waiver"
     response = as_reviewer.post(
-        f"/waivers/{draft.id}", data={"title": "New title", "valid_until": "2019-01-31"}
+        f"/waivers/{draft.id}",
+        data={"title": "New title", "valid_until": "2019-01-31", "standing": "no"},
     )
     assert response.status_code == 302
     session.refresh(draft)
