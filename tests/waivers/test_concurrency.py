@@ -29,7 +29,6 @@ from office.waivers.models import (
 )
 from tests.concurrency import Office, at_once, held, in_background, post
 from tests.factories import NOW, audit_events, draw, make_resource, make_waiver
-from tests.support import TEST_DATABASE_URL, is_postgres
 
 REQUESTS = 20
 
@@ -522,10 +521,8 @@ def test_drawdowns_at_once_with_standing_turned_off_draw_on_it_only_before_the_c
         assert ledger.verify_chain(session) == (len(entries), None)
 
 
-@pytest.mark.skipif(
-    not is_postgres(TEST_DATABASE_URL),
-    reason="on SQLite a drawdown waits for the write lock before it chooses any line",
-)
+# On SQLite a drawdown waits for the write lock before it chooses any line: no race to stage.
+@pytest.mark.postgres_only
 def test_turning_standing_off_waits_for_drawdowns_that_chose_it_and_later_ones_choose_again(
     office,
 ):
