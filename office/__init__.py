@@ -70,6 +70,7 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
 
 
 def _register_blueprints(app: Flask) -> None:
+    from office.alerts.views import bp as notices_bp
     from office.api.views import bp as api_bp
     from office.audit.views import bp as audit_bp
     from office.auth.two_factor_views import bp as two_factor_bp
@@ -89,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
         two_factor_bp,
         users_bp,
         home_bp,
+        notices_bp,
         staffing_bp,
         operations_bp,
         deliveries_bp,

@@ -178,6 +178,13 @@ class Database:
         state.bind = state.writer_bind = connection
         state.session_options = {"join_transaction_mode": "create_savepoint"}
 
+    def writing_session(self) -> Session:
+        """A session of its own for writing outside a request (a command, a job): on SQLite
+        it takes the write lock before it reads, as a writing request's does. The caller
+        closes it (`with db.writing_session() as session:`)."""
+        state = self._state()
+        return Session(bind=state.writer_bind, expire_on_commit=False, **state.session_options)
+
     def _state(self) -> _State:
         state: _State = current_app.extensions["office.db"]
         return state

@@ -1,5 +1,6 @@
 """Every feature's models, so that Alembic and the tests see one complete metadata."""
 
+from office.alerts.models import Notice, NoticeDismissal
 from office.api.models import IdempotencyKey
 from office.audit.models import AuditEvent
 from office.auth.models import ApiToken, LoginAttempt, RecoveryCode, TwoFactorCredential, User
@@ -61,6 +62,8 @@ __all__ = [
     "LotDraw",
     "Meter",
     "MeterReading",
+    "Notice",
+    "NoticeDismissal",
     "PlanProposal",
     "RecoveryCode",
     "Resource",

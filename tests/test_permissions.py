@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
+from office.alerts import services as alerts
+from office.alerts.models import Notice, NoticeKind
 from office.auth import services
 from office.auth.permissions import Role
 from office.fuel import services as fuel
@@ -51,6 +53,7 @@ EXPECTED: dict[str, object] = {
     "two_factor.new_recovery_codes": LOGGED_IN,
     "two_factor.reset": SUPERUSER,
     "home.index": LOGGED_IN,
+    "notices.dismiss": LOGGED_IN,
     "home.healthz": EVERYONE,
     "home.favicon": EVERYONE,
     "users.index": SUPERUSER,
@@ -285,8 +288,20 @@ def arrange(session, viewer_user) -> dict[str, int]:
         actor=None,
         now=NOW,
     )
+    notice = Notice(
+        kind=NoticeKind.WAIVER_EXPIRING,
+        key="waiver_expiring:permissions",
+        audience=alerts.audience(*Role),
+        facts={"waiver": waiver.reference, "until": "2018-12-31"},
+        endpoint="waivers.detail",
+        endpoint_args={"waiver_id": waiver.id},
+        raised_on=date(2018, 10, 1),
+        raised_at=NOW,
+    )
+    session.add(notice)
     session.commit()
     return {
+        "notice_id": notice.id,
         "kind": "override",
         "source_id": entry.id,
         "month": "2018-10",

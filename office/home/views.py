@@ -3,6 +3,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, render_template, send_from_directory
 from flask_login import current_user
 
+from office.alerts import services as alerts
+from office.alerts.labels import notice_message
 from office.auth.access import login_required, public
 from office.auth.permissions import Role
 from office.db import db, utcnow
@@ -25,7 +27,13 @@ def index() -> str:
         summary = queries.reviewer_home(db.session, today)
     else:
         summary = queries.scheduler_home(db.session, today, locale=current_locale_code())
-    return render_template(f"home/{role.value}.html", home=summary, today=today)
+    return render_template(
+        f"home/{role.value}.html",
+        home=summary,
+        today=today,
+        notices=alerts.notices_for(db.session, current_user),
+        notice_message=notice_message,
+    )
 
 
 @bp.get("/healthz")
