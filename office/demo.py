@@ -15,6 +15,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from office.alerts import services as alerts
 from office.auth import services as auth_services
 from office.auth.models import User
 from office.auth.permissions import Role
@@ -186,6 +187,8 @@ def load(
     timeline.run()
     if ledger_keys is not None:
         make_checkpoint(session, ledger_keys, kind=CheckpointKind.DAILY, now=calendar.now)
+    # As the daily job would have raised them this morning.
+    alerts.raise_alerts(session, today=calendar.today, now=calendar.now)
     session.flush()
 
 

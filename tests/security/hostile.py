@@ -90,6 +90,15 @@ NOT_USER_TEXT = {
     "form_submissions.token": "a random one-time token",
     "form_submissions.location": "the app's own redirect",
     "form_submissions.flashes": "the app's own messages",
+    "notices.key": "the alert's own key (kind, ids and dates)",
+    "notices.audience": "role codes",
+    "notices.endpoint": "the app's own endpoint",
+    "notices.endpoint_args": "ids and dates for the endpoint's link",
+    "notices.facts": (
+        "references, codes and numbers copied from waivers and resources when the alert ran "
+        "(their own columns get the payload); the message is formatted as plain text and the "
+        "template escapes it"
+    ),
     "idempotency_keys.key": "a client's opaque key, never shown",
     "idempotency_keys.fingerprint": "a SHA-256",
     "idempotency_keys.body": "the API's own stored answer (JSON, escaped by the JSON encoder)",
