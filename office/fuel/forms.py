@@ -15,6 +15,7 @@ from office.forms import Form
 from office.fuel.models import FuelUse, MeterSource
 from office.i18n import _l
 from office.inputs import DateField, IntegerField, StringField, TextAreaField, TimeField
+from office.waivers.forms import RegimeLines
 from office.waivers.units import parse_quantity, unit_name
 
 
@@ -69,13 +70,15 @@ class TankForm(Form):
     opened_on = DateField(_l("As of"), validators=[DataRequired()])
 
 
-class ReceiptForm(Form):
+class ReceiptForm(RegimeLines, Form):
+    """A fuel receipt; one "line_<code>" select per regime in force that controls a tank's
+    product (`office.waivers.forms.with_regime_lines`)."""
+
     tank = SelectField(_l("Tank"), validators=[DataRequired()])
     quantity = _quantity(_l("Quantity"))
     unit = SelectField(
         _l("Unit"), choices=[SelectChoice(u, unit_name(u)) for u in ("L", "bbl", "t", "kg")]
     )
-    waiver_line_id = SelectField(_l("Waiver line"), validators=[Optional()])
     parties = StringField(_l("Supplier and carrier"), validators=[Length(max=200)])
     note = StringField(_l("Note"), validators=[Length(max=500)])
     override_reason = TextAreaField(

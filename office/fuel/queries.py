@@ -16,7 +16,7 @@ from office.fuel.models import DailyLogEvent, DipReading
 from office.stock import queries as stock_queries
 from office.stock import services as stock
 from office.stock.models import MovementKind, StockLot, StockMovement, Store
-from office.waivers.models import DrawdownEntry, Source, Waiver, WaiverLine
+from office.waivers.models import DrawdownEntry, EntryScreening, Source, Waiver, WaiverLine
 
 # Hourly readings put hundreds of these in a day's history; each meter's are shown as one line.
 FOLDED_ACTIONS = frozenset({"meter_reading"})
@@ -59,7 +59,8 @@ def receipt_drawdowns(
     session: Session, movements: Sequence[StockMovement]
 ) -> dict[int, DrawdownEntry]:
     """The ledger entry each fuel receipt among `movements` drew (by the receipt's id), with
-    its waiver line: the coverage as it was recorded, not as the waiver stands now."""
+    its screening under each regime and the line drawn on there: the coverage as it was
+    recorded, not as the waivers stand now."""
     receipts = [m.id for m in movements if m.kind is MovementKind.RECEIPT]
     if not receipts:
         return {}
@@ -70,7 +71,12 @@ def receipt_drawdowns(
             DrawdownEntry.source_id.in_(receipts),
             DrawdownEntry.reverses_id.is_(None),  # a voided receipt keeps what it drew
         )
-        .options(selectinload(DrawdownEntry.waiver_line).selectinload(WaiverLine.waiver))
+        .options(
+            selectinload(DrawdownEntry.screenings).selectinload(EntryScreening.regime),
+            selectinload(DrawdownEntry.screenings)
+            .selectinload(EntryScreening.waiver_line)
+            .selectinload(WaiverLine.waiver),
+        )
     )
     return {entry.source_id: entry for entry in entries if entry.source_id is not None}
 

@@ -277,7 +277,8 @@ def receive_fuel(
     quantity: object,
     unit: Unit | str,
     received_on: date,
-    waiver_line: WaiverLine | None,
+    waiver_line: WaiverLine | None = None,
+    authorisations: Sequence[WaiverLine] = (),
     parties: str = "",
     note: str = "",
     override_reason: str | None = None,
@@ -287,12 +288,25 @@ def receive_fuel(
 ) -> StockMovement:
     """Receive fuel into a tank: its drawdown goes on the ledger, then it becomes a lot.
 
-    Raises ConflictError for a receipt that would overfill the tank, DrawdownRefused when
-    the ledger refuses it; nothing is recorded then.
+    `authorisations` names the line drawn on under each regime, one per regime at most
+    (`waiver_line` is its short form, one line); a regime left without one draws on its
+    standing authorisation (`ledger.record_drawdown`). The lot keeps the entry's principal
+    line: the first named, else the first regime's (the UN's).
+
+    Raises InvalidInput for a line of another product or two lines under one regime (its
+    field `authorisations.<regime code>`, or `waiver_line_id` for the short form alone),
+    ConflictError for a receipt that would overfill the tank, DrawdownRefused when the
+    ledger refuses it; nothing is recorded then.
     """
-    base = ledger.check_drawdown_input(
-        tank.product, quantity, unit, received_on, waiver_line, today=office_date(now)
-    ).base_quantity
+    checked = ledger.check_drawdown_input(
+        tank.product,
+        quantity,
+        unit,
+        received_on,
+        waiver_line,
+        today=office_date(now),
+        authorisations=authorisations,
+    )
     guard_day(
         session,
         received_on,
@@ -302,7 +316,7 @@ def receive_fuel(
         now=now,
         target=tank,
         tank=tank.name,
-        quantity=base,
+        quantity=checked.base_quantity,
     )
     # The receipt first (it locks the tank and checks its room), then its drawdown, which
     # names it: the database holds one ledger entry per receipt.
@@ -310,10 +324,10 @@ def receive_fuel(
         session,
         tank,
         resource=tank.product,
-        quantity=base,
+        quantity=checked.base_quantity,
         received_on=received_on,
         source=LotSource.FUEL_RECEIPT,
-        waiver_line=waiver_line,
+        waiver_line=checked.line,
         drawdown_entry_id=None,
         parties=_text(parties, 200),
         note=_text(note),
@@ -326,7 +340,7 @@ def receive_fuel(
         quantity=quantity,
         unit=unit,
         occurred_on=received_on,
-        waiver_line=waiver_line,
+        authorisations=checked.lines,
         purpose=Purpose.FUEL,
         source=Source.FUEL_RECEIPT,
         source_id=movement.id,
@@ -337,6 +351,7 @@ def receive_fuel(
         now=now,
     )
     lot.drawdown_entry_id = entry.id
+    lot.waiver_line = entry.waiver_line
     lot.source_ref = movement.use_ref = f"ledger {entry.seq}"
     session.flush()
     return movement

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -65,9 +66,12 @@ from office.staffing import services as staffing
 from office.staffing.models import Side
 from office.stock.models import StockLot, StockMovement, Store, StoreKind
 from office.stock.queries import LotAsOf
+from office.waivers import forms as waiver_forms
+from office.waivers.forms import RegimeLines
 from office.waivers.labels import CLASSIFICATION_LABELS, STATUS_LABELS, shown_status
-from office.waivers.models import Resource, Waiver, WaiverLine
-from office.waivers.queries import status_on
+from office.waivers.models import Regime, Resource, Waiver, WaiverLine
+from office.waivers.queries import lines_under, status_on
+from office.waivers.regimes import controlling, regimes_in_force
 from office.waivers.units import format_quantity, unit_name
 from office.web import form_status, get_or_404, read_as_of, show_domain_error
 
@@ -137,33 +141,69 @@ def _meter_choices() -> list[SelectChoice]:
     return [SelectChoice(str(m.id), m.name) for m in meters]
 
 
+def _tank_choices() -> list[SelectChoice]:
+    """The tanks, each carrying its product, so that the page's script shows a receipt only
+    the lines of the tank's product (static/js/forms.js)."""
+    return [
+        SelectChoice(str(t.id), t.name, render_kw={"data-resource": str(t.resource_id)})
+        for t in _tanks()
+    ]
+
+
+def _products() -> list[Resource]:
+    """The products of the tanks in use, each once."""
+    return list({tank.resource_id: tank.product for tank in _tanks()}.values())
+
+
+def _receipt_regimes() -> list[Regime]:
+    """The regimes in force that control a tank's product: a receipt names a line under
+    each (read once a request)."""
+    if "receipt_regimes" not in g:
+        g.receipt_regimes = controlling(regimes_in_force(db.session), _products())
+    return list(g.receipt_regimes)
+
+
+def _day_form(name: str) -> type[FlaskForm]:
+    """The class of one of the day's forms; the receipt's with a line select per regime."""
+    if name == "receipt":
+        return waiver_forms.with_regime_lines(
+            ReceiptForm, _receipt_regimes(), lines_of=f"{name}-tank"
+        )
+    return DAY_FORMS[name]
+
+
+def _lines_of(regime: Regime, day: date) -> list[SelectChoice]:
+    """The lines a receipt may name under `regime`: those of the tanks' products."""
+    return waiver_forms.regime_line_choices(
+        lines_under(db.session, regime, _products()), day=day, locale=current_locale_code()
+    )
+
+
 def _fill_choices(form: FlaskForm, day: date | None = None) -> None:
     """Give each select of the day's forms its current options (the waivers' status as on
     `day`, by default today)."""
+    on = day or _today()
     if hasattr(form, "tank"):
-        form.tank.choices = _choices(
-            "tanks", lambda: [SelectChoice(str(t.id), t.name) for t in _tanks()]
-        )
+        form.tank.choices = _choices("tanks", _tank_choices)
+    if isinstance(form, RegimeLines):
+        for regime, field in form.regime_fields():
+            field.choices = _choices(f"lines-{regime.code}-{on}", partial(_lines_of, regime, on))
     if hasattr(form, "generator"):
         generators = _choices("generators", _generator_choices)
         blank = [SelectChoice("", "-")] if isinstance(form, IssueForm) else []
         form.generator.choices = blank + generators
     if hasattr(form, "meter"):
         form.meter.choices = _choices("meters", _meter_choices)
-    if hasattr(form, "waiver_line_id"):
-        energy = isinstance(form, MeterForm)
-        on = day or _today()
-        form.waiver_line_id.choices = _choices(
-            f"lines-{energy}-{on}", lambda: _line_choices(energy=energy, day=on)
-        )
+    if hasattr(form, "waiver_line_id"):  # a meter's: one line, of electricity
+        form.waiver_line_id.choices = _choices(f"power-lines-{on}", lambda: _power_lines(on))
 
 
-def _line_choices(*, energy: bool, day: date) -> list[SelectChoice]:
+def _power_lines(day: date) -> list[SelectChoice]:
     lines = db.session.scalars(
         select(WaiverLine)
         .join(Waiver)
         .join(Resource)
-        .where(Resource.unit.in_(["kWh", "MWh"]) if energy else Resource.hs_code.startswith("2710"))
+        .where(Resource.unit.in_(["kWh", "MWh"]))
         .order_by(Waiver.reference, WaiverLine.line_no)
         .options(selectinload(WaiverLine.waiver), selectinload(WaiverLine.resource))
     )
@@ -230,11 +270,11 @@ def render_day(
     may_log = _may_log()
     writable = may_log and closed_month is None and (not signed_off or correcting or bool(posted))
     forms: dict[str, FlaskForm] = {}
-    for name, form_class in DAY_FORMS.items() if writable else ():
+    for name in DAY_FORMS if writable else ():
         if posted and name in posted:
             forms[name] = posted[name]
             continue
-        form = form_class(formdata=None, prefix=name)
+        form = _day_form(name)(formdata=None, prefix=name)
         if name == "notes" and log is not None:
             form.incidents.data, form.notes.data = log.incidents, log.notes
         forms[name] = form
@@ -271,6 +311,7 @@ def render_day(
         unshown=unshown,
         movements=movements,
         receipt_entries=queries.receipt_drawdowns(db.session, movements),
+        regimes=regimes_in_force(db.session),
         # A void form only where voiding can succeed: of a meter's readings only its latest can be.
         voidable_movements=services.voidable_movements(db.session, movements)
         if writable
@@ -396,13 +437,14 @@ def today_page() -> BaseResponse:
 
 def _post(day_text: str, name: str, act: Callable[[Any, date], Any], done: str) -> Any:
     day = _day_or_404(day_text)
-    form = DAY_FORMS[name](prefix=name)
+    form = _day_form(name)(prefix=name)
     _fill_choices(form, day)
     if form.validate_on_submit():
         try:
             act(form, day)
         except DomainError as exc:
             db.session.rollback()
+            exc.field = waiver_forms.line_field_of(exc.field)  # a line: beside its regime's
             show_domain_error(form, exc)
         else:
             db.session.commit()
@@ -435,7 +477,7 @@ def receive(day: str) -> Any:
             quantity=form.quantity.data,
             unit=form.unit.data,
             received_on=when,
-            waiver_line=_line(form),
+            authorisations=[get_or_404(WaiverLine, line_id) for line_id in form.chosen_lines()],
             parties=form.parties.data or "",
             note=form.note.data or "",
             override_reason=form.override_reason.data,

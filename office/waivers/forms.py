@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date
+from typing import TypeVar
 
 from wtforms import BooleanField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -20,7 +21,8 @@ from office.waivers.labels import (
     shown_status,
 )
 from office.waivers.models import AUTHORITY_REGIMES, Regime, Resource, WaiverLine
-from office.waivers.units import Unit, unit_name
+from office.waivers.services import line_usage
+from office.waivers.units import Unit, format_amount, unit_name
 
 
 def choices(labels: dict) -> list[SelectChoice]:
@@ -89,6 +91,27 @@ def waiver_line_choices(
             )
         )
     return options
+
+
+def regime_line_choices(
+    lines: Iterable[WaiverLine], *, day: date, locale: str
+) -> list[SelectChoice]:
+    """The lines a form offers under one regime (`waiver_line_choices`), each with what it
+    has left, after a blank choice: no line, the regime's standing authorisation."""
+
+    def left(line: WaiverLine) -> str:
+        usage = line_usage(line)
+        if usage.remaining is None:
+            return str(_l("not granted"))
+        return str(_l("%(q)s left", q=format_amount(usage.remaining, line.unit)))
+
+    return waiver_line_choices(
+        lines,
+        day=day,
+        locale=locale,
+        blank=str(_l("No line: its standing authorisation, if any")),
+        detail=left,
+    )
 
 
 def petroleum_kind_choices() -> list[SelectChoice]:
@@ -266,7 +289,64 @@ class StatusForm(Form):
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
 
 
-class DrawdownForm(Form):
+class RegimeLines:
+    """A form that names one authorisation line per regime: a "line_<code>" select for each
+    of `regimes` (`with_regime_lines`)."""
+
+    regimes: list[Regime] = []
+
+    def regime_fields(self) -> list[tuple[Regime, SelectField]]:
+        return [(regime, self[line_field(regime)]) for regime in self.regimes]  # type: ignore[index]
+
+    def chosen_lines(self) -> list[int]:
+        """The ids of the lines chosen, one per regime at most."""
+        return [int(field.data) for _, field in self.regime_fields() if field.data]
+
+
+def line_field(regime: Regime) -> str:
+    return f"line_{regime.code}"
+
+
+def line_field_of(field: str | None) -> str | None:
+    """The form's field for a service's field: a regime's select ("line_<code>") for the
+    line named under it (`authorisations.<code>`), else the same."""
+    if field is not None and field.startswith("authorisations."):
+        return f"line_{field.removeprefix('authorisations.')}"
+    return field
+
+
+F = TypeVar("F", bound=RegimeLines)
+
+
+def with_regime_lines(form_class: type[F], regimes: Iterable[Regime], *, lines_of: str) -> type[F]:
+    """`form_class` with a waiver-line select for each of `regimes`, its lines narrowed by
+    the page's script to those of the resource chosen in the select named `lines_of`
+    (static/js/forms.js); the choices are the view's (`regime_line_choices`)."""
+
+    class PerRegime(form_class):  # type: ignore[valid-type,misc]
+        pass
+
+    for regime in regimes:
+        setattr(
+            PerRegime,
+            line_field(regime),
+            SelectField(
+                regime.shown_name,
+                validators=[Optional()],
+                invalid_choice_message=_l(
+                    "Choose one of the lines listed under %(regime)s, or none.",
+                    regime=regime.shown_name,
+                ),
+                render_kw={"data-lines-of": lines_of},
+            ),
+        )
+    PerRegime.regimes = list(regimes)
+    return PerRegime
+
+
+class DrawdownForm(RegimeLines, Form):
+    """A drawdown; one "line_<code>" select per regime in force (`drawdown_form`)."""
+
     resource = SelectField(_l("Resource"), validators=[DataRequired()])
     quantity = _quantity(_l("Quantity"))
     unit = SelectField(
@@ -285,39 +365,11 @@ class DrawdownForm(Form):
         validators=[Length(max=2000)],
     )
     action = HiddenField()
-    # One "line_<code>" select per regime in force (`drawdown_form`).
-    regimes: list[Regime] = []
-
-    def regime_fields(self) -> list[tuple[Regime, SelectField]]:
-        return [(regime, self[line_field(regime)]) for regime in self.regimes]
-
-    def chosen_lines(self) -> list[int]:
-        """The ids of the lines chosen, one per regime at most."""
-        return [int(field.data) for _, field in self.regime_fields() if field.data]
-
-
-def line_field(regime: Regime) -> str:
-    return f"line_{regime.code}"
 
 
 def drawdown_form(regimes: list[Regime]) -> DrawdownForm:
     """The drawdown form with a waiver-line select for each regime in `regimes`."""
-
-    class PerRegime(DrawdownForm):
-        pass
-
-    for regime in regimes:
-        setattr(
-            PerRegime,
-            line_field(regime),
-            SelectField(
-                regime.shown_name,
-                validators=[Optional()],
-                render_kw={"data-lines-of": "resource"},
-            ),
-        )
-    PerRegime.regimes = list(regimes)
-    return PerRegime()
+    return with_regime_lines(DrawdownForm, regimes, lines_of="resource")()
 
 
 class ReversalForm(Form):

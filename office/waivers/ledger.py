@@ -45,7 +45,7 @@ from office.waivers.models import (
     WaiverLine,
     WaiverStatus,
 )
-from office.waivers.regimes import controls_of, determine, regimes_in_force, standing_line
+from office.waivers.regimes import control_under, regimes_in_force, standing_line
 from office.waivers.services import EARLIEST_DATE
 from office.waivers.units import MAX_QUANTITY, Unit, amount, convert, parse_quantity, unit_name
 
@@ -423,13 +423,9 @@ def screen(session: Session, checked: CheckedDrawdown, *, lock: bool) -> list[Re
     named = {line.waiver.regime_id: line for line in checked.lines}
     regimes = {regime.id: regime for regime in _regimes_in_force(session)}
     regimes.update((line.waiver.regime_id, line.waiver.regime) for line in checked.lines)
-    controls = controls_of(resource)
     chosen: list[tuple[Regime, Control, WaiverLine | None, bool]] = []
     for regime in sorted(regimes.values(), key=lambda regime: regime.position):
-        kept = controls.get(regime.id)
-        control = (
-            kept.control if kept is not None else determine(regime, regime.rules, resource).control
-        )
+        control = control_under(regime, resource)
         line = named.get(regime.id)
         standing = False
         if line is None and control is not Control.NONE:

@@ -310,6 +310,23 @@ def waivers_with_lines(session: Session) -> list[Waiver]:
     )
 
 
+def lines_under(
+    session: Session, regime: Regime, resources: Collection[Resource] | None = None
+) -> list[WaiverLine]:
+    """The lines of the waivers under `regime` (of `resources` only, if given), with
+    their waivers and resources: what a form offers to draw on under that regime."""
+    query = select(WaiverLine).join(Waiver).where(Waiver.regime_id == regime.id)
+    if resources is not None:
+        query = query.where(WaiverLine.resource_id.in_([resource.id for resource in resources]))
+    return list(
+        session.scalars(
+            query.order_by(Waiver.reference, WaiverLine.line_no).options(
+                selectinload(WaiverLine.resource), selectinload(WaiverLine.waiver)
+            )
+        )
+    )
+
+
 def used_as_of(
     session: Session, lines: list[WaiverLine], day: date, *, today: date
 ) -> dict[int, Decimal]:

@@ -139,6 +139,22 @@ def controls_of(resource: Resource) -> dict[int, ResourceControl]:
     return {control.regime_id: control for control in resource.controls}
 
 
+def control_under(regime: Regime, resource: Resource) -> Control:
+    """The resource's control under `regime`: as kept, else worked out from its rules."""
+    kept = controls_of(resource).get(regime.id)
+    return kept.control if kept is not None else determine(regime, regime.rules, resource).control
+
+
+def controlling(regimes: Iterable[Regime], resources: Iterable[Resource]) -> list[Regime]:
+    """Those of `regimes` that control at least one of `resources`, in their order."""
+    resources = list(resources)
+    return [
+        regime
+        for regime in regimes
+        if any(control_under(regime, resource) is not Control.NONE for resource in resources)
+    ]
+
+
 def update_regime(
     session: Session,
     regime: Regime,

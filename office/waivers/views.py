@@ -63,13 +63,14 @@ from office.waivers.queries import (
     export_columns,
     iter_ledger_rows,
     ledger_page,
+    lines_under,
     status_on,
     under_each_regime,
     used_as_of,
     waivers_with_lines,
 )
 from office.waivers.regimes import all_regimes, regimes_in_force
-from office.waivers.units import format_amount, format_quantity
+from office.waivers.units import format_quantity
 from office.web import form_status, get_or_404, has_errors, read_as_of, show_domain_error
 
 catalogue_bp = Blueprint("resources", __name__, url_prefix="/resources")
@@ -767,35 +768,15 @@ def screening_page() -> Any:
     ), form_status(form)
 
 
-def _line_choices(regime: Regime) -> list[SelectChoice]:
-    lines = db.session.scalars(
-        select(WaiverLine)
-        .join(Waiver)
-        .where(Waiver.regime_id == regime.id)
-        .order_by(Waiver.reference, WaiverLine.line_no)
-        .options(selectinload(WaiverLine.resource), selectinload(WaiverLine.waiver))
-    ).all()
-
-    def left(line: WaiverLine) -> str:
-        usage = services.line_usage(line)
-        if usage.remaining is None:
-            return _("not granted")
-        return _("%(q)s left", q=format_amount(usage.remaining, line.unit))
-
-    return waiver_forms.waiver_line_choices(
-        lines,
-        day=office_date(utcnow()),
-        locale=current_locale_code(),
-        blank=_("No line: its standing authorisation, if any"),
-        detail=left,
-    )
-
-
 def _drawdown_form() -> DrawdownForm:
     form = waiver_forms.drawdown_form(regimes_in_force(db.session))
     form.resource.choices = resource_choices(_resources())
     for regime, field in form.regime_fields():
-        field.choices = _line_choices(regime)
+        field.choices = waiver_forms.regime_line_choices(
+            lines_under(db.session, regime),
+            day=office_date(utcnow()),
+            locale=current_locale_code(),
+        )
     if request.method == "GET":
         form.occurred_on.data = office_date(utcnow())
         line_id = inputs.id_from(request.args.get("line"))
@@ -860,9 +841,7 @@ def new_drawdown() -> Any:
         except DomainError as exc:
             db.session.rollback()
             preview = None
-            regime = (exc.field or "").removeprefix("authorisations.")
-            if regime != exc.field:  # beside the regime's select
-                exc.field = f"line_{regime}"
+            exc.field = waiver_forms.line_field_of(exc.field)  # beside the regime's select
             show_domain_error(form, exc)
     return render_template(
         "waivers/drawdown_new.html",

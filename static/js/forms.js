@@ -4,7 +4,9 @@
 //
 //   <select data-lines-of="resource">   shows only the waiver lines of the resource chosen in
 //                                       the select whose id is "resource" (its options carry
-//                                       data-resource, the resources' data-unit);
+//                                       data-resource, the resources' data-unit); a select of
+//                                       other things (tanks) names each one's resource in its
+//                                       options' data-resource;
 //   <select data-unit-of="resource">    takes the unit of the resource chosen there;
 //   <input data-number-of="direction" data-number-north="..." data-number-south="...">
 //                                       swaps the suggested number when the direction changes,
@@ -26,7 +28,8 @@
     }
 
     function filter() {
-      var resource = source.value;
+      var chosen = chosenOption(source);
+      var resource = (chosen && chosen.getAttribute("data-resource")) || source.value;
       var kept = lines.value;
       while (lines.firstChild) {
         lines.removeChild(lines.firstChild);

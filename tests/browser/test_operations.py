@@ -5,9 +5,10 @@ opening month.
 The live server and its demo database are shared by every browser test of the run. The demo
 left 2018-10-03 unsigned (office/fuel/demo.py, UNSIGNED) and no other browser test touches it.
 The demo's later issues used up the lots on site that day, so the day starts with a tanker's
-receipt (on the blanket diesel line, which no other browser test counts) before the boiler
-issue. A meter of its own keeps the correction clear of the demo's grid meter, read every day
-to the end of 2018 (a reading on 10-03 would come before its last one)."""
+receipt (on the blanket diesel line under the ministry's regime, which no other browser test
+counts, and the UN's standing notification) before the boiler issue. A meter of its own keeps
+the correction clear of the demo's grid meter, read every day to the end of 2018 (a reading on
+10-03 would come before its last one)."""
 
 import re
 import secrets
@@ -24,6 +25,9 @@ pytestmark = pytest.mark.browser
 ADMIN = DEMO_LOGINS[0]
 DAY = "2018-10-03"
 BLANKET = "MOU-2018-B-0814"  # the demo's blanket approval, granted, valid 2018-08-14 to 2019-08-13
+UN = "UN Security Council sanctions (1718 Committee)"
+ROK = "ROK carry-out approval (Ministry of Unification)"
+US = "US Export Administration Regulations"
 TANKER = "S-Oil Munsan depot / 현대아산 탱크로리 (Hyundai Asan tanker)"
 
 
@@ -58,13 +62,21 @@ def test_administrator_logs_a_day_signs_it_off_and_corrects_it(page):
     receipt = page.locator("article#receipt")
     receipt.get_by_label("Tank").select_option(label="Boiler tank")
     receipt.get_by_label("Quantity").fill("1000")
-    line = receipt.locator("option", has_text=f"{BLANKET} · ").filter(has_text="diesel")
-    receipt.get_by_label("Waiver line").select_option(line.get_attribute("value"))
+    # A line under each regime that controls diesel: the blanket approval under the
+    # ministry's; none under the UN's, whose standing notification it then draws on.
+    expect(receipt.get_by_label(US)).to_have_count(0)
+    ministry = receipt.get_by_label(ROK)
+    line = ministry.locator("option", has_text=f"{BLANKET} · ").filter(has_text="diesel")
+    ministry.select_option(line.get_attribute("value"))
     receipt.get_by_label("Supplier and carrier").fill("Browser test tanker")
     receipt.get_by_role("button", name="Record receipt").click()
     expect(page.get_by_text("Fuel received and drawn on the ledger.")).to_be_visible()
     received = page.locator("section#fuel tbody tr", has_text="Browser test tanker")
     expect(received.locator("td").nth(2)).to_have_text("1,000 L")
+    regimes = received.locator("td").nth(4).locator(".regime-badges li")
+    expect(regimes.locator(".regime-name")).to_have_text([UN, ROK, US])
+    expect(regimes.locator(".badge")).to_have_text(["covered", "covered", "not required"])
+    expect(regimes.nth(1)).to_contain_text(f"{BLANKET} · ")
 
     issue = page.locator("article#issue")
     issue.get_by_label("Tank").select_option(label="Boiler tank")

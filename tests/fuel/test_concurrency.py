@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from office.fuel import services
@@ -27,10 +27,10 @@ from office.fuel.models import (
 from office.periods.models import SignedOffMonth
 from office.reviews import services as reviews
 from office.stock.models import LotDraw, MovementKind, StockLot, StockMovement, Store
-from office.waivers import ledger
-from office.waivers.models import DrawdownEntry, Source, WaiverLine
+from office.waivers import ledger, regimes
+from office.waivers.models import DrawdownEntry, Regime, Source, WaiverLine
 from tests.concurrency import Office, at_once, held, in_background, post
-from tests.factories import NOW, make_resource, make_waiver
+from tests.factories import NOW, make_approval, make_resource, make_waiver
 
 DAY = date(2018, 10, 5)
 OPENING = Decimal(1000)
@@ -100,7 +100,7 @@ def _receipt(site: Site, litres: int, **extra: str) -> dict[str, str]:
         "receipt-tank": str(site.tank_id),
         "receipt-quantity": str(litres),
         "receipt-unit": "L",
-        "receipt-waiver_line_id": str(site.line_id),
+        "receipt-line_un": str(site.line_id),
         **extra,
     }
 
@@ -199,6 +199,59 @@ def test_receipts_issues_and_returns_on_one_tank_keep_every_litre_in_one_lot(off
         # Each request that was answered with a redirect was recorded, and only those.
         assert sum(kinds.values()) == statuses.count(302)
         assert kinds.get(MovementKind.RECEIPT, 0) >= 1
+
+
+@pytest.mark.parametrize(("un_cap", "rok_cap"), [("100000", "3000"), ("3000", "100000")])
+def test_receipts_naming_one_ministry_line_at_once_hold_the_caps_and_refused_ones_leave_nothing(
+    office, site, un_cap, rok_cap
+):
+    """Every regime in force, twelve receipts of 500 L at once, each naming the same UN
+    exemption and the same individual ministry approval: the smaller cap lets six through
+    (the tank has room for eight), under each regime; a receipt refused leaves no lot, no
+    movement, no entry and nothing in the day's history."""
+    with office.session() as session:
+        session.execute(update(Regime).values(in_force=True))
+        session.commit()
+        regimes.refresh_controls(session)
+        session.commit()
+        diesel = session.get(WaiverLine, site.line_id).resource
+        un_id = make_waiver(session, [(diesel, "L", un_cap, un_cap)]).lines[0].id
+        rok_id = make_approval(session, [(diesel, "L", rok_cap, rok_cap)]).lines[0].id
+    data = _receipt(site, 500, **{"receipt-line_un": str(un_id), "receipt-line_rok": str(rok_id)})
+
+    statuses = at_once(
+        [post(office, office.admin, f"{_day()}/receipts", data=data) for _ in range(12)]
+    )
+
+    assert sorted(statuses) == [302] * 6 + [422] * 6, statuses
+    with office.session() as session:
+        _assert_books_add_up(session, site)
+        assert session.get(WaiverLine, un_id).used_base == 3000
+        assert session.get(WaiverLine, rok_id).used_base == 3000
+        receipts = session.scalars(
+            select(StockMovement).where(
+                StockMovement.store_id == site.tank_id, StockMovement.kind == MovementKind.RECEIPT
+            )
+        ).all()
+        assert len(receipts) == 6
+        lots = session.scalars(select(StockLot).where(StockLot.store_id == site.tank_id)).all()
+        assert len(lots) == 1 + 6  # the opening stock's and the receipts'
+        entries = session.scalars(select(DrawdownEntry)).all()
+        assert len(entries) == 6
+        for entry in entries:
+            assert {
+                s.regime.code: (s.classification.value, s.waiver_line_id) for s in entry.screenings
+            } == {
+                "un": ("covered", un_id),
+                "rok": ("covered", rok_id),
+                "us": ("not_required", None),
+            }
+        received = session.scalar(
+            select(func.count())
+            .select_from(DailyLogEvent)
+            .where(DailyLogEvent.action == "fuel_received")
+        )
+        assert received == 6
 
 
 def test_one_issue_voided_ten_times_at_once_is_voided_once(office, site):

@@ -680,7 +680,7 @@ def receipt_form(tank, line, quantity="4000", **changes) -> dict[str, str]:
             "tank": str(tank.id),
             "quantity": quantity,
             "unit": "L",
-            "waiver_line_id": str(line.id) if line else "",
+            "line_un": str(line.id) if line else "",
             "parties": "S-Oil Munsan / Hyundai Asan tanker",
             "note": "",
             "override_reason": "",
@@ -711,7 +711,8 @@ def test_a_receipt_is_drawn_on_the_ledger_and_becomes_a_lot(as_admin, session, t
             "Boiler tank",
             "4,000 L",
             "S-Oil Munsan / Hyundai Asan tanker",
-            "4,000 · covered MOU-T-FUEL · line 1 · granted when drawn",
+            "4,000 · covered on the ledger UN Security Council sanctions (1718 Committee) "
+            "covered MOU-T-FUEL · 1 · granted when drawn",
         ]
     ]
     assert [row[2] for row in history(page)] == ["fuel received"]
@@ -757,7 +758,7 @@ def test_a_receipt_refused_by_the_ledger_shows_the_refusal_and_records_nothing(
     assert page.errors["receipt-quantity"] == [
         "Waiver MOU-T-SMALL line 1 has 1,000 L left; this drawdown asks for 2,000 L."
     ]
-    assert page.selected("receipt-waiver_line_id") == str(small.id)
+    assert page.selected("receipt-line_un") == str(small.id)
     assert count(session, DrawdownEntry) == 0
     assert count(session, StockLot) == 0
     assert count(session, DailyLogEvent) == 0
@@ -1730,10 +1731,14 @@ def test_a_receipt_row_names_its_waiver_line_and_the_status_the_waiver_had_when_
     page = read(as_admin.get(day_url(OCT(1))))
 
     [cells] = page.cells_of("Fuel")
-    assert cells[4].text == "3,000 · covered MOU-T-FUEL · line 1 · granted when drawn"
-    [badge] = cells[4].badges
-    assert (badge.title, "bad" in badge.classes) == ("granted", False)
-    assert (f"/ledger/{lot.drawdown_entry_id}", "MOU-T-FUEL · line 1") in page.links
+    assert cells[4].text == (
+        "3,000 · covered on the ledger "
+        "UN Security Council sanctions (1718 Committee) covered MOU-T-FUEL · 1 · granted when drawn"
+    )
+    overall, under_the_un = cells[4].badges
+    assert (overall.title, "bad" in overall.classes) == ("granted", False)
+    assert (under_the_un.text, "ok" in under_the_un.classes) == ("covered", True)
+    assert (f"/ledger/{lot.drawdown_entry_id}", "on the ledger") in page.links
 
 
 class Tree(HTMLParser):

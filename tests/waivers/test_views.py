@@ -780,7 +780,12 @@ def test_a_reviewer_can_neither_open_nor_post_the_drawdown_form(as_reviewer, ses
         ({"occurred_on": ""}, "occurred_on", "This field is required."),
         ({"unit": "kWh"}, "unit", "kWh cannot be converted to L."),
         ({"line_un": "rice"}, "line_un", "Waiver MOU-T-1 line 1 is for Diesel, not"),
-        ({"line_un": "999999"}, "line_un", "Not a valid choice."),
+        (
+            {"line_un": "999999"},
+            "line_un",
+            "Choose one of the lines listed under UN Security Council sanctions (1718 "
+            "Committee), or none.",
+        ),
         ({"resource": "999999"}, "resource", "Not a valid choice."),
     ],
 )
