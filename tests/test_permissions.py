@@ -54,6 +54,8 @@ EXPECTED: dict[str, object] = {
     "two_factor.reset": SUPERUSER,
     "home.index": LOGGED_IN,
     "notices.dismiss": LOGGED_IN,
+    "notices.index": LOGGED_IN,
+    "notices.open_notice": LOGGED_IN,
     "home.healthz": EVERYONE,
     "home.favicon": EVERYONE,
     "users.index": SUPERUSER,

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -30,7 +30,8 @@ SIGN_OFF_WITHIN = timedelta(days=2)
 # How far back a day not signed off is raised: a week, so that a run missed now and then
 # still raises each day (older ones are on the administrators' home page, counted).
 UNSIGNED_BACK = timedelta(days=7)
-SHOWN = 20  # notices on a home page, newest first
+SHOWN = 20  # unread notices on a home page, newest first
+LISTED = 200  # notices on the notices page
 
 
 def audience(*roles: Role) -> str:
@@ -155,19 +156,48 @@ def raise_alerts(session: Session, *, today: date, now: datetime) -> int:
     return _insert_once(session, rows)
 
 
-def notices_for(session: Session, user: User, *, limit: int = SHOWN) -> list[Notice]:
-    """The notices of `user`'s role that they have not put away, newest first."""
-    dismissed = exists().where(
+def _of(user: User) -> ColumnElement[bool]:
+    return Notice.audience.contains(f",{user.role.value},")
+
+
+def _read_by(user: User) -> ColumnElement[bool]:
+    return exists().where(
         NoticeDismissal.notice_id == Notice.id, NoticeDismissal.user_id == user.id
     )
+
+
+def notices_for(session: Session, user: User, *, limit: int = SHOWN) -> list[Notice]:
+    """The notices of `user`'s role that they have not read (put away), newest first."""
     return list(
         session.scalars(
             select(Notice)
-            .where(Notice.audience.contains(f",{user.role.value},"), ~dismissed)
+            .where(_of(user), ~_read_by(user))
             .order_by(Notice.raised_on.desc(), Notice.id.desc())
             .limit(limit)
         )
     )
+
+
+def unread_count(session: Session, user: User) -> int:
+    """How many notices of `user`'s role they have not read: the header's bell."""
+    return session.scalar(select(func.count()).where(_of(user), ~_read_by(user))) or 0
+
+
+def all_notices(session: Session, user: User, *, limit: int = LISTED) -> list[tuple[Notice, bool]]:
+    """The notices of `user`'s role, newest first, each with whether they have read it."""
+    return [
+        (notice, bool(read))
+        for notice, read in session.execute(
+            select(Notice, _read_by(user))
+            .where(_of(user))
+            .order_by(Notice.raised_on.desc(), Notice.id.desc())
+            .limit(limit)
+        )
+    ]
+
+
+def visible_to(notice: Notice, user: User) -> bool:
+    return f",{user.role.value}," in notice.audience
 
 
 def dismiss(session: Session, notice: Notice, user: User, *, now: datetime) -> None:

@@ -4,7 +4,6 @@ from flask import Blueprint, Response, current_app, render_template, send_from_d
 from flask_login import current_user
 
 from office.alerts import services as alerts
-from office.alerts.labels import notice_message
 from office.auth.access import login_required, public
 from office.auth.permissions import Role
 from office.db import db, utcnow
@@ -32,7 +31,6 @@ def index() -> str:
         home=summary,
         today=today,
         notices=alerts.notices_for(db.session, current_user),
-        notice_message=notice_message,
     )
 
 

@@ -150,3 +150,30 @@ def test_the_command_raises_the_alerts_as_of_a_day(app, session, diesel):
     assert {n.kind for n in notices(session)} >= {NoticeKind.LINE_75, NoticeKind.LINE_90}
     again = app.test_cli_runner().invoke(args=["alerts", "raise", "--date", "2018-10-02"])
     assert again.output.startswith("0 new notices")
+
+
+def test_the_bell_counts_unread_notices_and_opening_one_reads_it_and_goes_to_its_record(
+    app, session, diesel, reviewer
+):
+    line = capped_line(session, diesel, "1000", reference="MOU-A-BELL")
+    draw(session, diesel, "950", line=line, on=OCT(1))
+    raise_on(session, OCT(2))  # 75 %, 90 %, running out: the reviewers'; days: the office's
+    theirs = [n for n in notices(session) if ",reviewer," in n.audience]
+    assert {n.kind for n in theirs} == {
+        NoticeKind.LINE_75,
+        NoticeKind.LINE_90,
+        NoticeKind.RUNS_OUT,
+    }
+    client = log_in(app.test_client(), reviewer)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    assert 'aria-label="Notices: 3 unread"' in home(client)
+
+    listed = client.get("/notices/").get_data(as_text=True)
+    assert listed.count('data-testid="notice"') == 3 and listed.count(">unread<") == 3
+    response = client.post(f"/notices/{theirs[0].id}/open")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/waivers/{line.waiver_id}"
+    assert 'aria-label="Notices: 2 unread"' in home(client)
+    assert client.get("/notices/").get_data(as_text=True).count(">unread<") == 2
+    assert client.post("/notices/999999/open").status_code == 404
