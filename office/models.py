@@ -13,6 +13,7 @@ from office.fuel.models import (
     Meter,
     MeterReading,
 )
+from office.jobs.models import Job, JobFile, JobFileChunk
 from office.once import FormSubmission
 from office.periods.models import SignedOffMonth
 from office.repairs.models import WorkCost, WorkEquipment, WorkOrder
@@ -55,6 +56,9 @@ __all__ = [
     "GeneratorReading",
     "HsRule",
     "IdempotencyKey",
+    "Job",
+    "JobFile",
+    "JobFileChunk",
     "LedgerCheckpoint",
     "LedgerHead",
     "LoginAttempt",

@@ -92,7 +92,15 @@ def build_app(connection: Connection, database_url: str, **overrides: object) ->
         "OFFICE_DATABASE_URL": database_url,
         "OFFICE_PLANNER_SECONDS": "3",
     }
-    settings = {"TESTING": True, "WTF_CSRF_ENABLED": False, **overrides}
+    settings = {
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        # The queue in this process: tests run what it holds with `tests.jobs.run_jobs`, in
+        # their own transaction (one connection: no heartbeat thread beside it).
+        "OFFICE_JOBS_URL": "memory://",
+        "OFFICE_JOBS_HEARTBEAT_SECONDS": 0,
+        **overrides,
+    }
     app = create_app(environ, **settings)
     db.bind_to(app, connection)
     return app
