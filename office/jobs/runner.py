@@ -318,12 +318,14 @@ def execute_job(app: Flask, job_id: int) -> None:
             return
         seconds = app.config["OFFICE_JOBS_HEARTBEAT_SECONDS"]
         try:
-            if seconds:
-                with Heartbeat(app, job_id, context.attempt, seconds) as heartbeat:
-                    context.heartbeat = heartbeat
+            # In the language it was asked in: what it writes and says reads as its pages do.
+            with force_locale(context.locale):
+                if seconds:
+                    with Heartbeat(app, job_id, context.attempt, seconds) as heartbeat:
+                        context.heartbeat = heartbeat
+                        kind.run(context)
+                else:
                     kind.run(context)
-            else:
-                kind.run(context)
         except JobCancelled:
             _end(app, job_id, context.attempt, JobState.CANCELLED, None)
         except JobLost:

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from office.db import db, utcnow
 from office.errors import DomainError
+from office.i18n import current_locale_code
 from office.jobs import services
 from office.jobs.models import JobFile, JobFileChunk
 from office.jobs.queue import queue_of
@@ -20,7 +21,9 @@ from office.jobs.queue import queue_of
 
 def start_job(kind: str, params: dict[str, Any], *, back: str) -> BaseResponse:
     """Record a job of `kind` for the current user (or find the same one still under way) and
-    send the user to its page; on a refusal, back to `back` with the message."""
+    send the user to its page; on a refusal, back to `back` with the message. The job runs
+    in the language of the page that asked for it."""
+    params = {**params, "locale": current_locale_code()}
     running = services.active_job(db.session, kind, params, current_user)
     if running is not None:
         return redirect(url_for("jobs.detail", job_id=running.id), 303)
