@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
-from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,7 +30,7 @@ from office.auth.models import User
 from office.auth.permissions import has_permission
 from office.db import db, utcnow
 from office.errors import DomainError
-from office.i18n import DEFAULT_LANGUAGE, LANGUAGES, _l
+from office.i18n import DEFAULT_LANGUAGE, LANGUAGES, _l, force_locale
 from office.jobs import services
 from office.jobs.kinds import JobKind, kind_of
 from office.jobs.models import JobFile, JobFileChunk, JobState
