@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from office.i18n import _, _l, format_datetime, format_number, register_labels
+from office.i18n import _, _l, format_datetime, format_number, ngettext, register_labels
 from office.jobs.kinds import kind_of
 from office.jobs.models import Job, JobState
 
@@ -80,12 +80,14 @@ def planner_lines(detail: dict[str, Any]) -> list[str]:
     """The planner's search so far: its best plan's objective, the bound and the gap."""
     if "objective" not in detail:
         return []
+    found = int(detail.get("solutions", 1))
     lines = [
-        _(
-            "Best plan so far: objective %(objective)s after %(seconds)s s (%(n)s plans found).",
+        ngettext(
+            "Best plan so far: objective %(objective)s after %(seconds)s s (%(num)d plan found).",
+            "Best plan so far: objective %(objective)s after %(seconds)s s (%(num)d plans found).",
+            found,
             objective=format_number(int(detail["objective"])),
             seconds=f"{float(detail.get('seconds', 0)):.1f}",
-            n=format_number(int(detail.get("solutions", 1))),
         )
     ]
     if detail.get("bound") is not None:
