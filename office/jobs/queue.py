@@ -88,6 +88,11 @@ class JobQueue:
         def daily_cleanup() -> None:
             runner.start_periodic(app, services.CLEANUP_KIND)
 
+        @huey.on_shutdown(name="office.close_storage")
+        def close_storage() -> None:
+            # In each worker thread as it stops: its own connection (PostgreSQL's LISTEN).
+            huey.storage.close()
+
         self.run_task = run_job
         return huey
 
