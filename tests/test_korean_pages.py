@@ -30,6 +30,7 @@ from office.fuel.models import anomaly_message, anomaly_reason
 from office.stock.models import Store, StoreKind, reference_label
 from tests.conftest import log_in
 from tests.factories import make_user
+from tests.jobs import job_id_of
 from tests.security.hostile import arrange_the_rest, seeds
 from tests.test_permissions import allowed
 
@@ -83,6 +84,7 @@ ALLOWED = {
     "HTML",
     "PDF",
     "CSV",
+    "XLSX",
     "JSON",
     "API",
     "HS",
@@ -269,7 +271,26 @@ def test_every_page_in_korean_shows_no_english_of_the_apps_own(app, session, off
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ko"
     log_in(client, office[viewer])
 
-    found, opened = crawl(app, client, viewer, typed_text(session), seeds(session))
+    # A job of the viewer's own, so that its page (and its file's address) is read too; and
+    # the addresses of the exports and the PDF opened as links (their buttons post).
+    asked = (
+        client.post(
+            "/staffing/plan", data={"side": "south", "first_day": "2018-10-01", "days": "7"}
+        )
+        if viewer == "scheduler"
+        else client.post("/deliveries/stock/export.csv")
+    )
+    job = job_id_of(asked)
+    extra = (
+        f"/jobs/{job}",
+        f"/jobs/{job}/download",
+        f"/jobs/{job}.json",
+        "/ledger/export.csv",
+        "/audit/export.xlsx",
+        "/deliveries/stock/export.xlsx",
+        "/reviews/reports/2018-10.pdf",
+    )
+    found, opened = crawl(app, client, viewer, typed_text(session), (*seeds(session), *extra))
 
     report = sorted(f"{word} ({len(where)}×) {min(where)}" for word, where in found.items())
     assert report == [], "English in the Korean pages:\n" + "\n".join(report)
