@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from office.auth.permissions import Permission
 from office.db import utcnow
-from office.i18n import _, _l, office_date
+from office.i18n import _l, ngettext, office_date
 from office.jobs.exports import export_rows
 from office.jobs.kinds import JobKind, register
 from office.jobs.runner import JobContext
@@ -105,7 +105,9 @@ def run_ledger_export(context: JobContext) -> None:
 def describe(params: dict[str, Any]) -> str:
     chosen = sum(1 for value in params.get("filters", {}).values() if value is not None)
     fmt = str(params.get("format", "")).upper()
-    return _("%(format)s, %(n)d filters", format=fmt, n=chosen) if chosen else fmt
+    if not chosen:
+        return fmt
+    return ngettext("%(format)s, %(num)d filter", "%(format)s, %(num)d filters", chosen, format=fmt)
 
 
 register(
