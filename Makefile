@@ -1,4 +1,5 @@
-# The two commands: `make run` serves the app with demo data; `make test` checks the types, then
+# The two commands: `make run` serves the app with demo data and runs a job worker beside it
+# (the planner, the monthly PDF and exports run there); `make test` checks the types, then
 # runs the whole suite.
 # Each sets up what it needs first (virtual environment, packages, translations, database).
 
@@ -25,7 +26,9 @@ run: install $(MO)
 	$(DEV_KEYGEN)
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty
-	@echo "Serving http://$(HOST):$(PORT)/ (Ctrl-C stops)"
+	@echo "Serving http://$(HOST):$(PORT)/ with a job worker beside it (Ctrl-C stops both)"
+	@$(FLASK) jobs worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # The suite runs on every core (pytest-xdist); PYTEST_ARGS="-n 0 ..." runs it in one process.

@@ -7,9 +7,8 @@ and waivers through the services; then bulk-loads ledger entries whose hash chai
 line usage are exactly what `record_drawdown` would have produced (checked with `verify_chain`
 and `check_usage`). It times, through the Flask test client and the real request path, both
 sizes side by side in interleaved rounds: recording a drawdown, reading a waiver, the ledger's
-first page (plain, filtered, from the middle) and the CSV export's first chunk; then the whole
-export. Last it serves the large one with gunicorn and streams the whole export through it.
-See bench/README.md.
+first page (plain, filtered, from the middle) and asking for the CSV export (the request only
+queues a job; `bench/exports.py` times the whole export on a worker). See bench/README.md.
 
 Timing never goes into the tests; this script only prints.
 """
@@ -17,7 +16,6 @@ Timing never goes into the tests; this script only prints.
 from __future__ import annotations
 
 import argparse
-import http.client
 import multiprocessing
 import os
 import platform
@@ -588,6 +586,16 @@ def expect(response: Any, status: int, what: str) -> None:
         raise SystemExit(f"{what}: expected {status}, got {response.status_code}: {body}")
 
 
+def csrf_token(client: FlaskClient, page: str) -> str:
+    """The CSRF token of the forms on `page` (the same for every form of the session)."""
+    import re
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(page).get_data(True))
+    if found is None:
+        raise SystemExit(f"no form with a CSRF token on {page}")
+    return found[1]
+
+
 def build_app(url: str, secret_key: str) -> Flask:
     environ = {"OFFICE_ENV": "development", "SECRET_KEY": secret_key, "OFFICE_DATABASE_URL": url}
     return create_app(environ)
@@ -636,32 +644,6 @@ class Target:
         return f"{self.size:,}"
 
 
-@dataclass
-class Streamed:
-    """Time to the first chunk and to the last, in milliseconds, and what was received."""
-
-    first: float
-    total: float
-    size: int
-    lines: int
-
-
-def stream(client: FlaskClient, url: str) -> Streamed:
-    """GET `url` unbuffered to the end (the test client returns with the first chunk)."""
-    started = time.perf_counter()
-    response = client.get(url, buffered=False)
-    first = time.perf_counter() - started
-    expect(response, 200, url)
-    size = lines = 0
-    try:
-        for chunk in response.response:
-            size += len(chunk)
-            lines += chunk.count(b"\n")
-    finally:
-        response.close()
-    return Streamed(ms(first), ms(time.perf_counter() - started), size, lines)
-
-
 def ledger_filters(target: Target) -> dict[str, str]:
     """Name the ledger queries worth timing, as query strings of /ledger/."""
     fixture = target.fixture
@@ -703,13 +685,14 @@ def probes(target: Target) -> dict[str, Callable[[], float]]:
 
         return probe
 
-    def first_chunk(url: str) -> Callable:
+    def ask(url: str) -> Callable:
+        token = {"csrf_token": csrf_token(target.admin, url)}
+
         def probe() -> float:
             started = time.perf_counter()
-            response = target.admin.get(url, buffered=False)
+            response = target.admin.post(url, data=token)
             elapsed = time.perf_counter() - started
-            expect(response, 200, url)
-            response.close()  # abandon the rest
+            expect(response, 303, url)
             return ms(elapsed)
 
         return probe
@@ -726,10 +709,8 @@ def probes(target: Target) -> dict[str, Callable[[], float]]:
     }
     for name, query in ledger_filters(target).items():
         found[f"GET /ledger/ {name}"] = get(target.admin, f"/ledger/?{query}")
-    found["GET /ledger/export.csv first chunk"] = first_chunk("/ledger/export.csv")
-    found["GET /ledger/export.csv?classification=uncovered first chunk"] = first_chunk(
-        "/ledger/export.csv?classification=uncovered"
-    )
+    # The request records the job (or finds the same one still queued) and answers.
+    found["POST /ledger/export.csv (asks a worker)"] = ask("/ledger/export.csv")
     return found
 
 
@@ -843,45 +824,6 @@ def gunicorn(url: str, secret_key: str, workdir: Path, workers: int) -> Iterator
         log.close()
 
 
-def session_cookie(app: Flask, session_id: str) -> str:
-    """Return the signed session cookie a login leaves, for a plain HTTP client."""
-    serializer = app.session_interface.get_signing_serializer(app)
-    value = serializer.dumps({"_user_id": session_id, "_fresh": True})
-    return f"{app.config['SESSION_COOKIE_NAME']}={value}"
-
-
-def export_over_http(port: int, cookie: str) -> tuple[float, float, int, str]:
-    """GET the CSV export from gunicorn; return ms to first byte and to the end, lines, ending."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    started = time.perf_counter()
-    connection.request("GET", "/ledger/export.csv", headers={"Cookie": cookie})
-    response = connection.getresponse()
-    if response.status != 200:
-        raise SystemExit(f"export through gunicorn: HTTP {response.status}")
-    first = None
-    lines = 0
-    ending = "complete"
-    try:
-        while chunk := response.read1(65536):
-            if first is None:
-                first = time.perf_counter() - started
-            lines += chunk.count(b"\n")
-    except (http.client.IncompleteRead, ConnectionError) as exc:
-        ending = f"cut off ({type(exc).__name__})"
-    total = time.perf_counter() - started
-    connection.close()
-    return ms(first or total), ms(total), lines - 1, ending
-
-
-def export_through_gunicorn(
-    target: Target, secret_key: str, workdir: Path, workers: int
-) -> tuple[float, float, int, str]:
-    """Serve `target` with gunicorn and stream the whole CSV export through it."""
-    with gunicorn(target.fixture.url, secret_key, workdir, workers) as (port, _master):
-        cookie = session_cookie(target.app, target.fixture.admin_session_id)
-        return export_over_http(port, cookie)
-
-
 # --- the report ---------------------------------------------------------------------------
 
 
@@ -897,8 +839,6 @@ def verdict(ratio: float) -> str:
 def summary_lines(
     targets: list[Target],
     timings: dict[str, dict[str, Timing]],
-    exports: dict[str, Streamed],
-    export_http: tuple[float, float, int, str] | None,
 ) -> list[str]:
     """Return the lines of the pasteable summary."""
     a, b = (target.label for target in targets)
@@ -918,7 +858,7 @@ def summary_lines(
     for key, label in (
         ("GET /ledger/ no filter", "ledger first page (GET /ledger/)"),
         ("GET /api/v1/drawdowns (100 newest)", "API first page (GET /api/v1/drawdowns)"),
-        ("GET /ledger/export.csv first chunk", "CSV export first chunk"),
+        ("POST /ledger/export.csv (asks a worker)", "asking for the CSV export"),
     ):
         ratio = large[key].median / small[key].median
         lines.append(
@@ -931,18 +871,6 @@ def summary_lines(
         f"slowest ledger first page at {b}: {slowest.removeprefix('GET /ledger/ ')} "
         f"{pages[slowest].median:.1f} ms ({pages[slowest].median / small[slowest].median:.2f}x)"
     )
-    export = exports[b]
-    lines.append(
-        f"whole CSV export at {b}: {export.total / 1000:.1f} s for {export.lines - 1:,} rows "
-        f"({(export.lines - 1) / (export.total / 1000):,.0f} rows/s), first chunk after "
-        f"{export.first:.0f} ms"
-    )
-    if export_http is not None:
-        first, total, rows, ending = export_http
-        lines.append(
-            f"CSV export through gunicorn: first byte after {first:.0f} ms, "
-            f"{total / 1000:.1f} s, {rows:,} rows, {ending}"
-        )
     return lines
 
 
@@ -962,10 +890,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests first")
     parser.add_argument("--page-repeats", type=int, default=10, help="timings per other page")
     parser.add_argument("--latency-rounds", type=int, default=5, help="interleaved rounds")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument(
-        "--skip-export", action="store_true", help="no whole export through gunicorn"
-    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary SQLite files")
     parser.add_argument("--seed", type=int, default=1718, help="random seed of the data")
     return parser.parse_args(argv)
@@ -1051,31 +975,6 @@ def main(argv: list[str] | None = None) -> None:
             timings = measure_side_by_side(targets, args)
             print_side_by_side(targets, timings)
 
-            print("\n== Whole CSV export, Flask test client", flush=True)
-            exports = {}
-            for target in targets:
-                export = stream(target.admin, "/ledger/export.csv")
-                exports[target.label] = export
-                rows, entries = export.lines - 1, count_entries(target.engine)
-                print(
-                    f"  at {target.label}: first chunk {export.first:.1f} ms, whole "
-                    f"{export.total / 1000:.2f} s, {rows:,} rows of {entries:,} entries, "
-                    f"{export.size / 1e6:.1f} MB",
-                    flush=True,
-                )
-
-            export_http = None
-            if not args.skip_export:
-                print(
-                    f"\n== Whole CSV export at {targets[1].label} entries through gunicorn "
-                    f"--workers {args.workers}; load average {load_average()}",
-                    flush=True,
-                )
-                for target in targets:
-                    target.engine.dispose()
-                    target.app.extensions["office.db"].engine.dispose()
-                export_http = export_through_gunicorn(targets[1], secret_key, workdir, args.workers)
-
             print()
             for target in targets:
                 checked, seconds = check_ledger(target.engine)
@@ -1087,7 +986,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"\n== Summary ({kind}; loading {args.entries:,} entries took "
                 f"{load_seconds:.0f} s, verify_chain {verify_seconds:.0f} s)"
             )
-            for line in summary_lines(targets, timings, exports, export_http):
+            for line in summary_lines(targets, timings):
                 print(f"  {line}")
             for target in targets:
                 target.app.extensions["office.db"].engine.dispose()

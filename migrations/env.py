@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from office import config as office_config
 from office.db import UTCDateTime, create_engine_for
+from office.jobs.queue import is_ours
 from office.models import Base
 from office.waivers.units import Quantity
 
@@ -26,6 +27,11 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     if type_ == "type" and isinstance(obj, Quantity):
         return "sa.BigInteger()"  # millionths of the unit
     return False
+
+
+def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    # Huey's tables (the job queue, on PostgreSQL in the app's database) are Huey's to make.
+    return is_ours(name, type_)
 
 
 def check_foreign_keys(*, ctx: MigrationContext, step: Any, **_: Any) -> None:
@@ -53,6 +59,7 @@ def run_on(connection: Connection) -> None:
             render_as_batch=sqlite,
             compare_type=True,
             render_item=render_item,
+            include_name=include_name,
             on_version_apply=[check_foreign_keys] if sqlite else [],
         )
         with context.begin_transaction():

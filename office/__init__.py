@@ -17,6 +17,7 @@ from office.auth.login import init_login
 from office.concurrency import retry_writes
 from office.db import db
 from office.errors import register_error_handlers
+from office.jobs import queue as jobs_queue
 
 csrf = CSRFProtect()
 
@@ -51,6 +52,8 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
     init_login(app)  # before enforce_access: a session is checked before access to a page
     inputs.init_app(app)  # before the blueprints: their rules take its URL converters
     _register_blueprints(app)
+    _register_job_kinds()
+    jobs_queue.init_app(app)
     # Inside the retries: each attempt records its form token or Idempotency-Key anew.
     once.init_app(app)
     idempotency.init_app(app)
@@ -78,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from office.auth.views import users_bp
     from office.fuel.views import bp as operations_bp
     from office.home.views import bp as home_bp
+    from office.jobs.views import bp as jobs_bp
     from office.repairs.views import bp as repairs_bp
     from office.reviews.views import bp as reviews_bp
     from office.staffing.views import bp as staffing_bp
@@ -101,10 +105,22 @@ def _register_blueprints(app: Flask) -> None:
         regimes_bp,
         reviews_bp,
         audit_bp,
+        jobs_bp,
         api_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+
+
+def _register_job_kinds() -> None:
+    """Import each feature's kinds of job, so that web and workers know them all."""
+    import office.alerts.jobs
+    import office.audit.jobs
+    import office.jobs.cleanup
+    import office.reviews.jobs
+    import office.staffing.jobs
+    import office.supplies.jobs
+    import office.waivers.jobs  # noqa: F401
 
 
 def _this_page() -> str:

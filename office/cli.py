@@ -77,7 +77,8 @@ def register(app: Flask) -> None:
     from office.alerts.cli import alerts_cli
     from office.auth.cli import users_cli
     from office.demo import demo_cli
+    from office.jobs.cli import jobs_cli
     from office.waivers.cli import ledger_cli
 
-    for group in (db_cli, users_cli, demo_cli, ledger_cli, alerts_cli):
+    for group in (db_cli, users_cli, demo_cli, ledger_cli, alerts_cli, jobs_cli):
         app.cli.add_command(group)

@@ -5,7 +5,15 @@ Variables:
   OFFICE_DATABASE_URL  SQLAlchemy URL; default an SQLite file under instance/
   SECRET_KEY           signs sessions and CSRF tokens; required in production
   OFFICE_PROXY_COUNT   number of reverse proxies in front of gunicorn (default 0)
-  OFFICE_PLANNER_SECONDS  how long the rotation planner searches (default 12)
+  OFFICE_PLANNER_SECONDS  how long the rotation planner searches (default 12, at most 600: it
+                       runs on a worker, not in a request)
+  OFFICE_JOBS_URL      where the job queue (Huey) keeps its messages: the database's own
+                       PostgreSQL (default on PostgreSQL), or an SQLite file (default beside an
+                       SQLite database: `<database>.jobs`); `memory://` for tests only
+  OFFICE_JOBS_KEEP_DAYS  how long the files jobs leave (exports, PDFs) are kept (default 7)
+  OFFICE_JOBS_CHUNK_KB  the size of the pieces a job's file is stored in (default 1024)
+  OFFICE_JOBS_STALE_SECONDS  a running job whose worker has not been heard of for this long is
+                       retried, or failed (default 120; workers beat every 10 s)
   OFFICE_SESSION_IDLE_MINUTES  a browser session ends after this long without a request
                        (default 30)
   OFFICE_SESSION_HOURS  and this long after its login, however active (default 12)
@@ -89,9 +97,8 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         planner_seconds = float(environ.get("OFFICE_PLANNER_SECONDS", "12"))
     except ValueError:
         planner_seconds = -1
-    if not 1 <= planner_seconds <= 25:
-        # Gunicorn's default timeout is 30 seconds; the search must end well before it.
-        raise ConfigError("OFFICE_PLANNER_SECONDS must be a number from 1 to 25.")
+    if not 1 <= planner_seconds <= 600:
+        raise ConfigError("OFFICE_PLANNER_SECONDS must be a number from 1 to 600.")
 
     idle_minutes = _whole_number(environ, "OFFICE_SESSION_IDLE_MINUTES", 30, 1, 24 * 60)
     session_hours = _whole_number(environ, "OFFICE_SESSION_HOURS", 12, 1, 7 * 24)
@@ -111,6 +118,12 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
             "at it (or give it in OFFICE_LEDGER_KEY)."
         )
     checkpoint_file = environ.get("OFFICE_LEDGER_CHECKPOINT_FILE", "").strip() or None
+    jobs_url = environ.get("OFFICE_JOBS_URL", "").strip() or default_jobs_url(url)
+    if not jobs_url.startswith(("sqlite:", "postgres", "memory:")):
+        raise ConfigError(
+            "OFFICE_JOBS_URL must be a PostgreSQL URL (postgresql://...) or an SQLite one "
+            "(sqlite:///path/to/office-jobs.db)."
+        )
 
     return {
         "OFFICE_ENV": env,
@@ -123,6 +136,18 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         "OFFICE_LEDGER_SIGNING_KEY": signing_key,
         "OFFICE_LEDGER_PUBLIC_KEYS": ledger_public_keys(environ),
         "OFFICE_LEDGER_CHECKPOINT_FILE": checkpoint_file,
+        "OFFICE_JOBS_URL": jobs_url,
+        "OFFICE_JOBS_KEEP": timedelta(
+            days=_whole_number(environ, "OFFICE_JOBS_KEEP_DAYS", 7, 1, 365)
+        ),
+        "OFFICE_JOBS_CHUNK_BYTES": 1024
+        * _whole_number(environ, "OFFICE_JOBS_CHUNK_KB", 1024, 1, 64 * 1024),
+        "OFFICE_JOBS_STALE": timedelta(
+            seconds=_whole_number(environ, "OFFICE_JOBS_STALE_SECONDS", 120, 30, 24 * 3600)
+        ),
+        # How often a worker tells the database it is still at a job; 0 (tests whose app is
+        # bound to one connection) runs no heartbeat thread.
+        "OFFICE_JOBS_HEARTBEAT_SECONDS": 10.0,
         "SESSION_COOKIE_NAME": "office_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -212,6 +237,17 @@ def development_two_factor_key(secret_key: str) -> str:
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"office two-factor secrets"
     ).derive(secret_key.encode("utf-8"))
     return base64.urlsafe_b64encode(derived).decode("ascii")
+
+
+def default_jobs_url(database_url: str) -> str:
+    """Where the queue lives unless OFFICE_JOBS_URL says: in PostgreSQL's own database, or in
+    an SQLite file beside an SQLite database (one machine only)."""
+    url = normalise_database_url(database_url)
+    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        return f"{url}.jobs"
+    if url.startswith("sqlite"):
+        return "memory://"  # an in-memory database: nothing outside this process sees it
+    return url
 
 
 def normalise_database_url(url: str) -> str:

@@ -178,12 +178,15 @@ class Database:
         state.bind = state.writer_bind = connection
         state.session_options = {"join_transaction_mode": "create_savepoint"}
 
-    def writing_session(self) -> Session:
-        """A session of its own for writing outside a request (a command, a job): on SQLite
-        it takes the write lock before it reads, as a writing request's does. The caller
-        closes it (`with db.writing_session() as session:`)."""
+    def new_session(self, *, writes: bool) -> Session:
+        """A session of its own, outside the request's (a worker's short transactions); on
+        SQLite one that `writes` begins with BEGIN IMMEDIATE. The caller closes it."""
         state = self._state()
-        return Session(bind=state.writer_bind, expire_on_commit=False, **state.session_options)
+        return Session(
+            bind=state.writer_bind if writes else state.bind,
+            expire_on_commit=False,
+            **state.session_options,
+        )
 
     def _state(self) -> _State:
         state: _State = current_app.extensions["office.db"]

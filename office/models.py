@@ -14,6 +14,7 @@ from office.fuel.models import (
     Meter,
     MeterReading,
 )
+from office.jobs.models import Job, JobFile, JobFileChunk
 from office.once import FormSubmission
 from office.periods.models import SignedOffMonth
 from office.repairs.models import WorkCost, WorkEquipment, WorkOrder
@@ -56,6 +57,9 @@ __all__ = [
     "GeneratorReading",
     "HsRule",
     "IdempotencyKey",
+    "Job",
+    "JobFile",
+    "JobFileChunk",
     "LedgerCheckpoint",
     "LedgerHead",
     "LoginAttempt",

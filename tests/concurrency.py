@@ -25,6 +25,7 @@ from office.auth import services as auth_services
 from office.auth.models import User
 from office.auth.permissions import Role
 from office.db import db, utcnow
+from office.jobs.queue import queue_of
 from tests.factories import make_user
 
 T = TypeVar("T")
@@ -114,6 +115,7 @@ def office_on(url: str) -> Iterator[Office]:
     try:
         yield office
     finally:
+        queue_of(app).close()
         engine.dispose()
 
 

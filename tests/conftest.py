@@ -18,6 +18,7 @@ from office import create_app
 from office.auth.models import User
 from office.auth.permissions import Role
 from office.db import create_engine_for, db
+from office.jobs.queue import queue_of
 from office.waivers import services
 from office.waivers.models import Regime, Resource
 from tests.concurrency import TEST_SECRET_KEY, Office, logged_in, office_on
@@ -99,7 +100,15 @@ def _new_app(database_url: str, **overrides: object) -> Flask:
         "OFFICE_DATABASE_URL": database_url,
         "OFFICE_PLANNER_SECONDS": "3",
     }
-    settings = {"TESTING": True, "WTF_CSRF_ENABLED": False, **overrides}
+    settings = {
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        # The queue in this process: tests run what it holds with `tests.jobs.run_jobs`, in
+        # their own transaction (one connection: no heartbeat thread beside it).
+        "OFFICE_JOBS_URL": "memory://",
+        "OFFICE_JOBS_HEARTBEAT_SECONDS": 0,
+        **overrides,
+    }
     return create_app(environ, **settings)
 
 
@@ -126,6 +135,7 @@ def app(shared_app: Flask, connection: Connection) -> Iterator[Flask]:
     yield shared_app
     shared_app.config.clear()
     shared_app.config.update(settings)
+    queue_of(shared_app).huey.flush()  # what the test queued and did not run goes with it
 
 
 LEDGER_KEY = Ed25519PrivateKey.generate()

@@ -69,10 +69,30 @@ def test_session_cookie_is_sent_httponly_and_lax(client):
     assert "SameSite=Lax" in cookie
 
 
-@pytest.mark.parametrize("value", ["0", "26", "soon"])
-def test_planner_seconds_must_end_before_the_worker_timeout(tmp_path, value):
+@pytest.mark.parametrize("value", ["0", "601", "soon"])
+def test_planner_seconds_must_be_a_sensible_search_time(tmp_path, value):
     with pytest.raises(ConfigError, match="OFFICE_PLANNER_SECONDS"):
         config.load({"OFFICE_PLANNER_SECONDS": value}, tmp_path)
+
+
+def test_the_planner_may_search_longer_than_a_request_lasts_now_that_it_runs_on_a_worker(
+    tmp_path,
+):
+    assert config.load({"OFFICE_PLANNER_SECONDS": "120"}, tmp_path)["OFFICE_PLANNER_SECONDS"] == 120
+
+
+def test_the_job_queue_lives_beside_an_sqlite_database_and_in_postgresql_itself(tmp_path):
+    beside = config.load({"OFFICE_DATABASE_URL": "sqlite:////srv/office.db"}, tmp_path)
+    assert beside["OFFICE_JOBS_URL"] == "sqlite:////srv/office.db.jobs"
+    url = "postgresql://office@db.example/office"
+    same = config.load({"OFFICE_DATABASE_URL": url}, tmp_path)
+    assert same["OFFICE_JOBS_URL"] == "postgresql+psycopg://office@db.example/office"
+    chosen = config.load(
+        {"OFFICE_DATABASE_URL": url, "OFFICE_JOBS_URL": "sqlite:////var/jobs.db"}, tmp_path
+    )
+    assert chosen["OFFICE_JOBS_URL"] == "sqlite:////var/jobs.db"
+    with pytest.raises(ConfigError, match="OFFICE_JOBS_URL"):
+        config.load({"OFFICE_JOBS_URL": "redis://localhost"}, tmp_path)
 
 
 # --- two-factor sign-in -------------------------------------------------------------------

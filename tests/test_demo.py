@@ -406,6 +406,8 @@ def test_every_month_of_the_story_has_a_report_and_the_months_page_links_only_wo
         if href.endswith(".csv"):
             rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
             assert len(rows) > 1, href
+    # The PDF is printed by a worker: each month's button asks for it.
+    assert (f"/reviews/reports/{today:%Y-%m}.pdf", "PDF") in page.buttons
 
 
 def test_the_waivers_keep_their_2018_references_and_move_their_dates(loaded):

@@ -34,6 +34,7 @@ from office.stock.models import Store, StoreKind, reference_label
 from tests.concurrency import TEST_SECRET_KEY
 from tests.conftest import log_in
 from tests.factories import make_user
+from tests.jobs import job_id_of
 from tests.security.hostile import seeds
 from tests.support import copy_of
 from tests.test_permissions import allowed
@@ -91,6 +92,7 @@ ALLOWED = {
     "HTML",
     "PDF",
     "CSV",
+    "XLSX",
     "JSON",
     "API",
     "HS",
@@ -277,6 +279,8 @@ def office(demo_office_url: str, tmp_path: Path) -> Iterator[KoreanOffice]:
             },
             TESTING=True,
             WTF_CSRF_ENABLED=False,
+            OFFICE_JOBS_URL="memory://",  # the crawl's jobs stay in this process
+            OFFICE_JOBS_HEARTBEAT_SECONDS=0,
         )
         with app.app_context():
             engine = db.engine
@@ -305,7 +309,26 @@ def test_every_page_in_korean_shows_no_english_of_the_apps_own(office, viewer):
     with Session(office.engine) as session:
         typed = typed_text(session)  # the login's browser among them
 
-    found, opened = crawl(app, client, viewer, typed, office.start)
+    # A job of the viewer's own, so that its page (and its file's address) is read too; and
+    # the addresses of the exports and the PDF opened as links (their buttons post).
+    asked = (
+        client.post(
+            "/staffing/plan", data={"side": "south", "first_day": "2018-10-01", "days": "7"}
+        )
+        if viewer == "scheduler"
+        else client.post("/deliveries/stock/export.csv")
+    )
+    job = job_id_of(asked)
+    extra = (
+        f"/jobs/{job}",
+        f"/jobs/{job}/download",
+        f"/jobs/{job}.json",
+        "/ledger/export.csv",
+        "/audit/export.xlsx",
+        "/deliveries/stock/export.xlsx",
+        "/reviews/reports/2018-10.pdf",
+    )
+    found, opened = crawl(app, client, viewer, typed, (*office.start, *extra))
 
     report = sorted(f"{word} ({len(where)}×) {min(where)}" for word, where in found.items())
     assert report == [], "English in the Korean pages:\n" + "\n".join(report)

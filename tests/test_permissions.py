@@ -15,6 +15,7 @@ from office.alerts.models import Notice, NoticeKind
 from office.auth import services
 from office.auth.permissions import Role
 from office.fuel import services as fuel
+from office.jobs.models import Job
 from office.repairs import services as repairs
 from office.staffing.models import PlanProposal, ProposalStatus, Side
 from office.supplies import services as supplies
@@ -84,6 +85,7 @@ EXPECTED: dict[str, object] = {
     "ledger.index": LEDGER_READERS,
     "ledger.detail": LEDGER_READERS,
     "ledger.export": LEDGER_READERS,
+    "ledger.export_page": LEDGER_READERS,
     "ledger.new": ADMINS,
     "ledger.reverse": ADMINS,
     "ledger.screening": LEDGER_READERS,
@@ -142,6 +144,8 @@ EXPECTED: dict[str, object] = {
     "deliveries.index": SUPPLIES_READERS,
     "deliveries.detail": SUPPLIES_READERS,
     "deliveries.stock": SUPPLIES_READERS,
+    "deliveries.stock_export": SUPPLIES_READERS,
+    "deliveries.stock_export_page": SUPPLIES_READERS,
     "deliveries.new": ADMINS,
     "deliveries.update": ADMINS,
     "deliveries.add_line": ADMINS,
@@ -173,9 +177,17 @@ EXPECTED: dict[str, object] = {
     "reviews.sign_off": REVIEWERS,
     "reviews.report": REVIEW_READERS,
     "reviews.report_pdf": REVIEW_READERS,
+    "reviews.print_report": REVIEW_READERS,
     "reviews.report_csv": REVIEW_READERS,
     "audit.index": AUDIT_READERS,
     "audit.export": AUDIT_READERS,
+    "audit.export_page": AUDIT_READERS,
+    # Anyone logged in has jobs; a job that is not theirs is a 404 (tests/jobs).
+    "jobs.index": LOGGED_IN,
+    "jobs.detail": LOGGED_IN,
+    "jobs.status": LOGGED_IN,
+    "jobs.cancel": LOGGED_IN,
+    "jobs.download": LOGGED_IN,
     # The API answers bearer tokens only (tested below with tokens).
     "api.openapi": EVERYONE,
     "api.resources": LEDGER_READERS,
@@ -231,6 +243,8 @@ def arrange(session, viewer_user) -> dict[str, int]:
         plan={"people": [], "stays": [], "nights": []},
     )
     session.add(proposal)
+    job = Job(kind="audit_export", owner_id=token_owner.id, params={}, task_id="t")
+    session.add(job)
     tank = fuel.create_tank(
         session,
         name="T",
@@ -330,6 +344,8 @@ def arrange(session, viewer_user) -> dict[str, int]:
         "token_id": token.id,
         "session_id": other_session.id,
         "filename": "css/office.css",
+        "fmt": "csv",
+        "job_id": job.id,
     }
 
 

@@ -3,7 +3,7 @@ out before its waiver ends, a waiver ending within 30 days, equipment overdue to
 day not signed off after two days), each raised once, and who has put each away.
 
 Revision ID: 0031
-Revises: 0028
+Revises: 0030
 Create Date: 2026-12-05
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0031"
-down_revision: str | Sequence[str] | None = "0028"
+down_revision: str | Sequence[str] | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -23,7 +23,7 @@ def raise_command(day: object) -> None:
     now = utcnow()
     today = day.date() if day is not None else office_date(now)  # type: ignore[attr-defined]
     assert isinstance(today, date)
-    with db.writing_session() as session:
+    with db.new_session(writes=True) as session:
         raised = services.raise_alerts(session, today=today, now=now)
         session.commit()
     click.echo(f"{raised} new notices as of {today.isoformat()}.")

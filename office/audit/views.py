@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import io
-import json
-from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, render_template, request, url_for
 from sqlalchemy import select
 
-from office import exports, inputs
+from office import inputs
 from office.audit import display
-from office.audit.queries import AuditFilters, iter_trail, trail_page
+from office.audit import jobs as audit_jobs
+from office.audit.queries import AuditFilters, trail_page
 from office.auth.access import permission_required
 from office.auth.models import User
 from office.auth.permissions import Permission
-from office.db import db, utcnow
-from office.i18n import _, _l, office_date
+from office.db import db
+from office.i18n import _, _l
+from office.jobs.web import start_job
+
+
+def _query() -> dict[str, Any]:
+    """This request's query arguments, to carry over to another address."""
+    return request.args.to_dict()
+
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -106,44 +111,35 @@ def index() -> Any:
     ), (422 if errors else 200)
 
 
-EXPORT_COLUMNS = ("occurred_at", "actor", "email", "action", "object_type", "object_id", "detail")
-
-
-@bp.get("/export.csv", endpoint="export")
+@bp.get("/export.<any(csv, xlsx):fmt>", endpoint="export_page")
 @permission_required(Permission.VIEW_AUDIT)
-def export() -> Any:
+def export_page(fmt: str) -> Any:
+    """An export's address opened as a link: the page that asks a worker for it."""
+    _filters_given, errors = _filters()
+    if errors:
+        return index()
+    return render_template(
+        "jobs/prepare.html",
+        title=_("Export the audit trail"),
+        what=_(
+            "A worker writes the export (%(format)s) of the rows these filters select.",
+            format=fmt.upper(),
+        ),
+        action=url_for("audit.export", fmt=fmt, **_query()),
+        button=_("Export"),
+        back=url_for("audit.index", **_query()),
+    )
+
+
+@bp.post("/export.<any(csv, xlsx):fmt>", endpoint="export")
+@permission_required(Permission.VIEW_AUDIT)
+def export(fmt: str) -> Any:
+    """Ask a worker for the export of the rows the page's filters select."""
     filters, errors = _filters()
     if errors:
         return index()
-
-    def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = exports.writer(buffer)
-        buffer.write("\ufeff")
-        writer.writerow(EXPORT_COLUMNS)
-        for count, row in enumerate(iter_trail(db.session, filters), start=1):
-            writer.writerow(
-                [
-                    row.occurred_at.isoformat(),
-                    row.actor.email if row.actor else "",
-                    row.email or "",
-                    row.action,
-                    row.object_type or "",
-                    row.object_id or "",
-                    json.dumps(row.detail, ensure_ascii=False, sort_keys=True)
-                    if row.detail
-                    else "",
-                ]
-            )
-            if count % 500 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    stamp = office_date(utcnow()).isoformat()
-    return Response(
-        stream_with_context(lines()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
+    return start_job(
+        audit_jobs.KIND,
+        {"format": fmt, "filters": audit_jobs.filters_to_params(filters)},
+        back=url_for("audit.index", **_query()),
     )

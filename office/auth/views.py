@@ -113,7 +113,15 @@ def _render_account(form: Any = None, token_form: Any = None, new_token: str | N
         this_session=current_session(),
         new_token=new_token,
         action_form=ActionForm(),
+        jobs=_recent_jobs(),
     ), form_status(form, token_form)
+
+
+def _recent_jobs() -> list[Any]:
+    """The user's newest jobs and the files they left (the jobs feature sits above auth)."""
+    from office.jobs.services import jobs_of
+
+    return jobs_of(db.session, current_user, limit=10)
 
 
 @bp.route("/account", methods=["GET", "POST"])

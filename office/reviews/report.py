@@ -148,12 +148,9 @@ class MonthReport:
         return checkpoints.head_token(self.checkpoint) if self.checkpoint else None
 
 
-def build(session: Session, month: date, *, today: date) -> MonthReport:
-    """The report of `month` (its first day); a month in which nothing was recorded has one
-    too, which says so.
-
-    Raises NotFoundError for a month before the office's records begin or after `today`'s.
-    """
+def check_month(month: date, *, today: date) -> date:
+    """Return the first day of `month`, which has a report; raise NotFoundError for a month
+    before the office's records begin or after `today`'s."""
     month = periods.month_of(month)
     if month > periods.month_of(today):
         raise NotFoundError(
@@ -170,6 +167,16 @@ def build(session: Session, month: date, *, today: date) -> MonthReport:
                 month=month.strftime("%Y-%m"),
             )
         )
+    return month
+
+
+def build(session: Session, month: date, *, today: date) -> MonthReport:
+    """The report of `month` (its first day); a month in which nothing was recorded has one
+    too, which says so.
+
+    Raises NotFoundError for a month before the office's records begin or after `today`'s.
+    """
+    month = check_month(month, today=today)
     end = periods.next_month(month) - timedelta(days=1)
     resources = {r.id: r for r in session.scalars(select(Resource))}
     regimes, transfers = _transfers(session, month, end, resources)

@@ -25,9 +25,11 @@ from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
 from office.errors import DomainError
 from office.i18n import _, current_locale_code, office_date
+from office.jobs.web import send_job_file, start_job
 from office.periods import services as periods
 from office.periods.models import SignedOffMonth
 from office.reviews import dashboard as dashboards
+from office.reviews import jobs as report_jobs
 from office.reviews import queries, report, services
 from office.reviews.forms import NoteForm, SignOffForm
 from office.reviews.labels import STATE_TONES
@@ -349,17 +351,36 @@ def month_report(month: str) -> str:
 
 @bp.get("/reports/<month>.pdf", endpoint="report_pdf")
 @permission_required(Permission.VIEW_REVIEW)
-def month_report_pdf(month: str) -> Response:
-    built = report.build(db.session, _month_or_404(month), today=_today())
-    html = render_template("reviews/report.html", report=built, printing=True)
-    pdf = report.pdf(
-        html, static_url=request.url_root + "static/", static_folder=current_app.static_folder
+def month_report_pdf(month: str) -> Any:
+    """The month's PDF when a fresh one was printed; else a page that asks a worker for it."""
+    day = _month_or_404(month)
+    report.check_month(day, today=_today())  # 404 for a month that has no report
+    fresh = report_jobs.fresh_pdf(db.session, day, current_locale_code(), utcnow())
+    if fresh is not None:
+        return send_job_file(fresh)
+    return render_template(
+        "jobs/prepare.html",
+        title=_("Supply-usage report, %(month)s", month=month),
+        what=_("The PDF of this report is printed by a worker; it takes a few seconds."),
+        action=url_for("reviews.print_report", month=month),
+        button=_("Print the PDF"),
+        back=url_for("reviews.report", month=month),
     )
-    name = f"supply-usage-{month}-{current_locale_code()}.pdf"
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+
+
+@bp.post("/reports/<month>.pdf", endpoint="print_report")
+@permission_required(Permission.VIEW_REVIEW)
+def print_report(month: str) -> Any:
+    """Ask a worker to print the month's PDF (or serve a fresh one), in the reader's language."""
+    day = _month_or_404(month)
+    report.check_month(day, today=_today())
+    locale = current_locale_code()
+    if report_jobs.fresh_pdf(db.session, day, locale, utcnow()) is not None:
+        return redirect(url_for("reviews.report_pdf", month=month), 303)
+    return start_job(
+        report_jobs.KIND,
+        report_jobs.params_for(day, locale),
+        back=url_for("reviews.report", month=month),
     )
 
 

@@ -1134,28 +1134,40 @@ def discard_proposal(
     record_event(session, "plan.discarded", actor=actor, target=proposal, at=now)
 
 
-def propose_plan(
-    session: Session,
-    side: Side,
-    first_day: date,
-    n_days: int,
-    *,
-    actor: User | None,
-    now: datetime,
-    time_limit: float = 12.0,
-) -> PlanProposal:
-    """Run the planner over `n_days` from `first_day` and keep its proposal for review.
+@dataclass(frozen=True)
+class PlanInputs:
+    """What the planner works from, read from the database: plain data, so that the search
+    runs outside any transaction (on a worker, for seconds or minutes)."""
 
-    Pinned stays, and stays reaching outside the period, are kept. Raises InvalidInput for a
-    period that is too long, PlanInfeasible naming the rule and day that cannot be met.
-    """
-    from office.staffing import planner
+    side: Side
+    first_day: date
+    last_day: date
+    people: list[checks.Person]
+    rules: checks.SideRules
+    current: checks.Plan
+    fixed: list[Any]  # planner.Fixed
 
+
+def check_plan_period(first_day: date, n_days: int) -> date:
+    """Return the last day of a plan of `n_days` from `first_day`; raise InvalidInput for a
+    period that is too long or outside the office's dates."""
     _check_date(first_day, "first_day")
     if not 1 <= n_days <= MAX_PLAN_DAYS:
         raise InvalidInput(_l("A plan covers 1 to %(n)d days.", n=MAX_PLAN_DAYS), "days")
     last_day = first_day + timedelta(days=n_days - 1)
     _check_date(last_day, "days")
+    return last_day
+
+
+def plan_inputs(session: Session, side: Side, first_day: date, n_days: int) -> PlanInputs:
+    """Read what planning `n_days` from `first_day` needs.
+
+    Pinned stays, and stays reaching outside the period, are kept. Raises InvalidInput for a
+    period that is too long.
+    """
+    from office.staffing import planner
+
+    last_day = check_plan_period(first_day, n_days)
     rules = rules_by_side(session)
     margin = timedelta(days=lookback(rules))
     people, checker_rules, current = load_facts(session, first_day, last_day + margin)
@@ -1172,19 +1184,22 @@ def propose_plan(
         )
         if stay.is_pinned or stay.first_day < first_day or stay.last_day > last_day
     ]
-    result = planner.plan_period(
-        people,
-        checker_rules[side],
-        current,
-        fixed,
-        first_day,
-        last_day,
-        time_limit=time_limit,
-    )
+    return PlanInputs(side, first_day, last_day, people, checker_rules[side], current, fixed)
+
+
+def keep_proposal(
+    session: Session,
+    inputs: PlanInputs,
+    result: Any,  # planner.PlanResult
+    *,
+    actor: User | None,
+    now: datetime,
+) -> PlanProposal:
+    """Keep the planner's `result` over `inputs`' period as a proposal for review."""
     proposal = PlanProposal(
-        side=side,
-        first_day=first_day,
-        last_day=last_day,
+        side=inputs.side,
+        first_day=inputs.first_day,
+        last_day=inputs.last_day,
         status=ProposalStatus.PROPOSED,
         plan={
             "people": result.people,
@@ -1207,8 +1222,39 @@ def propose_plan(
         actor=actor,
         target=proposal,
         at=now,
-        side=side.value,
-        first=first_day.isoformat(),
-        last=last_day.isoformat(),
+        side=inputs.side.value,
+        first=inputs.first_day.isoformat(),
+        last=inputs.last_day.isoformat(),
     )
     return proposal
+
+
+def propose_plan(
+    session: Session,
+    side: Side,
+    first_day: date,
+    n_days: int,
+    *,
+    actor: User | None,
+    now: datetime,
+    time_limit: float = 12.0,
+) -> PlanProposal:
+    """Run the planner over `n_days` from `first_day` and keep its proposal for review, in
+    one go (the app runs it as a job: `office.staffing.jobs`).
+
+    Pinned stays, and stays reaching outside the period, are kept. Raises InvalidInput for a
+    period that is too long, PlanInfeasible naming the rule and day that cannot be met.
+    """
+    from office.staffing import planner
+
+    inputs = plan_inputs(session, side, first_day, n_days)
+    result = planner.plan_period(
+        inputs.people,
+        inputs.rules,
+        inputs.current,
+        inputs.fixed,
+        inputs.first_day,
+        inputs.last_day,
+        time_limit=time_limit,
+    )
+    return keep_proposal(session, inputs, result, actor=actor, now=now)

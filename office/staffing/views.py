@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -29,7 +28,9 @@ from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
 from office.errors import DomainError
 from office.i18n import _, current_locale_code, label, office_date
+from office.jobs.web import start_job
 from office.staffing import ical, labels, queries, services
+from office.staffing import jobs as plan_jobs
 from office.staffing.forms import (
     CrossingStatusForm,
     DutyForm,
@@ -619,22 +620,21 @@ def plan_page() -> Any:
     if request.method == "GET":
         form.side.data, form.first_day.data, form.days.data = "south", _today(), 92
     if form.validate_on_submit():
+        # The search runs on a worker (`office.staffing.jobs`); this page only asks for it.
         try:
-            proposal = services.propose_plan(
-                db.session,
-                Side(form.side.data),
-                form.first_day.data,
-                form.days.data,
-                actor=current_user,
-                now=utcnow(),
-                time_limit=current_app.config["OFFICE_PLANNER_SECONDS"],
-            )
+            services.check_plan_period(form.first_day.data, form.days.data)
         except DomainError as exc:
-            db.session.rollback()
             show_domain_error(form, exc)
         else:
-            db.session.commit()
-            return redirect(url_for("staffing.proposal", proposal_id=proposal.id))
+            return start_job(
+                plan_jobs.KIND,
+                {
+                    "side": Side(form.side.data).value,
+                    "first_day": form.first_day.data.isoformat(),
+                    "days": form.days.data,
+                },
+                back=url_for("staffing.plan"),
+            )
     recent = db.session.scalars(
         select(PlanProposal)
         .order_by(PlanProposal.created_at.desc(), PlanProposal.id.desc())

@@ -20,9 +20,11 @@ from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
 from office.errors import DomainError
 from office.i18n import _, current_locale_code, format_number, label, office_date
+from office.jobs.web import start_job
 from office.stock import queries as stock_queries
 from office.stock import services as stock
 from office.stock.models import StockLot, Store, StoreKind, reference_label
+from office.supplies import jobs as stock_jobs
 from office.supplies import services
 from office.supplies.forms import (
     DayForm,
@@ -46,6 +48,12 @@ from office.waivers.labels import PURPOSE_LABELS, ShownStatus, shown_status
 from office.waivers.models import DrawdownEntry, EntryScreening, Resource, Waiver, WaiverLine
 from office.waivers.queries import status_on
 from office.web import form_status, get_or_404, read_as_of, show_domain_error
+
+
+def _query() -> dict[str, Any]:
+    """This request's query arguments, to carry over to another address."""
+    return request.args.to_dict()
+
 
 bp = Blueprint("deliveries", __name__, url_prefix="/deliveries")
 LOTS_PAGE = 50
@@ -608,6 +616,51 @@ def on_site_stock() -> Any:
         status_of=_status_of(as_of, today),
         as_of=as_of,
         today=today,
+    )
+
+
+def _stock_export_params(fmt: str) -> dict[str, Any]:
+    """The export's parameters from the stock page's own query: its resource and day."""
+    as_of = read_as_of(_today())
+    resource_id = request.args.get("resource", "")
+    chosen = None
+    if resource_id:
+        chosen = inputs.id_from(resource_id)
+        if chosen is None or db.session.get(Resource, chosen) is None:
+            abort(404)
+    return {
+        "format": fmt,
+        "resource_id": chosen,
+        "as_of": as_of.isoformat() if as_of else None,
+    }
+
+
+@bp.get("/stock/export.<any(csv, xlsx):fmt>", endpoint="stock_export_page")
+@permission_required(Permission.VIEW_SUPPLIES)
+def stock_export_page(fmt: str) -> Any:
+    """An export's address opened as a link: the page that asks a worker for it."""
+    _stock_export_params(fmt)
+    return render_template(
+        "jobs/prepare.html",
+        title=_("Export the on-site stock"),
+        what=_(
+            "A worker writes the export (%(format)s) of the lots this page shows.",
+            format=fmt.upper(),
+        ),
+        action=url_for("deliveries.stock_export", fmt=fmt, **_query()),
+        button=_("Export"),
+        back=url_for("deliveries.stock", **_query()),
+    )
+
+
+@bp.post("/stock/export.<any(csv, xlsx):fmt>", endpoint="stock_export")
+@permission_required(Permission.VIEW_SUPPLIES)
+def stock_export(fmt: str) -> Any:
+    """Ask a worker for the export of the lots (of the page's resource, as of its day)."""
+    return start_job(
+        stock_jobs.KIND,
+        _stock_export_params(fmt),
+        back=url_for("deliveries.stock", **_query()),
     )
 
 

@@ -1,20 +1,16 @@
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -22,14 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from office import exports, inputs
+from office import inputs
 from office.auth.access import can_access, permission_required
 from office.auth.forms import ActionForm
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
 from office.errors import DomainError, InvalidInput
 from office.i18n import _, current_locale_code, format_hs_code, office_date
+from office.jobs.web import start_job
 from office.waivers import forms as waiver_forms
+from office.waivers import jobs as ledger_jobs
 from office.waivers import labels, ledger, regimes, screening, services
 from office.waivers.forms import (
     DrawdownForm,
@@ -60,8 +58,6 @@ from office.waivers.queries import (
     NOT_CHECKED,
     LedgerFilters,
     entry_screenings,
-    export_columns,
-    iter_ledger_rows,
     ledger_page,
     lines_under,
     status_on,
@@ -75,6 +71,13 @@ from office.web import form_status, get_or_404, has_errors, read_as_of, show_dom
 
 catalogue_bp = Blueprint("resources", __name__, url_prefix="/resources")
 regimes_bp = Blueprint("regimes", __name__, url_prefix="/regimes")
+
+
+def _query() -> dict[str, Any]:
+    """This request's query arguments, to carry over to another address."""
+    return request.args.to_dict()
+
+
 waivers_bp = Blueprint("waivers", __name__, url_prefix="/waivers")
 ledger_bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
@@ -689,46 +692,39 @@ def ledger_list() -> Any:
     ), form_status(form)
 
 
-@ledger_bp.get("/export.csv")
+@ledger_bp.get("/export.<any(csv, xlsx):fmt>", endpoint="export_page")
 @permission_required(Permission.VIEW_LEDGER)
-def export() -> Any:
+def export_page(fmt: str) -> Any:
+    """An export's address opened as a link: the page that asks a worker for it."""
+    form, _filters = _filters_from_request()
+    if form.errors:
+        return ledger_list()
+    return render_template(
+        "jobs/prepare.html",
+        title=_("Export the ledger"),
+        what=_(
+            "A worker writes the export (%(format)s) of the entries these filters select.",
+            format=fmt.upper(),
+        ),
+        action=url_for("ledger.export", fmt=fmt, **_query()),
+        button=_("Export"),
+        back=url_for("ledger.index", **_query()),
+    )
+
+
+@ledger_bp.post("/export.<any(csv, xlsx):fmt>", endpoint="export")
+@permission_required(Permission.VIEW_LEDGER)
+def export(fmt: str) -> Any:
+    """Ask a worker for the export of the entries the page's filters select."""
     form, filters = _filters_from_request()
     if form.errors:
         # Name what is wrong on the list page rather than export an empty file.
         return ledger_list()
-
-    regimes = all_regimes(db.session)
-    columns = export_columns(regimes)
-
-    def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = exports.writer(buffer)
-        buffer.write("\ufeff")  # so spreadsheet programs read the Korean text as UTF-8
-        writer.writerow(columns)
-        for count, row in enumerate(iter_ledger_rows(db.session, filters, regimes), start=1):
-            writer.writerow([_csv_value(row[column]) for column in columns])
-            if count % 500 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    stamp = office_date(utcnow()).isoformat()
-    return Response(
-        stream_with_context(rows()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="ledger-{stamp}.csv"'},
+    return start_job(
+        ledger_jobs.KIND,
+        {"format": fmt, "filters": ledger_jobs.filters_to_params(filters)},
+        back=url_for("ledger.index", **_query()),
     )
-
-
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format_quantity(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "value"):
-        return value.value
-    return "" if value is None else value
 
 
 # --- what-if screening (office.waivers.screening) -------------------------------------------

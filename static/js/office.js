@@ -109,7 +109,37 @@
     });
   }
 
+  // A job's page follows the job: its state, progress and what it found so far are read
+  // again every second until it ends (without the script the page reloads itself).
+  function followJob() {
+    var box = document.querySelector("[data-job-status]");
+    if (!box || box.hasAttribute("data-finished") || !window.fetch) return;
+    var text = box.querySelector("[data-job-text]");
+    var bar = box.querySelector("progress");
+    function update(job) {
+      if (text.textContent !== job.status_text) text.textContent = job.status_text;
+      if (job.percent === null) bar.removeAttribute("value"); else bar.value = job.percent;
+      bar.hidden = job.finished;
+      box.querySelector("[data-job-detail]").innerHTML = job.detail_html;
+      box.querySelector("[data-job-actions]").innerHTML = job.actions_html;
+      if (job.finished) box.setAttribute("data-finished", "");
+    }
+    function poll() {
+      window.fetch(box.getAttribute("data-job-status"), {
+        credentials: "same-origin", headers: { Accept: "application/json" }
+      }).then(function (response) {
+        if (!response.ok) throw new Error(response.status);
+        return response.json();
+      }).then(function (job) {
+        update(job);
+        if (!job.finished) window.setTimeout(poll, 1000);
+      }).catch(function () { window.setTimeout(poll, 5000); });
+    }
+    window.setTimeout(poll, 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    followJob();
     setUpDates();
     setUpMenu();
     setUpDropdowns();

@@ -4,16 +4,21 @@ reader alone."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
+import time_machine
 from sqlalchemy import select
 
 from office.alerts import services as alerts
+from office.alerts.jobs import ALERTS_KIND
 from office.alerts.models import Notice, NoticeKind
 from office.auth.permissions import Role
 from office.fuel import services as fuel
+from office.jobs import runner
+from office.jobs.models import Job, JobState
 from tests.conftest import log_in
 from tests.factories import NOW, draw, make_user, make_waiver
+from tests.jobs import run_jobs
 from tests.reviews.arrange import OCT, capped_line, must_return_lot, welder
 
 
@@ -177,3 +182,17 @@ def test_the_bell_counts_unread_notices_and_opening_one_reads_it_and_goes_to_its
     assert 'aria-label="Notices: 2 unread"' in home(client)
     assert client.get("/notices/").get_data(as_text=True).count(">unread<") == 2
     assert client.post("/notices/999999/open").status_code == 404
+
+
+def test_the_daily_job_raises_the_alerts_once_a_day_whatever_the_workers(app, session, diesel):
+    line = capped_line(session, diesel, "1000", reference="MOU-A-JOB")
+    draw(session, diesel, "950", line=line, on=date(2018, 10, 1))
+
+    with time_machine.travel(datetime(2018, 10, 1, 21, 0, tzinfo=UTC), tick=False):
+        first = runner.start_periodic(app, ALERTS_KIND)  # 06:00 on the 2nd in Seoul
+        second = runner.start_periodic(app, ALERTS_KIND)  # another worker's scheduler
+        run_jobs(app)
+
+    assert first is not None and second is None
+    assert session.get(Job, first).state is JobState.DONE
+    assert {n.facts.get("waiver") for n in notices(session)} >= {"MOU-A-JOB"}

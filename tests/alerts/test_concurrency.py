@@ -17,7 +17,7 @@ RUNS = 6
 
 def _raise(office: Office) -> int:
     """One worker's run of the daily alerts, in a writing session as the job takes."""
-    with office.app.app_context(), db.writing_session() as session:
+    with office.app.app_context(), db.new_session(writes=True) as session:
         raised = alerts.raise_alerts(session, today=OCT(10), now=NOW)
         session.commit()
         return raised

@@ -96,14 +96,26 @@ def _serve(directory: Path, *demo: str) -> Iterator[str]:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        # A job worker beside the web server, as `make run` starts one (and production runs).
+        worker_log = (directory / "worker.log").open("wb")
+        worker = subprocess.Popen(
+            [*flask, "jobs", "worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=worker_log,
+            stderr=subprocess.STDOUT,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(base, server)
             yield base
         finally:
             server.terminate()
+            worker.terminate()
             server.wait(timeout=15)
+            worker.wait(timeout=75)
             log.close()
+            worker_log.close()
 
 
 @pytest.fixture(scope="session")
@@ -177,7 +189,8 @@ def check_pages(context: Any, urls: list[str]) -> list[str]:
     checker = None
     for url in dict.fromkeys(urls):
         kind = urlsplit(url).netloc + page_kind(url)  # each server's data is its own
-        if kind in CHECKED or url.endswith((".pdf", ".csv", ".ics")) or "/api/" in url:
+        downloads = url.endswith((".pdf", ".csv", ".xlsx", ".ics", "/download"))
+        if kind in CHECKED or downloads or "/api/" in url:
             continue
         CHECKED.add(kind)
         checker = checker or context.new_page()

@@ -66,8 +66,21 @@ def test_scheduler_plans_checks_and_publishes_a_quarter(page):
     page.get_by_label("Side").select_option("south")
     page.get_by_label("First day", exact=True).fill("2019-01-01")
     page.get_by_label("Number of days").fill("92")
-    page.get_by_role("button", name="Propose a plan").click(timeout=PLANNING)
-    page.wait_for_url(re.compile(r"/staffing/plans/\d+$"), timeout=PLANNING)
+    page.get_by_role("button", name="Propose a plan").click()
+    # A worker searches; the job's page follows it without a reload, then links the proposal.
+    page.wait_for_url(re.compile(r"/jobs/\d+$"))
+    job_page = page.url
+    loads: list[str] = []
+    page.on("load", lambda _page: loads.append("load"))
+    expect(page.get_by_role("status")).to_contain_text(re.compile("Waiting for a worker|Running"))
+    screenshot(page, "staffing-plan-job")
+    opened = page.get_by_test_id("job-result")
+    expect(opened).to_be_visible(timeout=PLANNING)
+    expect(page.get_by_role("status")).to_contain_text("Done at")
+    assert loads == [] and page.url == job_page  # it followed the job without reloading
+    screenshot(page, "staffing-plan-job-done")
+    opened.click()
+    page.wait_for_url(re.compile(r"/staffing/plans/\d+$"))
 
     # The demo's rotation runs to 2018-12-31: the plan continues those stays into the quarter.
     expect(page.get_by_role("heading", level=1)).to_have_text(

@@ -20,6 +20,7 @@ from office.i18n import SEOUL
 from office.reviews.models import ItemKind, ReviewAction
 from tests.conftest import log_in
 from tests.factories import PASSWORD, audit_events, draw, make_user, make_waiver, recorded
+from tests.jobs import fetched
 from tests.reviews.arrange import OCT, act, at
 from tests.reviews.pages import read
 
@@ -161,7 +162,7 @@ def test_a_bad_day_is_refused_with_a_message(client, reviewer, query):
     response = client.get(f"/audit/?{query}")
     assert response.status_code == 422
     assert read(response).errors == ["Give the day as YYYY-MM-DD, for example 2018-10-31."]
-    export = client.get(f"/audit/export.csv?{query}")
+    export = client.post(f"/audit/export.csv?{query}")
     assert export.status_code == 422
     assert export.mimetype == "text/html"
 
@@ -169,7 +170,7 @@ def test_a_bad_day_is_refused_with_a_message(client, reviewer, query):
 def test_the_export_holds_the_filtered_trail(client, session, reviewer, flagged, logins):
     act(session, K.DIP_VARIANCE, flagged.dip.id, A.QUERY, reviewer, "Where?")
     log_in(client, reviewer)
-    response = client.get(f"/audit/export.csv?actor={reviewer.id}")
+    response = fetched(client, f"/audit/export.csv?actor={reviewer.id}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="audit-')
     text = response.get_data(as_text=True)
@@ -244,3 +245,4 @@ def test_reviewers_and_superusers_read_the_trail_and_an_office_administrator_doe
         log_in(client, user)
         assert client.get("/audit/").status_code == status, user
         assert client.get("/audit/export.csv").status_code == status, user
+        assert client.post("/audit/export.xlsx").status_code == (303 if status == 200 else 403)

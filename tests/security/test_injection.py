@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from office import create_app
 from office.auth.models import User
 from office.db import db
+from office.jobs.queue import queue_of
 from tests.concurrency import TEST_SECRET_KEY, logged_in
 from tests.security.hostile import (
     NOT_SHOWN,
@@ -98,6 +99,7 @@ def hostile(demo_office_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
         try:
             yield Hostile(app, engine, injected, crawls)
         finally:
+            queue_of(app).close()
             engine.dispose()
 
 

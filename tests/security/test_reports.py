@@ -15,6 +15,7 @@ from office.auth.permissions import Role
 from office.reviews import report
 from tests.conftest import log_in
 from tests.factories import draw, make_resource, make_user, make_waiver
+from tests.jobs import fetched
 
 IMAGE = '<img src="http://evil.example/pixel.png">'
 
@@ -54,7 +55,7 @@ def pdf_text(data: bytes) -> str:
 def test_a_resource_named_like_an_image_is_printed_as_text(client, session, october, outbound):
     log_in(client, make_user(session, Role.REVIEWER))
 
-    response = client.get("/reviews/reports/2018-10.pdf")
+    response = fetched(client, "/reviews/reports/2018-10.pdf")
 
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
@@ -104,11 +105,15 @@ def test_a_pdf_that_cannot_be_printed_is_a_clear_message_not_a_500(
     monkeypatch.setattr(HTML, "write_pdf", broken)
     log_in(client, make_user(session, Role.REVIEWER))
 
-    response = client.get("/reviews/reports/2018-10.pdf")
+    response = fetched(client, "/reviews/reports/2018-10.pdf")
 
-    assert response.status_code == 422
-    assert "could not be printed to PDF" in response.get_data(as_text=True)
+    # The job failed, once (printing again would fail again), and says why on its page.
+    assert response.status_code == 404
+    assert "This job failed: it left no file." in response.get_data(as_text=True)
     assert "Content-Security-Policy" in response.headers
+    job = client.get(response.request.path.removesuffix("/download") + ".json").get_json()
+    assert job["state"] == "failed"
+    assert "could not be printed to PDF" in job["detail_html"]
     # The month's other reports still work.
     assert client.get("/reviews/reports/2018-10").status_code == 200
     assert client.get("/reviews/reports/2018-10.csv").status_code == 200

@@ -33,6 +33,7 @@ from office.staffing.models import (
 )
 from tests.conftest import log_in
 from tests.factories import NOW, make_person, make_user, stay
+from tests.jobs import job_id_of, run_jobs
 
 
 def OCT(day: int) -> date:
@@ -1750,7 +1751,21 @@ def small_rules(session) -> None:
 
 
 def plan(client, first: str = "2018-10-01", days: str = "10", side: str = "south"):
-    return client.post("/staffing/plan", data={"side": side, "first_day": first, "days": days})
+    """Ask for a plan, and let the worker search for it; return the answer to the request
+    (the job's page, or the form refused)."""
+    response = client.post("/staffing/plan", data={"side": side, "first_day": first, "days": days})
+    if response.status_code == 303:
+        run_jobs(client.application)
+    return response
+
+
+def proposal_link(client, response) -> str:
+    """Where the plan's job, done, links to: its proposal."""
+    shown = client.get(f"/jobs/{job_id_of(response)}.json").get_json()
+    assert shown["state"] == "done", shown
+    found = re.search(r'href="(/staffing/plans/\d+)"', shown["actions_html"])
+    assert found, shown["actions_html"]
+    return found[1]
 
 
 def ranges(days: set[date]) -> str:
@@ -1785,12 +1800,12 @@ def test_planning_shows_the_proposal_as_changes_to_the_current_plan(as_scheduler
     response = plan(as_scheduler)
 
     proposal = session.scalars(select(PlanProposal)).one()
-    assert response.status_code == 302
-    assert response.location == f"/staffing/plans/{proposal.id}"
+    assert response.status_code == 303
+    assert proposal_link(as_scheduler, response) == f"/staffing/plans/{proposal.id}"
     assert proposal.status is ProposalStatus.PROPOSED
     assert count(session, Stay) == 2  # nothing changes before accepting
 
-    page = read(as_scheduler.get(response.location))
+    page = read(as_scheduler.get(f"/staffing/plans/{proposal.id}"))
     assert page.headings[0] == "Proposed plan: South, 2018-10-01 – 2018-10-10"
     period = span(OCT(1), OCT(10))
     current = {crew[0].id: span(OCT(1), OCT(8)), crew[1].id: span(OCT(4), OCT(5))}
@@ -1882,11 +1897,11 @@ def test_a_plan_no_one_can_meet_names_the_rule_and_the_day(as_scheduler, session
 
     response = plan(as_scheduler, days="7")
 
-    assert response.status_code == 422
-    page = read(response)
-    assert page.form_errors == ["Only 2 officials are available on 2018-10-01; the minimum is 3."]
-    assert page.values["first_day"] == "2018-10-01"
-    assert page.values["days"] == "7"
+    shown = as_scheduler.get(f"/jobs/{job_id_of(response)}.json").get_json()
+    assert shown["state"] == "failed"
+    assert (
+        "Only 2 officials are available on 2018-10-01; the minimum is 3." in (shown["detail_html"])
+    )
     assert count(session, PlanProposal) == 0
 
 

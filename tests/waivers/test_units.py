@@ -22,6 +22,7 @@ from office.waivers.units import (
 )
 from tests.conftest import log_in
 from tests.factories import draw, make_resource, make_user, make_waiver
+from tests.jobs import fetched
 from tests.security.test_reports import pdf_text
 
 DIESEL_BPT = Decimal("7.23")
@@ -163,7 +164,7 @@ def test_the_monthly_pdf_counts_pieces_in_korean(app, session):
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ko"
     log_in(client, make_user(session, Role.REVIEWER))
 
-    response = client.get("/reviews/reports/2018-10.pdf")
+    response = fetched(client, "/reviews/reports/2018-10.pdf")
 
     assert response.status_code == 200
     text = pdf_text(response.data)
