@@ -152,7 +152,7 @@ class Page(HTMLParser):
         elif tag == "form":
             self._in_form = True
             self.forms.append(Form(attributes.get("action", ""), attributes.get("method", "get")))
-        elif tag == "svg":
+        elif tag == "svg" and attributes.get("aria-hidden") != "true":  # not an icon
             self.charts.append(attributes.get("aria-label", ""))
         elif tag == "rect":
             self.bars += 1
