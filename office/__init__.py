@@ -76,6 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     from office.auth.two_factor_views import bp as two_factor_bp
     from office.auth.views import bp as auth_bp
     from office.auth.views import users_bp
+    from office.documents.views import bp as documents_bp
     from office.fuel.views import bp as operations_bp
     from office.home.views import bp as home_bp
     from office.repairs.views import bp as repairs_bp
@@ -100,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
         catalogue_bp,
         regimes_bp,
         reviews_bp,
+        documents_bp,
         audit_bp,
         api_bp,
     )

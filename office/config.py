@@ -21,6 +21,7 @@ Variables:
                        before a rotation, or the only keys of a machine that verifies
   OFFICE_LEDGER_CHECKPOINT_FILE  a file, kept apart from the database, to which every
                        checkpoint is appended as a line of JSON
+  OFFICE_MAX_UPLOAD_MB  the largest document accepted, in MB (default 25, from 1 to 200)
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ ENVIRONMENTS = ("development", "production")
 # Who may be required to sign in with a second factor: a role, or the superuser flag.
 TWO_FACTOR_SUBJECTS = ("admin", "scheduler", "reviewer", "superuser")
 PRODUCTION_TWO_FACTOR_ROLES = frozenset({"reviewer", "superuser"})
+UPLOAD_MARGIN_MB = 1
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +113,7 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
             "at it (or give it in OFFICE_LEDGER_KEY)."
         )
     checkpoint_file = environ.get("OFFICE_LEDGER_CHECKPOINT_FILE", "").strip() or None
+    max_upload_mb = _whole_number(environ, "OFFICE_MAX_UPLOAD_MB", 25, 1, 200)
 
     return {
         "OFFICE_ENV": env,
@@ -123,6 +126,10 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         "OFFICE_LEDGER_SIGNING_KEY": signing_key,
         "OFFICE_LEDGER_PUBLIC_KEYS": ledger_public_keys(environ),
         "OFFICE_LEDGER_CHECKPOINT_FILE": checkpoint_file,
+        "OFFICE_MAX_UPLOAD_MB": max_upload_mb,
+        # A request larger than the largest document and a margin for the form around it is
+        # refused before it is read (413); a file between the two is refused by its check.
+        "MAX_CONTENT_LENGTH": (max_upload_mb + UPLOAD_MARGIN_MB) * 1024 * 1024,
         "SESSION_COOKIE_NAME": "office_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -140,7 +147,6 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         # Forms such as the daily log stay open for a long time; the token lives as long as
         # the session instead of expiring after an hour.
         "WTF_CSRF_TIME_LIMIT": None,
-        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "ko",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Seoul",
     }
