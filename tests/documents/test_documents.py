@@ -584,7 +584,7 @@ def test_the_documents_read_in_korean(client, session, reviewer, waiver):
     refused = attach_letter(client, waiver, data=HTML).get_data(as_text=True)
 
     assert "면제 서한" in waiver_page and "문서" in waiver_page
-    assert "다운로드" in detail
+    assert "내려받기" in detail and "형식" in detail
     assert "letter.pdf" in refused and "PDF" in refused and "is not" not in refused
 
 
