@@ -129,6 +129,8 @@ def upload(record_type: str, key: str) -> Any:
             )
         except DomainError as exc:
             db.session.rollback()
+            if exc.status_code == 404:  # the record went meanwhile (a draft's line removed)
+                abort(404)
             show_domain_error(form, exc)
         else:
             db.session.commit()
