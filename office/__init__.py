@@ -51,6 +51,9 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
     init_login(app)  # before enforce_access: a session is checked before access to a page
     inputs.init_app(app)  # before the blueprints: their rules take its URL converters
     _register_blueprints(app)
+    from office.documents.views import allow_uploads
+
+    allow_uploads(app)  # before every check that reads a form
     # Inside the retries: each attempt records its form token or Idempotency-Key anew.
     once.init_app(app)
     idempotency.init_app(app)

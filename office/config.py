@@ -47,7 +47,6 @@ ENVIRONMENTS = ("development", "production")
 # Who may be required to sign in with a second factor: a role, or the superuser flag.
 TWO_FACTOR_SUBJECTS = ("admin", "scheduler", "reviewer", "superuser")
 PRODUCTION_TWO_FACTOR_ROLES = frozenset({"reviewer", "superuser"})
-UPLOAD_MARGIN_MB = 1
 
 logger = logging.getLogger(__name__)
 
@@ -126,10 +125,9 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         "OFFICE_LEDGER_SIGNING_KEY": signing_key,
         "OFFICE_LEDGER_PUBLIC_KEYS": ledger_public_keys(environ),
         "OFFICE_LEDGER_CHECKPOINT_FILE": checkpoint_file,
+        # The largest document; its upload may be this and a margin for the form around it
+        # (`office.documents.views.allow_uploads`); other requests keep MAX_CONTENT_LENGTH.
         "OFFICE_MAX_UPLOAD_MB": max_upload_mb,
-        # A request larger than the largest document and a margin for the form around it is
-        # refused before it is read (413); a file between the two is refused by its check.
-        "MAX_CONTENT_LENGTH": (max_upload_mb + UPLOAD_MARGIN_MB) * 1024 * 1024,
         "SESSION_COOKIE_NAME": "office_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -147,6 +145,7 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         # Forms such as the daily log stay open for a long time; the token lives as long as
         # the session instead of expiring after an hour.
         "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "ko",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Seoul",
     }

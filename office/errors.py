@@ -92,16 +92,7 @@ def _http_error(exc: HTTPException) -> Any:
             _page(status, _("This address does not accept that kind of request."))
         )
     elif status == 413:
-        from flask import current_app
-
-        return _page(
-            status,
-            _(
-                "The upload is too large: the office keeps files of up to %(max)d MB. Make "
-                "the file smaller (scan at a lower resolution, split it) and attach it again.",
-                max=current_app.config.get("OFFICE_MAX_UPLOAD_MB", 25),
-            ),
-        )
+        return _page(status, _("The upload is too large."))
     elif status not in (400, 403, 404, 500):
         return _page(status, exc.description)
     else:

@@ -15,11 +15,13 @@ from urllib.parse import quote
 
 from flask import (
     Blueprint,
+    Flask,
     Response,
     abort,
     flash,
     redirect,
     render_template,
+    request,
     stream_with_context,
     url_for,
 )
@@ -38,11 +40,39 @@ from office.web import form_status, show_domain_error
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
-# What a file sent back may do in a browser: nothing. It is never a page of this site.
+UPLOADS = frozenset({"documents.upload", "documents.supersede"})
+# Room for the form around the file (its other fields, the multipart boundaries).
+UPLOAD_MARGIN = MEGABYTE
+
+
+def allow_uploads(app: Flask) -> None:
+    """Let a document's upload be as large as OFFICE_MAX_UPLOAD_MB and the form around it;
+    every other request keeps the app's MAX_CONTENT_LENGTH. First of all the app's checks:
+    the CSRF check and the one-time token read the form, and the limit applies from the
+    first read. Larger is refused before it is read (413, `too_large`); a file between the
+    setting and the margin is refused by its own check, by name."""
+
+    def larger_for_uploads() -> None:
+        if request.endpoint in UPLOADS:
+            request.max_content_length = panels.max_upload_bytes() + UPLOAD_MARGIN
+
+    app.before_request_funcs.setdefault(None, []).insert(0, larger_for_uploads)
+
+
+@bp.errorhandler(413)
+def too_large(exc: Exception) -> Any:
+    message = _(
+        "The upload is too large: the office keeps files of up to %(max)d MB. Make the file "
+        "smaller (scan at a lower resolution, split it) and attach it again.",
+        max=panels.max_upload_mb(),
+    )
+    return render_template("errors/generic.html", status=413, message=message), 413
+
+
+# What a file sent back may do in a browser: nothing. It is never a page of this site, even
+# opened in a tab: sandboxed, it has an origin of its own. (Chromium's PDF viewer still shows
+# a PDF so sent, and an image is an image.)
 FILE_POLICY = "default-src 'none'; sandbox; frame-ancestors 'none'"
-# A PDF opened in the browser's viewer: a sandboxed document gets no viewer in Chromium, so
-# the PDF keeps the viewer and may load nothing and run nothing of ours.
-PDF_POLICY = "default-src 'none'; object-src 'self'; frame-ancestors 'none'"
 
 
 @bp.app_context_processor
@@ -239,9 +269,7 @@ def _send(document: Document, *, inline: bool) -> Response:
         "inline" if inline else "attachment", document.filename
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = (
-        PDF_POLICY if inline and document.media_type == PDF else FILE_POLICY
-    )
+    response.headers["Content-Security-Policy"] = FILE_POLICY
     # The file's SHA-256 as recorded (RFC 9530), for whoever checks what they received.
     digest = base64.b64encode(bytes.fromhex(document.sha256)).decode("ascii")
     response.headers["Repr-Digest"] = f"sha-256=:{digest}:"

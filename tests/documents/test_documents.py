@@ -113,6 +113,11 @@ def test_a_file_is_served_as_a_download_that_no_browser_renders_as_a_page(
     )
     assert "sandbox" in response.headers["Content-Security-Policy"]
     assert "no-store" in response.headers["Cache-Control"]
+    opened = fetch(client, f"/documents/{document.id}/view")  # a PDF, in the browser's viewer
+    assert opened.mimetype == "application/pdf" and opened.get_data() == PDF
+    assert opened.headers["Content-Disposition"].startswith("inline;")
+    assert "sandbox" in opened.headers["Content-Security-Policy"]
+    assert opened.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_an_image_is_shown_in_its_page_and_a_csv_only_downloads(client, session, admin):
@@ -341,8 +346,7 @@ def test_a_bad_file_is_refused_with_its_reason_and_nothing_is_stored(
 def test_a_file_over_the_limit_is_refused_and_a_request_far_over_it_is_413(
     app, client, session, reviewer, waiver
 ):
-    app.config["OFFICE_MAX_UPLOAD_MB"] = 1
-    app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    app.config["OFFICE_MAX_UPLOAD_MB"] = 1  # an upload may be 2 MB, its form included
     log_in(client, reviewer)
 
     over = attach_letter(client, waiver, data=big_pdf(1024 * 1024 + 1), filename="big.pdf")
@@ -353,6 +357,22 @@ def test_a_file_over_the_limit_is_refused_and_a_request_far_over_it_is_413(
     assert far_over.status_code == 413
     assert "files of up to 1 MB" in far_over.get_data(as_text=True)
     assert stored(session) == (0, 0)
+
+
+def test_an_upload_may_be_larger_than_any_other_request(app, client, session, reviewer, waiver):
+    """Other requests keep the app's limit (16 MB): a form or a JSON body that large is no
+    honest request; only a document's upload may be as large as its setting."""
+    app.config["OFFICE_MAX_UPLOAD_MB"] = 4
+    app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    log_in(client, reviewer)
+    data = big_pdf(3 * 1024 * 1024)
+
+    attached = attach_letter(client, waiver, data=data, filename="scan.pdf")
+    elsewhere = client.post(f"/waivers/{waiver.id}", data={"title": "x" * (3 * 1024 * 1024)})
+
+    assert attached.status_code == 302
+    assert elsewhere.status_code == 413
+    assert stored(session)[0] == 1
 
 
 @pytest.mark.parametrize(
@@ -608,3 +628,16 @@ def test_the_database_refuses_to_change_or_remove_a_stored_file(client, session,
             session.execute(statement)
 
     assert session.execute(text("SELECT count(*) FROM document_chunks")).scalar() == 1
+
+
+def test_the_largest_upload_is_a_setting(tmp_path):
+    from office import config
+
+    def load(**environ: str) -> dict:
+        return config.load({"SECRET_KEY": "k" * 40, **environ}, tmp_path)
+
+    assert load()["OFFICE_MAX_UPLOAD_MB"] == 25
+    assert load(OFFICE_MAX_UPLOAD_MB="40")["OFFICE_MAX_UPLOAD_MB"] == 40
+    for wrong in ("0", "201", "25MB"):
+        with pytest.raises(config.ConfigError, match="OFFICE_MAX_UPLOAD_MB"):
+            load(OFFICE_MAX_UPLOAD_MB=wrong)
