@@ -54,6 +54,9 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
     _register_blueprints(app)
     _register_job_kinds()
     jobs_queue.init_app(app)
+    from office.documents.views import allow_uploads
+
+    allow_uploads(app)  # before every check that reads a form
     # Inside the retries: each attempt records its form token or Idempotency-Key anew.
     once.init_app(app)
     idempotency.init_app(app)
@@ -79,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     from office.auth.two_factor_views import bp as two_factor_bp
     from office.auth.views import bp as auth_bp
     from office.auth.views import users_bp
+    from office.documents.views import bp as documents_bp
     from office.fuel.views import bp as operations_bp
     from office.home.views import bp as home_bp
     from office.jobs.views import bp as jobs_bp
@@ -104,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
         catalogue_bp,
         regimes_bp,
         reviews_bp,
+        documents_bp,
         audit_bp,
         jobs_bp,
         api_bp,

@@ -17,8 +17,10 @@ lower one:
    in it, exclusive by its sign-off, `office.periods.services`); and the email of a login
    attempt, then its client network (exclusive, `office.auth.services.lock_login`);
 2. the day's log (`daily_logs`, one row per day, created on the first write of the day);
-3. the record acted on: a delivery, a stock movement being voided, a meter, a generator, a
-   work order, a review item, a waiver whose lines or status change, the catalogue (an
+3. the record acted on: a delivery (also when a document is attached to one of its lines),
+   a stock movement being voided, a meter, a generator, a work order, a review item (also
+   when its thread's first document opens it), a document replaced or withdrawn, a waiver
+   whose lines or status change, the catalogue (an
    advisory lock: resources and HS rules, whose control classes follow each other), the
    active superusers, a user's two-factor credential (then the recovery code spent); for
    staffing, the side's rules row (every change to a side's roster,

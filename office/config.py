@@ -29,6 +29,7 @@ Variables:
                        before a rotation, or the only keys of a machine that verifies
   OFFICE_LEDGER_CHECKPOINT_FILE  a file, kept apart from the database, to which every
                        checkpoint is appended as a line of JSON
+  OFFICE_MAX_UPLOAD_MB  the largest document accepted, in MB (default 25, from 1 to 200)
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
             "OFFICE_JOBS_URL must be a PostgreSQL URL (postgresql://...) or an SQLite one "
             "(sqlite:///path/to/office-jobs.db)."
         )
+    max_upload_mb = _whole_number(environ, "OFFICE_MAX_UPLOAD_MB", 25, 1, 200)
 
     return {
         "OFFICE_ENV": env,
@@ -148,6 +150,9 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         # How often a worker tells the database it is still at a job; 0 (tests whose app is
         # bound to one connection) runs no heartbeat thread.
         "OFFICE_JOBS_HEARTBEAT_SECONDS": 10.0,
+        # The largest document; its upload may be this and a margin for the form around it
+        # (`office.documents.views.allow_uploads`); other requests keep MAX_CONTENT_LENGTH.
+        "OFFICE_MAX_UPLOAD_MB": max_upload_mb,
         "SESSION_COOKIE_NAME": "office_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -146,6 +146,7 @@ def load(
     as it happened, in 2018); the caller commits. With a signing key in `ledger_keys`, the
     month signed off signs the ledger's head, and so does the end."""
     calendar = calendar or StoryCalendar.historical(utcnow())
+    from office.documents import demo as documents_demo
     from office.fuel import demo as fuel_demo
     from office.reviews import demo as reviews_demo
     from office.staffing import demo as staffing_demo
@@ -185,6 +186,7 @@ def load(
         ledger_keys=ledger_keys,
     )
     timeline.run()
+    documents_demo.load(session, admin=admin, reviewer=reviewer, calendar=calendar)
     if ledger_keys is not None:
         make_checkpoint(session, ledger_keys, kind=CheckpointKind.DAILY, now=calendar.now)
     # As the daily job would have raised them this morning.

@@ -5,6 +5,7 @@ from office.api.models import IdempotencyKey
 from office.audit.models import AuditEvent
 from office.auth.models import ApiToken, LoginAttempt, RecoveryCode, TwoFactorCredential, User
 from office.db import Base
+from office.documents.models import Document, DocumentChunk
 from office.fuel.models import (
     DailyLog,
     DailyLogEvent,
@@ -50,6 +51,8 @@ __all__ = [
     "Delivery",
     "DeliveryLine",
     "DipReading",
+    "Document",
+    "DocumentChunk",
     "DrawdownEntry",
     "DutyShift",
     "FormSubmission",

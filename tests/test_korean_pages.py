@@ -56,6 +56,7 @@ TYPED = {
     ),
     "delivery_lines": ("description", "hs_code_reason", "override_reason"),
     "drawdown_entries": ("note", "override_reason", "reversal_reason"),
+    "documents": ("title", "filename", "withdrawn_reason"),
     "daily_logs": ("incidents", "notes"),
     "dip_readings": ("void_reason",),
     "generator_readings": ("void_reason",),
@@ -95,6 +96,15 @@ ALLOWED = {
     "XLSX",
     "JSON",
     "API",
+    "KB",  # a file's size
+    "MB",
+    "JPEG",  # the kinds of file the office keeps, by their own names
+    "PNG",
+    "HEIC",
+    "Word",
+    "Excel",
+    "PowerPoint",
+    "UTF",
     "HS",
     "YYYY",
     "MM",

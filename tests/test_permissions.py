@@ -4,6 +4,7 @@ The table below is the specification. A route missing from it fails the coverage
 page cannot ship without someone deciding who may open it.
 """
 
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -14,6 +15,9 @@ from office.alerts import services as alerts
 from office.alerts.models import Notice, NoticeKind
 from office.auth import services
 from office.auth.permissions import Role
+from office.documents import services as documents
+from office.documents.demo import pdf_file
+from office.documents.models import RecordType
 from office.fuel import services as fuel
 from office.jobs.models import Job
 from office.repairs import services as repairs
@@ -179,6 +183,15 @@ EXPECTED: dict[str, object] = {
     "reviews.report_pdf": REVIEW_READERS,
     "reviews.print_report": REVIEW_READERS,
     "reviews.report_csv": REVIEW_READERS,
+    # Documents follow their record, here a waiver: who may see it reads its documents, who
+    # may change it attaches; to anyone else they are not there (404, counted as refused).
+    "documents.record": LEDGER_READERS,
+    "documents.upload": REVIEWERS,
+    "documents.detail": LEDGER_READERS,
+    "documents.download": LEDGER_READERS,
+    "documents.preview": LEDGER_READERS,
+    "documents.supersede": REVIEWERS,
+    "documents.withdraw": REVIEWERS,
     "audit.index": AUDIT_READERS,
     "audit.export": AUDIT_READERS,
     "audit.export_page": AUDIT_READERS,
@@ -315,8 +328,23 @@ def arrange(session, viewer_user) -> dict[str, int]:
         raised_at=NOW,
     )
     session.add(notice)
+    letter = documents.attach_to(
+        session,
+        RecordType.WAIVER,
+        waiver.id,
+        io.BytesIO(pdf_file(["Exemption letter"])),
+        "letter.pdf",
+        title="Exemption letter",
+        kind="exemption_letter",
+        actor=token_owner,
+        now=NOW,
+        max_bytes=1024 * 1024,
+    )
     session.commit()
     return {
+        "record_type": "waiver",
+        "key": str(waiver.id),
+        "document_id": letter.id,
         "notice_id": notice.id,
         "kind": "override",
         "source_id": entry.id,
@@ -364,6 +392,8 @@ def routes(app, api: bool):
 
 
 def outcome(response, endpoint: str) -> str:
+    if response.status_code == 404 and endpoint.startswith("documents."):
+        return "forbidden"  # a document of a record one may not see is not there for them
     if response.status_code in (401, 403):
         return "forbidden" if response.status_code == 403 else "login"
     if response.status_code >= 500:

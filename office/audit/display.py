@@ -20,6 +20,8 @@ from office.audit.queries import TrailRow
 from office.auth.access import can_access
 from office.auth.models import User
 from office.auth.permissions import Role, role_label
+from office.documents import labels as _document_labels  # noqa: F401 (names its kinds)
+from office.documents.models import Document, DocumentKind, RecordType
 from office.fuel.forms import ACTION_LABELS as DAY_ACTION_LABELS
 from office.fuel.forms import USE_LABELS
 from office.fuel.models import DailyLog, Generator, Meter, MeterReading
@@ -109,6 +111,9 @@ ACTION_LABELS = {
     "work_order.cost": _l("Cost recorded on a work order"),
     "work_order.equipment": _l("Equipment assigned to a work order"),
     "month.signed_off": _l("Month signed off"),
+    "document.attached": _l("Document attached"),
+    "document.superseded": _l("Document replaced by a new version"),
+    "document.withdrawn": _l("Document withdrawn"),
     "staff.saved": _l("Person saved"),
     "staff.imported": _l("Roster imported"),
     "staff.feed_renewed": _l("Calendar link renewed"),
@@ -256,6 +261,10 @@ _TARGETS: dict[str, tuple[type[Any], Callable[[Any], Target]]] = {
         lambda w: Target(w.number, "repairs.detail", {"work_order_id": w.id}),
     ),
     "ReviewItem": (ReviewItem, _review),
+    "Document": (
+        Document,
+        lambda d: Target(d.title, "documents.detail", {"document_id": d.id}),
+    ),
     "StaffMember": (
         StaffMember,
         lambda p: Target(p.name_ko, "staffing.person", {"person_id": p.id}),
@@ -288,6 +297,7 @@ TYPE_LABELS = {
     "StockMovement": _l("stock movement"),
     "WorkOrder": _l("work order"),
     "ReviewItem": _l("review item"),
+    "Document": _l("document"),
     "StaffMember": _l("person"),
     "Stay": _l("stay"),
     "CrossingList": _l("crossing list"),
@@ -345,6 +355,7 @@ DETAIL_LABELS = {
     "default_control": _l("Control of other goods"),
     "effective_on": _l("Effective on"),
     "email": _l("Email"),
+    "filename": _l("File"),
     "first": _l("First day"),
     "from_status": _l("From"),
     "generator": _l("Generator"),
@@ -361,6 +372,7 @@ DETAIL_LABELS = {
     "lot": _l("Lot"),
     "max_headcount": _l("Most people on site"),
     "measured": _l("Measured"),
+    "media_type": _l("Type"),
     "meter": _l("Meter"),
     "month": _l("Month"),
     "movement": _l("Movement"),
@@ -380,11 +392,13 @@ DETAIL_LABELS = {
     "quantity": _l("Quantity"),
     "rated_lph": _l("Rated litres an hour"),
     "reason": _l("Reason"),
+    "record": _l("Attached to"),
     "reference": _l("Reference"),
     "regime": _l("Regime"),
     "regimes": _l("Under each regime"),
     "replaced_at": _l("Replaced at"),
     "replaces": _l("Replaces"),
+    "replaced_sha256": _l("SHA-256 of the version replaced"),
     "resource": _l("Resource"),
     "resources_reclassified": _l("Resources reclassified"),
     "rest": _l("Rest days"),
@@ -393,8 +407,10 @@ DETAIL_LABELS = {
     "rows": _l("Rows"),
     "seq": _l("Ledger entry"),
     "session_id": _l("Session"),
+    "sha256": _l("SHA-256"),
     "shift": _l("Shift"),
     "side": _l("Side"),
+    "size": _l("Size in bytes"),
     "source": _l("Source"),
     "source_id": _l("Record"),
     "standing_before": _l("Standing before"),
@@ -403,6 +419,7 @@ DETAIL_LABELS = {
     "status": _l("Status"),
     "stays": _l("Stays"),
     "tank": _l("Tank"),
+    "title": _l("Title"),
     "to_status": _l("To"),
     "token": _l("Token"),
     "unit": _l("Unit"),
@@ -434,7 +451,11 @@ _STATUS_CODES: dict[str, type[StrEnum]] = {
     "delivery": DeliveryStatus,
     "crossing_list": CrossingStatus,
 }
-_KIND_CODES: dict[str, type[StrEnum]] = {"review": ItemKind, "store": StoreKind}
+_KIND_CODES: dict[str, type[StrEnum]] = {
+    "review": ItemKind,
+    "store": StoreKind,
+    "document": DocumentKind,
+}
 # Details listing "regime: code" per regime, and the vocabulary of their codes.
 _PER_REGIME: dict[str, type[StrEnum]] = {"regimes": Classification, "controls": Control}
 
@@ -502,7 +523,12 @@ def _value(key: str, value: Any, action: str, detail: dict[str, Any]) -> str:
         return _("%(amount)s won", amount=_number(value))
     if key in ("hs_code", "prefix"):
         return format_hs_code(str(value))
-    if key in ("hours", "value", "progress", "rated_lph"):
+    if key == "record":
+        record_type, _space, record_id = str(value).partition(" ")
+        if record_type in set(RecordType):
+            return f"{label(RecordType(record_type))} #{record_id}"
+        return str(value)
+    if key in ("hours", "value", "progress", "rated_lph", "size"):
         return _number(value)
     return str(value)
 
@@ -516,7 +542,9 @@ class Field:
 
 
 # Details whose values are codes to match as they are, not words.
-_CODE_VALUES = frozenset({"token", "prefix", "code", "resource"})
+_CODE_VALUES = frozenset(
+    {"token", "prefix", "code", "resource", "sha256", "replaced_sha256", "media_type"}
+)
 
 
 def fields(row: TrailRow) -> list[Field]:

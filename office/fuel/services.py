@@ -87,6 +87,17 @@ def _lock_log(session: Session, day: date) -> DailyLog:
     return log
 
 
+def log_to_attach(session: Session, day: date, *, now: datetime) -> DailyLog:
+    """The day's log, to attach a document (a dip's or a meter's photo) to: made if the day has
+    none yet, locked until the transaction ends. A document changes no figure of the day, so
+    it may be attached after the day's sign-off and the month's.
+
+    Raises InvalidInput for a day in the future.
+    """
+    _check_day(day, now)
+    return _lock_log(session, day)
+
+
 def guard_day(
     session: Session,
     day: date,

@@ -21,7 +21,7 @@ from flask import (
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
@@ -29,6 +29,9 @@ from office import exports, inputs, printing
 from office.auth.access import permission_required
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
+from office.documents import panels
+from office.documents import records as documents
+from office.documents.models import RecordType
 from office.errors import DomainError
 from office.fuel import queries, services
 from office.fuel import report as petroleum
@@ -349,6 +352,7 @@ def render_day(
         use_label=_translated(USE_LABELS),
         action_label=_translated(ACTION_LABELS),
         coverage_label=_translated({**STATUS_LABELS, **CLASSIFICATION_LABELS}),
+        documents=panels.panel_of(_day_record(day, log)),
     ), status
 
 
@@ -1109,3 +1113,44 @@ def petroleum_csv() -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="petroleum-{start}-{end}.csv"'},
     )
+
+
+# --- documents: the photo of a dip stick or a meter face -----------------------------------
+
+
+def _day_record(day: date, log: DailyLog | None) -> documents.Record:
+    return documents.Record(
+        RecordType.DAILY_LOG,
+        day.isoformat(),
+        log.id if log is not None else None,
+        _("Daily log %(day)s", day=day.isoformat()),
+        url_for("operations.day", day=day.isoformat()),
+    )
+
+
+def _find_day(session: Session, key: str) -> documents.Record | None:
+    day = inputs.day_from(key)
+    if day is None or day > _today():
+        return None
+    return _day_record(day, services.log_for(session, day))
+
+
+def _day_by_log(session: Session, log_id: int) -> documents.Record | None:
+    log = session.get(DailyLog, log_id)
+    return _day_record(log.log_on, log) if log is not None else None
+
+
+def _open_day(session: Session, record: documents.Record, now: datetime) -> int:
+    return services.log_to_attach(session, date.fromisoformat(record.key), now=now).id
+
+
+documents.register(
+    RecordType.DAILY_LOG,
+    documents.RecordKind(
+        Permission.VIEW_OPERATIONS,
+        Permission.LOG_OPERATIONS,
+        _find_day,
+        _day_by_log,
+        _open_day,
+    ),
+)

@@ -13,6 +13,9 @@ from wtforms import SelectChoice
 from office.auth.access import permission_required
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
+from office.documents import panels
+from office.documents import records as documents
+from office.documents.models import RecordType
 from office.errors import DomainError
 from office.i18n import _ as gettext
 from office.i18n import current_locale_code, label, office_date
@@ -164,6 +167,7 @@ def render_order(order: WorkOrder, **posted: Any) -> Any:
         equipment=equipment,
         today=today,
         may_manage=has_permission(current_user, Permission.MANAGE_SUPPLIES),
+        documents=panels.panel_of(_order_record(order)),
         **forms,
     ), form_status(*forms.values())
 
@@ -313,3 +317,27 @@ def assign_equipment(work_order_id: int) -> Any:
         gettext("Equipment assigned."),
         fill=_equipment_choices,
     )
+
+
+# --- documents: quotes, invoices, photos ----------------------------------------------------
+
+
+def _order_record(order: WorkOrder) -> documents.Record:
+    return documents.Record(
+        RecordType.WORK_ORDER,
+        str(order.id),
+        order.id,
+        gettext("Work order %(number)s", number=order.number),
+        url_for("repairs.detail", work_order_id=order.id),
+    )
+
+
+documents.register(
+    RecordType.WORK_ORDER,
+    documents.RecordKind(
+        Permission.VIEW_SUPPLIES,
+        Permission.MANAGE_SUPPLIES,
+        *documents.by_id_key(lambda session, i: session.get(WorkOrder, i), _order_record),
+        open=documents.open_existing,
+    ),
+)

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from office import inputs
 from office.auth.models import User
-from office.fuel.models import DipReading, Meter, MeterReading
+from office.documents.models import RecordType
+from office.fuel.models import DailyLog, DipReading, Meter, MeterReading
 from office.i18n import LazyText, _l, current_locale_code, format_date, format_number, label
 from office.periods.services import next_month
 from office.reviews.models import ItemKind, ReviewItem, ReviewState
@@ -34,11 +35,13 @@ from office.stock.models import (
     StoreKind,
     reference_label,
 )
+from office.supplies.models import DeliveryLine
 from office.waivers.models import (
     Classification,
     DrawdownEntry,
     EntryScreening,
     Regime,
+    Source,
     Waiver,
     WaiverLine,
     WaiverStatus,
@@ -706,3 +709,56 @@ def count_by_month(session: Session, *, today: date) -> dict[date, dict[ReviewSt
         month = day.replace(day=1)
         counts.setdefault(month, dict.fromkeys(ReviewState, 0))[ReviewState(state)] += number
     return counts
+
+
+# --- the records behind a flagged one, whose documents its page shows ------------------------
+
+
+def related_records(session: Session, row: QueueRow) -> list[tuple[RecordType, int]]:
+    """The records whose documents a reviewer checks a flagged record against: the waivers it
+    drew on, the manifest line and delivery it came with, the day's log it was recorded in;
+    in that order, each once."""
+    waivers: list[int | None] = []
+    line: DeliveryLine | None = None
+    day: date | None = None
+    if row.kind is ItemKind.OVERRIDE:
+        entry = session.get(DrawdownEntry, row.source_id)
+        if entry is not None:
+            waivers = [entry.waiver_id, *(s.waiver_id for s in entry.screenings)]
+            if entry.source is Source.DELIVERY and entry.source_id is not None:
+                line = session.get(DeliveryLine, entry.source_id)
+            elif entry.source in (Source.FUEL_RECEIPT, Source.METER, Source.FUEL_ISSUE):
+                day = entry.occurred_on
+    elif row.kind in (ItemKind.FLAGGED_USE, ItemKind.OVERDUE_RETURN):
+        lot_id: int | None = row.source_id
+        if row.kind is ItemKind.FLAGGED_USE:
+            draw = session.get(LotDraw, row.source_id)
+            lot_id = draw.lot_id if draw is not None else None
+            if draw is not None:
+                day = draw.movement.occurred_on
+        lot = session.get(StockLot, lot_id) if lot_id is not None else None
+        if lot is not None and lot.waiver_line_id is not None:
+            waiver_line = session.get(WaiverLine, lot.waiver_line_id)
+            waivers = [waiver_line.waiver_id if waiver_line is not None else None]
+        if lot is not None:
+            line = session.scalar(select(DeliveryLine).where(DeliveryLine.lot_id == lot.id))
+    elif row.kind is ItemKind.DIP_VARIANCE:
+        dip = session.get(DipReading, row.source_id)
+        day = dip.read_on if dip is not None else None
+    else:  # a meter reading out of line
+        reading = session.get(MeterReading, row.source_id)
+        if reading is not None:
+            day = reading.read_on
+            if reading.meter.waiver_line is not None:
+                waivers = [reading.meter.waiver_line.waiver_id]
+    related: list[tuple[RecordType, int]] = []
+    for waiver_id in waivers:
+        if waiver_id is not None and (RecordType.WAIVER, waiver_id) not in related:
+            related.append((RecordType.WAIVER, waiver_id))
+    if line is not None:
+        related += [(RecordType.DELIVERY_LINE, line.id), (RecordType.DELIVERY, line.delivery_id)]
+    if day is not None:
+        log_id = session.scalar(select(DailyLog.id).where(DailyLog.log_on == day))
+        if log_id is not None:
+            related.append((RecordType.DAILY_LOG, log_id))
+    return related

@@ -15,6 +15,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from office import exports
+from office.documents import queries as document_queries
+from office.documents.models import Document, RecordType
 from office.errors import NotFoundError
 from office.i18n import _, _l
 from office.periods import services as periods
@@ -29,6 +31,7 @@ from office.reviews import queries
 from office.reviews.models import ReviewItem, ReviewNote
 from office.stock import queries as stock_queries
 from office.stock.models import MovementKind, StockMovement
+from office.supplies.models import Delivery
 from office.waivers import checkpoints
 from office.waivers.models import (
     Classification,
@@ -115,6 +118,16 @@ class FlagLine:
     resolution: ReviewNote | None  # the last step of its thread
 
 
+@dataclass(frozen=True)
+class Papers:
+    """The documents behind one waiver, delivery or manifest line of the month: the current
+    ones and those withdrawn (which the report shows as withdrawn)."""
+
+    record_type: RecordType
+    name: str
+    documents: list[Document]
+
+
 @dataclass
 class MonthReport:
     month: date
@@ -130,6 +143,8 @@ class MonthReport:
     # Entries covered under one regime in force and not under another.
     gaps: list[Gap] = field(default_factory=list)
     regimes: list[Regime] = field(default_factory=list)
+    # The documents behind the waivers drawn on and the deliveries of the month.
+    papers: list[Papers] = field(default_factory=list)
 
     @property
     def by_regime(self) -> list[RegimeTransfers]:
@@ -250,7 +265,53 @@ def build(session: Session, month: date, *, today: date) -> MonthReport:
         checkpoint=checkpoints.for_report(session, month),
         gaps=regime_summary(session, month, end).gaps,
         regimes=regimes,
+        papers=_papers(session, month, end, transfers),
     )
+
+
+def _papers(session: Session, first: date, last: date, transfers: list[Transfer]) -> list[Papers]:
+    """The documents behind each waiver drawn on in the month, each delivery that crossed in
+    it (or is planned in it, not crossed) and each of its manifest lines; records without any
+    are left out."""
+    waivers = sorted({t.waiver.id: t.waiver for t in transfers if t.waiver}.values(), key=_ref)
+    deliveries = session.scalars(
+        select(Delivery)
+        .where(func.coalesce(Delivery.crossed_on, Delivery.planned_on).between(first, last))
+        .order_by(Delivery.reference, Delivery.id)
+        .options(selectinload(Delivery.lines))
+    ).all()
+    lines = [line for delivery in deliveries for line in delivery.lines]
+    shelves = {
+        record_type: document_queries.shelves(session, record_type, ids)
+        for record_type, ids in (
+            (RecordType.WAIVER, [w.id for w in waivers]),
+            (RecordType.DELIVERY, [d.id for d in deliveries]),
+            (RecordType.DELIVERY_LINE, [line.id for line in lines]),
+        )
+    }
+    named: list[tuple[RecordType, int, str]] = [
+        (RecordType.WAIVER, w.id, w.reference) for w in waivers
+    ]
+    for delivery in deliveries:
+        named.append((RecordType.DELIVERY, delivery.id, delivery.reference))
+        named += [
+            (
+                RecordType.DELIVERY_LINE,
+                line.id,
+                _("%(ref)s, line %(n)d", ref=delivery.reference, n=line.line_no),
+            )
+            for line in delivery.lines
+        ]
+    papers = []
+    for record_type, record_id, name in named:
+        shelf = shelves[record_type].get(record_id)
+        if shelf is not None and shelf.shown:
+            papers.append(Papers(record_type, name, shelf.shown))
+    return papers
+
+
+def _ref(waiver: Waiver) -> str:
+    return waiver.reference
 
 
 # Within a regime: cover first (by authorisation), then each refusal, then not checked.

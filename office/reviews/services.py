@@ -67,6 +67,32 @@ def _item_for_update(session: Session, kind: ItemKind, source_id: int) -> Review
     )
 
 
+def open_item(
+    session: Session, kind: ItemKind, source_id: int, *, now: datetime, today: date
+) -> ReviewItem:
+    """The review item of the flagged record `kind` `source_id`, to attach a document to its
+    thread: made (open) if nobody has taken it up yet, locked until the transaction ends.
+    Like a comment, it may be added after the month's sign-off.
+
+    Raises NotFoundError when no such record is flagged.
+    """
+    record = queries.find_record(session, kind, source_id, today=today)
+    if record is None:
+        raise NotFoundError(_l("No flagged item %(kind)s #%(id)d.", kind=label(kind), id=source_id))
+    item = _item_for_update(session, kind, source_id)
+    if item is None:
+        item = ReviewItem(
+            kind=kind,
+            source_id=source_id,
+            state=ReviewState.OPEN,
+            month=periods.month_of(record.occurred_on),
+            updated_at=now,
+        )
+        session.add(item)
+        session.flush()
+    return item
+
+
 def take_action(
     session: Session,
     kind: ItemKind,

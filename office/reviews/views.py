@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -18,13 +18,18 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from office import inputs
 from office.auth.access import permission_required
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
+from office.documents import panels
+from office.documents import queries as document_queries
+from office.documents import records as documents
+from office.documents.models import RecordType
 from office.errors import DomainError
-from office.i18n import _, current_locale_code, office_date
+from office.i18n import _, current_locale_code, label, office_date
 from office.jobs.web import send_job_file, start_job
 from office.periods import services as periods
 from office.periods.models import SignedOffMonth
@@ -178,7 +183,38 @@ def render_item(kind: ItemKind, source_id: int, form: NoteForm | None = None) ->
         actions=actions,
         month_closed=periods.is_signed_off(db.session, row.occurred_on),
         may_comment=has_permission(current_user, Permission.VIEW_REVIEW),
+        thread=_thread(item),
+        documents=panels.panel_of(_item_record(kind, source_id, item)),
+        behind=_documents_behind(row),
     ), form_status(form)
+
+
+def _thread(item: ReviewItem | None) -> list[Any]:
+    """The thread's notes and the documents attached to it, in the order they came."""
+    if item is None:
+        return []
+    shelf = document_queries.shelf(db.session, RecordType.REVIEW_ITEM, item.id)
+    steps: list[tuple[Any, int, Any]] = [(note.at, 0, note) for note in item.notes]
+    steps += [(d.uploaded_at, 1, d) for d in (*shelf.current, *shelf.history)]
+    return [step for _at, _order, step in sorted(steps, key=lambda s: (s[0], s[1], s[2].id))]
+
+
+def _documents_behind(row: queries.QueueRow) -> list[tuple[documents.Record, Any]]:
+    """The documents of the records behind the flagged one (its waivers' letters, its
+    delivery's papers, its day's photos) that the reader may see, each record with its
+    current and withdrawn documents."""
+    behind = []
+    for record_type, record_id in queries.related_records(db.session, row):
+        if record_type not in documents.registered() or not documents.may_see(
+            current_user, record_type
+        ):
+            continue
+        shelf = document_queries.shelf(db.session, record_type, record_id)
+        shown = [*shelf.current, *shelf.withdrawn]
+        record = documents.kind_of(record_type).by_id(db.session, record_id)
+        if shown and record is not None:
+            behind.append((record, shown))
+    return behind
 
 
 @bp.get("/items/<kind>/<int:source_id>", endpoint="item")
@@ -393,3 +429,59 @@ def month_report_csv(month: str) -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="supply-usage-{month}.csv"'},
     )
+
+
+# --- documents in an item's thread -------------------------------------------------------------
+
+
+def _item_record(kind: ItemKind, source_id: int, item: ReviewItem | None) -> documents.Record:
+    return documents.Record(
+        RecordType.REVIEW_ITEM,
+        f"{kind.value}-{source_id}",
+        item.id if item is not None else None,
+        _("Review of %(kind)s #%(id)d", kind=label(kind), id=source_id),
+        url_for("reviews.item", kind=kind.value, source_id=source_id),
+    )
+
+
+def _item_key(key: str) -> tuple[ItemKind, int] | None:
+    kind, _dash, number = key.rpartition("-")
+    source_id = inputs.id_from(number)
+    if kind not in {k.value for k in ItemKind} or source_id is None:
+        return None
+    return ItemKind(kind), source_id
+
+
+def _find_item(session: Session, key: str) -> documents.Record | None:
+    parsed = _item_key(key)
+    if parsed is None or queries.find_record(session, *parsed, today=_today()) is None:
+        return None
+    kind, source_id = parsed
+    item = session.scalar(
+        select(ReviewItem).where(ReviewItem.kind == kind, ReviewItem.source_id == source_id)
+    )
+    return _item_record(kind, source_id, item)
+
+
+def _item_by_id(session: Session, item_id: int) -> documents.Record | None:
+    item = session.get(ReviewItem, item_id)
+    if (
+        item is None
+        or queries.find_record(session, item.kind, item.source_id, today=_today()) is None
+    ):
+        return None
+    return _item_record(item.kind, item.source_id, item)
+
+
+def _open_item(session: Session, record: documents.Record, now: datetime) -> int:
+    parsed = _item_key(record.key)
+    assert parsed is not None
+    return services.open_item(session, *parsed, now=now, today=_today()).id
+
+
+documents.register(
+    RecordType.REVIEW_ITEM,
+    documents.RecordKind(
+        Permission.VIEW_REVIEW, Permission.VIEW_REVIEW, _find_item, _item_by_id, _open_item
+    ),
+)

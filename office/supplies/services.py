@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from office.audit.services import record_event
 from office.auth.models import User
+from office.documents.models import Document, RecordType
 from office.errors import ConflictError, DomainError, InvalidInput
 from office.i18n import (
     LazyText,
@@ -456,6 +457,20 @@ def add_return_line(
 def remove_line(session: Session, line: DeliveryLine, *, actor: User | None, now: datetime) -> None:
     delivery = lock_delivery(session, line.delivery)
     _refuse_unless(delivery, DeliveryStatus.DRAFT, action=_l("only a draft can be changed."))
+    # Documents are kept for good, and name their line: a line with any stays. (Attaching
+    # takes the delivery's lock too, so none lands after this look.)
+    if session.scalar(
+        select(Document.id)
+        .where(Document.record_type == RecordType.DELIVERY_LINE, Document.record_id == line.id)
+        .limit(1)
+    ):
+        raise ConflictError(
+            _l(
+                "Line %(n)d has documents attached, which are kept for good: it stays on the "
+                "manifest.",
+                n=line.line_no,
+            )
+        )
     delivery.lines.remove(line)
     session.delete(line)
     # Gone before the lines after it move up: (delivery, line number) is unique.

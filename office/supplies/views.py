@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
@@ -18,8 +18,12 @@ from office.audit.models import AuditEvent
 from office.auth.access import permission_required
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
-from office.errors import DomainError
-from office.i18n import _, current_locale_code, format_number, label, office_date
+from office.documents import panels
+from office.documents import queries as document_queries
+from office.documents import records as documents
+from office.documents.models import RecordType
+from office.errors import DomainError, NotFoundError
+from office.i18n import _, _l, current_locale_code, format_number, label, office_date
 from office.jobs.web import start_job
 from office.stock import queries as stock_queries
 from office.stock import services as stock
@@ -355,6 +359,10 @@ def render_delivery(delivery: Delivery, **posted: Any) -> Any:
         reason_form=reason_form,
         may_manage=_may_manage(),
         refusals=posted.get("refusals", []),
+        documents=panels.panel_of(_delivery_record(delivery)),
+        line_documents=document_queries.shelves(
+            db.session, RecordType.DELIVERY_LINE, [line.id for line in delivery.lines]
+        ),
     ), posted.get("status") or form_status(*forms)
 
 
@@ -669,3 +677,58 @@ def _status_of(as_of: date | None, today: date) -> Callable[[Waiver], ShownStatu
     if as_of is None:
         return lambda waiver: shown_status(waiver, today, waiver.status)
     return lambda waiver: shown_status(waiver, as_of, status_on(waiver, as_of))
+
+
+# --- documents: the carry-out approval, the customs declaration, a line's invoice ----------
+
+
+def _delivery_record(delivery: Delivery) -> documents.Record:
+    return documents.Record(
+        RecordType.DELIVERY,
+        str(delivery.id),
+        delivery.id,
+        _("Delivery %(ref)s", ref=delivery.reference),
+        url_for("deliveries.detail", delivery_id=delivery.id),
+    )
+
+
+def _line_record(line: DeliveryLine) -> documents.Record:
+    return documents.Record(
+        RecordType.DELIVERY_LINE,
+        str(line.id),
+        line.id,
+        _("Delivery %(ref)s, line %(n)d", ref=line.delivery.reference, n=line.line_no),
+        url_for("deliveries.detail", delivery_id=line.delivery_id, _anchor=f"line-{line.line_no}"),
+    )
+
+
+def _open_line(session: Session, record: documents.Record, now: datetime) -> int:
+    """A manifest line takes documents while it is there: a draft's line can be removed, so
+    its delivery is locked (as removing takes it) and the line read again under the lock."""
+    line = session.get(DeliveryLine, int(record.key))
+    if line is not None:
+        services.lock_delivery(session, line.delivery)
+        line = session.get(DeliveryLine, int(record.key), populate_existing=True)
+    if line is None:
+        raise NotFoundError(_l("This manifest line was removed."))
+    return line.id
+
+
+documents.register(
+    RecordType.DELIVERY,
+    documents.RecordKind(
+        Permission.VIEW_SUPPLIES,
+        Permission.MANAGE_SUPPLIES,
+        *documents.by_id_key(lambda session, i: session.get(Delivery, i), _delivery_record),
+        open=documents.open_existing,
+    ),
+)
+documents.register(
+    RecordType.DELIVERY_LINE,
+    documents.RecordKind(
+        Permission.VIEW_SUPPLIES,
+        Permission.MANAGE_SUPPLIES,
+        *documents.by_id_key(lambda session, i: session.get(DeliveryLine, i), _line_record),
+        open=_open_line,
+    ),
+)

@@ -23,6 +23,9 @@ from office.auth.access import can_access, permission_required
 from office.auth.forms import ActionForm
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
+from office.documents import panels
+from office.documents import records as documents
+from office.documents.models import RecordType
 from office.errors import DomainError, InvalidInput
 from office.i18n import _, current_locale_code, format_hs_code, office_date
 from office.jobs.web import start_job
@@ -481,6 +484,7 @@ def render_waiver(waiver: Waiver, **forms: Any) -> Any:
         entries=entries,
         regimes=regimes_in_force(db.session),
         can_transition=bool(allowed),
+        documents=panels.panel_of(_waiver_record(waiver)),
     ), form_status(*[f for f in forms.values() if hasattr(f, "form_errors")])
 
 
@@ -895,3 +899,27 @@ def reverse(entry_id: int) -> Any:
             )
             return redirect(url_for("ledger.detail", entry_id=reversal.id))
     return render_entry(_load_entry(entry_id), form)
+
+
+# --- documents: the letter, the approval ----------------------------------------------------
+
+
+def _waiver_record(waiver: Waiver) -> documents.Record:
+    return documents.Record(
+        RecordType.WAIVER,
+        str(waiver.id),
+        waiver.id,
+        _("Waiver %(ref)s", ref=waiver.reference),
+        url_for("waivers.detail", waiver_id=waiver.id),
+    )
+
+
+documents.register(
+    RecordType.WAIVER,
+    documents.RecordKind(
+        Permission.VIEW_LEDGER,
+        Permission.MANAGE_WAIVERS,
+        *documents.by_id_key(lambda session, i: session.get(Waiver, i), _waiver_record),
+        open=documents.open_existing,
+    ),
+)

@@ -121,6 +121,8 @@ NOT_USER_TEXT = {
     "login_attempts.client_network": "a network derived from the client's address",
     "recovery_codes.code_hash": "a SHA-256",
     "two_factor_credentials.secret_encrypted": "a Fernet token",
+    "documents.media_type": "the media type the app decided from the file's content",
+    "documents.sha256": "a SHA-256",
 }
 
 # The columns that hold text a user chose (typed in a form, sent to the API, imported from a
@@ -190,6 +192,9 @@ USER_TEXT = {
     "work_equipment.note": "a note on equipment put in",
     "review_notes.body": "a message in a review thread",
     "signed_off_months.note": "a note on a month's sign-off",
+    "documents.title": "a document's title",
+    "documents.filename": "the name of a file as its uploader's computer had it",
+    "documents.withdrawn_reason": "why a document was withdrawn",
 }
 
 # Columns that hold user text but that no page, report or export shows, each with why.
