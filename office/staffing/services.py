@@ -23,6 +23,7 @@ from office.inputs import FIRST_DAY, LAST_DAY, check_day, date_from, text_error
 from office.staffing import checks
 from office.staffing import labels as _labels  # noqa: F401 (registers the on-screen names)
 from office.staffing.models import (
+    ALL_WEEKDAYS,
     Category,
     CrossingList,
     CrossingStatus,
@@ -78,6 +79,9 @@ def side_rules(rule: StaffingRule) -> checks.SideRules:
         max_consecutive_days=rule.max_consecutive_days,
         min_rest_days=rule.min_rest_days,
         applies_from=rule.applies_from,
+        min_stay_days=rule.min_stay_days,
+        crossing_weekdays=frozenset(rule.crossing_weekdays),
+        max_crossings_per_month=rule.max_crossings_per_month,
     )
 
 
@@ -91,12 +95,18 @@ def update_rules(
     counted_categories: list[str],
     min_night_duty: int,
     max_consecutive_days: int,
+    min_stay_days: int,
     min_rest_days: int,
+    crossing_weekdays: Iterable[int],
+    max_crossings_per_month: int | None,
     applies_from: date | None = None,
     actor: User | None,
     now: datetime,
 ) -> StaffingRule:
-    """Change one side's rules; raise InvalidInput when they contradict each other."""
+    """Change one side's rules; raise InvalidInput when they contradict each other.
+
+    `crossing_weekdays` are the days of the week people may arrive or leave, as
+    `date.weekday()` counts them; `max_crossings_per_month` None sets no cap."""
     lock_sides(session, rule.side)
     if not 0 <= max_headcount <= 500:
         raise InvalidInput(_l("The maximum headcount is between 0 and 500."), "max_headcount")
@@ -115,8 +125,31 @@ def update_rules(
         raise InvalidInput(_l("Night duty officers: between 0 and 50."), "min_night_duty")
     if not 1 <= max_consecutive_days <= 366:
         raise InvalidInput(_l("Consecutive days: between 1 and 366."), "max_consecutive_days")
+    if not 1 <= min_stay_days <= 366:
+        raise InvalidInput(_l("Shortest stay: between 1 and 366 days."), "min_stay_days")
+    if min_stay_days > max_consecutive_days:
+        raise InvalidInput(
+            _l(
+                "The shortest stay (%(min)d days) is longer than the longest (%(max)d days in a "
+                "row).",
+                min=min_stay_days,
+                max=max_consecutive_days,
+            ),
+            "min_stay_days",
+        )
     if not 0 <= min_rest_days <= 60:
         raise InvalidInput(_l("Rest days: between 0 and 60."), "min_rest_days")
+    weekdays = sorted(set(crossing_weekdays))
+    if not weekdays or not set(weekdays) <= set(ALL_WEEKDAYS):
+        raise InvalidInput(
+            _l("Choose at least one day of the week on which people may cross."),
+            "crossing_weekdays",
+        )
+    if max_crossings_per_month is not None and not 1 <= max_crossings_per_month <= 62:
+        raise InvalidInput(
+            _l("Crossings a month: between 1 and 62, or blank for no limit."),
+            "max_crossings_per_month",
+        )
     rule.weekday_min, rule.weekend_min, rule.max_headcount = (
         weekday_min,
         weekend_min,
@@ -127,6 +160,11 @@ def update_rules(
         min_night_duty,
         max_consecutive_days,
         min_rest_days,
+    )
+    rule.min_stay_days, rule.crossing_weekdays, rule.max_crossings_per_month = (
+        min_stay_days,
+        weekdays,
+        max_crossings_per_month,
     )
     if applies_from is not None:
         _check_date(applies_from, "applies_from")
@@ -145,7 +183,10 @@ def update_rules(
         counted=categories,
         night=min_night_duty,
         consecutive=max_consecutive_days,
+        shortest=min_stay_days,
         rest=min_rest_days,
+        crossing_weekdays=weekdays,
+        monthly_crossings=max_crossings_per_month,
     )
     return rule
 
@@ -873,7 +914,8 @@ def load_facts(
 ) -> tuple[list[checks.Person], dict[Side, checks.SideRules], checks.Plan]:
     """Load people, rules and the plan around `start`..`end` in the checker's terms."""
     rules = rules_by_side(session)
-    since = start - timedelta(days=lookback(rules))
+    # Back to the month's first day too: the monthly cap counts the month's earlier crossings.
+    since = min(start - timedelta(days=lookback(rules)), start.replace(day=1))
     people = [
         checks.Person(
             p.id,

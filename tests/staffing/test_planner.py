@@ -123,6 +123,9 @@ def test_proposal_is_kept_then_accepted_replacing_unpinned_stays(session):
         min_night_duty=1,
         max_consecutive_days=4,
         min_rest_days=1,
+        min_stay_days=1,
+        crossing_weekdays=range(7),
+        max_crossings_per_month=None,
         actor=None,
         now=NOW,
     )
@@ -171,6 +174,9 @@ def test_a_discarded_proposal_changes_nothing(session):
         min_night_duty=0,
         max_consecutive_days=5,
         min_rest_days=1,
+        min_stay_days=1,
+        crossing_weekdays=range(7),
+        max_crossings_per_month=None,
         actor=None,
         now=NOW,
     )
@@ -199,6 +205,9 @@ def test_a_stay_ending_the_day_before_the_period_may_be_continued_into_it(sessio
         min_night_duty=0,
         max_consecutive_days=30,
         min_rest_days=2,
+        min_stay_days=1,
+        crossing_weekdays=range(7),
+        max_crossings_per_month=None,
         actor=None,
         now=NOW,
     )
