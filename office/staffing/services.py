@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+from calendar import monthrange
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -38,6 +39,9 @@ from office.staffing.models import (
     Stay,
     new_feed_token,
 )
+
+if TYPE_CHECKING:
+    from office.staffing.planner import ProgressHook
 
 EARLIEST = FIRST_DAY
 LATEST = LAST_DAY
@@ -1051,7 +1055,9 @@ def accept_proposal(
     )
     proposal.status, proposal.decided_at = ProposalStatus.ACCEPTED, now
     session.flush()
-    _crossings_changed(session, proposal.side, checks.days(first, last))
+    # A planned stay may run on past the period: its departure's list changes too.
+    ends = max([last, *(b for stays in proposed.values() for _a, b in stays)])
+    _crossings_changed(session, proposal.side, checks.days(first, ends))
     record_event(
         session,
         "plan.accepted",
@@ -1185,11 +1191,15 @@ def propose_plan(
     actor: User | None,
     now: datetime,
     time_limit: float = 12.0,
+    progress: ProgressHook | None = None,
 ) -> PlanProposal:
     """Run the planner over `n_days` from `first_day` and keep its proposal for review.
 
-    Pinned stays, and stays reaching outside the period, are kept. Raises InvalidInput for a
-    period that is too long, PlanInfeasible naming the rule and day that cannot be met.
+    Pinned stays, and stays reaching outside the period, are kept; a stay the plan starts
+    may run past the period. `progress` is the planner's hook (`planner.PlanProgress` on
+    each better plan; returning True stops the search with the best plan so far). Raises
+    InvalidInput for a period that is too long, PlanInfeasible naming the rules and days
+    that cannot be met.
     """
     from office.staffing import planner
 
@@ -1200,7 +1210,11 @@ def propose_plan(
     _check_date(last_day, "days")
     rules = rules_by_side(session)
     margin = timedelta(days=lookback(rules))
-    people, checker_rules, current = load_facts(session, first_day, last_day + margin)
+    # The plan may run stays on past the period (by up to a longest stay); the monthly cap
+    # counts the crossings of that month.
+    until = last_day + timedelta(days=rules[side].max_consecutive_days)
+    until = max(last_day + margin, until.replace(day=monthrange(until.year, until.month)[1]))
+    people, checker_rules, current = load_facts(session, first_day, until)
     fixed = [
         planner.Fixed(stay.staff_member_id, stay.first_day, stay.last_day, stay.is_pinned)
         for stay in session.scalars(
@@ -1222,6 +1236,7 @@ def propose_plan(
         first_day,
         last_day,
         time_limit=time_limit,
+        progress=progress,
     )
     proposal = PlanProposal(
         side=side,
@@ -1236,7 +1251,8 @@ def propose_plan(
         objective=(
             f"{result.status}; {result.seconds:.1f} s; spread of nights "
             f"{result.spread.get('nights', 0)}, weekends {result.spread.get('weekends', 0)}, "
-            f"days on site {result.spread.get('workload', 0)}"
+            f"days on site {result.spread.get('workload', 0)}; crossings {result.crossings}; "
+            f"gap {100 * result.gap:.2f}%"
         ),
         created_at=now,
         created_by_id=actor.id if actor else None,

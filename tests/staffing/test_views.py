@@ -1919,6 +1919,57 @@ def test_accepting_a_proposal_puts_its_stays_in_place_and_the_calendar_holds(
     ).flashes
 
 
+def test_the_proposal_says_how_good_the_plan_is(as_scheduler, session, crew):
+    plan(as_scheduler)
+    proposal = session.scalars(select(PlanProposal)).one()
+
+    page = read(as_scheduler.get(f"/staffing/plans/{proposal.id}"))
+
+    crossings = re.search(r"; crossings (\d+); ", proposal.objective)
+    assert crossings is not None
+    assert re.search(
+        r"Found (the best plan|a good plan, not proven the best) in [0-9.]+ s: "
+        + crossings[1]
+        + r" crossings; spread of nights \d+, of weekends \d+, of days on site \d+; within "
+        r"[0-9.]+% of the best possible\.",
+        page.text,
+    )
+
+
+@pytest.mark.parametrize(
+    ("objective", "shown"),
+    [
+        (
+            "optimal; 2.5 s; spread of nights 1, weekends 0, days on site 3; crossings 24; "
+            "gap 0.00%",
+            "Found the best plan in 2.5 s: 24 crossings; spread of nights 1, of weekends 0, of "
+            "days on site 3; within 0.00% of the best possible.",
+        ),
+        (  # as proposals were kept before the planner counted crossings
+            "feasible; 12.0 s; spread of nights 1, weekends 2, days on site 4",
+            "Found a good plan, not proven the best in 12.0 s; spread of nights 1, of weekends "
+            "2, of days on site 4.",
+        ),
+    ],
+)
+def test_a_proposals_summary_is_shown_in_the_readers_words(as_scheduler, session, objective, shown):
+    proposal = PlanProposal(
+        side=Side.SOUTH,
+        first_day=OCT(1),
+        last_day=OCT(10),
+        status=ProposalStatus.PROPOSED,
+        plan={"people": [], "stays": [], "nights": []},
+        objective=objective,
+        created_at=NOW,
+    )
+    session.add(proposal)
+    session.commit()
+
+    page = read(as_scheduler.get(f"/staffing/plans/{proposal.id}"))
+
+    assert shown in page.text
+
+
 def test_discarding_a_proposal_changes_nothing(as_scheduler, session, crew):
     plan(as_scheduler)
     proposal = session.scalars(select(PlanProposal)).one()
