@@ -164,7 +164,7 @@ def plan_period(
         nights=nights,
         seconds=time.monotonic() - started,
         status="optimal" if search.proven else "feasible",
-        spread={name: best.value(var) for name, var in built.spreads.items()},
+        spread=built.spreads_of(best.value),
         crossings=best.tiers[0],
         objective=best.objective,
         bound=search.bound,
@@ -214,6 +214,7 @@ class _Search:
         self.tiers = (built.crossings, built.unfairness, built.changes)
         self.best: _Solution | None = None
         self.reported: int | None = None  # the objective last passed to the hook
+        self.shown: _Solution | None = None  # and its plan
         self.proven_tiers: list[int] = []  # the values of the tiers proven best, in order
         self.bound = 0
         self.first_seconds: float | None = None
@@ -223,6 +224,14 @@ class _Search:
     @property
     def proven(self) -> bool:
         return len(self.proven_tiers) == len(self.tiers)
+
+    def tiers_of(self, value: Callable[[Any], int]) -> tuple[int, int, int]:
+        built = self.built
+        return (
+            int(value(built.crossings)),
+            built.unfairness_of(value),
+            int(value(built.changes)),
+        )
 
     def weigh(self, tiers: Sequence[int]) -> int:
         return sum(w * t for w, t in zip(self.weights, tiers, strict=False))
@@ -269,9 +278,14 @@ class _Search:
         return self.weigh([*self.proven_tiers[:index], tier_bound])
 
     def _keep(self, values: Sequence[int], value: Callable[[Any], int], index: int) -> _Solution:
-        tiers = (int(value(self.tiers[0])), int(value(self.tiers[1])), int(value(self.tiers[2])))
+        tiers = self.tiers_of(value)
         solution = _Solution(list(values), tiers, self.weigh(tiers))
-        if self.best is None or solution.objective <= self.best.objective:
+        # The plan last shown to the hook stands unless a better one came after it (CP-SAT
+        # may end on another plan as good).
+        shown = self.shown
+        if shown is not None and shown.objective <= solution.objective:
+            solution = shown
+        if self.best is None or solution.objective < self.best.objective or solution is shown:
             self.best = solution
         return solution
 
@@ -293,11 +307,12 @@ class _Watcher(cp_model.CpSolverSolutionCallback):
         if search.hook is None:
             return
         try:
-            tiers = tuple(int(self.value(t)) for t in search.tiers)
+            tiers = search.tiers_of(self.value)
             objective = search.weigh(tiers)
             if search.reported is not None and objective >= search.reported:
                 return
             search.reported = objective
+            search.shown = _Solution(list(self.response_proto.solution), tiers, objective)
             stays, nights = search.built.read(self.value)
             bound = min(
                 objective,
@@ -730,6 +745,9 @@ class _StayModel:
             return self.model.new_constant(0)
         high = self.model.new_int_var(0, n_days, f"{name}_max")
         low = self.model.new_int_var(0, n_days, f"{name}_min")
+        # Bounds on the most and the least (exact equalities cost the crossings' bound in
+        # the linear relaxation): minimised, they are exact; the spreads reported are
+        # worked out from the plan (`spreads_of`).
         for row in rows:
             total = sum(self._term(key) for key in row)
             self.model.add(high >= total)
@@ -745,6 +763,25 @@ class _StayModel:
         self.model.add(spread == high - low)
         self._spread_rows[name] = (high, low, rows)
         return spread
+
+    def spreads_of(self, value: Callable[[Any], int]) -> dict[str, int]:
+        """Each spread of a plan (by `value`), worked out from its totals."""
+        spreads = {}
+        for name in self.spreads:
+            if name not in self._spread_rows:
+                spreads[name] = 0
+                continue
+            totals = [
+                sum(_value(self._term(key), value) for key in row)
+                for row in self._spread_rows[name][2]
+            ]
+            spreads[name] = max(totals) - min(totals)
+        return spreads
+
+    def unfairness_of(self, value: Callable[[Any], int]) -> int:
+        return sum(
+            FAIRNESS_WEIGHTS[name] * spread for name, spread in self.spreads_of(value).items()
+        )
 
     def _term(self, key: tuple[str, int, date]) -> Term:
         kind, pid, day = key
@@ -1371,6 +1408,10 @@ def _describe(keys: list[tuple[Any, ...]], rules: SideRules) -> list[LazyText]:
 
 
 # --- small helpers ------------------------------------------------------------------------
+
+
+def _value(term: Term, value: Callable[[Any], int]) -> int:
+    return term if isinstance(term, int) else int(value(term))
 
 
 def _is(term: Term, constant: int) -> bool:
