@@ -473,6 +473,8 @@ def test_a_lenient_number_or_date_is_refused_on_a_form(client, session, field, v
         "south-min_night_duty": "1",
         "south-max_consecutive_days": "14",
         "south-min_rest_days": "1",
+        "south-min_stay_days": "1",
+        "south-crossing_weekdays": [str(n) for n in range(7)],
         "south-applies_from": "2018-10-01",
         f"south-{field}": value,
     }

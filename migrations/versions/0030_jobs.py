@@ -5,7 +5,7 @@ The queue itself is Huey's: its tables (huey_*) on PostgreSQL, or a file of its 
 SQLite database, are made by Huey and left out of the migrations (migrations/env.py).
 
 Revision ID: 0030
-Revises: 0028
+Revises: 0029
 Create Date: 2026-12-05
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 revision: str = "0030"
 # Another branch adds 0029 (staffing rules); the merge points this at it.
-down_revision: str | Sequence[str] | None = "0028"
+down_revision: str | Sequence[str] | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

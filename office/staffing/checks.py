@@ -14,7 +14,7 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Any
 
-from office.i18n import _l
+from office.i18n import LazyText, _l
 from office.staffing.models import Category, Side
 
 
@@ -24,6 +24,9 @@ class Rule(StrEnum):
     NIGHT_DUTY = "night_duty"
     CONSECUTIVE_DAYS = "consecutive_days"
     REST_DAYS = "rest_days"
+    SHORT_STAY = "short_stay"
+    CROSSING_DAY = "crossing_day"
+    MONTHLY_CROSSINGS = "monthly_crossings"
 
 
 RULE_LABELS = {
@@ -32,7 +35,22 @@ RULE_LABELS = {
     Rule.NIGHT_DUTY: _l("night duty"),
     Rule.CONSECUTIVE_DAYS: _l("consecutive days"),
     Rule.REST_DAYS: _l("rest days"),
+    Rule.SHORT_STAY: _l("shortest stay"),
+    Rule.CROSSING_DAY: _l("crossing days"),
+    Rule.MONTHLY_CROSSINGS: _l("crossings a month"),
 }
+
+# Day names, Monday first (as `date.weekday()` counts), for the messages.
+WEEKDAY_NAMES = (
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+)
+ALL_WEEKDAYS = frozenset(range(7))
 
 CATEGORY_PLURALS = {
     Category.OFFICIAL: _l("officials"),
@@ -66,6 +84,17 @@ class SideRules:
     max_consecutive_days: int
     min_rest_days: int
     applies_from: date = date.min
+    min_stay_days: int = 1
+    crossing_weekdays: frozenset[int] = ALL_WEEKDAYS  # as `date.weekday()` counts
+    max_crossings_per_month: int | None = None
+
+    def may_cross_on(self, day: date) -> bool:
+        return day.weekday() in self.crossing_weekdays
+
+    def crossing_days_label(self) -> LazyText:
+        """The days of the week people may cross, named when shown."""
+        names = [WEEKDAY_NAMES[n] for n in sorted(self.crossing_weekdays)]
+        return LazyText(lambda: ", ".join(str(name) for name in names))
 
     def minimum_on(self, day: date) -> int:
         return self.weekend_min if day.weekday() >= 5 else self.weekday_min
@@ -116,7 +145,7 @@ def days(start: date, end: date) -> Iterable[date]:
         day += timedelta(days=1)
 
 
-def _runs(stays: list[tuple[date, date]]) -> list[tuple[date, date]]:
+def runs_of(stays: list[tuple[date, date]]) -> list[tuple[date, date]]:
     """Merge stays that touch into continuous runs on site."""
     runs: list[tuple[date, date]] = []
     for first, last in sorted(stays):
@@ -125,6 +154,89 @@ def _runs(stays: list[tuple[date, date]]) -> list[tuple[date, date]]:
         else:
             runs.append((first, last))
     return runs
+
+
+def crossings_of(runs: list[tuple[date, date]]) -> list[date]:
+    """The days a person crosses, in order: each run on site arrives on its first day and
+    leaves on its last (a stay of one day crosses twice that day)."""
+    return sorted(day for run in runs for day in run)
+
+
+def _crossing_violations(
+    person: Person,
+    rules: SideRules,
+    runs: list[tuple[date, date]],
+    start: date,
+    end: date,
+) -> list[Violation]:
+    """A run shorter than the shortest stay (marked on its first day), a crossing on a day of
+    the week not allowed, and each crossing past the month's cap (marked on its day)."""
+    found = []
+    for first, last in runs:
+        length = (last - first).days + 1
+        if length < rules.min_stay_days and start <= first <= end:
+            found.append(
+                Violation(
+                    Rule.SHORT_STAY,
+                    first,
+                    rules.side,
+                    person.id,
+                    _l(
+                        "%(name)s's stay from %(first)s to %(last)s is %(n)d days; the shortest "
+                        "is %(min)d.",
+                        name=person.name,
+                        first=first.isoformat(),
+                        last=last.isoformat(),
+                        n=length,
+                        min=rules.min_stay_days,
+                    ),
+                )
+            )
+    crossings = crossings_of(runs)
+    for day in sorted(set(crossings)):
+        if start <= day <= end and not rules.may_cross_on(day):
+            found.append(
+                Violation(
+                    Rule.CROSSING_DAY,
+                    day,
+                    rules.side,
+                    person.id,
+                    _l(
+                        "%(name)s crosses on %(date)s, a %(weekday)s; people cross on %(days)s.",
+                        name=person.name,
+                        date=day.isoformat(),
+                        weekday=WEEKDAY_NAMES[day.weekday()],
+                        days=rules.crossing_days_label(),
+                    ),
+                )
+            )
+    cap = rules.max_crossings_per_month
+    if cap is not None:
+        in_month: dict[tuple[int, int], int] = defaultdict(int)
+        marked: set[date] = set()
+        for day in crossings:
+            in_month[day.year, day.month] += 1
+            count = in_month[day.year, day.month]
+            if count > cap and start <= day <= end and day not in marked:
+                marked.add(day)
+                found.append(
+                    Violation(
+                        Rule.MONTHLY_CROSSINGS,
+                        day,
+                        rules.side,
+                        person.id,
+                        _l(
+                            "%(name)s crosses %(n)d times in %(month)s up to %(date)s; the "
+                            "most is %(max)d a month.",
+                            name=person.name,
+                            n=count,
+                            month=day.strftime("%Y-%m"),
+                            date=day.isoformat(),
+                            max=cap,
+                        ),
+                    )
+                )
+    return found
 
 
 def find_violations(
@@ -203,7 +315,7 @@ def find_violations(
             if not stays:
                 continue
             limit = side_rules.max_consecutive_days
-            for first, last in _runs(stays):
+            for first, last in runs_of(stays):
                 for day in days(max(first + timedelta(days=limit), start), min(last, end)):
                     found.append(
                         Violation(
@@ -241,5 +353,6 @@ def find_violations(
                             ),
                         )
                     )
+            found += _crossing_violations(person, side_rules, runs_of(stays), start, end)
     found.sort(key=lambda v: (v.day, v.side.value, v.rule.value, v.person_id or 0))
     return found

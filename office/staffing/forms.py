@@ -8,6 +8,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from office.forms import Form
 from office.i18n import _l
 from office.inputs import DateField, IntegerField, StringField
+from office.staffing.checks import WEEKDAY_NAMES
 from office.staffing.labels import (
     CATEGORY_LABELS,
     POSITION_LABELS,
@@ -78,6 +79,21 @@ class RulesForm(Form):
     )
     max_consecutive_days = IntegerField(
         _l("Days on site in a row, at most"), validators=[InputRequired(), NumberRange(1, 366)]
+    )
+    min_stay_days = IntegerField(
+        _l("Days on site in a row, at least"), validators=[InputRequired(), NumberRange(1, 366)]
+    )
+    crossing_weekdays = CheckboxesField(
+        _l("Days people may cross (arrive or leave)"),
+        coerce=int,
+        choices=lambda: [SelectChoice(n, str(name)) for n, name in enumerate(WEEKDAY_NAMES)],
+    )
+    max_crossings_per_month = IntegerField(
+        _l("Crossings per person a month, at most"),
+        validators=[
+            Optional(),
+            NumberRange(1, 62, message=_l("Between 1 and 62, or blank for no limit.")),
+        ],
     )
     min_rest_days = IntegerField(
         _l("Rest days between stays, at least"), validators=[InputRequired(), NumberRange(0, 60)]

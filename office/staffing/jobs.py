@@ -34,17 +34,20 @@ class PlannerProgress:
         self.stopped = False
         self._lock = threading.Lock()
 
-    def __call__(self, seconds: float, objective: float, bound: float, gap: float) -> bool:
+    def __call__(self, found: planner.PlanProgress) -> bool:
         with self._lock:
             self.solutions += 1
             detail = {
-                "seconds": round(float(seconds), 1),
-                "objective": float(objective),
-                "bound": float(bound),
-                "gap": float(gap),
+                "seconds": round(float(found.seconds), 1),
+                "objective": float(found.objective),
+                "bound": float(found.bound),
+                "gap": float(found.gap),
+                "crossings": found.crossings,
                 "solutions": self.solutions,
             }
-            percent = min(99, int(100 * seconds / self.time_limit)) if self.time_limit else None
+            percent = (
+                min(99, int(100 * found.seconds / self.time_limit)) if self.time_limit else None
+            )
             try:
                 # The solver's thread has no app context of its own.
                 with self.context.app.app_context():
@@ -58,15 +61,8 @@ class PlannerProgress:
 def solve(
     inputs: services.PlanInputs, *, time_limit: float, progress: PlannerProgress
 ) -> planner.PlanResult:
-    """Run the planner over `inputs`.
-
-    MERGE(planner): branch `planner` gives `planner.plan_period` an optional `progress`
-    callback, called on each improving solution with (seconds, objective, best bound, gap),
-    whose True stops the search. Wire it here when the branches meet, by adding
-    `progress=progress` to the call below. Until then the search runs to its time limit (a
-    stop asked meanwhile is honoured when it ends: nothing is kept) and the job's page shows
-    that it is searching, without the best plan's figures.
-    """
+    """Run the planner over `inputs`, telling `progress` of each better plan (whose True
+    stops the search with the best plan so far)."""
     return planner.plan_period(
         inputs.people,
         inputs.rules,
@@ -75,6 +71,7 @@ def solve(
         inputs.first_day,
         inputs.last_day,
         time_limit=time_limit,
+        progress=progress,
     )
 
 

@@ -50,6 +50,9 @@ RULE_MARKS = {
     Rule.NIGHT_DUTY: "N!",
     Rule.CONSECUTIVE_DAYS: "C!",
     Rule.REST_DAYS: "R!",
+    Rule.SHORT_STAY: "S!",
+    Rule.CROSSING_DAY: "D!",
+    Rule.MONTHLY_CROSSINGS: "X!",
 }
 
 # Day names, short, Monday first (as `date.weekday()` counts).

@@ -52,6 +52,7 @@ class ProposalStatus(StrEnum):
 
 
 OFFICE_OPENED_ON = date(2018, 9, 14)
+ALL_WEEKDAYS = (0, 1, 2, 3, 4, 5, 6)  # Monday to Sunday, as `date.weekday()` counts
 
 
 def new_feed_token() -> str:
@@ -112,6 +113,13 @@ class StaffingRule(Base):
         ),
         CheckConstraint("min_night_duty >= 0", name="night_duty"),
         CheckConstraint("max_consecutive_days >= 1 AND min_rest_days >= 0", name="person_rules"),
+        CheckConstraint(
+            "min_stay_days >= 1 AND min_stay_days <= max_consecutive_days", name="stay_lengths"
+        ),
+        CheckConstraint(
+            "max_crossings_per_month IS NULL OR max_crossings_per_month >= 1",
+            name="monthly_crossings",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,8 +132,16 @@ class StaffingRule(Base):
         JSON, default=lambda: [Category.OFFICIAL.value]
     )
     min_night_duty: Mapped[int] = mapped_column(default=1)
+    # The longest stay: days on site in a row, at most.
     max_consecutive_days: Mapped[int] = mapped_column(default=12)
+    # The shortest stay (1: no minimum). Each stay is two crossings, two name lists for the
+    # North and a notification, so schedulers keep stays whole.
+    min_stay_days: Mapped[int] = mapped_column(default=1)
     min_rest_days: Mapped[int] = mapped_column(default=2)
+    # The days of the week people may cross (arrive or leave), as `date.weekday()` counts them.
+    crossing_weekdays: Mapped[list[int]] = mapped_column(JSON, default=lambda: list(ALL_WEEKDAYS))
+    # The most crossings (arrivals and departures) per person in a calendar month; None: no cap.
+    max_crossings_per_month: Mapped[int | None]
     # The daily headcount and night-duty rules apply from this day (the office's opening).
     applies_from: Mapped[date] = mapped_column(default=lambda: OFFICE_OPENED_ON)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+from calendar import monthrange
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from office.inputs import FIRST_DAY, LAST_DAY, check_day, date_from, text_error
 from office.staffing import checks
 from office.staffing import labels as _labels  # noqa: F401 (registers the on-screen names)
 from office.staffing.models import (
+    ALL_WEEKDAYS,
     Category,
     CrossingList,
     CrossingStatus,
@@ -37,6 +39,9 @@ from office.staffing.models import (
     Stay,
     new_feed_token,
 )
+
+if TYPE_CHECKING:
+    from office.staffing.planner import ProgressHook
 
 EARLIEST = FIRST_DAY
 LATEST = LAST_DAY
@@ -78,6 +83,9 @@ def side_rules(rule: StaffingRule) -> checks.SideRules:
         max_consecutive_days=rule.max_consecutive_days,
         min_rest_days=rule.min_rest_days,
         applies_from=rule.applies_from,
+        min_stay_days=rule.min_stay_days,
+        crossing_weekdays=frozenset(rule.crossing_weekdays),
+        max_crossings_per_month=rule.max_crossings_per_month,
     )
 
 
@@ -91,12 +99,18 @@ def update_rules(
     counted_categories: list[str],
     min_night_duty: int,
     max_consecutive_days: int,
+    min_stay_days: int,
     min_rest_days: int,
+    crossing_weekdays: Iterable[int],
+    max_crossings_per_month: int | None,
     applies_from: date | None = None,
     actor: User | None,
     now: datetime,
 ) -> StaffingRule:
-    """Change one side's rules; raise InvalidInput when they contradict each other."""
+    """Change one side's rules; raise InvalidInput when they contradict each other.
+
+    `crossing_weekdays` are the days of the week people may arrive or leave, as
+    `date.weekday()` counts them; `max_crossings_per_month` None sets no cap."""
     lock_sides(session, rule.side)
     if not 0 <= max_headcount <= 500:
         raise InvalidInput(_l("The maximum headcount is between 0 and 500."), "max_headcount")
@@ -115,8 +129,31 @@ def update_rules(
         raise InvalidInput(_l("Night duty officers: between 0 and 50."), "min_night_duty")
     if not 1 <= max_consecutive_days <= 366:
         raise InvalidInput(_l("Consecutive days: between 1 and 366."), "max_consecutive_days")
+    if not 1 <= min_stay_days <= 366:
+        raise InvalidInput(_l("Shortest stay: between 1 and 366 days."), "min_stay_days")
+    if min_stay_days > max_consecutive_days:
+        raise InvalidInput(
+            _l(
+                "The shortest stay (%(min)d days) is longer than the longest (%(max)d days in a "
+                "row).",
+                min=min_stay_days,
+                max=max_consecutive_days,
+            ),
+            "min_stay_days",
+        )
     if not 0 <= min_rest_days <= 60:
         raise InvalidInput(_l("Rest days: between 0 and 60."), "min_rest_days")
+    weekdays = sorted(set(crossing_weekdays))
+    if not weekdays or not set(weekdays) <= set(ALL_WEEKDAYS):
+        raise InvalidInput(
+            _l("Choose at least one day of the week on which people may cross."),
+            "crossing_weekdays",
+        )
+    if max_crossings_per_month is not None and not 1 <= max_crossings_per_month <= 62:
+        raise InvalidInput(
+            _l("Crossings a month: between 1 and 62, or blank for no limit."),
+            "max_crossings_per_month",
+        )
     rule.weekday_min, rule.weekend_min, rule.max_headcount = (
         weekday_min,
         weekend_min,
@@ -127,6 +164,11 @@ def update_rules(
         min_night_duty,
         max_consecutive_days,
         min_rest_days,
+    )
+    rule.min_stay_days, rule.crossing_weekdays, rule.max_crossings_per_month = (
+        min_stay_days,
+        weekdays,
+        max_crossings_per_month,
     )
     if applies_from is not None:
         _check_date(applies_from, "applies_from")
@@ -145,7 +187,10 @@ def update_rules(
         counted=categories,
         night=min_night_duty,
         consecutive=max_consecutive_days,
+        shortest=min_stay_days,
         rest=min_rest_days,
+        crossing_weekdays=weekdays,
+        monthly_crossings=max_crossings_per_month,
     )
     return rule
 
@@ -873,7 +918,8 @@ def load_facts(
 ) -> tuple[list[checks.Person], dict[Side, checks.SideRules], checks.Plan]:
     """Load people, rules and the plan around `start`..`end` in the checker's terms."""
     rules = rules_by_side(session)
-    since = start - timedelta(days=lookback(rules))
+    # Back to the month's first day too: the monthly cap counts the month's earlier crossings.
+    since = min(start - timedelta(days=lookback(rules)), start.replace(day=1))
     people = [
         checks.Person(
             p.id,
@@ -1009,7 +1055,9 @@ def accept_proposal(
     )
     proposal.status, proposal.decided_at = ProposalStatus.ACCEPTED, now
     session.flush()
-    _crossings_changed(session, proposal.side, checks.days(first, last))
+    # A planned stay may run on past the period: its departure's list changes too.
+    ends = max([last, *(b for stays in proposed.values() for _a, b in stays)])
+    _crossings_changed(session, proposal.side, checks.days(first, ends))
     record_event(
         session,
         "plan.accepted",
@@ -1170,7 +1218,11 @@ def plan_inputs(session: Session, side: Side, first_day: date, n_days: int) -> P
     last_day = check_plan_period(first_day, n_days)
     rules = rules_by_side(session)
     margin = timedelta(days=lookback(rules))
-    people, checker_rules, current = load_facts(session, first_day, last_day + margin)
+    # The plan may run stays on past the period (by up to a longest stay); the monthly cap
+    # counts the crossings of that month.
+    until = last_day + timedelta(days=rules[side].max_consecutive_days)
+    until = max(last_day + margin, until.replace(day=monthrange(until.year, until.month)[1]))
+    people, checker_rules, current = load_facts(session, first_day, until)
     fixed = [
         planner.Fixed(stay.staff_member_id, stay.first_day, stay.last_day, stay.is_pinned)
         for stay in session.scalars(
@@ -1209,7 +1261,8 @@ def keep_proposal(
         objective=(
             f"{result.status}; {result.seconds:.1f} s; spread of nights "
             f"{result.spread.get('nights', 0)}, weekends {result.spread.get('weekends', 0)}, "
-            f"days on site {result.spread.get('workload', 0)}"
+            f"days on site {result.spread.get('workload', 0)}; crossings {result.crossings}; "
+            f"gap {100 * result.gap:.2f}%"
         ),
         created_at=now,
         created_by_id=actor.id if actor else None,
@@ -1238,12 +1291,16 @@ def propose_plan(
     actor: User | None,
     now: datetime,
     time_limit: float = 12.0,
+    progress: ProgressHook | None = None,
 ) -> PlanProposal:
     """Run the planner over `n_days` from `first_day` and keep its proposal for review, in
     one go (the app runs it as a job: `office.staffing.jobs`).
 
-    Pinned stays, and stays reaching outside the period, are kept. Raises InvalidInput for a
-    period that is too long, PlanInfeasible naming the rule and day that cannot be met.
+    Pinned stays, and stays reaching outside the period, are kept; a stay the plan starts
+    may run past the period. `progress` is the planner's hook (`planner.PlanProgress` on
+    each better plan; returning True stops the search with the best plan so far). Raises
+    InvalidInput for a period that is too long, PlanInfeasible naming the rules and days
+    that cannot be met.
     """
     from office.staffing import planner
 
@@ -1256,5 +1313,6 @@ def propose_plan(
         inputs.first_day,
         inputs.last_day,
         time_limit=time_limit,
+        progress=progress,
     )
     return keep_proposal(session, inputs, result, actor=actor, now=now)

@@ -595,7 +595,10 @@ def save_rules(side: str) -> Any:
                 counted_categories=form.counted_categories.data or [],
                 min_night_duty=form.min_night_duty.data,
                 max_consecutive_days=form.max_consecutive_days.data,
+                min_stay_days=form.min_stay_days.data,
                 min_rest_days=form.min_rest_days.data,
+                crossing_weekdays=form.crossing_weekdays.data or [],
+                max_crossings_per_month=form.max_crossings_per_month.data,
                 applies_from=form.applies_from.data,
                 actor=current_user,
                 now=utcnow(),
@@ -657,8 +660,9 @@ def proposal_page(proposal_id: int) -> str:
 
 
 _SUMMARY = re.compile(
-    r"(?P<status>[A-Z_]+); (?P<seconds>[0-9.]+) s; spread of nights (?P<nights>\d+), "
+    r"(?P<status>[A-Za-z_]+); (?P<seconds>[0-9.]+) s; spread of nights (?P<nights>\d+), "
     r"weekends (?P<weekends>\d+), days on site (?P<days>\d+)"
+    r"(?:; crossings (?P<crossings>\d+); gap (?P<gap>[0-9.]+)%)?"
 )
 
 
@@ -668,14 +672,28 @@ def _planner_summary(objective: str | None) -> str:
     match = _SUMMARY.fullmatch(objective or "")
     if match is None:
         return found.get(objective or "", objective or "")
+    what = found.get(match["status"].upper(), match["status"])
+    if match["crossings"] is None:  # proposals made before the planner counted crossings
+        return _(
+            "Found %(what)s in %(seconds)s s; spread of nights %(nights)s, of weekends "
+            "%(weekends)s, of days on site %(days)s.",
+            what=what,
+            seconds=match["seconds"],
+            nights=match["nights"],
+            weekends=match["weekends"],
+            days=match["days"],
+        )
     return _(
-        "Found %(what)s in %(seconds)s s; spread of nights %(nights)s, of weekends "
-        "%(weekends)s, of days on site %(days)s.",
-        what=found.get(match["status"], match["status"]),
+        "Found %(what)s in %(seconds)s s: %(crossings)s crossings; spread of nights "
+        "%(nights)s, of weekends %(weekends)s, of days on site %(days)s; within %(gap)s%% "
+        "of the best possible.",
+        what=what,
         seconds=match["seconds"],
+        crossings=match["crossings"],
         nights=match["nights"],
         weekends=match["weekends"],
         days=match["days"],
+        gap=match["gap"],
     )
 
 

@@ -25,6 +25,9 @@ def short_crew(session):
         min_night_duty=1,
         max_consecutive_days=12,
         min_rest_days=2,
+        min_stay_days=1,
+        crossing_weekdays=range(7),
+        max_crossings_per_month=None,
         actor=None,
         now=NOW,
     )

@@ -239,6 +239,7 @@ def test_a_running_plan_asked_to_stop_keeps_nothing(app, client, session):
     the job then ends cancelled and no proposal is kept."""
     from office.jobs.kinds import kind_of
     from office.staffing.jobs import PlannerProgress
+    from office.staffing.planner import PlanProgress
 
     scheduler = make_user(session, Role.SCHEDULER)
     for _ in range(4):
@@ -260,7 +261,8 @@ def test_a_running_plan_asked_to_stop_keeps_nothing(app, client, session):
             app, kind_of("plan"), job_id, 1, claimed.params, scheduler.id, "en"
         )
         progress = PlannerProgress(context, time_limit=10)
-        assert progress(1.0, 900, 700, 0.22) is False  # searching: go on
+        found = PlanProgress(1.0, 900, 700, 0.22, crossings=4, stays=[], nights=[])
+        assert progress(found) is False  # searching: go on
         shown = client.get(f"/jobs/{job_id}.json").get_json()
         assert "Best plan so far: objective 900 after 1.0 s (1 plan found)." in shown["detail_html"]
         assert "within 22.0% of it" in shown["detail_html"]
@@ -269,7 +271,8 @@ def test_a_running_plan_asked_to_stop_keeps_nothing(app, client, session):
         assert client.post(f"/jobs/{job_id}/cancel").status_code == 302
         assert job(session, job_id).state is JobState.RUNNING  # it stops at its next step
         time.sleep(PROGRESS_EVERY_SECONDS)  # its reports read the flag twice a second
-        assert progress(2.0, 850, 700, 0.18) is True  # stop the search
+        better = PlanProgress(2.0, 850, 700, 0.18, crossings=4, stays=[], nights=[])
+        assert progress(better) is True  # stop the search
     assert count(session, PlanProposal) == 0
 
 

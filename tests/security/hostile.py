@@ -101,6 +101,7 @@ NOT_USER_TEXT = {
     "form_submissions.token": "a random one-time token",
     "form_submissions.location": "the app's own redirect",
     "form_submissions.flashes": "the app's own messages",
+    "staffing_rules.crossing_weekdays": "weekday numbers (JSON) from the form's closed list",
     "notices.key": "the alert's own key (kind, ids and dates)",
     "notices.audience": "role codes",
     "notices.endpoint": "the app's own endpoint",

@@ -133,3 +133,76 @@ def test_each_side_is_checked_against_its_own_rules():
     rules = {Side.SOUTH: RULES, Side.NORTH: RULES}
     found = find_violations(south + north, rules, plan, MONDAY, MONDAY)
     assert [(v.side, v.rule) for v in found] == [(Side.NORTH, Rule.NIGHT_DUTY)]
+
+
+# --- the shape of stays: shortest stay, crossing days, crossings a month -------------------
+
+
+def stay_rules(stays, start, end, **rules) -> list:
+    person = officials(1)
+    plan = Plan()
+    for first, last in stays:
+        plan.add_stay(1, first, last)
+    shaped = SideRules(Side.SOUTH, 0, 0, 20, frozenset({Category.OFFICIAL}), 0, 12, 2, **rules)
+    return find_violations(person, {Side.SOUTH: shaped}, plan, start, end)
+
+
+@pytest.mark.parametrize(("length", "broken"), [(4, True), (5, False), (12, False)])
+def test_shortest_stay_boundary_is_marked_on_the_first_day(length, broken):
+    last = MONDAY + timedelta(days=length - 1)
+    found = stay_rules([(MONDAY, last)], MONDAY, last, min_stay_days=5)
+    assert [(v.rule, v.day) for v in found] == ([(Rule.SHORT_STAY, MONDAY)] if broken else [])
+    if broken:
+        assert str(found[0].message) == (
+            "Official 1's stay from 2018-10-01 to 2018-10-04 is 4 days; the shortest is 5."
+        )
+
+
+def test_touching_stays_are_one_stay_for_the_shortest_stay():
+    halves = [(MONDAY, MONDAY + timedelta(days=2)), (MONDAY + timedelta(days=3), SATURDAY)]
+    found = stay_rules(halves, MONDAY, SATURDAY, min_stay_days=5)
+    assert Rule.SHORT_STAY not in {v.rule for v in found}
+
+
+def test_a_stay_that_began_before_the_checked_days_is_not_marked_again():
+    found = stay_rules(
+        [(MONDAY - timedelta(days=1), MONDAY + timedelta(days=1))],
+        MONDAY,
+        SATURDAY,
+        min_stay_days=5,
+    )
+    assert found == []
+
+
+def test_arriving_or_leaving_on_a_day_not_allowed_is_marked_on_that_day():
+    # Crossing on Monday and Thursday only: arriving Monday is fine, leaving Saturday is not.
+    found = stay_rules([(MONDAY, SATURDAY)], MONDAY, SATURDAY, crossing_weekdays=frozenset({0, 3}))
+    assert [(v.rule, v.day) for v in found] == [(Rule.CROSSING_DAY, SATURDAY)]
+    assert str(found[0].message) == (
+        "Official 1 crosses on 2018-10-06, a Saturday; people cross on Monday, Thursday."
+    )
+
+
+def test_each_crossing_past_the_monthly_cap_is_marked():
+    # Three stays in October: six crossings against a cap of four; the third stay's two are
+    # the ones past it. September's crossings do not count toward October's cap.
+    stays = [
+        (date(2018, 9, 20), date(2018, 9, 30)),
+        (date(2018, 10, 3), date(2018, 10, 8)),
+        (date(2018, 10, 12), date(2018, 10, 17)),
+        (date(2018, 10, 21), date(2018, 10, 26)),
+    ]
+    found = stay_rules(stays, MONDAY, date(2018, 10, 31), max_crossings_per_month=4)
+    assert [(v.rule, v.day) for v in found] == [
+        (Rule.MONTHLY_CROSSINGS, date(2018, 10, 21)),
+        (Rule.MONTHLY_CROSSINGS, date(2018, 10, 26)),
+    ]
+    assert str(found[1].message) == (
+        "Official 1 crosses 6 times in 2018-10 up to 2018-10-26; the most is 4 a month."
+    )
+
+
+def test_crossings_earlier_in_the_month_count_toward_the_cap_of_a_later_window():
+    stays = [(date(2018, 10, 1), date(2018, 10, 2)), (date(2018, 10, 20), date(2018, 10, 22))]
+    found = stay_rules(stays, date(2018, 10, 15), date(2018, 10, 31), max_crossings_per_month=3)
+    assert [(v.rule, v.day) for v in found] == [(Rule.MONTHLY_CROSSINGS, date(2018, 10, 22))]

@@ -28,7 +28,7 @@ from office.staffing.models import (
     Stay,
 )
 from tests.concurrency import Office, at_once, held, in_background, post
-from tests.factories import make_person, make_user, stay
+from tests.factories import NOW, make_person, make_user, stay
 
 ANSWERS = {302, 409, 422}  # saved (a redirect) or refused plainly; never a 500
 
@@ -484,3 +484,96 @@ def test_a_crossing_list_sent_while_stays_starting_that_day_change_names_who_cro
             assert row.sent_snapshot == crosses
         else:
             assert row.sent_snapshot != crosses
+
+
+# --- the sides' rules ---------------------------------------------------------------------
+
+
+def _rules_form(**changes: object) -> dict[str, object]:
+    form: dict[str, object] = {
+        "south-weekday_min": "15",
+        "south-weekend_min": "15",
+        "south-max_headcount": "20",
+        "south-counted_categories": ["official"],
+        "south-min_night_duty": "1",
+        "south-max_consecutive_days": "12",
+        "south-min_stay_days": "1",
+        "south-min_rest_days": "2",
+        "south-crossing_weekdays": [str(n) for n in range(7)],
+        "south-max_crossings_per_month": "",
+        "south-applies_from": "2018-09-14",
+    }
+    form.update({f"south-{name}": value for name, value in changes.items()})
+    return form
+
+
+def _stay_rules(session: Session) -> tuple:
+    rule = services.rules_by_side(session)[Side.SOUTH]
+    return (
+        rule.min_stay_days,
+        rule.max_consecutive_days,
+        rule.crossing_weekdays,
+        rule.max_crossings_per_month,
+    )
+
+
+def _longer_shortest_stay(session: Session) -> None:
+    """Another scheduler's save, as the service makes it: stays of 10 to 12 days, crossing on
+    Mondays, at most 4 crossings a month."""
+    rule = services.rules_by_side(session)[Side.SOUTH]
+    services.update_rules(
+        session,
+        rule,
+        weekday_min=15,
+        weekend_min=15,
+        max_headcount=20,
+        counted_categories=["official"],
+        min_night_duty=1,
+        max_consecutive_days=12,
+        min_stay_days=10,
+        min_rest_days=2,
+        crossing_weekdays=[0],
+        max_crossings_per_month=4,
+        actor=None,
+        now=NOW,
+    )
+
+
+def test_rules_saved_while_another_save_is_in_flight_land_whole(office):
+    """One save of the South's rules holds the side (stays of 10 to 12 days); another,
+    sent meanwhile, read the rules before (shortest 1, longest 12) and sets stays of 1 to 6
+    days. It must write all it was sent once it has the side: keeping the shortest stay it
+    did not change as it read it would leave 10 to 6, which the database refuses (a 500)."""
+    save = post(
+        office,
+        office.scheduler,
+        "/staffing/rules/south",
+        data=_rules_form(max_consecutive_days="6", min_stay_days="1"),
+    )
+
+    with held(office, _longer_shortest_stay):
+        thread, answered = in_background(save)
+        thread.join(timeout=1)
+        assert answered == [], "the save did not wait for the one in flight"
+    thread.join(timeout=30)
+
+    assert answered == [302]
+    with office.session() as session:
+        assert _stay_rules(session) == (1, 6, [0, 1, 2, 3, 4, 5, 6], None)
+
+
+def test_rules_saved_at_once_are_one_schedulers_rules_whole(office):
+    first, second = _schedulers(office)
+    short = _rules_form(max_consecutive_days="6", min_stay_days="2", crossing_weekdays=["0", "3"])
+    long = _rules_form(min_stay_days="10", max_crossings_per_month="4")
+
+    statuses = at_once(
+        [
+            post(office, first, "/staffing/rules/south", data=short),
+            post(office, second, "/staffing/rules/south", data=long),
+        ]
+    )
+
+    assert statuses == [302, 302], statuses
+    with office.session() as session:
+        assert _stay_rules(session) in [(2, 6, [0, 3], None), (10, 12, [0, 1, 2, 3, 4, 5, 6], 4)]

@@ -256,6 +256,9 @@ def set_rules(session, side: Side = Side.SOUTH, **changes) -> StaffingRule:
         "min_night_duty": rule.min_night_duty,
         "max_consecutive_days": rule.max_consecutive_days,
         "min_rest_days": rule.min_rest_days,
+        "min_stay_days": rule.min_stay_days,
+        "crossing_weekdays": rule.crossing_weekdays,
+        "max_crossings_per_month": rule.max_crossings_per_month,
         **changes,
     }
     services.update_rules(session, rule, **values, actor=None, now=NOW)
@@ -1627,6 +1630,9 @@ RULES = {
     "south-min_night_duty": "2",
     "south-max_consecutive_days": "10",
     "south-min_rest_days": "3",
+    "south-min_stay_days": "5",
+    "south-crossing_weekdays": ["0", "3"],
+    "south-max_crossings_per_month": "6",
     "south-applies_from": "2018-09-14",
 }
 
@@ -1642,10 +1648,13 @@ def rules_of(session, side: Side) -> tuple:
         rule.min_night_duty,
         rule.max_consecutive_days,
         rule.min_rest_days,
+        rule.min_stay_days,
+        rule.crossing_weekdays,
+        rule.max_crossings_per_month,
     )
 
 
-DEFAULTS = (15, 15, 20, ["official"], 1, 12, 2)
+DEFAULTS = (15, 15, 20, ["official"], 1, 12, 2, 1, [0, 1, 2, 3, 4, 5, 6], None)
 
 
 def test_rules_page_shows_each_sides_rules(as_scheduler):
@@ -1657,6 +1666,9 @@ def test_rules_page_shows_each_sides_rules(as_scheduler):
         assert page.values[f"{side}-max_headcount"] == "20"
         assert page.checked[f"{side}-counted_categories-0"] is True
         assert page.checked[f"{side}-counted_categories-1"] is False
+        assert page.values[f"{side}-min_stay_days"] == "1"
+        assert page.values[f"{side}-max_crossings_per_month"] == ""
+        assert all(page.checked[f"{side}-crossing_weekdays-{n}"] for n in range(7))
     assert page.text.count("Save rules") == 2
 
 
@@ -1664,11 +1676,38 @@ def test_a_scheduler_saves_a_sides_rules(as_scheduler, session):
     response = as_scheduler.post("/staffing/rules/south", data=RULES)
 
     assert response.status_code == 302
-    assert rules_of(session, Side.SOUTH) == (10, 8, 18, ["official", "support"], 2, 10, 3)
+    assert rules_of(session, Side.SOUTH) == (
+        10,
+        8,
+        18,
+        ["official", "support"],
+        2,
+        10,
+        3,
+        5,
+        [0, 3],
+        6,
+    )
     assert rules_of(session, Side.NORTH) == DEFAULTS
     page = read(as_scheduler.get(response.location))
     assert ("success", "Rules of the South saved.") in page.flashes
     assert page.values["south-weekend_min"] == "8"
+    assert (page.values["south-min_stay_days"], page.values["south-max_crossings_per_month"]) == (
+        "5",
+        "6",
+    )
+    assert [n for n in range(7) if page.checked[f"south-crossing_weekdays-{n}"]] == [0, 3]
+
+
+def test_a_blank_monthly_cap_means_no_cap(as_scheduler, session):
+    set_rules(session, max_crossings_per_month=6)
+
+    response = as_scheduler.post(
+        "/staffing/rules/south", data={**RULES, "south-max_crossings_per_month": ""}
+    )
+
+    assert response.status_code == 302
+    assert rules_of(session, Side.SOUTH)[-1] is None
 
 
 @pytest.mark.parametrize(
@@ -1700,6 +1739,36 @@ def test_a_scheduler_saves_a_sides_rules(as_scheduler, session):
             "south-weekday_min",
             "Not a valid integer value.",  # what is not a number is not checked for range
         ),
+        (
+            {"south-min_stay_days": "11"},
+            "south-min_stay_days",
+            "The shortest stay (11 days) is longer than the longest (10 days in a row).",
+        ),
+        (
+            {"south-min_stay_days": "0"},
+            "south-min_stay_days",
+            "Number must be between 1 and 366.",
+        ),
+        (
+            {"south-crossing_weekdays": []},
+            "south-crossing_weekdays",
+            "Choose at least one day of the week on which people may cross.",
+        ),
+        (
+            {"south-crossing_weekdays": ["0", "7"]},
+            "south-crossing_weekdays",
+            "'7' is not a valid choice for this field.",
+        ),
+        (
+            {"south-max_crossings_per_month": "-2"},
+            "south-max_crossings_per_month",
+            "Between 1 and 62, or blank for no limit.",
+        ),
+        (
+            {"south-max_crossings_per_month": "0"},
+            "south-max_crossings_per_month",
+            "Between 1 and 62, or blank for no limit.",
+        ),
     ],
 )
 def test_rules_that_cannot_hold_are_refused_with_a_message(
@@ -1709,7 +1778,7 @@ def test_rules_that_cannot_hold_are_refused_with_a_message(
 
     assert response.status_code == 422
     page = read(response)
-    if field_id == "south-counted_categories":
+    if field_id in ("south-counted_categories", "south-crossing_weekdays"):
         assert message in page.text
     else:
         assert page.errors == {field_id: message}
@@ -1863,6 +1932,57 @@ def test_accepting_a_proposal_puts_its_stays_in_place_and_the_calendar_holds(
     assert ("error", "This proposal was already accepted.") in read(
         as_scheduler.get(again.location)
     ).flashes
+
+
+def test_the_proposal_says_how_good_the_plan_is(as_scheduler, session, crew):
+    plan(as_scheduler)
+    proposal = session.scalars(select(PlanProposal)).one()
+
+    page = read(as_scheduler.get(f"/staffing/plans/{proposal.id}"))
+
+    crossings = re.search(r"; crossings (\d+); ", proposal.objective)
+    assert crossings is not None
+    assert re.search(
+        r"Found (the best plan|a good plan, not proven the best) in [0-9.]+ s: "
+        + crossings[1]
+        + r" crossings; spread of nights \d+, of weekends \d+, of days on site \d+; within "
+        r"[0-9.]+% of the best possible\.",
+        page.text,
+    )
+
+
+@pytest.mark.parametrize(
+    ("objective", "shown"),
+    [
+        (
+            "optimal; 2.5 s; spread of nights 1, weekends 0, days on site 3; crossings 24; "
+            "gap 0.00%",
+            "Found the best plan in 2.5 s: 24 crossings; spread of nights 1, of weekends 0, of "
+            "days on site 3; within 0.00% of the best possible.",
+        ),
+        (  # as proposals were kept before the planner counted crossings
+            "feasible; 12.0 s; spread of nights 1, weekends 2, days on site 4",
+            "Found a good plan, not proven the best in 12.0 s; spread of nights 1, of weekends "
+            "2, of days on site 4.",
+        ),
+    ],
+)
+def test_a_proposals_summary_is_shown_in_the_readers_words(as_scheduler, session, objective, shown):
+    proposal = PlanProposal(
+        side=Side.SOUTH,
+        first_day=OCT(1),
+        last_day=OCT(10),
+        status=ProposalStatus.PROPOSED,
+        plan={"people": [], "stays": [], "nights": []},
+        objective=objective,
+        created_at=NOW,
+    )
+    session.add(proposal)
+    session.commit()
+
+    page = read(as_scheduler.get(f"/staffing/plans/{proposal.id}"))
+
+    assert shown in page.text
 
 
 def test_discarding_a_proposal_changes_nothing(as_scheduler, session, crew):
