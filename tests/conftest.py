@@ -226,6 +226,8 @@ def demo_office_url(template_url: str, tmp_path_factory: pytest.TempPathFactory)
                 "OFFICE_DATABASE_URL": url,
             },
             TESTING=True,
+            OFFICE_JOBS_URL="memory://",
+            OFFICE_JOBS_HEARTBEAT_SECONDS=0,
         )
         with app.app_context():
             with Session(db.engine) as session:

@@ -69,6 +69,9 @@ def _app(url: str) -> Flask:
         {"OFFICE_ENV": "development", "SECRET_KEY": TEST_SECRET_KEY, "OFFICE_DATABASE_URL": url},
         TESTING=True,
         WTF_CSRF_ENABLED=False,
+        # The queue in this process (no connection of its own left open to the database).
+        OFFICE_JOBS_URL="memory://",
+        OFFICE_JOBS_HEARTBEAT_SECONDS=0,
     )
 
 
