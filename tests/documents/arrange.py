@@ -31,13 +31,20 @@ HTML = b"<!doctype html><html><body><script>alert(1)</script></body></html>"
 
 
 def ooxml(part: str, *, macros: bool = False) -> bytes:
-    """A minimal Office Open XML package: `[Content_Types].xml` and one part (`word/...`)."""
+    """A minimal Office Open XML package: `[Content_Types].xml` and one part (`word/...`).
+
+    Its entries carry a fixed date, so the same package is built byte for byte in every process
+    (pytest-xdist's workers must collect the same parameters)."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr(part, "<x/>")
+
+        def add(name: str, data: str | bytes) -> None:
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2018, 9, 14, 0, 0, 0)), data)
+
+        add("[Content_Types].xml", "<Types/>")
+        add(part, "<x/>")
         if macros:
-            archive.writestr(part.split("/")[0] + "/vbaProject.bin", b"\x00")
+            add(part.split("/")[0] + "/vbaProject.bin", b"\x00")
     return out.getvalue()
 
 

@@ -378,17 +378,17 @@ def test_an_upload_may_be_larger_than_any_other_request(app, client, session, re
 @pytest.mark.parametrize(
     ("data", "filename", "media_type"),
     [
-        (PDF, "a.pdf", "application/pdf"),
-        (JPEG, "a.JPG", "image/jpeg"),
-        (JPEG, "a.jpeg", "image/jpeg"),
-        (PNG, "a.png", "image/png"),
-        (HEIC, "IMG_0001.HEIC", "image/heic"),
-        (DOCX, "a.docx", content.MEDIA_TYPES[content.FileKind.DOCX]),
-        (XLSX, "a.xlsx", content.MEDIA_TYPES[content.FileKind.XLSX]),
-        (PPTX, "a.pptx", content.MEDIA_TYPES[content.FileKind.PPTX]),
-        (OLE2, "a.doc", "application/msword"),
-        (OLE2, "a.xls", "application/vnd.ms-excel"),
-        (CSV, "a.csv", "text/csv"),
+        pytest.param(PDF, "a.pdf", "application/pdf", id="a.pdf"),
+        pytest.param(JPEG, "a.JPG", "image/jpeg", id="a.JPG"),
+        pytest.param(JPEG, "a.jpeg", "image/jpeg", id="a.jpeg"),
+        pytest.param(PNG, "a.png", "image/png", id="a.png"),
+        pytest.param(HEIC, "IMG_0001.HEIC", "image/heic", id="IMG_0001.HEIC"),
+        pytest.param(DOCX, "a.docx", content.MEDIA_TYPES[content.FileKind.DOCX], id="a.docx"),
+        pytest.param(XLSX, "a.xlsx", content.MEDIA_TYPES[content.FileKind.XLSX], id="a.xlsx"),
+        pytest.param(PPTX, "a.pptx", content.MEDIA_TYPES[content.FileKind.PPTX], id="a.pptx"),
+        pytest.param(OLE2, "a.doc", "application/msword", id="a.doc"),
+        pytest.param(OLE2, "a.xls", "application/vnd.ms-excel", id="a.xls"),
+        pytest.param(CSV, "a.csv", "text/csv", id="a.csv"),
     ],
 )
 def test_each_kind_of_file_kept_is_told_by_its_content(data, filename, media_type):
