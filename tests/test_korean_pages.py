@@ -304,10 +304,12 @@ def office(demo_office_url: str, tmp_path: Path) -> Iterator[KoreanOffice]:
                     ),
                 }
                 start = seeds(session)
-            try:
-                yield KoreanOffice(app, engine, users, start)
-            finally:
-                engine.dispose()
+        try:
+            yield KoreanOffice(app, engine, users, start)
+        finally:
+            # Once no application context holds a session: a connection checked out while
+            # the pool is disposed would be returned to the old pool and left open.
+            engine.dispose()
 
 
 @pytest.mark.parametrize("viewer", ["admin", "scheduler", "reviewer", "superuser"])
