@@ -132,7 +132,7 @@ def openapi_document() -> dict[str, Any]:
         (schemas.Problem, "serialization"),
         (schemas.ViolationList, "serialization"),
     ]
-    models += _SCREENING_MODELS
+    models += _SCREENING_MODELS + _OPERATIONS_MODELS
     _, definitions = models_json_schema(models, ref_template=_REF)
     classification = {"$ref": _REF.format(model="Classification")}
     document: dict[str, Any] = {
@@ -335,6 +335,7 @@ def openapi_document() -> dict[str, Any]:
         },
     }
     document["paths"]["/screenings"] = _screening_path()
+    document["paths"].update(_operations_paths())
     _idempotent(document["paths"])
     return document
 
@@ -364,5 +365,147 @@ def _screening_path() -> dict[str, Any]:
             ),
             "requestBody": _body("ScreeningIn"),
             "responses": {"200": _json("ScreeningResult", "The screening"), **_WRITE_ERRORS},
+        },
+    }
+
+
+# --- daily operations (office.api.operations) ---------------------------------------------
+
+_OPERATIONS_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+    (schemas.MeterList, "serialization"),
+    (schemas.MeterReadingIn, "validation"),
+    (schemas.MeterReadingBatchIn, "validation"),
+    (schemas.MeterReadingOut, "serialization"),
+    (schemas.MeterReadingList, "serialization"),
+    (schemas.MeterReadingPage, "serialization"),
+    (schemas.VoidIn, "validation"),
+]
+_INSTANT = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": schemas.INSTANT_PATTERN,
+    "description": "RFC 3339 with its offset (Z for UTC)",
+}
+_READ_ERRORS = {**_ERRORS, "422": _problem("Invalid parameters")}
+_RECORD_REFUSALS = (
+    "A reading not later than the meter's last, lower without a rollover, beyond its "
+    "register, in the future, or dated on a signed-off day without `correction_reason`"
+)
+
+
+def _cursor_params(maximum: int, default: int) -> list[dict[str, Any]]:
+    return [
+        _query(
+            "cursor", {"type": "string", "pattern": CURSOR_PATTERN}, "next_cursor of the last page"
+        ),
+        _query(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": maximum},
+            f"Items per page (default {default})",
+        ),
+    ]
+
+
+def _operations_paths() -> dict[str, Any]:
+    return {
+        "/meters": {
+            "get": {
+                "operationId": "listMeters",
+                "summary": "Every meter, in service or not, with its last reading",
+                "responses": {"200": _json("MeterList", "The meters"), **_ERRORS},
+            },
+        },
+        "/meter-readings": {
+            "get": {
+                "operationId": "listMeterReadings",
+                "summary": "Meter readings, newest recorded first",
+                "parameters": [
+                    _query("meter_id", _ID, "Only this meter's"),
+                    _query("from", _INSTANT, "Read at or after this instant"),
+                    _query("to", _INSTANT, "Read at or before this instant"),
+                    _query(
+                        "voided",
+                        {"type": "string", "enum": ["true", "false"]},
+                        "Only voided (or standing) readings",
+                    ),
+                    *_cursor_params(1000, 100),
+                ],
+                "responses": {
+                    "200": _json("MeterReadingPage", "A page of readings"),
+                    **_READ_ERRORS,
+                },
+            },
+            "post": {
+                "operationId": "recordMeterReading",
+                "summary": "Record a meter reading (office administrator)",
+                "description": (
+                    "As on the day's page: the kWh since the meter's last reading are counted "
+                    "(across a rollover when `rolled_over`), an implausible interval is "
+                    "flagged, and a grid meter's interval is drawn on its waiver line through "
+                    "the ledger, refused (409, with `classification`) when the line does not "
+                    "cover it unless `override_reason` is given."
+                ),
+                "requestBody": _body("MeterReadingIn"),
+                "responses": {
+                    "201": _json("MeterReadingOut", "Recorded"),
+                    "409": _problem(
+                        "The ledger refused the interval, the meter is out of service, or the "
+                        "month or day is signed off"
+                    ),
+                    **_WRITE_ERRORS,
+                    "422": _problem(f"Invalid fields, or refused: {_RECORD_REFUSALS}"),
+                },
+            },
+        },
+        "/meter-readings/batch": {
+            "post": {
+                "operationId": "recordMeterReadings",
+                "summary": "Record a batch of readings, all or none (office administrator)",
+                "description": (
+                    f"Up to {schemas.MAX_BATCH} readings, of one meter or several, recorded in "
+                    "the order given, each as `recordMeterReading` records one. If any is "
+                    "refused none is recorded, and the answer (422) lists every refused "
+                    "reading in `rejected`, by its index in the batch, each tried as if the "
+                    "refused ones before it had not been sent."
+                ),
+                "requestBody": _body("MeterReadingBatchIn"),
+                "responses": {
+                    "201": _json("MeterReadingList", "Every reading, recorded"),
+                    **_WRITE_ERRORS,
+                    "422": _problem(
+                        "Some readings refused (`rejected` lists them); nothing recorded"
+                    ),
+                },
+            },
+        },
+        "/meter-readings/{reading_id}": {
+            "get": {
+                "operationId": "getMeterReading",
+                "summary": "A meter reading",
+                "parameters": [_id_param("reading_id")],
+                "responses": {
+                    "200": _json("MeterReadingOut", "The reading"),
+                    "404": _problem("No such reading"),
+                    **_ERRORS,
+                },
+            },
+        },
+        "/meter-readings/{reading_id}/void": {
+            "post": {
+                "operationId": "voidMeterReading",
+                "summary": "Void a meter's latest reading with a reason (office administrator)",
+                "description": "Its drawdown is reversed; the day's history keeps the reason.",
+                "parameters": [_id_param("reading_id")],
+                "requestBody": _body("VoidIn"),
+                "responses": {
+                    "200": _json("MeterReadingOut", "The reading, voided"),
+                    "404": _problem("No such reading"),
+                    "409": _problem(
+                        "Not the latest reading of a meter in service, or voided already, or "
+                        "its month signed off"
+                    ),
+                    **_WRITE_ERRORS,
+                },
+            },
         },
     }

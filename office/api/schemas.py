@@ -5,7 +5,8 @@ Only the shape lives here; the rules are the services'.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from office import inputs
+from office.fuel.models import MeterSource, ReadingKind
 from office.waivers.models import (
     Authority,
     Basis,
@@ -357,12 +359,24 @@ class ResourceList(BaseModel):
     items: list[ResourceOut]
 
 
+class RejectedRow(BaseModel):
+    """A row of a batch that was refused."""
+
+    index: int = Field(description="Its position in the batch, from 0")
+    field: str | None = Field(description="The field refused, when one is")
+    status: int = Field(description="422: invalid; 409: it clashes with what is recorded")
+    message: str
+
+
 class Problem(BaseModel):
     type: str
     title: str
     status: int
     detail: str
     errors: dict[str, list[str]] | None = None
+    rejected: list[RejectedRow] | None = Field(
+        default=None, description="In a batch refused: every row refused, by index"
+    )
     classification: Classification | None = None
     regimes: list[ScreeningOut] | None = None
 
@@ -460,3 +474,141 @@ class ScreeningResult(BaseModel):
     overall: Classification = Field(
         description="The classification if the office picked the best line under each regime"
     )
+
+
+# --- operations: meters (office.fuel.services) ----------------------------------------------
+
+# An instant as RFC 3339 gives it, with its offset (Z for UTC); seconds optional.
+INSTANT_PATTERN = (
+    r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"[Tt]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+_INSTANT = re.compile(INSTANT_PATTERN)
+
+
+def _instant_text(value: object) -> object:
+    # Pydantic takes Unix times and instants without an offset; an instant here is
+    # RFC 3339 with its offset, turned to UTC.
+    if not isinstance(value, str):
+        raise PydanticCustomError("office_instant", "Input should be an RFC 3339 string")
+    if not _INSTANT.match(value):
+        raise PydanticCustomError("office_instant", "Input should be an RFC 3339 instant")
+    try:
+        instant = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise PydanticCustomError("office_instant", "Input should be an RFC 3339 instant") from None
+    instant = instant.astimezone(UTC)
+    if not inputs.in_range(instant.date()):
+        raise PydanticCustomError("office_date_range", str(inputs.range_message()))
+    return instant
+
+
+_INSTANT_SCHEMA = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": INSTANT_PATTERN,
+    "description": "RFC 3339 with its offset, such as 2018-10-05T09:15:00+09:00 or "
+    "2018-10-05T00:15:00Z",
+}
+Instant = Annotated[datetime, BeforeValidator(_instant_text), WithJsonSchema(_INSTANT_SCHEMA)]
+# A register as read: zero or more.
+RegisterIn = Annotated[
+    Decimal,
+    Field(allow_inf_nan=False),
+    BeforeValidator(_decimal_text),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "pattern": inputs.DECIMAL_PATTERN},
+            ],
+            "examples": ["10250.5", 10250],
+            "description": "The register as read, in kWh: zero or more, at most three "
+            "decimal places, within the meter's digits",
+        }
+    ),
+]
+MAX_BATCH = 5000
+
+
+class MeterOut(BaseModel):
+    id: int
+    name: str
+    source: MeterSource = Field(description="grid_south: drawn on its waiver line")
+    waiver_line_id: int | None
+    digits: int = Field(description="The register turns over to zero after 10^digits - 1")
+    multiplier: QuantityOut = Field(description="kWh per register unit")
+    installed_at: datetime
+    removed_at: datetime | None
+    last_read_at: datetime | None
+    last_value: QuantityOut | None
+
+
+class MeterList(BaseModel):
+    items: list[MeterOut]
+
+
+class MeterReadingFields(_In):
+    value: RegisterIn
+    read_at: Instant
+    unit: Annotated[Line, Field(max_length=10, description="kWh, the only unit")] = "kWh"
+    rolled_over: Annotated[
+        bool,
+        Strict(),
+        Field(description="The register turned over to zero since the last reading"),
+    ] = False
+    override_reason: Annotated[
+        Text | None,
+        Field(description="Records an interval the waiver line does not cover, flagged"),
+    ] = None
+    correction_reason: Annotated[
+        Text | None, Field(description="Needed when the day's log is signed off")
+    ] = None
+
+
+class MeterReadingIn(MeterReadingFields):
+    meter_id: Id
+
+
+class MeterReadingBatchIn(_In):
+    readings: Annotated[
+        list[MeterReadingIn],
+        Field(
+            min_length=1,
+            max_length=MAX_BATCH,
+            description="Recorded in this order, all or none",
+        ),
+    ]
+
+
+class MeterReadingOut(BaseModel):
+    id: int
+    meter_id: int
+    meter: str = Field(description="The meter's name")
+    read_at: datetime
+    read_on: date = Field(description="The day in Seoul")
+    value: QuantityOut
+    kind: ReadingKind
+    rolled_over: bool
+    consumption: QuantityOut | None = Field(description="kWh since the previous reading")
+    previous_at: datetime | None
+    flagged: bool
+    flag_message: str | None = Field(description="Why it looks implausible")
+    drawdown_entry_id: int | None = Field(description="The ledger entry of its interval")
+    recorded_at: datetime
+    voided_at: datetime | None
+    void_reason: str | None
+
+
+class MeterReadingList(BaseModel):
+    items: list[MeterReadingOut]
+
+
+class MeterReadingPage(BaseModel):
+    items: list[MeterReadingOut]
+    next_cursor: str | None
+
+
+class VoidIn(_In):
+    reason: Reason

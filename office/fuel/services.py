@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Date, func, select, union_all
+from sqlalchemy import Date, Numeric, func, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -26,7 +26,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from office.audit.services import record_event
 from office.auth.models import User
-from office.errors import ConflictError, InvalidInput
+from office.errors import ConflictError, DomainError, InvalidInput
 from office.fuel.models import (
     DailyLog,
     DailyLogEvent,
@@ -41,7 +41,7 @@ from office.fuel.models import (
     ReadingKind,
     anomaly_reason,
 )
-from office.i18n import SEOUL, _l, format_datetime, format_number, office_date
+from office.i18n import SEOUL, _l, _ln, format_datetime, format_number, office_date
 from office.inputs import FIRST_DAY
 from office.periods import services as periods
 from office.staffing import services as staffing
@@ -837,31 +837,51 @@ def add_meter(
     return meter
 
 
-def _counted(
-    rows: Iterable[tuple[datetime | None, datetime, Decimal | None]],
-) -> tuple[float, Decimal]:
-    """The seconds covered and the kWh counted by readings read as (previous_at, read_at,
-    consumption); a meter's first reading covers no interval and counts nothing."""
-    seconds, total = 0.0, Decimal(0)
-    for previous_at, read_at, consumption in rows:
-        if previous_at is not None and consumption is not None:
-            seconds += (read_at - previous_at).total_seconds()
-            total += consumption
-    return seconds, total
+class _Seconds(FunctionElement[Decimal]):
+    """The seconds from one UTC timestamp column to another, computed by the database."""
+
+    type = Numeric()
+    inherit_cache = True
 
 
-def _thirty_day_average(session: Session, meter: Meter, before: datetime) -> Decimal | None:
-    rows = session.execute(
-        select(MeterReading.previous_at, MeterReading.read_at, MeterReading.consumption).where(
+@compiles(_Seconds, "sqlite")
+def _seconds_sqlite(element: _Seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    # julianday() is a float of days: rounded to the millisecond, as the timestamps are kept.
+    return f"round((julianday({end}) - julianday({start})) * 86400.0, 3)"
+
+
+@compiles(_Seconds, "postgresql")
+def _seconds_postgresql(element: _Seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+
+
+def _counted(session: Session, meter: Meter, before: datetime, *only: Any) -> tuple[float, Decimal]:
+    """The seconds covered and the kWh counted by the meter's standing readings of the 30 days
+    to `before` that are not flagged (and meet `only`), summed by the database: a meter read
+    every 15 minutes has some 3,000 of them. A meter's first reading covers no interval and
+    counts nothing."""
+    seconds, total = session.execute(
+        select(
+            func.sum(_Seconds(MeterReading.previous_at, MeterReading.read_at)),
+            func.sum(MeterReading.consumption),
+        ).where(
             MeterReading.meter_id == meter.id,
             MeterReading.voided_at.is_(None),
+            MeterReading.previous_at.is_not(None),
             MeterReading.consumption.is_not(None),
             MeterReading.flagged.is_(False),
             MeterReading.read_at > before - timedelta(days=30),
             MeterReading.read_at <= before,
+            *only,
         )
-    )
-    seconds, total = _counted(rows)
+    ).one()
+    return float(seconds or 0), Decimal(total or 0)
+
+
+def _thirty_day_average(session: Session, meter: Meter, before: datetime) -> Decimal | None:
+    seconds, total = _counted(session, meter, before)
     if seconds <= 0:
         return None
     return total / Decimal(seconds / 86400)
@@ -870,17 +890,7 @@ def _thirty_day_average(session: Session, meter: Meter, before: datetime) -> Dec
 def _running_rate(session: Session, meter: Meter, before: datetime) -> Decimal | None:
     """kWh an hour over the 30 days to `before`, counting only the intervals in which the
     meter counted anything (the hours its generator ran), flagged ones left out."""
-    rows = session.execute(
-        select(MeterReading.previous_at, MeterReading.read_at, MeterReading.consumption).where(
-            MeterReading.meter_id == meter.id,
-            MeterReading.voided_at.is_(None),
-            MeterReading.consumption > 0,
-            MeterReading.flagged.is_(False),
-            MeterReading.read_at > before - timedelta(days=30),
-            MeterReading.read_at <= before,
-        )
-    )
-    seconds, total = _counted(rows)
+    seconds, total = _counted(session, meter, before, MeterReading.consumption > 0)
     if seconds <= 0:
         return None
     return total / Decimal(seconds / 3600)
@@ -1048,6 +1058,98 @@ def record_meter_reading(
         reading.drawdown_entry_id = entry.id
         session.flush()
     return reading
+
+
+@dataclass(frozen=True)
+class ReadingSpec:
+    """One reading of a batch, as `record_meter_reading` takes it."""
+
+    meter: Meter
+    value: object
+    read_at: datetime
+    unit: str | None = "kWh"
+    rolled_over: bool = False
+    override_reason: str | None = None
+    correction_reason: str | None = None
+
+
+class ReadingsRejected(InvalidInput):
+    """Some readings of a batch were refused, so none was recorded; `rows` holds each
+    refused reading's index in the batch and the refusal."""
+
+    def __init__(self, rows: list[tuple[int, DomainError]]) -> None:
+        super().__init__(
+            _ln(
+                "%(num)d reading of the batch was refused, so none was recorded.",
+                "%(num)d readings of the batch were refused, so none was recorded.",
+                len(rows),
+            )
+        )
+        self.rows = rows
+
+
+def _hold_for_readings(session: Session, specs: Sequence[ReadingSpec], now: datetime) -> None:
+    """Take the locks a batch's readings need, in the order of `office.concurrency`: their
+    months, their days' logs, then their meters in id order. Taken one reading at a time,
+    a batch crossing midnight would take a day's log while holding a meter and the
+    ledger's head, out of order."""
+    days_read = sorted({office_date(spec.read_at) for spec in specs})
+    days_read = [day for day in days_read if FIRST_DAY <= day <= office_date(now)]
+    for day in days_read:
+        periods.ensure_open(session, day)
+    for day in days_read:
+        _lock_log(session, day)
+    meters = {spec.meter.id: spec.meter for spec in specs}
+    for meter_id in sorted(meters):
+        session.refresh(meters[meter_id], with_for_update=True)
+
+
+def record_meter_readings(
+    session: Session, specs: Sequence[ReadingSpec], *, actor: User | None, now: datetime
+) -> list[MeterReading]:
+    """Record a batch of readings (a head-end catching up) in their order, each as
+    `record_meter_reading` records one: all of them, or none.
+
+    Raises ReadingsRejected listing every refused reading, each tried as if the refused ones
+    before it had not been sent, and the months signed off as ConflictError.
+    """
+    try:
+        with session.begin_nested():
+            _hold_for_readings(session, specs, now)
+            return [_record_spec(session, spec, actor=actor, now=now) for spec in specs]
+    except DomainError as exc:
+        refused = exc
+    # Something was refused: find every refusal, each reading in a savepoint of its own,
+    # then undo them all.
+    rejected: list[tuple[int, DomainError]] = []
+    with session.begin_nested() as batch:
+        for index, spec in enumerate(specs):
+            try:
+                with session.begin_nested():
+                    _record_spec(session, spec, actor=actor, now=now)
+            except DomainError as exc:
+                rejected.append((index, exc))
+        batch.rollback()
+    if not rejected:  # refused as a whole (its locks), not for any one reading
+        raise refused
+    raise ReadingsRejected(rejected)
+
+
+def _record_spec(
+    session: Session, spec: ReadingSpec, *, actor: User | None, now: datetime
+) -> MeterReading:
+    return record_meter_reading(
+        session,
+        spec.meter,
+        value=spec.value,
+        read_at=spec.read_at,
+        unit=spec.unit,
+        rolled_over=spec.rolled_over,
+        override_reason=spec.override_reason,
+        correction_reason=spec.correction_reason,
+        actor=actor,
+        now=now,
+    )
 
 
 def replace_meter(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -18,9 +19,11 @@ from office.api.idempotency import fingerprint
 from office.api.models import IdempotencyKey
 from office.auth.permissions import Role
 from office.db import utcnow
+from office.fuel import services as fuel
+from office.fuel.models import Meter, MeterSource
 from office.waivers.models import WaiverStatus
 from tests.api.conftest import API, ApiClient, diesel_line, drawdown_body
-from tests.factories import draw, make_rice
+from tests.factories import NOW, draw, make_resource, make_rice, make_waiver
 
 METHODS = ("get", "post", "put", "patch", "delete")
 # A what-if screening of diesel (POST /screenings).
@@ -318,6 +321,12 @@ PROTECTED = [
     ("/drawdowns", "post"),
     ("/drawdowns/{entry_id}/reversal", "post"),
     ("/screenings", "post"),
+    ("/meters", "get"),
+    ("/meter-readings", "get"),
+    ("/meter-readings", "post"),
+    ("/meter-readings/batch", "post"),
+    ("/meter-readings/{reading_id}", "get"),
+    ("/meter-readings/{reading_id}/void", "post"),
 ]
 
 
@@ -370,6 +379,10 @@ def test_the_real_responses_cover_every_schema_the_api_returns(doc, exchanges):
         "Problem",
         "ViolationList",
         "ScreeningResult",
+        "MeterList",
+        "MeterReadingOut",
+        "MeterReadingList",
+        "MeterReadingPage",
     }
 
 
@@ -391,6 +404,7 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     granted, line = diesel_line(session, "1000")
     make_rice(session)
     entry = draw(session, line.resource, "10", line=line)
+    meter = grid_meter(session)
     recorded: list[Exchange] = []
     adapter = app.url_map.bind("localhost")
 
@@ -438,7 +452,17 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     call(admin, "get", "/drawdowns", {"limit": 2})
     call(admin, "post", reversal_path, {"reason": "Entered twice"})
     call(reviewer, "post", "/screenings", SCREENING)
+    call(admin, "get", "/meters")
+    first = call(admin, "post", "/meter-readings", meter_reading(meter, "99100", 10)).get_json()
+    batch = [meter_reading(meter, "99200", 11), meter_reading(meter, "99300", 12)]
+    call(admin, "post", "/meter-readings/batch", {"readings": batch})
+    call(admin, "get", "/meter-readings", {"meter_id": meter.id, "limit": 1})
+    call(admin, "get", f"/meter-readings/{first['id']}")
+    latest = admin.get("/meter-readings", {"limit": 1}).get_json()["items"][0]["id"]
+    call(admin, "post", f"/meter-readings/{latest}/void", {"reason": "Misread"})
     # Conflicts.
+    call(admin, "post", f"/meter-readings/{first['id']}/void", {"reason": "Misread"})
+    call(admin, "post", "/meter-readings", meter_reading(meter, "99900", 20))  # signed off
     call(reviewer, "post", status_path, {"status": "draft", "effective_on": "2018-06-01"})
     call(admin, "post", "/drawdowns", drawdown_body(line, quantity=5000))
     call(admin, "post", reversal_path, {"reason": "Again"})
@@ -446,23 +470,28 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     call(reviewer, "get", "/waivers/999999")
     call(reviewer, "post", "/waivers/999999/status", {"status": "granted"})
     call(admin, "post", "/drawdowns/999999/reversal", {"reason": "x"})
+    call(admin, "get", "/meter-readings/999999")
+    call(admin, "post", "/meter-readings/999999/void", {"reason": "x"})
     # Invalid parameters.
     call(admin, "get", "/drawdowns", {"limit": 0})
+    call(admin, "get", "/meter-readings", {"limit": 0})
     # Staffing.
     call(scheduler, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
     call(scheduler, "get", "/staffing/violations", {"from": "2018-10-02", "to": "2018-10-01"})
     call(anonymous_api, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
     # A control character in a query string.
     for path in {p for p, m, _ in operations(doc) if m == "get" and p != "/openapi.json"}:
-        concrete = path.format(waiver_id=granted.id)
+        concrete = path.format(waiver_id=granted.id, reading_id=first["id"])
         call(admin if "staffing" not in path else scheduler, "get", concrete, {"x": "\x00"})
     # Every protected operation: no token, a role without the permission, bad bodies.
     for path, method in PROTECTED:
-        concrete = path.format(waiver_id=requested.id, entry_id=entry.id)
+        concrete = path.format(waiver_id=requested.id, entry_id=entry.id, reading_id=first["id"])
         call(anonymous_api, method, concrete, {})
         call(scheduler, method, concrete, {})
         if method == "post":
-            allowed = admin if path.startswith(("/drawdowns", "/screenings")) else reviewer
+            allowed = (
+                admin if path.startswith(("/drawdowns", "/screenings", "/meter")) else reviewer
+            )
             call(allowed, method, concrete, raw="{")
             call(allowed, method, concrete, raw="[]")
             # The same request while another with its Idempotency-Key has no answer yet.
@@ -471,6 +500,34 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
             call(allowed, method, concrete, raw='{"other": 1}', headers={"Idempotency-Key": key})
             call(allowed, method, concrete, raw="{}", headers={"Idempotency-Key": "unquoted"})
     return recorded
+
+
+def grid_meter(session) -> Meter:
+    """A grid meter installed on 2018-10-01 at 99,000, drawn on a line of electricity; the
+    log of 2018-10-20 signed off."""
+    power = make_resource(
+        session, "electricity", hs_code="2716.00", unit="kWh", barrels_per_tonne=None
+    )
+    line = make_waiver(session, [(power, "kWh", "100000", "100000")], reference="MOU-P").lines[0]
+    meter = fuel.add_meter(
+        session,
+        name="Main incomer",
+        source=MeterSource.GRID_SOUTH,
+        waiver_line=line,
+        digits=5,
+        multiplier="1",
+        installed_at=datetime(2018, 10, 1, tzinfo=UTC),
+        first_value="99000",
+        actor=None,
+        now=NOW,
+    )
+    fuel.sign_off(session, date(2018, 10, 20), actor=None, now=NOW)
+    session.commit()
+    return meter
+
+
+def meter_reading(meter: Meter, value: str, day: int) -> dict[str, Any]:
+    return {"meter_id": meter.id, "value": value, "read_at": f"2018-10-{day:02d}T09:00:00+09:00"}
 
 
 def still_processing(session, api: ApiClient, path: str) -> str:

@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from office.api.openapi import openapi_document
 from office.auth.permissions import Role
 from tests.api.conftest import issue_token
+from tests.api.test_openapi import grid_meter
 from tests.factories import draw, make_rice, make_user, make_waiver
 
 EXAMPLES_PER_OPERATION = 20
@@ -31,10 +32,12 @@ schema = schemathesis.openapi.from_dict(openapi_document())
 
 @pytest.fixture
 def tokens(session):
-    """Tokens of an office administrator and a reviewer, beside a waiver already drawn on."""
+    """Tokens of an office administrator and a reviewer, beside a waiver already drawn on and
+    a grid meter."""
     rice = make_rice(session)
     waiver = make_waiver(session, [(rice, "kg", "5000", "5000")])
     draw(session, rice, "10", line=waiver.lines[0])
+    grid_meter(session)
     return {
         role: issue_token(session, make_user(session, role)) for role in (Role.ADMIN, Role.REVIEWER)
     }

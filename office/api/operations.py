@@ -1,0 +1,277 @@
+"""The API's routes for the office's daily operations: meters and their readings.
+
+Each calls the service its page calls (`office.fuel.services`), under the page's permission,
+so a reading sent by a head-end is refused or recorded exactly as one typed on the day's
+page, and each interval of a grid meter is drawn through the ledger's one door.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from flask import Response, request, url_for
+from flask_login import current_user
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from office.api import schemas
+from office.api.idempotency import commit
+from office.api.openapi import CURSOR_PATTERN
+from office.api.views import (
+    MAX_ID,
+    InvalidRequest,
+    _errors,
+    _get,
+    bp,
+    invalid,
+    parse_body,
+    respond,
+)
+from office.auth.access import permission_required
+from office.auth.permissions import Permission
+from office.db import db, utcnow
+from office.errors import NotFoundError, problem
+from office.fuel import services
+from office.fuel.models import Meter, MeterReading
+from office.i18n import _
+
+MAX_PAGE = 1000
+
+
+def meter_out(meter: Meter, last: MeterReading | None) -> schemas.MeterOut:
+    return schemas.MeterOut(
+        id=meter.id,
+        name=meter.name,
+        source=meter.source,
+        waiver_line_id=meter.waiver_line_id,
+        digits=meter.digits,
+        multiplier=meter.multiplier,
+        installed_at=meter.installed_at,
+        removed_at=meter.removed_at,
+        last_read_at=last.read_at if last is not None else None,
+        last_value=last.value if last is not None else None,
+    )
+
+
+def reading_out(reading: MeterReading) -> schemas.MeterReadingOut:
+    return schemas.MeterReadingOut(
+        id=reading.id,
+        meter_id=reading.meter_id,
+        meter=reading.meter.name,
+        read_at=reading.read_at,
+        read_on=reading.read_on,
+        value=reading.value,
+        kind=reading.kind,
+        rolled_over=reading.rolled_over,
+        consumption=reading.consumption,
+        previous_at=reading.previous_at,
+        flagged=reading.flagged,
+        flag_message=reading.flag_message if reading.flagged else None,
+        drawdown_entry_id=reading.drawdown_entry_id,
+        recorded_at=reading.recorded_at,
+        voided_at=reading.voided_at,
+        void_reason=reading.void_reason,
+    )
+
+
+@bp.errorhandler(services.ReadingsRejected)
+def _readings_rejected(exc: services.ReadingsRejected) -> Response:
+    db.session.rollback()
+    return _rejected_problem(
+        str(exc),
+        [
+            schemas.RejectedRow(
+                index=index, field=refusal.field, status=refusal.status_code, message=str(refusal)
+            )
+            for index, refusal in exc.rows
+        ],
+    )
+
+
+def _rejected_problem(detail: str, rows: list[schemas.RejectedRow]) -> Response:
+    errors: dict[str, list[str]] = {}
+    for row in rows:
+        key = f"readings.{row.index}" + (f".{row.field}" if row.field else "")
+        errors.setdefault(key, []).append(row.message)
+    return problem(
+        422, detail, errors=errors, rejected=[row.model_dump(mode="json") for row in rows]
+    )
+
+
+def _meter(meter_id: int, field: str) -> Meter:
+    meter = _get(Meter, meter_id)
+    if meter is None:
+        raise invalid(field, _("No meter has the id %(id)d.", id=meter_id))
+    return meter
+
+
+def _spec(given: schemas.MeterReadingFields, meter: Meter) -> services.ReadingSpec:
+    return services.ReadingSpec(
+        meter=meter,
+        value=given.value,
+        read_at=given.read_at,
+        unit=given.unit,
+        rolled_over=given.rolled_over,
+        override_reason=given.override_reason,
+        correction_reason=given.correction_reason,
+    )
+
+
+@bp.get("/meters")
+@permission_required(Permission.VIEW_OPERATIONS)
+def meters() -> Response:
+    rows = db.session.scalars(select(Meter).order_by(Meter.name, Meter.id))
+    return respond(
+        schemas.MeterList(items=[meter_out(m, services.last_reading(db.session, m)) for m in rows])
+    )
+
+
+@bp.post("/meter-readings")
+@permission_required(Permission.LOG_OPERATIONS)
+def record_meter_reading() -> Response:
+    body = parse_body(schemas.MeterReadingIn)
+    spec = _spec(body, _meter(body.meter_id, "meter_id"))
+    reading = services.record_meter_reading(
+        db.session,
+        spec.meter,
+        value=spec.value,
+        read_at=spec.read_at,
+        unit=spec.unit,
+        rolled_over=spec.rolled_over,
+        override_reason=spec.override_reason,
+        correction_reason=spec.correction_reason,
+        actor=current_user,
+        now=utcnow(),
+    )
+    location = url_for("api.meter_reading", reading_id=reading.id)
+    return commit(respond(reading_out(reading), 201, location))
+
+
+@bp.post("/meter-readings/batch")
+@permission_required(Permission.LOG_OPERATIONS)
+def record_meter_readings() -> Response:
+    """Record a head-end's batch: all of it, or none, with every refused row listed."""
+    try:
+        body = schemas.MeterReadingBatchIn.model_validate_json(request.get_data() or b"")
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise InvalidRequest(400, _("The request body is not valid JSON.")) from None
+        rows = _rows_of(_errors(exc))
+        if not rows:  # the batch itself is wrong (no list, too long), not one of its rows
+            raise InvalidRequest(422, _("Some fields are not valid."), _errors(exc)) from None
+        return _rejected_problem(_("Some readings are not valid, so none was recorded."), rows)
+    meters = {
+        meter.id: meter
+        for meter in db.session.scalars(
+            select(Meter).where(Meter.id.in_({given.meter_id for given in body.readings}))
+        )
+    }
+    missing = [
+        schemas.RejectedRow(
+            index=index,
+            field="meter_id",
+            status=422,
+            message=_("No meter has the id %(id)d.", id=given.meter_id),
+        )
+        for index, given in enumerate(body.readings)
+        if given.meter_id not in meters
+    ]
+    if missing:
+        return _rejected_problem(_("Some readings are not valid, so none was recorded."), missing)
+    readings = services.record_meter_readings(
+        db.session,
+        [_spec(given, meters[given.meter_id]) for given in body.readings],
+        actor=current_user,
+        now=utcnow(),
+    )
+    answer = schemas.MeterReadingList(items=[reading_out(reading) for reading in readings])
+    return commit(respond(answer, 201, url_for("api.meter_readings")))
+
+
+def _rows_of(errors: dict[str, list[str]]) -> list[schemas.RejectedRow]:
+    """The rows a batch's validation errors name (`readings.<index>.<field>`), in order."""
+    rows = []
+    for key, messages in errors.items():
+        parts = key.split(".", 2)
+        if len(parts) < 2 or parts[0] != "readings" or not parts[1].isdigit():
+            return []
+        field = parts[2] if len(parts) == 3 else None
+        rows += [
+            schemas.RejectedRow(index=int(parts[1]), field=field, status=422, message=message)
+            for message in messages
+        ]
+    return sorted(rows, key=lambda row: row.index)
+
+
+class ReadingQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    meter_id: Annotated[schemas.QueryInt, Field(ge=1, le=MAX_ID)] | None = None
+    read_from: Annotated[schemas.Instant | None, Field(alias="from")] = None
+    read_to: Annotated[schemas.Instant | None, Field(alias="to")] = None
+    voided: Annotated[str, Field(pattern="^(true|false)$")] | None = None
+    cursor: Annotated[str | None, Field(pattern=CURSOR_PATTERN)] = None
+    limit: Annotated[schemas.QueryInt, Field(ge=1, le=MAX_PAGE)] = 100
+
+
+@bp.get("/meter-readings")
+@permission_required(Permission.VIEW_OPERATIONS)
+def meter_readings() -> Response:
+    """Readings, newest recorded first, a page at a time (keyset on the id)."""
+    args = {key: value for key, value in request.args.items() if value != ""}
+    try:
+        query = ReadingQuery.model_validate(args)
+    except ValidationError as exc:
+        raise InvalidRequest(422, _("Some parameters are not valid."), _errors(exc)) from None
+    statement = select(MeterReading)
+    if query.meter_id is not None:
+        statement = statement.where(MeterReading.meter_id == query.meter_id)
+    if query.read_from is not None:
+        statement = statement.where(MeterReading.read_at >= query.read_from)
+    if query.read_to is not None:
+        statement = statement.where(MeterReading.read_at <= query.read_to)
+    if query.voided is not None:
+        voided = MeterReading.voided_at.is_not(None)
+        statement = statement.where(voided if query.voided == "true" else ~voided)
+    if query.cursor is not None:
+        statement = statement.where(MeterReading.id < int(query.cursor))
+    found = list(
+        db.session.scalars(
+            statement.order_by(MeterReading.id.desc())
+            .limit(query.limit + 1)
+            .options(selectinload(MeterReading.meter))
+        )
+    )
+    more = len(found) > query.limit
+    found = found[: query.limit]
+    return respond(
+        schemas.MeterReadingPage(
+            items=[reading_out(reading) for reading in found],
+            next_cursor=str(found[-1].id) if more and found else None,
+        )
+    )
+
+
+def _reading_or_404(reading_id: int) -> MeterReading:
+    reading = _get(MeterReading, reading_id)
+    if reading is None:
+        raise NotFoundError(_("No meter reading has the id %(id)d.", id=reading_id))
+    return reading
+
+
+@bp.get("/meter-readings/<int:reading_id>")
+@permission_required(Permission.VIEW_OPERATIONS)
+def meter_reading(reading_id: int) -> Response:
+    return respond(reading_out(_reading_or_404(reading_id)))
+
+
+@bp.post("/meter-readings/<int:reading_id>/void")
+@permission_required(Permission.LOG_OPERATIONS)
+def void_meter_reading(reading_id: int) -> Response:
+    reading = _reading_or_404(reading_id)
+    body = parse_body(schemas.VoidIn)
+    services.void_meter_reading(
+        db.session, reading, reason=body.reason, actor=current_user, now=utcnow()
+    )
+    return commit(respond(reading_out(reading)))
