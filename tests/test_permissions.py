@@ -214,6 +214,12 @@ EXPECTED: dict[str, object] = {
     "api.reverse": ADMINS,
     "api.staffing_violations": STAFFING_READERS,
     "api.screen_item": LEDGER_READERS,
+    "api.meters": OPERATIONS_READERS,
+    "api.meter_readings": OPERATIONS_READERS,
+    "api.meter_reading": OPERATIONS_READERS,
+    "api.record_meter_reading": ADMINS,
+    "api.record_meter_readings": ADMINS,
+    "api.void_meter_reading": ADMINS,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,8 +20,11 @@ from office.auth import services as auth_services
 from office.auth.models import User
 from office.auth.permissions import Role
 from office.db import utcnow
+from office.fuel import services as fuel
+from office.fuel.models import MeterSource
 from office.i18n import office_date
 from office.waivers.models import DrawdownEntry, LedgerHead, Waiver, WaiverLine, WaiverStatus
+from tests.concurrency import Office
 from tests.factories import NOW, make_resource, make_user, make_waiver
 
 API = "/api/v1"
@@ -169,3 +172,39 @@ def assert_problem(response: TestResponse, status: int) -> dict[str, Any]:
     assert isinstance(body["title"], str) and body["title"]
     assert isinstance(body["detail"], str) and body["detail"]
     return body
+
+
+# --- for tests whose requests commit for real (tests.concurrency) --------------------------
+
+
+@pytest.fixture
+def meter_id(office: Office) -> int:
+    """A grid meter installed on 2018-10-01 at 0, drawn on a line of electricity."""
+    with office.session() as session:
+        power = make_resource(
+            session, "electricity", hs_code="2716.00", unit="kWh", barrels_per_tonne=None
+        )
+        line = make_waiver(session, [(power, "kWh", "1000000", "1000000")]).lines[0]
+        meter = fuel.add_meter(
+            session,
+            name="Main incomer",
+            source=MeterSource.GRID_SOUTH,
+            waiver_line=line,
+            digits=7,
+            multiplier="1",
+            installed_at=datetime(2018, 10, 1, tzinfo=UTC),
+            first_value="0",
+            actor=None,
+            now=NOW,
+        )
+        session.commit()
+        return meter.id
+
+
+def token_of(office: Office, user: User) -> str:
+    with office.session() as session:
+        _row, secret = auth_services.create_api_token(
+            session, session.get(User, user.id), name="head-end", actor=None, now=NOW
+        )
+        session.commit()
+    return secret

@@ -9,53 +9,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
-from office.auth import services as auth_services
-from office.auth.models import User
-from office.fuel import services
-from office.fuel.models import Meter, MeterReading, MeterSource
+from office.fuel.models import Meter, MeterReading
 from office.waivers import ledger
 from office.waivers.models import DrawdownEntry, WaiverLine
+from tests.api.conftest import token_of
 from tests.concurrency import Office, at_once, post
-from tests.factories import NOW, make_resource, make_waiver
 
-INSTALLED = datetime(2018, 10, 1, tzinfo=UTC)
 TIMEOUT = 120
-
-
-@pytest.fixture
-def meter_id(office: Office) -> int:
-    """A grid meter installed on 2018-10-01 at 0, drawn on a line of electricity."""
-    with office.session() as session:
-        power = make_resource(
-            session, "electricity", hs_code="2716.00", unit="kWh", barrels_per_tonne=None
-        )
-        line = make_waiver(session, [(power, "kWh", "1000000", "1000000")]).lines[0]
-        meter = services.add_meter(
-            session,
-            name="Main incomer",
-            source=MeterSource.GRID_SOUTH,
-            waiver_line=line,
-            digits=7,
-            multiplier="1",
-            installed_at=INSTALLED,
-            first_value="0",
-            actor=None,
-            now=NOW,
-        )
-        session.commit()
-        return meter.id
-
-
-def token_of(office: Office, user: User) -> str:
-    with office.session() as session:
-        _row, secret = auth_services.create_api_token(
-            session, session.get(User, user.id), name="head-end", actor=None, now=NOW
-        )
-        session.commit()
-    return secret
 
 
 def quarter_hours(meter_id: int, start: datetime, count: int, step: int) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,8 @@ from office.api.models import IdempotencyKey
 from office.auth import services as auth_services
 from office.auth.permissions import Role
 from office.db import utcnow
+from office.fuel import services as fuel
+from office.fuel.models import MeterReading
 from office.waivers.models import (
     DrawdownEntry,
     Resource,
@@ -38,6 +40,7 @@ from tests.api.conftest import (
     diesel_line,
     drawdown_body,
 )
+from tests.api.test_openapi import grid_meter, meter_reading
 from tests.concurrency import Office, at_once
 from tests.factories import NOW, draw, make_resource
 
@@ -220,6 +223,29 @@ def _entry_reversal(session: Session) -> str:
     return f"/drawdowns/{draw(session, line.resource, '10', line=line).id}/reversal"
 
 
+def _reading_body(session: Session) -> dict[str, Any]:
+    return meter_reading(grid_meter(session), "99100", 10)
+
+
+def _batch_body(session: Session) -> dict[str, Any]:
+    meter = grid_meter(session)
+    return {"readings": [meter_reading(meter, "99100", 10), meter_reading(meter, "99200", 11)]}
+
+
+def _latest_reading_void(session: Session) -> str:
+    meter = grid_meter(session)
+    reading = fuel.record_meter_reading(
+        session,
+        meter,
+        value="99100",
+        read_at=datetime(2018, 10, 10, tzinfo=UTC),
+        actor=None,
+        now=NOW,
+    )
+    session.commit()
+    return f"/meter-readings/{reading.id}/void"
+
+
 POSTS = {
     "createResource": Post(Role.REVIEWER, lambda s: "/resources", _resource_body, Resource),
     "createWaiver": Post(Role.REVIEWER, lambda s: "/waivers", _waiver_body, Waiver),
@@ -250,6 +276,15 @@ POSTS = {
         },
         DrawdownEntry,
         writes=False,
+    ),
+    "recordMeterReading": Post(
+        Role.ADMIN, lambda s: "/meter-readings", _reading_body, MeterReading
+    ),
+    "recordMeterReadings": Post(
+        Role.ADMIN, lambda s: "/meter-readings/batch", _batch_body, MeterReading
+    ),
+    "voidMeterReading": Post(
+        Role.ADMIN, _latest_reading_void, lambda s: {"reason": "Misread"}, DrawdownEntry
     ),
 }
 
