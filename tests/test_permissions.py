@@ -220,6 +220,18 @@ EXPECTED: dict[str, object] = {
     "api.record_meter_reading": ADMINS,
     "api.record_meter_readings": ADMINS,
     "api.void_meter_reading": ADMINS,
+    "api.generators": OPERATIONS_READERS,
+    "api.tanks": OPERATIONS_READERS,
+    "api.generator_readings": OPERATIONS_READERS,
+    "api.record_generator_hours": ADMINS,
+    "api.receive_fuel": ADMINS,
+    "api.issue_fuel": ADMINS,
+    "api.return_fuel": ADMINS,
+    "api.fuel_movements": OPERATIONS_READERS,
+    "api.fuel_movement": OPERATIONS_READERS,
+    "api.void_fuel_movement": ADMINS,
+    "api.record_dip": ADMINS,
+    "api.fuel_dips": OPERATIONS_READERS,
 }
 
 

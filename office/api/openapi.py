@@ -379,6 +379,19 @@ _OPERATIONS_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (schemas.MeterReadingList, "serialization"),
     (schemas.MeterReadingPage, "serialization"),
     (schemas.VoidIn, "validation"),
+    (schemas.GeneratorList, "serialization"),
+    (schemas.GeneratorReadingIn, "validation"),
+    (schemas.GeneratorReadingOut, "serialization"),
+    (schemas.GeneratorReadingPage, "serialization"),
+    (schemas.TankList, "serialization"),
+    (schemas.ReceiptIn, "validation"),
+    (schemas.IssueIn, "validation"),
+    (schemas.ReturnIn, "validation"),
+    (schemas.MovementOut, "serialization"),
+    (schemas.MovementPage, "serialization"),
+    (schemas.DipIn, "validation"),
+    (schemas.DipOut, "serialization"),
+    (schemas.DipPage, "serialization"),
 ]
 _INSTANT = {
     "type": "string",
@@ -407,6 +420,175 @@ def _cursor_params(maximum: int, default: int) -> list[dict[str, Any]]:
 
 
 def _operations_paths() -> dict[str, Any]:
+    return {**_meter_paths(), **_fuel_paths()}
+
+
+_DAY_REFUSED = (
+    "the month or a signed-off day without `correction_reason` (409), a day in the future (422)"
+)
+
+
+def _record(operation_id: str, summary: str, body: str, out: str, refusals: str) -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": operation_id,
+            "summary": summary,
+            "description": f"As on the day's page, through the same service. Refused: {refusals}.",
+            "requestBody": _body(body),
+            "responses": {
+                "201": _json(out, "Recorded"),
+                "409": _problem("Refused by the state of things (see the description)"),
+                **_WRITE_ERRORS,
+                "422": _problem("Invalid fields, or refused (see the description)"),
+            },
+        }
+    }
+
+
+def _list(
+    operation_id: str, summary: str, page: str, filters: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": operation_id,
+            "summary": summary,
+            "parameters": [*filters, *_cursor_params(1000, 100)],
+            "responses": {"200": _json(page, "A page, newest recorded first"), **_READ_ERRORS},
+        }
+    }
+
+
+def _fuel_paths() -> dict[str, Any]:
+    receipt = _record(
+        "receiveFuel",
+        "Receive fuel into a tank, drawn on the ledger (office administrator)",
+        "ReceiptIn",
+        "MovementOut",
+        "a line of another product or two under one regime (422), a receipt that would "
+        "overfill the tank or that the ledger refuses without `override_reason` (409, with "
+        f"`classification`), {_DAY_REFUSED}",
+    )
+    issue = _record(
+        "issueFuel",
+        "Issue fuel from a tank, oldest lots first (office administrator)",
+        "IssueIn",
+        "MovementOut",
+        "more than the book stock (409), use generator without `generator_id` (422), "
+        + _DAY_REFUSED,
+    )
+    returned = _record(
+        "returnFuel",
+        "Carry fuel back south from a tank (office administrator)",
+        "ReturnIn",
+        "MovementOut",
+        f"more than the book stock (409), {_DAY_REFUSED}",
+    )
+    dips = _record(
+        "recordDip",
+        "Record a tank's dip; beyond its tolerance from the book it is flagged (office "
+        "administrator)",
+        "DipIn",
+        "DipOut",
+        f"more than the tank holds (422), {_DAY_REFUSED}",
+    )
+    generator_readings = _record(
+        "recordGeneratorHours",
+        "Record a generator's run-hour meter (office administrator)",
+        "GeneratorReadingIn",
+        "GeneratorReadingOut",
+        f"hours lower than the last reading, or a reading not later than it (422), {_DAY_REFUSED}",
+    )
+    instant_filters = [
+        _query("from", _INSTANT, "Read at or after this instant"),
+        _query("to", _INSTANT, "Read at or before this instant"),
+    ]
+    return {
+        "/generators": {
+            "get": {
+                "operationId": "listGenerators",
+                "summary": "Every generator",
+                "responses": {"200": _json("GeneratorList", "The generators"), **_ERRORS},
+            },
+        },
+        "/tanks": {
+            "get": {
+                "operationId": "listTanks",
+                "summary": "Every fuel tank",
+                "responses": {"200": _json("TankList", "The tanks"), **_ERRORS},
+            },
+        },
+        "/generator-readings": {
+            **_list(
+                "listGeneratorReadings",
+                "Generators' run-hour readings",
+                "GeneratorReadingPage",
+                [_query("generator_id", _ID, "Only this generator's"), *instant_filters],
+            ),
+            **generator_readings,
+        },
+        "/fuel/receipts": receipt,
+        "/fuel/issues": issue,
+        "/fuel/returns": returned,
+        "/fuel/movements": _list(
+            "listFuelMovements",
+            "Fuel receipts, issues and returns",
+            "MovementPage",
+            [
+                _query("tank_id", _ID, "Only this tank's"),
+                _query(
+                    "kind", {"type": "string", "enum": ["receipt", "issue", "return"]}, "Only these"
+                ),
+                _query("from", _DATE, "From this day"),
+                _query("to", _DATE, "To this day"),
+            ],
+        ),
+        "/fuel/movements/{movement_id}": {
+            "get": {
+                "operationId": "getFuelMovement",
+                "summary": "A fuel receipt, issue or return",
+                "parameters": [_id_param("movement_id")],
+                "responses": {
+                    "200": _json("MovementOut", "The movement"),
+                    "404": _problem("No such movement of a tank"),
+                    **_ERRORS,
+                },
+            },
+        },
+        "/fuel/movements/{movement_id}/void": {
+            "post": {
+                "operationId": "voidFuelMovement",
+                "summary": "Void a fuel receipt, issue or return with a reason (office "
+                "administrator)",
+                "description": (
+                    "What it did is undone: an issue's or a return's litres go back into "
+                    "their lots; a receipt's lot goes and its drawdown is reversed. The day's "
+                    "history keeps the reason."
+                ),
+                "parameters": [_id_param("movement_id")],
+                "requestBody": _body("VoidIn"),
+                "responses": {
+                    "200": _json("MovementOut", "The movement, voided"),
+                    "404": _problem("No such movement of a tank"),
+                    "409": _problem(
+                        "Voided already, a receipt whose fuel was drawn, or its month signed off"
+                    ),
+                    **_WRITE_ERRORS,
+                },
+            },
+        },
+        "/fuel/dips": {
+            **_list(
+                "listDips",
+                "Tanks' dip readings",
+                "DipPage",
+                [_query("tank_id", _ID, "Only this tank's"), *instant_filters],
+            ),
+            **dips,
+        },
+    }
+
+
+def _meter_paths() -> dict[str, Any]:
     return {
         "/meters": {
             "get": {

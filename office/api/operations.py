@@ -1,4 +1,5 @@
-"""The API's routes for the office's daily operations: meters and their readings.
+"""The API's routes for the office's daily operations: meters and their readings, generators'
+run hours, and the fuel received into tanks, issued, returned south and dipped.
 
 Each calls the service its page calls (`office.fuel.services`), under the page's permission,
 so a reading sent by a head-end is refused or recorded exactly as one typed on the day's
@@ -7,12 +8,12 @@ page, and each interval of a grid meter is drawn through the ledger's one door.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from flask import Response, request, url_for
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from office.api import schemas
@@ -21,6 +22,7 @@ from office.api.openapi import CURSOR_PATTERN
 from office.api.views import (
     MAX_ID,
     InvalidRequest,
+    _authorisation,
     _errors,
     _get,
     bp,
@@ -33,8 +35,10 @@ from office.auth.permissions import Permission
 from office.db import db, utcnow
 from office.errors import NotFoundError, problem
 from office.fuel import services
-from office.fuel.models import Meter, MeterReading
+from office.fuel.models import DipReading, Generator, GeneratorReading, Meter, MeterReading
 from office.i18n import _
+from office.stock.models import MovementKind, StockLot, StockMovement, Store, StoreKind
+from office.waivers.models import WaiverLine
 
 MAX_PAGE = 1000
 
@@ -275,3 +279,369 @@ def void_meter_reading(reading_id: int) -> Response:
         db.session, reading, reason=body.reason, actor=current_user, now=utcnow()
     )
     return commit(respond(reading_out(reading)))
+
+
+# --- generators, tanks and their fuel -------------------------------------------------------
+
+
+def generator_reading_out(reading: GeneratorReading) -> schemas.GeneratorReadingOut:
+    return schemas.GeneratorReadingOut(
+        id=reading.id,
+        generator_id=reading.generator_id,
+        generator=reading.generator.name,
+        read_at=reading.read_at,
+        read_on=reading.read_on,
+        hours=reading.hours,
+        voided_at=reading.voided_at,
+        void_reason=reading.void_reason,
+    )
+
+
+def movement_out(movement: StockMovement) -> schemas.MovementOut:
+    lot = db.session.get(StockLot, movement.lot_id) if movement.lot_id is not None else None
+    return schemas.MovementOut(
+        id=movement.id,
+        kind=movement.kind,
+        tank_id=movement.store_id,
+        tank=movement.store.name,
+        resource=movement.resource.code,
+        occurred_on=movement.occurred_on,
+        quantity=movement.quantity,
+        unit=movement.resource.unit.value,
+        use=movement.use,
+        lot_id=movement.lot_id if movement.kind is MovementKind.RECEIPT else None,
+        drawdown_entry_id=lot.drawdown_entry_id if lot is not None else None,
+        draws=[
+            schemas.LotDrawOut(
+                lot_id=draw.lot_id,
+                quantity=draw.quantity,
+                waiver_line_id=draw.waiver_line_id,
+                classification=draw.classification,
+                flagged=draw.flagged,
+            )
+            for draw in movement.draws
+        ],
+        parties=movement.parties,
+        note=movement.note,
+        recorded_at=movement.recorded_at,
+        voided_at=movement.voided_at,
+        void_reason=movement.void_reason,
+    )
+
+
+def dip_out(dip: DipReading) -> schemas.DipOut:
+    return schemas.DipOut(
+        id=dip.id,
+        tank_id=dip.store_id,
+        tank=dip.store.name,
+        read_at=dip.read_at,
+        read_on=dip.read_on,
+        measured=dip.measured,
+        book=dip.book,
+        variance=dip.variance,
+        flagged=dip.flagged,
+        voided_at=dip.voided_at,
+        void_reason=dip.void_reason,
+    )
+
+
+def _tank(tank_id: int, field: str = "tank_id") -> Store:
+    tank = _get(Store, tank_id)
+    if tank is None or tank.kind is not StoreKind.TANK:
+        raise invalid(field, _("No tank has the id %(id)d.", id=tank_id))
+    return tank
+
+
+def _generator(generator_id: int, field: str = "generator_id") -> Generator:
+    generator = _get(Generator, generator_id)
+    if generator is None:
+        raise invalid(field, _("No generator has the id %(id)d.", id=generator_id))
+    return generator
+
+
+@bp.get("/generators")
+@permission_required(Permission.VIEW_OPERATIONS)
+def generators() -> Response:
+    rows = db.session.scalars(select(Generator).order_by(Generator.name, Generator.id))
+    return respond(
+        schemas.GeneratorList(
+            items=[
+                schemas.GeneratorOut(
+                    id=g.id,
+                    name=g.name,
+                    rated_lph=g.rated_lph,
+                    tank_id=g.tank_id,
+                    is_active=g.is_active,
+                )
+                for g in rows
+            ]
+        )
+    )
+
+
+@bp.get("/tanks")
+@permission_required(Permission.VIEW_OPERATIONS)
+def tanks() -> Response:
+    rows = db.session.scalars(
+        select(Store).where(Store.kind == StoreKind.TANK).order_by(Store.name, Store.id)
+    )
+    return respond(
+        schemas.TankList(
+            items=[
+                schemas.TankOut(
+                    id=t.id,
+                    name=t.name,
+                    resource=t.product.code,
+                    unit=t.product.unit.value,
+                    capacity=t.full,
+                    tolerance=t.tolerance,
+                    location=t.location,
+                    is_active=t.is_active,
+                )
+                for t in rows
+            ]
+        )
+    )
+
+
+@bp.post("/generator-readings")
+@permission_required(Permission.LOG_OPERATIONS)
+def record_generator_hours() -> Response:
+    body = parse_body(schemas.GeneratorReadingIn)
+    reading = services.record_generator_hours(
+        db.session,
+        _generator(body.generator_id),
+        hours=body.hours,
+        read_at=body.read_at,
+        correction_reason=body.correction_reason,
+        actor=current_user,
+        now=utcnow(),
+    )
+    answer = generator_reading_out(reading)
+    return commit(respond(answer, 201, url_for("api.generator_readings")))
+
+
+class _Page(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    cursor: Annotated[str | None, Field(pattern=CURSOR_PATTERN)] = None
+    limit: Annotated[schemas.QueryInt, Field(ge=1, le=MAX_PAGE)] = 100
+
+
+class InstantQuery(_Page):
+    read_from: Annotated[schemas.Instant | None, Field(alias="from")] = None
+    read_to: Annotated[schemas.Instant | None, Field(alias="to")] = None
+
+
+class GeneratorReadingQuery(InstantQuery):
+    generator_id: Annotated[schemas.QueryInt, Field(ge=1, le=MAX_ID)] | None = None
+
+
+class DipQuery(InstantQuery):
+    tank_id: Annotated[schemas.QueryInt, Field(ge=1, le=MAX_ID)] | None = None
+
+
+class MovementQuery(_Page):
+    tank_id: Annotated[schemas.QueryInt, Field(ge=1, le=MAX_ID)] | None = None
+    kind: MovementKind | None = None
+    date_from: Annotated[schemas.IsoDate | None, Field(alias="from")] = None
+    date_to: Annotated[schemas.IsoDate | None, Field(alias="to")] = None
+
+
+Q = TypeVar("Q", bound=_Page)
+Row = TypeVar("Row", GeneratorReading, StockMovement, DipReading)
+
+
+def _query(model: type[Q]) -> Q:
+    args = {key: value for key, value in request.args.items() if value != ""}
+    try:
+        return model.model_validate(args)
+    except ValidationError as exc:
+        raise InvalidRequest(422, _("Some parameters are not valid."), _errors(exc)) from None
+
+
+def _keyset(statement: Select[Row], id_column: Any, query: _Page) -> tuple[list[Row], str | None]:
+    """A page of `statement`'s rows, newest recorded (highest id) first, and the next cursor."""
+    if query.cursor is not None:
+        statement = statement.where(id_column < int(query.cursor))
+    found = list(db.session.scalars(statement.order_by(id_column.desc()).limit(query.limit + 1)))
+    more = len(found) > query.limit
+    found = found[: query.limit]
+    return found, str(found[-1].id) if more and found else None
+
+
+@bp.get("/generator-readings")
+@permission_required(Permission.VIEW_OPERATIONS)
+def generator_readings() -> Response:
+    query = _query(GeneratorReadingQuery)
+    statement = select(GeneratorReading).options(selectinload(GeneratorReading.generator))
+    if query.generator_id is not None:
+        statement = statement.where(GeneratorReading.generator_id == query.generator_id)
+    if query.read_from is not None:
+        statement = statement.where(GeneratorReading.read_at >= query.read_from)
+    if query.read_to is not None:
+        statement = statement.where(GeneratorReading.read_at <= query.read_to)
+    found, cursor = _keyset(statement, GeneratorReading.id, query)
+    page = schemas.GeneratorReadingPage(
+        items=[generator_reading_out(r) for r in found], next_cursor=cursor
+    )
+    return respond(page)
+
+
+def _authorisations(given: list[schemas.AuthorisationIn]) -> list[WaiverLine]:
+    return [_authorisation(line, f"authorisations.{n}") for n, line in enumerate(given)]
+
+
+def _movement_created(movement: StockMovement) -> Response:
+    location = url_for("api.fuel_movement", movement_id=movement.id)
+    return commit(respond(movement_out(movement), 201, location))
+
+
+@bp.post("/fuel/receipts")
+@permission_required(Permission.LOG_OPERATIONS)
+def receive_fuel() -> Response:
+    body = parse_body(schemas.ReceiptIn)
+    movement = services.receive_fuel(
+        db.session,
+        _tank(body.tank_id),
+        quantity=body.quantity,
+        unit=body.unit,
+        received_on=body.received_on,
+        authorisations=_authorisations(body.authorisations),
+        parties=body.parties,
+        note=body.note,
+        override_reason=body.override_reason,
+        correction_reason=body.correction_reason,
+        actor=current_user,
+        now=utcnow(),
+    )
+    return _movement_created(movement)
+
+
+@bp.post("/fuel/issues")
+@permission_required(Permission.LOG_OPERATIONS)
+def issue_fuel() -> Response:
+    body = parse_body(schemas.IssueIn)
+    tank = _tank(body.tank_id)
+    generator = _generator(body.generator_id) if body.generator_id is not None else None
+    movement = services.issue_fuel(
+        db.session,
+        tank,
+        quantity=body.quantity,
+        issued_on=body.issued_on,
+        use=body.use,
+        generator=generator,
+        note=body.note,
+        correction_reason=body.correction_reason,
+        actor=current_user,
+        now=utcnow(),
+    )
+    return _movement_created(movement)
+
+
+@bp.post("/fuel/returns")
+@permission_required(Permission.LOG_OPERATIONS)
+def return_fuel() -> Response:
+    body = parse_body(schemas.ReturnIn)
+    movement = services.return_fuel(
+        db.session,
+        _tank(body.tank_id),
+        quantity=body.quantity,
+        returned_on=body.returned_on,
+        parties=body.parties,
+        note=body.note,
+        correction_reason=body.correction_reason,
+        actor=current_user,
+        now=utcnow(),
+    )
+    return _movement_created(movement)
+
+
+def _fuel_movements() -> Select[StockMovement]:
+    return (
+        select(StockMovement)
+        .join(Store, Store.id == StockMovement.store_id)
+        .where(Store.kind == StoreKind.TANK)
+        .options(
+            selectinload(StockMovement.store),
+            selectinload(StockMovement.resource),
+            selectinload(StockMovement.draws),
+        )
+    )
+
+
+@bp.get("/fuel/movements")
+@permission_required(Permission.VIEW_OPERATIONS)
+def fuel_movements() -> Response:
+    query = _query(MovementQuery)
+    statement = _fuel_movements()
+    if query.tank_id is not None:
+        statement = statement.where(StockMovement.store_id == query.tank_id)
+    if query.kind is not None:
+        statement = statement.where(StockMovement.kind == query.kind)
+    if query.date_from is not None:
+        statement = statement.where(StockMovement.occurred_on >= query.date_from)
+    if query.date_to is not None:
+        statement = statement.where(StockMovement.occurred_on <= query.date_to)
+    found, cursor = _keyset(statement, StockMovement.id, query)
+    return respond(schemas.MovementPage(items=[movement_out(m) for m in found], next_cursor=cursor))
+
+
+def _movement_or_404(movement_id: int) -> StockMovement:
+    movement = (
+        db.session.scalar(_fuel_movements().where(StockMovement.id == movement_id))
+        if 0 < movement_id <= MAX_ID
+        else None
+    )
+    if movement is None:
+        raise NotFoundError(_("No fuel movement has the id %(id)d.", id=movement_id))
+    return movement
+
+
+@bp.get("/fuel/movements/<int:movement_id>")
+@permission_required(Permission.VIEW_OPERATIONS)
+def fuel_movement(movement_id: int) -> Response:
+    return respond(movement_out(_movement_or_404(movement_id)))
+
+
+@bp.post("/fuel/movements/<int:movement_id>/void")
+@permission_required(Permission.LOG_OPERATIONS)
+def void_fuel_movement(movement_id: int) -> Response:
+    movement = _movement_or_404(movement_id)
+    body = parse_body(schemas.VoidIn)
+    services.void_movement(
+        db.session, movement, reason=body.reason, actor=current_user, now=utcnow()
+    )
+    db.session.refresh(movement)
+    return commit(respond(movement_out(movement)))
+
+
+@bp.post("/fuel/dips")
+@permission_required(Permission.LOG_OPERATIONS)
+def record_dip() -> Response:
+    body = parse_body(schemas.DipIn)
+    dip = services.record_dip(
+        db.session,
+        _tank(body.tank_id),
+        measured=body.measured,
+        read_at=body.read_at,
+        correction_reason=body.correction_reason,
+        actor=current_user,
+        now=utcnow(),
+    )
+    return commit(respond(dip_out(dip), 201, url_for("api.fuel_dips")))
+
+
+@bp.get("/fuel/dips")
+@permission_required(Permission.VIEW_OPERATIONS)
+def fuel_dips() -> Response:
+    query = _query(DipQuery)
+    statement = select(DipReading).options(selectinload(DipReading.store))
+    if query.tank_id is not None:
+        statement = statement.where(DipReading.store_id == query.tank_id)
+    if query.read_from is not None:
+        statement = statement.where(DipReading.read_at >= query.read_from)
+    if query.read_to is not None:
+        statement = statement.where(DipReading.read_at <= query.read_to)
+    found, cursor = _keyset(statement, DipReading.id, query)
+    return respond(schemas.DipPage(items=[dip_out(d) for d in found], next_cursor=cursor))

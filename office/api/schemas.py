@@ -22,7 +22,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from office import inputs
-from office.fuel.models import MeterSource, ReadingKind
+from office.fuel.models import FuelUse, MeterSource, ReadingKind
+from office.stock.models import MovementKind
 from office.waivers.models import (
     Authority,
     Basis,
@@ -524,8 +525,7 @@ RegisterIn = Annotated[
                 {"type": "string", "pattern": inputs.DECIMAL_PATTERN},
             ],
             "examples": ["10250.5", 10250],
-            "description": "The register as read, in kWh: zero or more, at most three "
-            "decimal places, within the meter's digits",
+            "description": "As read: zero or more, at most three decimal places",
         }
     ),
 ]
@@ -550,7 +550,7 @@ class MeterList(BaseModel):
 
 
 class MeterReadingFields(_In):
-    value: RegisterIn
+    value: Annotated[RegisterIn, Field(description="The register in kWh, within its digits")]
     read_at: Instant
     unit: Annotated[Line, Field(max_length=10, description="kWh, the only unit")] = "kWh"
     rolled_over: Annotated[
@@ -612,3 +612,159 @@ class MeterReadingPage(BaseModel):
 
 class VoidIn(_In):
     reason: Reason
+
+
+# --- operations: generators, tanks and their fuel (office.fuel.services) --------------------
+
+CorrectionReason = Annotated[
+    Text | None, Field(description="Needed when the day's log is signed off")
+]
+
+
+class GeneratorOut(BaseModel):
+    id: int
+    name: str
+    rated_lph: QuantityOut = Field(description="Litres per running hour")
+    tank_id: int | None
+    is_active: bool
+
+
+class GeneratorList(BaseModel):
+    items: list[GeneratorOut]
+
+
+class GeneratorReadingIn(_In):
+    generator_id: Id
+    hours: Annotated[
+        RegisterIn, Field(description="The run-hour meter as read; it never goes back")
+    ]
+    read_at: Instant
+    correction_reason: CorrectionReason = None
+
+
+class GeneratorReadingOut(BaseModel):
+    id: int
+    generator_id: int
+    generator: str
+    read_at: datetime
+    read_on: date = Field(description="The day in Seoul")
+    hours: QuantityOut
+    voided_at: datetime | None
+    void_reason: str | None
+
+
+class GeneratorReadingPage(BaseModel):
+    items: list[GeneratorReadingOut]
+    next_cursor: str | None
+
+
+class TankOut(BaseModel):
+    id: int
+    name: str
+    resource: str = Field(description="The product's resource code")
+    unit: str
+    capacity: QuantityOut
+    tolerance: QuantityOut | None = Field(description="A dip further off the book is flagged")
+    location: str
+    is_active: bool
+
+
+class TankList(BaseModel):
+    items: list[TankOut]
+
+
+class ReceiptIn(_In):
+    tank_id: Id
+    quantity: QuantityIn
+    unit: Annotated[Line, Field(max_length=10)]
+    received_on: IsoDate
+    authorisations: Annotated[
+        list[AuthorisationIn],
+        Field(
+            max_length=10,
+            description="The line drawn on under each regime that controls the fuel, at most "
+            "one per regime; a regime left out draws on its standing authorisation, if any",
+        ),
+    ] = []
+    parties: Annotated[Line, Field(max_length=200)] = ""
+    note: Text = ""
+    override_reason: Text | None = None
+    correction_reason: CorrectionReason = None
+
+
+class IssueIn(_In):
+    tank_id: Id
+    quantity: Annotated[QuantityIn, Field(description="In litres")]
+    issued_on: IsoDate
+    use: FuelUse
+    generator_id: Annotated[Id | None, Field(description="Required for use generator")] = None
+    note: Text = ""
+    correction_reason: CorrectionReason = None
+
+
+class ReturnIn(_In):
+    tank_id: Id
+    quantity: Annotated[QuantityIn, Field(description="In litres")]
+    returned_on: IsoDate
+    parties: Annotated[Line, Field(max_length=200)] = ""
+    note: Text = ""
+    correction_reason: CorrectionReason = None
+
+
+class LotDrawOut(BaseModel):
+    lot_id: int
+    quantity: QuantityOut
+    waiver_line_id: int | None
+    classification: Classification
+    flagged: bool
+
+
+class MovementOut(BaseModel):
+    id: int
+    kind: MovementKind
+    tank_id: int
+    tank: str
+    resource: str
+    occurred_on: date
+    quantity: QuantityOut = Field(description="In the product's unit")
+    unit: str
+    use: str | None
+    lot_id: int | None = Field(description="A receipt's lot")
+    drawdown_entry_id: int | None = Field(description="A receipt's ledger entry")
+    draws: list[LotDrawOut] = Field(description="The lots an issue or return drew, oldest first")
+    parties: str
+    note: str
+    recorded_at: datetime
+    voided_at: datetime | None
+    void_reason: str | None
+
+
+class MovementPage(BaseModel):
+    items: list[MovementOut]
+    next_cursor: str | None
+
+
+class DipIn(_In):
+    tank_id: Id
+    measured: Annotated[RegisterIn, Field(description="In the product's unit, zero or more")]
+    read_at: Instant
+    correction_reason: CorrectionReason = None
+
+
+class DipOut(BaseModel):
+    id: int
+    tank_id: int
+    tank: str
+    read_at: datetime
+    read_on: date
+    measured: QuantityOut
+    book: QuantityOut = Field(description="The book stock then")
+    variance: QuantityOut = Field(description="measured - book")
+    flagged: bool = Field(description="Beyond the tank's tolerance")
+    voided_at: datetime | None
+    void_reason: str | None
+
+
+class DipPage(BaseModel):
+    items: list[DipOut]
+    next_cursor: str | None

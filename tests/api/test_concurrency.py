@@ -1,21 +1,26 @@
-"""Meter readings sent through the API at the same moment, committed for real
+"""Meter readings and fuel sent through the API at the same moment, committed for real
 (`tests.concurrency`): each batch lands whole or not at all, each interval is counted and drawn
-once, and nobody gets a server error."""
+once, a tank never gives more than it holds, a receipt is voided or drawn on, not both, and
+nobody gets a server error."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
+from office.fuel import services as fuel
 from office.fuel.models import Meter, MeterReading
+from office.stock.models import LotDraw, StockLot, StockMovement
 from office.waivers import ledger
 from office.waivers.models import DrawdownEntry, WaiverLine
 from tests.api.conftest import token_of
 from tests.concurrency import Office, at_once, post
+from tests.factories import NOW, make_resource, make_waiver
 
 TIMEOUT = 120
 
@@ -122,3 +127,83 @@ def test_batches_across_midnight_and_page_readings_at_once_keep_the_count_and_ne
         assert {r.value for r in kept} >= {Decimal(row["value"]) for row in batch}
     else:  # the page's readings came first: the batch's are all earlier
         assert not {r.value for r in kept} & {Decimal(row["value"]) for row in batch}
+
+
+@pytest.fixture
+def stocked_tank(office: Office) -> tuple[int, int]:
+    """A 5,000 L diesel tank holding 1,000 L received on 2018-10-01, and its diesel line."""
+    with office.session() as session:
+        diesel = make_resource(session)
+        line = make_waiver(session, [(diesel, "L", "100000", "100000")]).lines[0]
+        tank = fuel.create_tank(
+            session,
+            name="Main tank",
+            product=diesel,
+            capacity="5000",
+            tolerance=None,
+            location="",
+            opening=None,
+            opened_on=date(2018, 9, 1),
+            actor=None,
+            now=NOW,
+        )
+        fuel.receive_fuel(
+            session,
+            tank,
+            quantity="1000",
+            unit="L",
+            received_on=date(2018, 10, 1),
+            waiver_line=line,
+            actor=None,
+            now=NOW,
+        )
+        session.commit()
+        return tank.id, line.id
+
+
+def test_issues_and_returns_at_once_never_take_more_than_the_tank_holds(office, stocked_tank):
+    tank_id, _line_id = stocked_tank
+    token = token_of(office, office.admin)
+    issue = {"tank_id": tank_id, "quantity": "150", "issued_on": "2018-10-05", "use": "boiler"}
+    back = {"tank_id": tank_id, "quantity": "150", "returned_on": "2018-10-05"}
+
+    results = at_once(
+        [send(office, token, "/fuel/issues", issue) for _ in range(6)]
+        + [send(office, token, "/fuel/returns", back) for _ in range(4)],
+        timeout=TIMEOUT,
+    )
+
+    statuses = [status for status, _body in results]
+    assert set(statuses) <= {201, 409}, results
+    assert statuses.count(201) == 6  # 6 x 150 = 900 of the 1,000 L; the other four refused
+    with office.session() as session:
+        [lot] = session.scalars(select(StockLot).where(StockLot.store_id == tank_id)).all()
+        assert lot.remaining == Decimal(100) and lot.used + lot.returned == Decimal(900)
+        drawn = session.scalar(select(func.sum(LotDraw.quantity)).where(LotDraw.lot_id == lot.id))
+        assert drawn == Decimal(900)
+
+
+def test_one_receipt_voided_and_issued_from_at_once_is_either_voided_or_drawn(office, stocked_tank):
+    tank_id, line_id = stocked_tank
+    token = token_of(office, office.admin)
+    with office.session() as session:
+        receipt = session.scalars(
+            select(StockMovement).where(StockMovement.store_id == tank_id)
+        ).one()
+    void = {"reason": "Wrong tank."}
+    issue = {"tank_id": tank_id, "quantity": "100", "issued_on": "2018-10-05", "use": "boiler"}
+
+    results = at_once(
+        [send(office, token, f"/fuel/movements/{receipt.id}/void", void) for _ in range(5)]
+        + [send(office, token, "/fuel/issues", issue)],
+        timeout=TIMEOUT,
+    )
+
+    voids, (issued, _body) = [status for status, _body in results[:5]], results[5]
+    assert set(voids) <= {200, 409} and issued in (201, 409), results
+    assert voids.count(200) + (issued == 201) == 1  # the issue empties no lot it cannot see
+    with office.session() as session:
+        entries = session.scalars(select(DrawdownEntry).order_by(DrawdownEntry.seq)).all()
+        assert len(entries) == (2 if voids.count(200) else 1)  # the receipt, and its reversal
+        assert session.get(WaiverLine, line_id).used_base == (0 if voids.count(200) else 1000)
+        assert ledger.check_usage(session) == []

@@ -8,7 +8,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,7 +24,8 @@ from office.auth import services as auth_services
 from office.auth.permissions import Role
 from office.db import utcnow
 from office.fuel import services as fuel
-from office.fuel.models import MeterReading
+from office.fuel.models import DailyLogEvent, DipReading, GeneratorReading, MeterReading
+from office.stock.models import StockMovement, Store
 from office.waivers.models import (
     DrawdownEntry,
     Resource,
@@ -40,7 +41,7 @@ from tests.api.conftest import (
     diesel_line,
     drawdown_body,
 )
-from tests.api.test_openapi import grid_meter, meter_reading
+from tests.api.test_openapi import fuel_site, grid_meter, meter_reading
 from tests.concurrency import Office, at_once
 from tests.factories import NOW, draw, make_resource
 
@@ -246,6 +247,65 @@ def _latest_reading_void(session: Session) -> str:
     return f"/meter-readings/{reading.id}/void"
 
 
+def _stocked_tank(session: Session) -> Store:
+    """A tank holding 500 L received on 2018-10-02."""
+    _waiver, line = diesel_line(session)
+    tank, _generator, roomy = fuel_site(session, line)
+    fuel.receive_fuel(
+        session,
+        tank,
+        quantity="500",
+        unit="L",
+        received_on=date(2018, 10, 2),
+        waiver_line=roomy,
+        actor=None,
+        now=NOW,
+    )
+    session.commit()
+    return tank
+
+
+def _receipt_body(session: Session) -> dict[str, Any]:
+    _waiver, line = diesel_line(session)
+    tank, _generator, roomy = fuel_site(session, line)
+    return {
+        "tank_id": tank.id,
+        "quantity": "100",
+        "unit": "L",
+        "received_on": "2018-10-02",
+        "authorisations": [{"regime": "un", "line_id": roomy.id}],
+    }
+
+
+def _issue_body(session: Session) -> dict[str, Any]:
+    tank = _stocked_tank(session)
+    return {"tank_id": tank.id, "quantity": "10", "issued_on": "2018-10-03", "use": "boiler"}
+
+
+def _return_body(session: Session) -> dict[str, Any]:
+    return {"tank_id": _stocked_tank(session).id, "quantity": "10", "returned_on": "2018-10-03"}
+
+
+def _issue_void(session: Session) -> str:
+    tank = _stocked_tank(session)
+    issue = fuel.issue_fuel(
+        session, tank, quantity="10", issued_on=date(2018, 10, 3), use="boiler", actor=None, now=NOW
+    )
+    session.commit()
+    return f"/fuel/movements/{issue.id}/void"
+
+
+def _dip_body(session: Session) -> dict[str, Any]:
+    tank = _stocked_tank(session)
+    return {"tank_id": tank.id, "measured": "500", "read_at": "2018-10-03T09:00:00+09:00"}
+
+
+def _hours_body(session: Session) -> dict[str, Any]:
+    _waiver, line = diesel_line(session)
+    _tank, generator, _roomy = fuel_site(session, line)
+    return {"generator_id": generator.id, "hours": "12", "read_at": "2018-10-03T09:00:00Z"}
+
+
 POSTS = {
     "createResource": Post(Role.REVIEWER, lambda s: "/resources", _resource_body, Resource),
     "createWaiver": Post(Role.REVIEWER, lambda s: "/waivers", _waiver_body, Waiver),
@@ -285,6 +345,14 @@ POSTS = {
     ),
     "voidMeterReading": Post(
         Role.ADMIN, _latest_reading_void, lambda s: {"reason": "Misread"}, DrawdownEntry
+    ),
+    "receiveFuel": Post(Role.ADMIN, lambda s: "/fuel/receipts", _receipt_body, StockMovement),
+    "issueFuel": Post(Role.ADMIN, lambda s: "/fuel/issues", _issue_body, StockMovement),
+    "returnFuel": Post(Role.ADMIN, lambda s: "/fuel/returns", _return_body, StockMovement),
+    "voidFuelMovement": Post(Role.ADMIN, _issue_void, lambda s: {"reason": "Twice"}, DailyLogEvent),
+    "recordDip": Post(Role.ADMIN, lambda s: "/fuel/dips", _dip_body, DipReading),
+    "recordGeneratorHours": Post(
+        Role.ADMIN, lambda s: "/generator-readings", _hours_body, GeneratorReading
     ),
 }
 

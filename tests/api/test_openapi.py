@@ -20,8 +20,9 @@ from office.api.models import IdempotencyKey
 from office.auth.permissions import Role
 from office.db import utcnow
 from office.fuel import services as fuel
-from office.fuel.models import Meter, MeterSource
-from office.waivers.models import WaiverStatus
+from office.fuel.models import Generator, Meter, MeterSource
+from office.stock.models import Store
+from office.waivers.models import WaiverLine, WaiverStatus
 from tests.api.conftest import API, ApiClient, diesel_line, drawdown_body
 from tests.factories import NOW, draw, make_resource, make_rice, make_waiver
 
@@ -327,6 +328,18 @@ PROTECTED = [
     ("/meter-readings/batch", "post"),
     ("/meter-readings/{reading_id}", "get"),
     ("/meter-readings/{reading_id}/void", "post"),
+    ("/generators", "get"),
+    ("/tanks", "get"),
+    ("/generator-readings", "get"),
+    ("/generator-readings", "post"),
+    ("/fuel/receipts", "post"),
+    ("/fuel/issues", "post"),
+    ("/fuel/returns", "post"),
+    ("/fuel/movements", "get"),
+    ("/fuel/movements/{movement_id}", "get"),
+    ("/fuel/movements/{movement_id}/void", "post"),
+    ("/fuel/dips", "get"),
+    ("/fuel/dips", "post"),
 ]
 
 
@@ -383,6 +396,14 @@ def test_the_real_responses_cover_every_schema_the_api_returns(doc, exchanges):
         "MeterReadingOut",
         "MeterReadingList",
         "MeterReadingPage",
+        "GeneratorList",
+        "GeneratorReadingOut",
+        "GeneratorReadingPage",
+        "TankList",
+        "MovementOut",
+        "MovementPage",
+        "DipOut",
+        "DipPage",
     }
 
 
@@ -460,7 +481,32 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     call(admin, "get", f"/meter-readings/{first['id']}")
     latest = admin.get("/meter-readings", {"limit": 1}).get_json()["items"][0]["id"]
     call(admin, "post", f"/meter-readings/{latest}/void", {"reason": "Misread"})
+    tank, generator, fuel_line = fuel_site(session, line)
+    call(admin, "get", "/tanks")
+    call(admin, "get", "/generators")
+    lines = [{"regime": "un", "line_id": fuel_line.id}]
+    receipt = {"tank_id": tank.id, "quantity": "500", "unit": "L", "received_on": "2018-10-02"}
+    call(admin, "post", "/fuel/receipts", {**receipt, "authorisations": lines})
+    issue = {"tank_id": tank.id, "quantity": "50", "issued_on": "2018-10-03", "use": "boiler"}
+    issued = call(admin, "post", "/fuel/issues", issue).get_json()
+    back = {"tank_id": tank.id, "quantity": "10", "returned_on": "2018-10-03"}
+    call(admin, "post", "/fuel/returns", back)
+    call(admin, "get", "/fuel/movements", {"limit": 1})
+    call(admin, "get", f"/fuel/movements/{issued['id']}")
+    call(admin, "post", f"/fuel/movements/{issued['id']}/void", {"reason": "Twice"})
+    dip = {"tank_id": tank.id, "measured": "440", "read_at": "2018-10-03T18:00:00+09:00"}
+    call(admin, "post", "/fuel/dips", dip)
+    call(admin, "get", "/fuel/dips", {"tank_id": tank.id})
+    hours = {"generator_id": generator.id, "hours": "100", "read_at": "2018-10-03T18:00:00Z"}
+    call(admin, "post", "/generator-readings", hours)
+    call(admin, "get", "/generator-readings", {"generator_id": generator.id})
     # Conflicts.
+    call(admin, "post", f"/fuel/movements/{issued['id']}/void", {"reason": "Again"})
+    call(admin, "post", "/fuel/receipts", {**receipt, "quantity": "99999"})  # overfills
+    call(admin, "post", "/fuel/issues", {**issue, "issued_on": "2018-10-20"})  # signed off
+    call(admin, "post", "/fuel/returns", {**back, "returned_on": "2018-10-20"})
+    call(admin, "post", "/fuel/dips", {**dip, "read_at": "2018-10-20T09:00:00+09:00"})
+    call(admin, "post", "/generator-readings", {**hours, "read_at": "2018-10-20T09:00:00+09:00"})
     call(admin, "post", f"/meter-readings/{first['id']}/void", {"reason": "Misread"})
     call(admin, "post", "/meter-readings", meter_reading(meter, "99900", 20))  # signed off
     call(reviewer, "post", status_path, {"status": "draft", "effective_on": "2018-06-01"})
@@ -472,25 +518,38 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     call(admin, "post", "/drawdowns/999999/reversal", {"reason": "x"})
     call(admin, "get", "/meter-readings/999999")
     call(admin, "post", "/meter-readings/999999/void", {"reason": "x"})
+    call(admin, "get", "/fuel/movements/999999")
+    call(admin, "post", "/fuel/movements/999999/void", {"reason": "x"})
     # Invalid parameters.
     call(admin, "get", "/drawdowns", {"limit": 0})
     call(admin, "get", "/meter-readings", {"limit": 0})
+    for path in ("/fuel/movements", "/fuel/dips", "/generator-readings"):
+        call(admin, "get", path, {"limit": 0})
     # Staffing.
     call(scheduler, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
     call(scheduler, "get", "/staffing/violations", {"from": "2018-10-02", "to": "2018-10-01"})
     call(anonymous_api, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
     # A control character in a query string.
     for path in {p for p, m, _ in operations(doc) if m == "get" and p != "/openapi.json"}:
-        concrete = path.format(waiver_id=granted.id, reading_id=first["id"])
+        concrete = path.format(
+            waiver_id=granted.id, reading_id=first["id"], movement_id=issued["id"]
+        )
         call(admin if "staffing" not in path else scheduler, "get", concrete, {"x": "\x00"})
     # Every protected operation: no token, a role without the permission, bad bodies.
     for path, method in PROTECTED:
-        concrete = path.format(waiver_id=requested.id, entry_id=entry.id, reading_id=first["id"])
+        concrete = path.format(
+            waiver_id=requested.id,
+            entry_id=entry.id,
+            reading_id=first["id"],
+            movement_id=issued["id"],
+        )
         call(anonymous_api, method, concrete, {})
         call(scheduler, method, concrete, {})
         if method == "post":
             allowed = (
-                admin if path.startswith(("/drawdowns", "/screenings", "/meter")) else reviewer
+                admin
+                if path.startswith(("/drawdowns", "/screenings", "/meter", "/fuel", "/generator"))
+                else reviewer
             )
             call(allowed, method, concrete, raw="{")
             call(allowed, method, concrete, raw="[]")
@@ -524,6 +583,29 @@ def grid_meter(session) -> Meter:
     fuel.sign_off(session, date(2018, 10, 20), actor=None, now=NOW)
     session.commit()
     return meter
+
+
+def fuel_site(session, line: WaiverLine) -> tuple[Store, Generator, WaiverLine]:
+    """A 1,000 L tank of `line`'s fuel, empty, a generator fed from it, and a line of that
+    fuel with room to spare."""
+    tank = fuel.create_tank(
+        session,
+        name="Boiler tank",
+        product=line.resource,
+        capacity="1000",
+        tolerance=None,
+        location="",
+        opening=None,
+        opened_on=date(2018, 9, 1),
+        actor=None,
+        now=NOW,
+    )
+    generator = fuel.add_generator(
+        session, name="Generator 1", rated_lph="38", tank=tank, actor=None, now=NOW
+    )
+    roomy = make_waiver(session, [(line.resource, "L", "100000", "100000")], reference="MOU-F")
+    session.commit()
+    return tank, generator, roomy.lines[0]
 
 
 def meter_reading(meter: Meter, value: str, day: int) -> dict[str, Any]:

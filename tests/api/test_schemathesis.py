@@ -16,8 +16,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from office.api.openapi import openapi_document
 from office.auth.permissions import Role
-from tests.api.conftest import issue_token
-from tests.api.test_openapi import grid_meter
+from tests.api.conftest import diesel_line, issue_token
+from tests.api.test_openapi import fuel_site, grid_meter
 from tests.factories import draw, make_rice, make_user, make_waiver
 
 EXAMPLES_PER_OPERATION = 20
@@ -32,12 +32,13 @@ schema = schemathesis.openapi.from_dict(openapi_document())
 
 @pytest.fixture
 def tokens(session):
-    """Tokens of an office administrator and a reviewer, beside a waiver already drawn on and
-    a grid meter."""
+    """Tokens of an office administrator and a reviewer, beside a waiver already drawn on, a
+    grid meter, a tank and a generator."""
     rice = make_rice(session)
     waiver = make_waiver(session, [(rice, "kg", "5000", "5000")])
     draw(session, rice, "10", line=waiver.lines[0])
     grid_meter(session)
+    fuel_site(session, diesel_line(session)[1])
     return {
         role: issue_token(session, make_user(session, role)) for role in (Role.ADMIN, Role.REVIEWER)
     }
