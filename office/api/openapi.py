@@ -408,9 +408,7 @@ _RECORD_REFUSALS = (
 
 def _cursor_params(maximum: int, default: int) -> list[dict[str, Any]]:
     return [
-        _query(
-            "cursor", {"type": "string", "pattern": CURSOR_PATTERN}, "next_cursor of the last page"
-        ),
+        _query("cursor", _ID, "next_cursor of the last page"),
         _query(
             "limit",
             {"type": "integer", "minimum": 1, "maximum": maximum},

@@ -18,7 +18,6 @@ from sqlalchemy.orm import selectinload
 
 from office.api import schemas
 from office.api.idempotency import commit
-from office.api.openapi import CURSOR_PATTERN
 from office.api.views import (
     MAX_ID,
     InvalidRequest,
@@ -215,7 +214,8 @@ class ReadingQuery(BaseModel):
     read_from: Annotated[schemas.Instant | None, Field(alias="from")] = None
     read_to: Annotated[schemas.Instant | None, Field(alias="to")] = None
     voided: Annotated[str, Field(pattern="^(true|false)$")] | None = None
-    cursor: Annotated[str | None, Field(pattern=CURSOR_PATTERN)] = None
+    # The id of the last page's last item: an id, within the database's integers.
+    cursor: Annotated[schemas.QueryInt, Field(ge=1, le=MAX_ID)] | None = None
     limit: Annotated[schemas.QueryInt, Field(ge=1, le=MAX_PAGE)] = 100
 
 
@@ -424,7 +424,8 @@ def record_generator_hours() -> Response:
 class _Page(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    cursor: Annotated[str | None, Field(pattern=CURSOR_PATTERN)] = None
+    # The id of the last page's last item: an id, within the database's integers.
+    cursor: Annotated[schemas.QueryInt, Field(ge=1, le=MAX_ID)] | None = None
     limit: Annotated[schemas.QueryInt, Field(ge=1, le=MAX_PAGE)] = 100
 
 

@@ -375,7 +375,13 @@ def test_readings_are_listed_newest_first_a_page_at_a_time_filtered_by_meter_and
 
 @pytest.mark.parametrize(
     "query",
-    [{"from": "2018-10-09"}, {"cursor": "0"}, {"limit": "1001"}, {"meter_id": "x"}],
+    [
+        {"from": "2018-10-09"},
+        {"cursor": "0"},
+        {"cursor": "3071181290"},
+        {"limit": "1001"},
+        {"meter_id": "x"},
+    ],
 )
 def test_bad_list_parameters_are_refused(admin_api, meter, query):
     assert_problem(admin_api.get("/meter-readings", query), 422)
