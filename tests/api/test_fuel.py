@@ -355,3 +355,44 @@ def test_a_scheduler_cannot_read_the_fuel_but_a_reviewer_can(api_as, tank):
     for path in ("/fuel/movements", "/fuel/dips", "/generator-readings", "/tanks", "/generators"):
         assert_problem(api_as(Role.SCHEDULER).get(path), 403)
         assert api_as(Role.REVIEWER).get(path).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "changes", "field"),
+    [
+        ("/fuel/issues", {"quantity": "-5"}, "quantity"),
+        ("/fuel/issues", {"quantity": "1e400"}, "quantity"),
+        ("/fuel/issues", {"use": "heating"}, "use"),
+        ("/fuel/issues", {"issued_on": "2018-13-01"}, "issued_on"),
+        ("/fuel/issues", {"issued_on": "2099-01-01"}, "day"),
+        ("/fuel/issues", {"tank_id": "1"}, "tank_id"),
+        ("/fuel/returns", {"returned_on": None}, "returned_on"),
+        ("/fuel/returns", {"parties": "a\x00b"}, "parties"),
+        ("/fuel/dips", {"read_at": "2018-10-10 08:00"}, "read_at"),
+        ("/fuel/dips", {"measured": "lots"}, "measured"),
+        ("/generator-readings", {"hours": True}, "hours"),
+        ("/generator-readings", {"generator_id": 0}, "generator_id"),
+    ],
+)
+def test_bad_input_is_a_422_naming_the_field_and_changes_nothing(
+    admin_api, session, tank, line, generator, path, changes, field
+):
+    receive(admin_api, tank, line, "1000")
+    bodies = {
+        "/fuel/issues": {"tank_id": tank.id, "quantity": "1", "issued_on": DAY, "use": "boiler"},
+        "/fuel/returns": {"tank_id": tank.id, "quantity": "1", "returned_on": DAY},
+        "/fuel/dips": {"tank_id": tank.id, "measured": "990", "read_at": f"{DAY}T08:00:00Z"},
+        "/generator-readings": {
+            "generator_id": generator.id,
+            "hours": "10",
+            "read_at": f"{DAY}T08:00:00Z",
+        },
+    }
+    before = [count(session, m) for m in (StockMovement, DipReading, GeneratorReading)]
+    events = count(session, DailyLogEvent)
+
+    problem = assert_problem(admin_api.post(path, {**bodies[path], **changes}), 422)
+
+    assert list(problem["errors"]) == [field]
+    assert [count(session, m) for m in (StockMovement, DipReading, GeneratorReading)] == before
+    assert count(session, DailyLogEvent) == events
