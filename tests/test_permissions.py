@@ -232,6 +232,9 @@ EXPECTED: dict[str, object] = {
     "api.void_fuel_movement": ADMINS,
     "api.record_dip": ADMINS,
     "api.fuel_dips": OPERATIONS_READERS,
+    "api.daily_log": OPERATIONS_READERS,
+    "api.save_daily_log": ADMINS,
+    "api.sign_off_daily_log": ADMINS,
 }
 
 

@@ -392,6 +392,8 @@ _OPERATIONS_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (schemas.DipIn, "validation"),
     (schemas.DipOut, "serialization"),
     (schemas.DipPage, "serialization"),
+    (schemas.DailyLogOut, "serialization"),
+    (schemas.DailyLogNotesIn, "validation"),
 ]
 _INSTANT = {
     "type": "string",
@@ -418,7 +420,56 @@ def _cursor_params(maximum: int, default: int) -> list[dict[str, Any]]:
 
 
 def _operations_paths() -> dict[str, Any]:
-    return {**_meter_paths(), **_fuel_paths()}
+    return {**_meter_paths(), **_fuel_paths(), **_daily_log_paths()}
+
+
+def _daily_log_paths() -> dict[str, Any]:
+    day = {"name": "day", "in": "path", "required": True, "schema": _DATE}
+    missing = _problem("Not a day, or a day in the future")
+    return {
+        "/daily-logs/{day}": {
+            "get": {
+                "operationId": "getDailyLog",
+                "summary": "A day's log: its status, incidents and notes, and its history",
+                "parameters": [day],
+                "responses": {
+                    "200": _json("DailyLogOut", "The day's log"),
+                    "404": missing,
+                    **_ERRORS,
+                },
+            },
+        },
+        "/daily-logs/{day}/notes": {
+            "post": {
+                "operationId": "saveDailyLogNotes",
+                "summary": "Save a day's incidents and notes (office administrator)",
+                "description": "Once the day is signed off, a correction: give its reason.",
+                "parameters": [day],
+                "requestBody": _body("DailyLogNotesIn"),
+                "responses": {
+                    "200": _json("DailyLogOut", "The day's log"),
+                    "404": missing,
+                    "409": _problem(
+                        "Signed off without `correction_reason`, or its month signed off"
+                    ),
+                    **_WRITE_ERRORS,
+                },
+            },
+        },
+        "/daily-logs/{day}/sign-off": {
+            "post": {
+                "operationId": "signOffDailyLog",
+                "summary": "Sign a day off (office administrator); later changes are corrections",
+                "parameters": [day],
+                "responses": {
+                    "200": _json("DailyLogOut", "The day's log, signed off"),
+                    "404": missing,
+                    "409": _problem("Signed off already, or its month signed off"),
+                    **_ERRORS,
+                },
+            },
+        },
+    }
 
 
 _DAY_REFUSED = (

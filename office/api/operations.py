@@ -1,5 +1,5 @@
 """The API's routes for the office's daily operations: meters and their readings, generators'
-run hours, and the fuel received into tanks, issued, returned south and dipped.
+run hours, the fuel received into tanks, issued, returned south and dipped, and the daily log.
 
 Each calls the service its page calls (`office.fuel.services`), under the page's permission,
 so a reading sent by a head-end is refused or recorded exactly as one typed on the day's
@@ -8,6 +8,7 @@ page, and each interval of a grid meter is drawn through the ledger's one door.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from flask import Response, request, url_for
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
+from office import inputs
 from office.api import schemas
 from office.api.idempotency import commit
 from office.api.views import (
@@ -34,8 +36,17 @@ from office.auth.permissions import Permission
 from office.db import db, utcnow
 from office.errors import NotFoundError, problem
 from office.fuel import services
-from office.fuel.models import DipReading, Generator, GeneratorReading, Meter, MeterReading
-from office.i18n import _
+from office.fuel.models import (
+    DailyLog,
+    DailyLogEvent,
+    DipReading,
+    Generator,
+    GeneratorReading,
+    LogStatus,
+    Meter,
+    MeterReading,
+)
+from office.i18n import _, office_date
 from office.stock.models import MovementKind, StockLot, StockMovement, Store, StoreKind
 from office.waivers.models import WaiverLine
 
@@ -646,3 +657,83 @@ def fuel_dips() -> Response:
         statement = statement.where(DipReading.read_at <= query.read_to)
     found, cursor = _keyset(statement, DipReading.id, query)
     return respond(schemas.DipPage(items=[dip_out(d) for d in found], next_cursor=cursor))
+
+
+# --- the daily log ------------------------------------------------------------------------
+
+
+def _day_or_404(text: str) -> date:
+    """The day a path names, as the day's page reads it: a real day, not in the future."""
+    day = inputs.day_from(text)
+    if day is None or day > office_date(utcnow()):
+        raise NotFoundError(_("There is no log for %(day)s.", day=text[:20]))
+    return day
+
+
+def daily_log_out(day: date, log: DailyLog | None) -> schemas.DailyLogOut:
+    if log is None:
+        return schemas.DailyLogOut(
+            day=day,
+            status=LogStatus.DRAFT,
+            incidents="",
+            notes="",
+            signed_off_at=None,
+            signed_off_by=None,
+            history=[],
+        )
+    events = db.session.scalars(
+        select(DailyLogEvent)
+        .where(DailyLogEvent.log_id == log.id)
+        .order_by(DailyLogEvent.at, DailyLogEvent.id)
+        .options(selectinload(DailyLogEvent.by))
+    )
+    return schemas.DailyLogOut(
+        day=day,
+        status=log.status,
+        incidents=log.incidents,
+        notes=log.notes,
+        signed_off_at=log.signed_off_at,
+        signed_off_by=log.signed_off_by.display_name if log.signed_off_by else None,
+        history=[
+            schemas.DailyLogEventOut(
+                at=event.at,
+                by=event.by.display_name if event.by else None,
+                action=event.action,
+                reason=event.reason,
+                detail={key: str(value) for key, value in (event.detail or {}).items()},
+            )
+            for event in events
+        ],
+    )
+
+
+@bp.get("/daily-logs/<day>")
+@permission_required(Permission.VIEW_OPERATIONS)
+def daily_log(day: str) -> Response:
+    when = _day_or_404(day)
+    return respond(daily_log_out(when, services.log_for(db.session, when)))
+
+
+@bp.post("/daily-logs/<day>/notes")
+@permission_required(Permission.LOG_OPERATIONS)
+def save_daily_log(day: str) -> Response:
+    when = _day_or_404(day)
+    body = parse_body(schemas.DailyLogNotesIn)
+    log = services.save_log(
+        db.session,
+        when,
+        incidents=body.incidents,
+        notes=body.notes,
+        correction_reason=body.correction_reason,
+        actor=current_user,
+        now=utcnow(),
+    )
+    return commit(respond(daily_log_out(when, log)))
+
+
+@bp.post("/daily-logs/<day>/sign-off")
+@permission_required(Permission.LOG_OPERATIONS)
+def sign_off_daily_log(day: str) -> Response:
+    when = _day_or_404(day)
+    log = services.sign_off(db.session, when, actor=current_user, now=utcnow())
+    return commit(respond(daily_log_out(when, log)))

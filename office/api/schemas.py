@@ -22,7 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from office import inputs
-from office.fuel.models import FuelUse, MeterSource, ReadingKind
+from office.fuel.models import FuelUse, LogStatus, MeterSource, ReadingKind
 from office.stock.models import MovementKind
 from office.waivers.models import (
     Authority,
@@ -768,3 +768,30 @@ class DipOut(BaseModel):
 class DipPage(BaseModel):
     items: list[DipOut]
     next_cursor: str | None
+
+
+# --- operations: the daily log (office.fuel.services) ----------------------------------------
+
+
+class DailyLogEventOut(BaseModel):
+    at: datetime
+    by: str | None = Field(description="Who, by their name")
+    action: str = Field(description="What, as a code: meter_reading, fuel_issued, signed_off…")
+    reason: str | None = Field(description="A correction's reason, once the day was signed off")
+    detail: dict[str, str]
+
+
+class DailyLogOut(BaseModel):
+    day: date
+    status: LogStatus = Field(description="draft until signed off (also a day with no log yet)")
+    incidents: str
+    notes: str
+    signed_off_at: datetime | None
+    signed_off_by: str | None
+    history: list[DailyLogEventOut] = Field(description="Every change to the day, in order")
+
+
+class DailyLogNotesIn(_In):
+    incidents: Annotated[str, Field(max_length=10000, pattern=inputs.MULTILINE_PATTERN)] = ""
+    notes: Annotated[str, Field(max_length=10000, pattern=inputs.MULTILINE_PATTERN)] = ""
+    correction_reason: CorrectionReason = None

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from office.fuel import services as fuel
-from office.fuel.models import Meter, MeterReading
+from office.fuel.models import DailyLog, LogStatus, Meter, MeterReading
 from office.stock.models import LotDraw, StockLot, StockMovement
 from office.waivers import ledger
 from office.waivers.models import DrawdownEntry, WaiverLine
@@ -207,3 +207,20 @@ def test_one_receipt_voided_and_issued_from_at_once_is_either_voided_or_drawn(of
         assert len(entries) == (2 if voids.count(200) else 1)  # the receipt, and its reversal
         assert session.get(WaiverLine, line_id).used_base == (0 if voids.count(200) else 1000)
         assert ledger.check_usage(session) == []
+
+
+def test_a_day_signed_off_ten_times_at_once_is_signed_off_once(office):
+    token = token_of(office, office.admin)
+
+    results = at_once(
+        [send(office, token, "/daily-logs/2018-10-05/sign-off", None) for _ in range(10)],
+        timeout=TIMEOUT,
+    )
+
+    statuses = sorted(status for status, _body in results)
+    assert statuses == [200] + [409] * 9, results
+    with office.session() as session:
+        [log] = session.scalars(select(DailyLog)).all()
+        assert log.status is LogStatus.SIGNED_OFF
+        signed = [e for e in log.events if e.action == "signed_off"]
+        assert len(signed) == 1

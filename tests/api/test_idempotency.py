@@ -351,6 +351,15 @@ POSTS = {
     "returnFuel": Post(Role.ADMIN, lambda s: "/fuel/returns", _return_body, StockMovement),
     "voidFuelMovement": Post(Role.ADMIN, _issue_void, lambda s: {"reason": "Twice"}, DailyLogEvent),
     "recordDip": Post(Role.ADMIN, lambda s: "/fuel/dips", _dip_body, DipReading),
+    "saveDailyLogNotes": Post(
+        Role.ADMIN,
+        lambda s: "/daily-logs/2018-10-10/notes",
+        lambda s: {"notes": "Quiet."},
+        DailyLogEvent,
+    ),
+    "signOffDailyLog": Post(
+        Role.ADMIN, lambda s: "/daily-logs/2018-10-10/sign-off", lambda s: {}, DailyLogEvent
+    ),
     "recordGeneratorHours": Post(
         Role.ADMIN, lambda s: "/generator-readings", _hours_body, GeneratorReading
     ),

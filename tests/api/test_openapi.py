@@ -340,6 +340,9 @@ PROTECTED = [
     ("/fuel/movements/{movement_id}/void", "post"),
     ("/fuel/dips", "get"),
     ("/fuel/dips", "post"),
+    ("/daily-logs/{day}", "get"),
+    ("/daily-logs/{day}/notes", "post"),
+    ("/daily-logs/{day}/sign-off", "post"),
 ]
 
 
@@ -404,6 +407,7 @@ def test_the_real_responses_cover_every_schema_the_api_returns(doc, exchanges):
         "MovementPage",
         "DipOut",
         "DipPage",
+        "DailyLogOut",
     }
 
 
@@ -500,7 +504,12 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     hours = {"generator_id": generator.id, "hours": "100", "read_at": "2018-10-03T18:00:00Z"}
     call(admin, "post", "/generator-readings", hours)
     call(admin, "get", "/generator-readings", {"generator_id": generator.id})
+    call(admin, "post", "/daily-logs/2018-10-11/notes", {"notes": "Quiet."})
+    call(admin, "post", "/daily-logs/2018-10-11/sign-off")
+    call(admin, "get", "/daily-logs/2018-10-11")
     # Conflicts.
+    call(admin, "post", "/daily-logs/2018-10-11/sign-off")
+    call(admin, "post", "/daily-logs/2018-10-11/notes", {"notes": "Unexplained."})
     call(admin, "post", f"/fuel/movements/{issued['id']}/void", {"reason": "Again"})
     call(admin, "post", "/fuel/receipts", {**receipt, "quantity": "99999"})  # overfills
     call(admin, "post", "/fuel/issues", {**issue, "issued_on": "2018-10-20"})  # signed off
@@ -519,6 +528,9 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     call(admin, "get", "/meter-readings/999999")
     call(admin, "post", "/meter-readings/999999/void", {"reason": "x"})
     call(admin, "get", "/fuel/movements/999999")
+    call(admin, "get", "/daily-logs/2018-02-30")
+    call(admin, "post", "/daily-logs/2018-02-30/notes", {"notes": "x"})
+    call(admin, "post", "/daily-logs/2018-02-30/sign-off")
     call(admin, "post", "/fuel/movements/999999/void", {"reason": "x"})
     # Invalid parameters.
     call(admin, "get", "/drawdowns", {"limit": 0})
@@ -532,7 +544,7 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     # A control character in a query string.
     for path in {p for p, m, _ in operations(doc) if m == "get" and p != "/openapi.json"}:
         concrete = path.format(
-            waiver_id=granted.id, reading_id=first["id"], movement_id=issued["id"]
+            waiver_id=granted.id, reading_id=first["id"], movement_id=issued["id"], day="2018-10-11"
         )
         call(admin if "staffing" not in path else scheduler, "get", concrete, {"x": "\x00"})
     # Every protected operation: no token, a role without the permission, bad bodies.
@@ -542,13 +554,16 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
             entry_id=entry.id,
             reading_id=first["id"],
             movement_id=issued["id"],
+            day="2018-10-12",
         )
         call(anonymous_api, method, concrete, {})
         call(scheduler, method, concrete, {})
         if method == "post":
             allowed = (
                 admin
-                if path.startswith(("/drawdowns", "/screenings", "/meter", "/fuel", "/generator"))
+                if path.startswith(
+                    ("/drawdowns", "/screenings", "/meter", "/fuel", "/generator", "/daily")
+                )
                 else reviewer
             )
             call(allowed, method, concrete, raw="{")
