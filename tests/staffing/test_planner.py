@@ -186,7 +186,9 @@ def test_the_fewest_crossings_whole_stays_not_scattered_days():
         Side.SOUTH, 4, 4, 6, frozenset({Category.OFFICIAL}), 1, 12, 2, min_stay_days=5
     )
     end = START + timedelta(days=27)
-    result = planner.plan_period(people, rules, Plan(), [], START, end, time_limit=2)
+    # The fewest crossings are proven in about a second on a quiet machine; CI runs four
+    # test processes on two cores.
+    result = planner.plan_period(people, rules, Plan(), [], START, end, time_limit=5)
 
     assert result.crossings == 24
     assert len(result.stays) == 12
