@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from office.alerts import services as alerts
+from office.alerts import daily as alerts
 from office.alerts.models import Notice, NoticeDismissal
 from office.db import db
 from tests.concurrency import Office, at_once, post
