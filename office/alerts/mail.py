@@ -127,9 +127,9 @@ def _message(app: Flask, user: User, subject: str, body: str, language: str) -> 
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    message["Content-Language"] = language
     message["Auto-Submitted"] = "auto-generated"  # no out-of-office replies to it
     message.set_content(body)
+    message["Content-Language"] = language  # after the content, which replaces Content-*
     return message
 
 
@@ -244,31 +244,32 @@ def send_digests(app: Flask, *, now: datetime, retries_only: bool = False) -> in
     if app.config["OFFICE_MAIL_BACKEND"] == "off":
         return 0
     sent = 0
-    with db.new_session(writes=False) as session:
-        readers = services.digest_readers(session, now=now, retries_only=retries_only)
-        session.commit()
-    for user_id in readers:
-        with db.new_session(writes=True) as session:
-            claimed = services.claim_digest(
-                session, user_id, now=now, retries_only=retries_only
-            )
-            message = None
-            if claimed:
-                user = session.get(User, user_id)
-                notices = list(
-                    session.scalars(
-                        select(Notice)
-                        .join(NoticeDelivery, NoticeDelivery.notice_id == Notice.id)
-                        .where(NoticeDelivery.id.in_(claimed))
-                        .order_by(Notice.raised_on, Notice.id)
-                    )
-                )
-                assert user is not None
-                message = compose_digest(app, session, user, notices, now=now)
+    with app.app_context():
+        with db.new_session(writes=False) as session:
+            readers = services.digest_readers(session, now=now, retries_only=retries_only)
             session.commit()
-        if message is None:
-            continue
-        error = _send(app, message)
-        _settle(app, claimed, error)
-        sent += error is None
-    return sent
+        for user_id in readers:
+            with db.new_session(writes=True) as session:
+                claimed = services.claim_digest(
+                    session, user_id, now=now, retries_only=retries_only
+                )
+                message = None
+                if claimed:
+                    user = session.get(User, user_id)
+                    notices = list(
+                        session.scalars(
+                            select(Notice)
+                            .join(NoticeDelivery, NoticeDelivery.notice_id == Notice.id)
+                            .where(NoticeDelivery.id.in_(claimed))
+                            .order_by(Notice.raised_on, Notice.id)
+                        )
+                    )
+                    assert user is not None
+                    message = compose_digest(app, session, user, notices, now=now)
+                session.commit()
+            if message is None:
+                continue
+            error = _send(app, message)
+            _settle(app, claimed, error)
+            sent += error is None
+        return sent

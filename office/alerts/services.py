@@ -259,7 +259,8 @@ def visible_to(notice: Notice, user: User) -> bool:
 def dismiss(session: Session, notice: Notice, user: User, *, now: datetime) -> None:
     """Put `notice` away for `user` (again: nothing more)."""
     session.execute(
-        _dialect(session).insert(NoticeDismissal)
+        _dialect(session)
+        .insert(NoticeDismissal)
         .values(notice_id=notice.id, user_id=user.id, dismissed_at=now)
         .on_conflict_do_nothing(index_elements=["notice_id", "user_id"])
     )
@@ -270,13 +271,14 @@ def dismiss(session: Session, notice: Notice, user: User, *, now: datetime) -> N
 
 def choices_of(session: Session, user: User) -> dict[NoticeKind, Channel]:
     """How `user` receives each kind their role receives (in the app only unless chosen)."""
-    chosen = dict(
-        session.execute(
+    chosen: dict[NoticeKind, Channel] = {
+        kind: channel
+        for kind, channel in session.execute(
             select(NoticePreference.kind, NoticePreference.channel).where(
                 NoticePreference.user_id == user.id
             )
-        ).tuples()
-    )
+        )
+    }
     return {kind: Channel(chosen.get(kind, Channel.APP)) for kind in kinds_for(user.role)}
 
 
@@ -398,9 +400,7 @@ def claim_mail(session: Session, delivery_id: int, *, now: datetime) -> NoticeDe
             NoticeDelivery.state == DeliveryState.PENDING,
             NoticeDelivery.next_attempt_at <= now,
         )
-        .values(
-            state=DeliveryState.SENDING, attempts=NoticeDelivery.attempts + 1, claimed_at=now
-        )
+        .values(state=DeliveryState.SENDING, attempts=NoticeDelivery.attempts + 1, claimed_at=now)
         .execution_options(synchronize_session=False)
     )
     if _rowcount(claimed) != 1:
@@ -458,24 +458,18 @@ def mails_sent(session: Session, delivery_ids: list[int], *, now: datetime) -> N
     """Mark the claimed `delivery_ids` sent."""
     session.execute(
         update(NoticeDelivery)
-        .where(
-            NoticeDelivery.id.in_(delivery_ids), NoticeDelivery.state == DeliveryState.SENDING
-        )
+        .where(NoticeDelivery.id.in_(delivery_ids), NoticeDelivery.state == DeliveryState.SENDING)
         .values(state=DeliveryState.SENT, sent_at=now, last_error=None)
         .execution_options(synchronize_session=False)
     )
 
 
-def mails_not_sent(
-    session: Session, delivery_ids: list[int], error: str, *, now: datetime
-) -> None:
+def mails_not_sent(session: Session, delivery_ids: list[int], error: str, *, now: datetime) -> None:
     """Owe the claimed `delivery_ids` again after a wait that grows with each attempt, or
     give them up (failed) after the last; keep the error for the administrators."""
     rows = session.scalars(
         select(NoticeDelivery)
-        .where(
-            NoticeDelivery.id.in_(delivery_ids), NoticeDelivery.state == DeliveryState.SENDING
-        )
+        .where(NoticeDelivery.id.in_(delivery_ids), NoticeDelivery.state == DeliveryState.SENDING)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
