@@ -158,14 +158,15 @@ def raise_notices(
     raised = _insert_once(session, rows)
     if raised:
         _owe_mail(session, raised, now=now, actor=actor)
-        if actor is not None:
+        read = [notice_id for notice_id, kind in raised if actor and actor.role in AUDIENCES[kind]]
+        if actor is not None and read:
             session.execute(
                 _dialect(session)
                 .insert(NoticeDismissal)
                 .on_conflict_do_nothing(index_elements=["notice_id", "user_id"]),
                 [
                     {"notice_id": notice_id, "user_id": actor.id, "dismissed_at": now}
-                    for notice_id, _kind in raised
+                    for notice_id in read
                 ],
             )
     return len(raised)
@@ -350,7 +351,9 @@ def choose_channels(
             actor=user,
             target=user,
             at=now,
-            channels={kind.value: channel.value for kind, channel in changed.items()},
+            channels=", ".join(
+                f"{kind.value}={channel.value}" for kind, channel in sorted(changed.items())
+            ),
         )
     return changed
 

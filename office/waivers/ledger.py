@@ -774,7 +774,7 @@ def record_drawdown(
             f"recorded_anyway:{entry.id}",
             {
                 "who": actor.display_name if actor is not None else "",
-                "quantity": str(checked.quantity),
+                "quantity": format(checked.quantity.normalize(), "f"),
                 "unit": checked.unit.value,
                 "resource": resource.code,
                 "on": occurred_on.isoformat(),
