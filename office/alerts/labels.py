@@ -4,6 +4,7 @@ reader's language, from the facts it was raised with."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from office.alerts.models import Channel, Notice, NoticeKind
@@ -73,6 +74,12 @@ def _rule(facts: dict[str, Any]) -> str:
     return str(RULE_LABELS[Rule(facts["rule"])])
 
 
+def _amount(facts: dict[str, Any]) -> str:
+    from office.waivers.units import format_amount
+
+    return format_amount(Decimal(facts["quantity"]), facts["unit"])
+
+
 def _person(facts: dict[str, Any]) -> str:
     if current_locale_code() != "ko" and facts.get("person_en"):
         return str(facts["person_en"])
@@ -129,9 +136,13 @@ def notice_message(notice: Notice) -> str:
             )
         case NoticeKind.RECORDED_ANYWAY:
             return _(
-                "%(who)s recorded a refused drawdown of %(quantity)s %(unit)s of %(resource)s "
-                "on %(on)s anyway: %(reason)s",
-                **facts,
+                "%(who)s recorded a refused drawdown of %(amount)s of %(resource)s on %(on)s "
+                "anyway: %(reason)s",
+                who=facts["who"],
+                amount=_amount(facts),
+                resource=facts["resource"],
+                on=facts["on"],
+                reason=facts["reason"],
             )
         case NoticeKind.LIST_AMENDED:
             return _(
