@@ -220,7 +220,12 @@ def send_owed_mails(app: Flask, *, now: datetime | None = None, limit: int = 100
                 delivery = services.claim_mail(session, delivery_id, now=now)
                 message = None
                 if delivery is not None:
-                    message = _compose_owed(app, session, delivery)
+                    user = session.get(User, delivery.user_id)
+                    assert user is not None
+                    if user.is_active:
+                        message = _compose_owed(app, session, user, delivery)
+                    else:  # deactivated since: no more of the office's mail
+                        services.mails_dropped(session, [delivery_id], "the user is deactivated")
                 session.commit()
             if message is None:
                 continue  # another worker has it
@@ -231,10 +236,11 @@ def send_owed_mails(app: Flask, *, now: datetime | None = None, limit: int = 100
     return sent
 
 
-def _compose_owed(app: Flask, session: Session, delivery: NoticeDelivery) -> EmailMessage:
+def _compose_owed(
+    app: Flask, session: Session, user: User, delivery: NoticeDelivery
+) -> EmailMessage:
     notice = session.get(Notice, delivery.notice_id)
-    user = session.get(User, delivery.user_id)
-    assert notice is not None and user is not None
+    assert notice is not None
     return compose_notice(app, session, user, notice)
 
 
@@ -254,8 +260,10 @@ def send_digests(app: Flask, *, now: datetime, retries_only: bool = False) -> in
                     session, user_id, now=now, retries_only=retries_only
                 )
                 message = None
-                if claimed:
-                    user = session.get(User, user_id)
+                user = session.get(User, user_id)
+                if claimed and user is not None and not user.is_active:
+                    services.mails_dropped(session, claimed, "the user is deactivated")
+                elif claimed:
                     notices = list(
                         session.scalars(
                             select(Notice)

@@ -486,6 +486,16 @@ def mails_not_sent(session: Session, delivery_ids: list[int], error: str, *, now
     session.flush()
 
 
+def mails_dropped(session: Session, delivery_ids: list[int], reason: str) -> None:
+    """Give up the claimed `delivery_ids` without sending them (their reader is gone)."""
+    session.execute(
+        update(NoticeDelivery)
+        .where(NoticeDelivery.id.in_(delivery_ids), NoticeDelivery.state == DeliveryState.SENDING)
+        .values(state=DeliveryState.FAILED, last_error=reason[:500])
+        .execution_options(synchronize_session=False)
+    )
+
+
 def release_stale_mails(session: Session, *, now: datetime) -> int:
     """Owe again the mails whose worker died while sending them; return how many."""
     released = session.execute(

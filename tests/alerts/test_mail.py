@@ -199,3 +199,19 @@ def test_the_file_backend_leaves_each_mail_as_an_eml_file(
     [written] = list(tmp_path.glob("*.eml"))
     assert f"To: {admin.email}" in written.read_text()
     assert session.scalar(select(func.count()).select_from(NoticeDelivery)) == 1
+
+
+def test_a_user_deactivated_before_the_send_gets_no_mail(
+    client, session, app, admin, reviewer, flagged, mailbox: Mailbox
+):
+    choose(client, admin, query_asked=Channel.EMAIL)
+    query(client, reviewer, flagged)
+    admin.is_active = False
+    session.commit()
+
+    run_jobs(app)
+
+    assert mailbox.messages == []
+    [delivery] = deliveries(session)
+    assert delivery.state is DeliveryState.FAILED
+    assert delivery.last_error == "the user is deactivated"
