@@ -69,9 +69,15 @@ def _item(facts: dict[str, Any]) -> str:
 
 
 def _rule(facts: dict[str, Any]) -> str:
-    from office.staffing.checks import RULE_LABELS, Rule
+    from office.staffing.checks import Rule
 
-    return str(RULE_LABELS[Rule(facts["rule"])])
+    return label(Rule(facts["rule"]))
+
+
+def _side(facts: dict[str, Any]) -> str:
+    from office.staffing.models import Side
+
+    return label(Side(facts["side"]))
 
 
 def _amount(facts: dict[str, Any]) -> str:
@@ -153,11 +159,15 @@ def notice_message(notice: Notice) -> str:
         case NoticeKind.RULE_BROKEN:
             if facts.get("person"):
                 return _(
-                    "%(day)s: the rule on %(rule)s is broken for %(person)s.",
+                    "%(day)s, %(side)s: the rule on %(rule)s is broken for %(person)s.",
                     day=facts["day"],
+                    side=_side(facts),
                     rule=_rule(facts),
                     person=_person(facts),
                 )
             return _(
-                "%(day)s: the rule on %(rule)s is broken.", day=facts["day"], rule=_rule(facts)
+                "%(day)s, %(side)s: the rule on %(rule)s is broken.",
+                day=facts["day"],
+                side=_side(facts),
+                rule=_rule(facts),
             )

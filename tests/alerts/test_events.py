@@ -169,7 +169,7 @@ def test_a_staffing_rule_broken_in_the_coming_week_is_raised_once(client, sessio
         for notice in services.notices_for(session, admin, limit=500)
     )
     log_in(client, scheduler)
-    assert "2018-10-01: the rule on minimum headcount is broken." in bell(client)
+    assert "2018-10-01, South: the rule on minimum headcount is broken." in bell(client)
 
 
 def test_opening_a_notice_of_another_role_is_not_found(client, session, admin, flagged):
