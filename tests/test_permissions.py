@@ -61,6 +61,8 @@ EXPECTED: dict[str, object] = {
     "notices.dismiss": LOGGED_IN,
     "notices.index": LOGGED_IN,
     "notices.open_notice": LOGGED_IN,
+    "notices.settings": LOGGED_IN,
+    "notices.save_settings": LOGGED_IN,
     "home.healthz": EVERYONE,
     "home.favicon": EVERYONE,
     "users.index": SUPERUSER,
