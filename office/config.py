@@ -30,6 +30,15 @@ Variables:
   OFFICE_LEDGER_CHECKPOINT_FILE  a file, kept apart from the database, to which every
                        checkpoint is appended as a line of JSON
   OFFICE_MAX_UPLOAD_MB  the largest document accepted, in MB (default 25, from 1 to 200)
+  OFFICE_MAIL_BACKEND  how the workers send the notices' mails: smtp, console (written to the
+                       log), file (.eml files under instance/mail/) or off. Default: console
+                       in development; in production smtp when OFFICE_SMTP_URL is set, else
+                       off, with a warning at start (notices are still in the app)
+  OFFICE_SMTP_URL      the SMTP server: smtp://host:25, smtp+starttls://user:pass@host:587,
+                       smtps://user:pass@host:465 (user and password URL-encoded)
+  OFFICE_MAIL_FROM     the mails' sender address (required in production with smtp)
+  OFFICE_BASE_URL      the app's address as its users reach it, for the links in mails
+                       (required in production when mail is on)
 """
 
 from __future__ import annotations
@@ -126,6 +135,7 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
             "(sqlite:///path/to/office-jobs.db)."
         )
     max_upload_mb = _whole_number(environ, "OFFICE_MAX_UPLOAD_MB", 25, 1, 200)
+    mail = mail_settings(environ, production, instance_path)
 
     return {
         "OFFICE_ENV": env,
@@ -153,6 +163,7 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         # The largest document; its upload may be this and a margin for the form around it
         # (`office.documents.views.allow_uploads`); other requests keep MAX_CONTENT_LENGTH.
         "OFFICE_MAX_UPLOAD_MB": max_upload_mb,
+        **mail,
         "SESSION_COOKIE_NAME": "office_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -173,6 +184,53 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "ko",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Seoul",
+    }
+
+
+MAIL_BACKENDS = ("smtp", "console", "file", "off")
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
+
+
+def mail_settings(
+    environ: Mapping[str, str], production: bool, instance_path: Path
+) -> dict[str, Any]:
+    """How the workers send mail: the backend, the SMTP server, the sender and the base of
+    the links; raise ConfigError for a setting that cannot work."""
+    smtp_url = environ.get("OFFICE_SMTP_URL", "").strip()
+    backend = environ.get("OFFICE_MAIL_BACKEND", "").strip().lower()
+    if not backend:
+        backend = ("smtp" if smtp_url else "off") if production else "console"
+    if backend not in MAIL_BACKENDS:
+        raise ConfigError(f"OFFICE_MAIL_BACKEND must be one of: {', '.join(MAIL_BACKENDS)}.")
+    if backend == "smtp":
+        scheme = smtp_url.split("://", 1)[0].lower() if "://" in smtp_url else ""
+        if scheme not in SMTP_SCHEMES:
+            raise ConfigError(
+                "OFFICE_SMTP_URL must name the SMTP server, e.g. smtp://relay.example:25 or "
+                "smtp+starttls://user:password@relay.example:587."
+            )
+    sender = environ.get("OFFICE_MAIL_FROM", "").strip()
+    base_url = environ.get("OFFICE_BASE_URL", "").strip().rstrip("/")
+    if production and backend == "smtp" and not sender:
+        raise ConfigError("OFFICE_MAIL_FROM is not set: give the address the mails come from.")
+    if production and backend != "off" and not base_url:
+        raise ConfigError(
+            "OFFICE_BASE_URL is not set: give the app's address as its users reach it "
+            "(https://office.example), for the links in the mails."
+        )
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise ConfigError("OFFICE_BASE_URL must start with http:// or https://.")
+    if production and backend == "off" and not environ.get("OFFICE_MAIL_BACKEND", "").strip():
+        logger.warning(
+            "OFFICE_SMTP_URL is not set: notices are in the app only, and no mail is sent "
+            "(set OFFICE_SMTP_URL, or OFFICE_MAIL_BACKEND=off to say so)."
+        )
+    return {
+        "OFFICE_MAIL_BACKEND": backend,
+        "OFFICE_SMTP_URL": smtp_url,
+        "OFFICE_MAIL_FROM": sender or "office@localhost",
+        "OFFICE_MAIL_DIR": str(instance_path / "mail"),
+        "OFFICE_BASE_URL": base_url or "http://localhost:5000",
     }
 
 

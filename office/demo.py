@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from office.alerts import services as alerts
+from office.alerts import daily as alerts
 from office.auth import services as auth_services
 from office.auth.models import User
 from office.auth.permissions import Role

@@ -1,6 +1,6 @@
 """Every feature's models, so that Alembic and the tests see one complete metadata."""
 
-from office.alerts.models import Notice, NoticeDismissal
+from office.alerts.models import Notice, NoticeDelivery, NoticeDismissal, NoticePreference
 from office.api.models import IdempotencyKey
 from office.audit.models import AuditEvent
 from office.auth.models import ApiToken, LoginAttempt, RecoveryCode, TwoFactorCredential, User
@@ -70,7 +70,9 @@ __all__ = [
     "Meter",
     "MeterReading",
     "Notice",
+    "NoticeDelivery",
     "NoticeDismissal",
+    "NoticePreference",
     "PlanProposal",
     "RecoveryCode",
     "Resource",

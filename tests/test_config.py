@@ -154,3 +154,54 @@ def test_the_roles_that_need_a_second_factor_are_a_setting(tmp_path, value, role
 def test_an_unknown_role_needing_a_second_factor_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="names king"):
         config.load({"OFFICE_TWO_FACTOR_REQUIRED_ROLES": "reviewer,king"}, tmp_path)
+
+
+# --- mail ---------------------------------------------------------------------------------
+
+
+def test_development_mails_go_to_the_log_and_link_to_the_local_server(tmp_path):
+    settings = config.load({"SECRET_KEY": "d" * 64}, tmp_path)
+    assert settings["OFFICE_MAIL_BACKEND"] == "console"
+    assert settings["OFFICE_BASE_URL"] == "http://localhost:5000"
+
+
+def test_production_without_an_smtp_server_sends_no_mail_and_says_so(tmp_path, caplog):
+    settings = config.load({**PRODUCTION, "OFFICE_TWO_FACTOR_KEY": FERNET_KEY}, tmp_path)
+    assert settings["OFFICE_MAIL_BACKEND"] == "off"
+    assert "OFFICE_SMTP_URL is not set: notices are in the app only" in caplog.text
+
+
+def test_production_with_an_smtp_server_needs_a_sender_and_the_apps_address(tmp_path):
+    environ = {
+        **PRODUCTION,
+        "OFFICE_TWO_FACTOR_KEY": FERNET_KEY,
+        "OFFICE_SMTP_URL": "smtp+starttls://office:pw@relay.unikorea.test:587",
+    }
+    with pytest.raises(ConfigError, match="OFFICE_MAIL_FROM is not set"):
+        config.load(environ, tmp_path)
+    with pytest.raises(ConfigError, match="OFFICE_BASE_URL is not set"):
+        config.load({**environ, "OFFICE_MAIL_FROM": "office@unikorea.test"}, tmp_path)
+    settings = config.load(
+        {
+            **environ,
+            "OFFICE_MAIL_FROM": "office@unikorea.test",
+            "OFFICE_BASE_URL": "https://office.unikorea.test/",
+        },
+        tmp_path,
+    )
+    assert settings["OFFICE_MAIL_BACKEND"] == "smtp"
+    assert settings["OFFICE_BASE_URL"] == "https://office.unikorea.test"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"OFFICE_MAIL_BACKEND": "pigeon"}, "OFFICE_MAIL_BACKEND must be one of"),
+        ({"OFFICE_MAIL_BACKEND": "smtp"}, "OFFICE_SMTP_URL must name the SMTP server"),
+        ({"OFFICE_SMTP_URL": "http://relay", "OFFICE_MAIL_BACKEND": "smtp"}, "OFFICE_SMTP_URL"),
+        ({"OFFICE_BASE_URL": "office.test"}, "OFFICE_BASE_URL must start with http"),
+    ],
+)
+def test_mail_settings_that_cannot_work_are_refused(tmp_path, environ, message):
+    with pytest.raises(ConfigError, match=message):
+        config.load({"SECRET_KEY": "d" * 64, **environ}, tmp_path)

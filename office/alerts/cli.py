@@ -7,7 +7,7 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
-from office.alerts import services
+from office.alerts import daily
 from office.db import db, utcnow
 from office.i18n import office_date
 
@@ -24,6 +24,6 @@ def raise_command(day: object) -> None:
     today = day.date() if day is not None else office_date(now)  # type: ignore[attr-defined]
     assert isinstance(today, date)
     with db.new_session(writes=True) as session:
-        raised = services.raise_alerts(session, today=today, now=now)
+        raised = daily.raise_alerts(session, today=today, now=now)
         session.commit()
     click.echo(f"{raised} new notices as of {today.isoformat()}.")

@@ -1,4 +1,6 @@
-"""Notices: what the daily alerts found, each raised once for the people whose work it is."""
+"""Notices: what the daily alerts found and what the office's events call for, each raised
+once for the people whose work it is; how each user wants each kind (in the app only, also by
+email, or in a daily digest), and the mails owed for each notice."""
 
 from __future__ import annotations
 
@@ -19,6 +21,29 @@ class NoticeKind(StrEnum):
     WAIVER_EXPIRING = "waiver_expiring"  # within 30 days
     RETURN_OVERDUE = "return_overdue"  # equipment past its date to go back south
     DAY_NOT_SIGNED_OFF = "day_not_signed_off"  # two days on
+    # Raised by an event, in its transaction:
+    QUERY_ASKED = "query_asked"  # a reviewer's query to the office
+    QUERY_ANSWERED = "query_answered"  # the office answered a query
+    ITEM_ESCALATED = "item_escalated"  # a reviewer referred an item up
+    RECORDED_ANYWAY = "recorded_anyway"  # a refused drawdown recorded anyway, with a reason
+    LIST_AMENDED = "list_amended"  # the stays changed after a day's crossing list was sent
+    # Raised by the daily alerts: a staffing rule broken in the coming week.
+    RULE_BROKEN = "rule_broken"
+
+
+class Channel(StrEnum):
+    """How a user wants a kind of notice: always in the app, and perhaps by mail too."""
+
+    APP = "app"  # in the app only
+    EMAIL = "email"  # also by email, one mail a notice
+    DIGEST = "digest"  # also in one mail a day of the day's notices
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # owed, to be sent (again) from `next_attempt_at`
+    SENDING = "sending"  # a worker has claimed it and is at the SMTP server
+    SENT = "sent"
+    FAILED = "failed"  # given up after the last attempt; the notice is still in the app
 
 
 class Notice(Base):
@@ -53,3 +78,44 @@ class NoticeDismissal(Base):
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     dismissed_at: Mapped[datetime]
+
+
+class NoticePreference(Base):
+    """How a user wants one kind of notice; a kind without a row is in the app only."""
+
+    __tablename__ = "notice_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[NoticeKind] = mapped_column(enum_type(NoticeKind, "notice_kind"))
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel, "notice_channel"))
+    # The language the page was read in when the choice was made: the mails' language for a
+    # user who never chose one with the switch (`User.language` wins when set).
+    language: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime]
+
+
+class NoticeDelivery(Base):
+    """A mail owed to a user for a notice: one by itself (channel email) or a line of their
+    daily digest (channel digest). The unique key makes a notice owed once per user and
+    channel, however often it is raised; a worker claims the row (pending to sending) before
+    it sends, so two workers never send it twice."""
+
+    __tablename__ = "notice_deliveries"
+    __table_args__ = (
+        UniqueConstraint("notice_id", "user_id", "channel"),
+        Index("ix_notice_deliveries_due", "state", "channel", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel, "notice_channel"))
+    state: Mapped[DeliveryState] = mapped_column(enum_type(DeliveryState, "delivery_state"))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]

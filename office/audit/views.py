@@ -17,7 +17,7 @@ from office.auth.models import User
 from office.auth.permissions import Permission
 from office.db import db
 from office.i18n import _, _l
-from office.jobs.web import start_job
+from office.jobs.web import prepare_page, start_job
 
 
 def _query() -> dict[str, Any]:
@@ -118,15 +118,13 @@ def export_page(fmt: str) -> Any:
     _filters_given, errors = _filters()
     if errors:
         return index()
-    return render_template(
-        "jobs/prepare.html",
+    return prepare_page(
         title=_("Export the audit trail"),
         what=_(
             "A worker writes the export (%(format)s) of the rows these filters select.",
             format=fmt.upper(),
         ),
         action=url_for("audit.export", fmt=fmt, **_query()),
-        button=_("Export"),
         back=url_for("audit.index", **_query()),
     )
 

@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, Length
 
 from office.documents.content import EXTENSIONS
 from office.documents.models import KINDS, RecordType
+from office.documents.services import Upload
 from office.forms import Form
 from office.i18n import _l, label
 from office.inputs import StringField, TextAreaField
@@ -29,6 +30,11 @@ class UploadForm(Form):
     def offer(self, record_type: RecordType) -> UploadForm:
         self.kind.choices = [(k.value, label(k)) for k in KINDS[record_type]]
         return self
+
+    def upload(self) -> Upload:
+        """The file posted, and what its uploader said of it."""
+        posted = self.file.data
+        return Upload(posted.stream, posted.filename, self.title.data, self.kind.data)
 
 
 class WithdrawForm(Form):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import IO, Any
 
@@ -44,40 +45,62 @@ def _title(title: str | None, filename: str) -> str:
     return inputs.check_text(text, field="title", max_length=TITLE_MAX)
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file offered for a record and what its uploader said of it: `stream` is seekable;
+    `title` and `kind` may be empty, for the file's name and (on a new version) the old one's."""
+
+    stream: IO[bytes]
+    filename: str | None
+    title: str | None = None
+    kind: str | DocumentKind | None = None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """An upload read and checked, before any lock is taken."""
+
+    upload: Upload
+    file: content.Checked
+    title: str
+    kind: DocumentKind
+
+
+def _check(
+    record_type: RecordType, upload: Upload, max_bytes: int, *, default_title: str = ""
+) -> _Checked:
+    kind = _kind(record_type, upload.kind)
+    checked = content.check(upload.stream, upload.filename, max_bytes=max_bytes)
+    title = _title(upload.title or default_title, checked.filename)
+    return _Checked(upload, checked, title, kind)
+
+
 def attach(
     session: Session,
     record: records.Record,
-    stream: IO[bytes],
-    filename: str | None,
+    upload: Upload,
     *,
-    title: str | None,
-    kind: str | DocumentKind | None,
     actor: User,
     now: datetime,
     max_bytes: int,
 ) -> Document:
-    """Attach the file in `stream` (seekable) to `record`, under its SHA-256.
+    """Attach the uploaded file to `record`, under its SHA-256.
 
     Raises InvalidInput (nothing stored) for a file the office does not keep (see
     `content.check`), a kind the record does not take or a bad title; what the record's
     `open` raises when it takes no documents now.
     """
-    chosen = _kind(record.type, kind)
-    checked = content.check(stream, filename, max_bytes=max_bytes)
-    title = _title(title, checked.filename)
+    checked = _check(record.type, upload, max_bytes)
     record_id = records.kind_of(record.type).open(session, record, now)
-    return _attach(session, record.type, record_id, checked, stream, title, chosen, actor, now)
+    return _attach(session, record.type, record_id, checked, actor, now)
 
 
 def attach_to(
     session: Session,
     record_type: RecordType,
     record_id: int,
-    stream: IO[bytes],
-    filename: str,
+    upload: Upload,
     *,
-    title: str | None,
-    kind: str | DocumentKind,
     actor: User,
     now: datetime,
     max_bytes: int,
@@ -87,24 +110,19 @@ def attach_to(
 
     Raises InvalidInput as `attach` does.
     """
-    chosen = _kind(record_type, kind)
-    checked = content.check(stream, filename, max_bytes=max_bytes)
-    title = _title(title, checked.filename)
-    return _attach(session, record_type, record_id, checked, stream, title, chosen, actor, now)
+    checked = _check(record_type, upload, max_bytes)
+    return _attach(session, record_type, record_id, checked, actor, now)
 
 
 def _attach(
     session: Session,
     record_type: RecordType,
     record_id: int,
-    checked: content.Checked,
-    stream: IO[bytes],
-    title: str,
-    kind: DocumentKind,
+    checked: _Checked,
     actor: User,
     now: datetime,
 ) -> Document:
-    document = _store(session, record_type, record_id, checked, stream, title, kind, actor, now)
+    document = _store(session, record_type, record_id, checked, actor, now)
     record_event(
         session, "document.attached", actor=actor, target=document, at=now, **_facts(document)
     )
@@ -114,28 +132,24 @@ def _attach(
 def supersede(
     session: Session,
     document: Document,
-    stream: IO[bytes],
-    filename: str | None,
+    upload: Upload,
     *,
-    title: str | None,
-    kind: str | DocumentKind | None,
     actor: User,
     now: datetime,
     max_bytes: int,
 ) -> Document:
-    """Attach a newer version of `document` to its record; `document` stays, superseded.
+    """Attach a newer version of `document` to its record; `document` stays, superseded. The
+    new version keeps the old one's title and kind unless the upload gives others.
 
     Raises InvalidInput as `attach` does; ConflictError when `document` was replaced or
     withdrawn meanwhile (two replacing one at once: the first wins).
     """
-    chosen = _kind(document.record_type, kind or document.kind.value)
-    checked = content.check(stream, filename, max_bytes=max_bytes)
-    title = _title(title or document.title, checked.filename)
+    if not upload.kind:
+        upload = replace(upload, kind=document.kind.value)
+    checked = _check(document.record_type, upload, max_bytes, default_title=document.title)
     old = _locked(session, document.id)
     _refuse_unless_current(session, old)
-    new = _store(
-        session, old.record_type, old.record_id, checked, stream, title, chosen, actor, now
-    )
+    new = _store(session, old.record_type, old.record_id, checked, actor, now)
     # The database's word: only a current document takes a successor, and only one.
     _claim(session, old, superseded_by_id=new.id)
     record_event(
@@ -203,23 +217,21 @@ def _store(
     session: Session,
     record_type: RecordType,
     record_id: int,
-    checked: content.Checked,
-    stream: IO[bytes],
-    title: str,
-    kind: DocumentKind,
+    checked: _Checked,
     actor: User,
     now: datetime,
 ) -> Document:
+    file = checked.file
     document = Document(
         record_type=record_type,
         record_id=record_id,
-        title=title,
-        kind=kind,
-        filename=checked.filename,
-        media_type=checked.media_type,
-        size=checked.size,
-        sha256=checked.sha256,
-        chunks=-(-checked.size // content.CHUNK_SIZE),
+        title=checked.title,
+        kind=checked.kind,
+        filename=file.filename,
+        media_type=file.media_type,
+        size=file.size,
+        sha256=file.sha256,
+        chunks=-(-file.size // content.CHUNK_SIZE),
         uploaded_by_id=actor.id,
         uploaded_at=now,
     )
@@ -228,13 +240,14 @@ def _store(
     chunks = DocumentChunk.metadata.tables[DocumentChunk.__tablename__]
     digest = hashlib.sha256()
     seq = 0
+    stream = checked.upload.stream
     stream.seek(0)
     # Core inserts, one chunk each: nothing of the bytes is kept in the session.
     while chunk := stream.read(content.CHUNK_SIZE):
         digest.update(chunk)
         session.execute(insert(chunks).values(document_id=document.id, seq=seq, data=chunk))
         seq += 1
-    if digest.hexdigest() != checked.sha256 or seq != document.chunks:
+    if digest.hexdigest() != file.sha256 or seq != document.chunks:
         raise InvalidInput(
             _l("The file changed while it was being stored; attach it again."), "file"
         )

@@ -125,6 +125,11 @@ def _may_change(record: records.Record) -> None:
         abort(403)
 
 
+def _by_whom() -> dict[str, Any]:
+    """Who uploads, when, and how large a file may be: what every upload is stored with."""
+    return {"actor": current_user, "now": utcnow(), "max_bytes": panels.max_upload_bytes()}
+
+
 def _render_record(record: records.Record, form: UploadForm | None = None) -> Any:
     panel = panels.panel_of(record, form)
     return render_template("documents/record.html", panel=panel), form_status(
@@ -146,17 +151,7 @@ def upload(record_type: str, key: str) -> Any:
     form = UploadForm().offer(record.type)
     if form.validate_on_submit():
         try:
-            document = services.attach(
-                db.session,
-                record,
-                form.file.data.stream,
-                form.file.data.filename,
-                title=form.title.data,
-                kind=form.kind.data,
-                actor=current_user,
-                now=utcnow(),
-                max_bytes=panels.max_upload_bytes(),
-            )
+            document = services.attach(db.session, record, form.upload(), **_by_whom())
         except DomainError as exc:
             db.session.rollback()
             if exc.status_code == 404:  # the record went meanwhile (a draft's line removed)
@@ -210,17 +205,7 @@ def supersede(document_id: int) -> Any:
     form = UploadForm().offer(record.type)
     if form.validate_on_submit():
         try:
-            new = services.supersede(
-                db.session,
-                document,
-                form.file.data.stream,
-                form.file.data.filename,
-                title=form.title.data,
-                kind=form.kind.data,
-                actor=current_user,
-                now=utcnow(),
-                max_bytes=panels.max_upload_bytes(),
-            )
+            new = services.supersede(db.session, document, form.upload(), **_by_whom())
         except DomainError as exc:
             db.session.rollback()
             show_domain_error(form, exc)

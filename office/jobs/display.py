@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -90,15 +91,28 @@ def planner_lines(detail: dict[str, Any]) -> list[str]:
             seconds=f"{float(detail.get('seconds', 0)):.1f}",
         )
     ]
-    if detail.get("bound") is not None:
+    if detail.get("proven"):
+        lines.append(_("This plan is proven the best: no plan can be better."))
+    elif detail.get("bound") is not None:
         lines.append(
             _(
                 "No plan can be better than %(bound)s: the best is within %(gap)s%% of it.",
                 bound=format_number(int(detail["bound"])),
-                gap=f"{100 * float(detail.get('gap', 0)):.1f}",
+                gap=_percent(float(detail.get("gap", 0))),
             )
         )
     return lines
+
+
+def _percent(fraction: float) -> str:
+    """A gap in percent: one decimal, or two significant digits below 1% (down to 0.0001%):
+    a plan within 0.004% of the bound is not shown as within 0.0% of it, which reads as
+    proven."""
+    percent = 100 * fraction
+    if 0 < percent < 1:
+        decimals = min(4, 1 - math.floor(math.log10(percent)))
+        return f"{max(percent, 0.0001):.{decimals}f}"  # "within" holds: never below the gap
+    return f"{percent:.1f}"
 
 
 def no_file_reason(job: Job, now: datetime) -> tuple[int, str]:

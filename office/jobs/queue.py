@@ -62,6 +62,7 @@ class JobQueue:
         self.app = app
         self._huey: Huey | None = None
         self.run_task: Any = None
+        self.mail_task: Any = None
 
     @property
     def huey(self) -> Huey:
@@ -95,12 +96,34 @@ class JobQueue:
 
             runner.start_periodic(app, ALERTS_KIND)
 
+        # 07:00 in Seoul: each reader of digests gets one mail of what was raised since.
+        @huey.periodic_task(crontab(minute="0", hour="22"), name="office.daily_digest")
+        def daily_digest() -> None:
+            from office.alerts.jobs import DIGEST_KIND
+
+            runner.start_periodic(app, DIGEST_KIND)
+
+        # Asked for after each commit that owes a mail, and every minute: sends what is owed
+        # and due (each mail claimed first, so two workers at it send each once).
+        @huey.task(name="office.send_mail")
+        def send_mail() -> None:
+            from office.alerts.mail import send_owed_mails
+
+            send_owed_mails(app)
+
+        @huey.periodic_task(crontab(minute="*"), name="office.send_mail_sweep")
+        def send_mail_sweep() -> None:
+            from office.alerts.mail import send_owed_mails
+
+            send_owed_mails(app)
+
         @huey.on_shutdown(name="office.close_storage")
         def close_storage() -> None:
             # In each worker thread as it stops: its own connection (PostgreSQL's LISTEN).
             huey.storage.close()
 
         self.run_task = run_job
+        self.mail_task = send_mail
         return huey
 
     def enqueue(self, job_id: int, task_id: str, delay: float = 0) -> None:
@@ -111,6 +134,11 @@ class JobQueue:
         else:
             task = self.run_task.s(job_id, id=task_id)
         huey.enqueue(task)
+
+    def enqueue_mail(self) -> None:
+        """Ask a worker to send the mails owed now."""
+        huey = self.huey
+        huey.enqueue(self.mail_task.s())
 
     def new_task_id(self) -> str:
         import uuid

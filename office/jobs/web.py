@@ -6,14 +6,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, stream_with_context, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from office.db import db, utcnow
 from office.errors import DomainError
-from office.i18n import current_locale_code
+from office.i18n import _, current_locale_code
 from office.jobs import services
 from office.jobs.models import JobFile, JobFileChunk
 from office.jobs.queue import queue_of
@@ -44,6 +52,20 @@ def start_job(kind: str, params: dict[str, Any], *, back: str) -> BaseResponse:
         # Recorded, queued: the workers' sweep hands it to the queue again within minutes.
         current_app.logger.exception("job %s: not handed to the queue", job.id)
     return redirect(url_for("jobs.detail", job_id=job.id), 303)
+
+
+def prepare_page(*, title: str, what: str, action: str, back: str, button: str = "") -> str:
+    """The page an address of long work shows when it is opened as a link (a bookmark, a link
+    in a report): what a worker will make, and the button that asks for it (`action`, a POST,
+    which calls `start_job`)."""
+    return render_template(
+        "jobs/prepare.html",
+        title=title,
+        what=what,
+        action=action,
+        button=button or _("Export"),
+        back=back,
+    )
 
 
 def send_job_file(file: JobFile) -> Response:

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from office.alerts.models import NoticeKind
+from office.alerts.services import raise_notice
 from office.audit.services import record_event
 from office.auth.models import User
 from office.auth.permissions import Permission, has_permission
@@ -22,6 +24,14 @@ from office.waivers import checkpoints
 from office.waivers.models import CheckpointKind
 
 NOTE_MAX = 4000
+# The actions that notify the other side, in the transaction of the note (`office.alerts`):
+# a query goes to the office, its answer and an escalation to the reviewers.
+NOTIFIED = {
+    ReviewAction.QUERY: NoticeKind.QUERY_ASKED,
+    ReviewAction.ANSWER: NoticeKind.QUERY_ANSWERED,
+    ReviewAction.ESCALATE: NoticeKind.ITEM_ESCALATED,
+}
+NOTICE_WORDS = 300  # of a note, quoted in its notice
 OPEN, QUERIED, ANSWERED = ReviewState.OPEN, ReviewState.QUERIED, ReviewState.ANSWERED
 ESCALATED, ACKNOWLEDGED = ReviewState.ESCALATED, ReviewState.ACKNOWLEDGED
 
@@ -152,17 +162,16 @@ def take_action(
     before = item.state
     item.state = to_state or item.state
     item.updated_at = now
-    session.add(
-        ReviewNote(
-            item=item,
-            at=now,
-            author_id=actor.id,
-            action=action,
-            from_state=before,
-            to_state=item.state,
-            body=body,
-        )
+    note = ReviewNote(
+        item=item,
+        at=now,
+        author_id=actor.id,
+        action=action,
+        from_state=before,
+        to_state=item.state,
+        body=body,
     )
+    session.add(note)
     session.flush()
     record_event(
         session,
@@ -174,6 +183,23 @@ def take_action(
         source_id=source_id,
         state=item.state.value,
     )
+    notified = NOTIFIED.get(action)
+    if notified is not None:
+        raise_notice(
+            session,
+            notified,
+            f"review:{action.value}:{note.id}",
+            {
+                "item_kind": kind.value,
+                "id": source_id,
+                "who": actor.display_name,
+                "words": body[:NOTICE_WORDS],
+            },
+            "reviews.item",
+            {"kind": kind.value, "source_id": source_id},
+            now=now,
+            actor=actor,
+        )
     return item
 
 

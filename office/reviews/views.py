@@ -30,7 +30,7 @@ from office.documents import records as documents
 from office.documents.models import RecordType
 from office.errors import DomainError
 from office.i18n import _, current_locale_code, label, office_date
-from office.jobs.web import send_job_file, start_job
+from office.jobs.web import prepare_page, send_job_file, start_job
 from office.periods import services as periods
 from office.periods.models import SignedOffMonth
 from office.reviews import dashboard as dashboards
@@ -394,13 +394,12 @@ def month_report_pdf(month: str) -> Any:
     fresh = report_jobs.fresh_pdf(db.session, day, current_locale_code(), utcnow())
     if fresh is not None:
         return send_job_file(fresh)
-    return render_template(
-        "jobs/prepare.html",
+    return prepare_page(
         title=_("Supply-usage report, %(month)s", month=month),
         what=_("The PDF of this report is printed by a worker; it takes a few seconds."),
         action=url_for("reviews.print_report", month=month),
-        button=_("Print the PDF"),
         back=url_for("reviews.report", month=month),
+        button=_("Print the PDF"),
     )
 
 

@@ -24,24 +24,30 @@ KIND = "plan"
 
 
 class PlannerProgress:
-    """What the planner calls on each better plan it finds, from its search thread: record the
-    plan's figures for the job's page, and answer whether to stop (its owner cancelled)."""
+    """What the planner calls on each better plan it finds and each better bound it proves,
+    from its search thread: record the plan's figures for the job's page, and answer whether
+    to stop (its owner cancelled)."""
 
     def __init__(self, context: JobContext, time_limit: float) -> None:
         self.context = context
         self.time_limit = time_limit
         self.solutions = 0
+        self.objective: int | None = None
         self.stopped = False
         self._lock = threading.Lock()
 
     def __call__(self, found: planner.PlanProgress) -> bool:
         with self._lock:
-            self.solutions += 1
+            # The planner also reports a better bound on the same plan: not a plan found.
+            if self.objective is None or found.objective < self.objective:
+                self.solutions += 1
+                self.objective = found.objective
             detail = {
                 "seconds": round(float(found.seconds), 1),
                 "objective": float(found.objective),
                 "bound": float(found.bound),
                 "gap": float(found.gap),
+                "proven": found.proven,
                 "crossings": found.crossings,
                 "solutions": self.solutions,
             }
@@ -51,7 +57,11 @@ class PlannerProgress:
             try:
                 # The solver's thread has no app context of its own.
                 with self.context.app.app_context():
-                    self.context.progress(stage="solving", percent=percent, detail=detail)
+                    # The proof comes once, and may come within moments of the last plan:
+                    # never dropped by the reports' pace.
+                    self.context.progress(
+                        stage="solving", percent=percent, detail=detail, force=found.proven
+                    )
                     self.stopped = self.stopped or self.context.stop_asked()
             except JobCancelled:
                 self.stopped = True

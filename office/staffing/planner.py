@@ -30,6 +30,7 @@ found; the hook returning True stops the search, and the best plan so far is ret
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -50,11 +51,13 @@ class PlanInfeasible(ConflictError):
 
 @dataclass(frozen=True)
 class PlanProgress:
-    """A better plan found during the search, as a progress hook receives it.
+    """A better plan, or a better bound on the best plan, found during the search, as a
+    progress hook receives it.
 
-    `objective` and `bound` are the weighted objective (lower is better; see `_StayModel`)
-    and the best bound proven on it so far; `gap` is (objective - bound) / objective, 0 once
-    the plan is proven the best. `stays` and `nights` are the plan so far, as in PlanResult.
+    `objective` and `bound` are the weighted objective (lower is better; see `_Search`)
+    and the best bound proven on it so far; `gap` is (objective - bound) / objective, and
+    `proven` says the plan is proven the best (every tier solved to optimality: the gap is
+    then 0). `stays` and `nights` are the plan so far, as in PlanResult.
     """
 
     seconds: float  # since plan_period was called
@@ -64,12 +67,14 @@ class PlanProgress:
     crossings: int
     stays: list[tuple[int, date, date]]
     nights: list[tuple[int, date]]
+    proven: bool = False
 
 
-# Called on each better plan; returning True asks the solver to stop (plan_period then
-# returns the best plan so far). It runs in the solver's thread while plan_period waits:
-# keep it quick, and do not call the planner from it. An exception it raises stops the
-# search and is raised again by plan_period.
+# Called on each better plan and each better bound (the objective then as before);
+# returning True asks the solver to stop (plan_period then returns the best plan so far).
+# It runs in a solver's thread, or plan_period's between two solves, while plan_period
+# waits: keep it quick, and do not call the planner from it. An exception it raises stops
+# the search and is raised again by plan_period.
 ProgressHook = Callable[[PlanProgress], bool | None]
 
 
@@ -194,6 +199,11 @@ class _Search:
     One objective per solve keeps CP-SAT's linear relaxation exact (weights a million
     apart made it lose the bound).
 
+    After each solve the nights of the best plan are shared again, as evenly as its days on
+    site allow (`_StayModel.share_nights`): a small search of its own that is proven in a
+    fraction of a second, so the nights are fair even when the unfairness tier ran out of
+    time (on a busy machine), and the next tier starts from them.
+
     For progress and the gap, the tiers are weighed into one number, each tier above the
     most the tiers after it can add: objective = (crossings * (most unfairness + 1)
     + unfairness) * (most changes + 1) + changes. Its bound: the tiers proven so far at
@@ -201,6 +211,7 @@ class _Search:
     """
 
     SHARES = (0.6, 0.7, 1.0)  # of the time left, for each tier's solve
+    FAIRNESS = 1  # the tier whose value sharing the nights may lower
 
     def __init__(
         self, built: _StayModel, started: float, hook: ProgressHook | None, workers: int
@@ -213,13 +224,14 @@ class _Search:
         )
         self.tiers = (built.crossings, built.unfairness, built.changes)
         self.best: _Solution | None = None
-        self.reported: int | None = None  # the objective last passed to the hook
-        self.shown: _Solution | None = None  # and its plan
+        self.shown: _Solution | None = None  # the plan last passed to the hook
+        self.told: tuple[int, int, bool] | None = None  # and its objective, bound, proven
         self.proven_tiers: list[int] = []  # the values of the tiers proven best, in order
         self.bound = 0
         self.first_seconds: float | None = None
         self.stopped = self.infeasible = False
-        self.error: BaseException | None = None
+        # The solver's threads and plan_period's may both report: one at a time.
+        self.lock = threading.Lock()
 
     @property
     def proven(self) -> bool:
@@ -252,7 +264,9 @@ class _Search:
             solver.parameters.num_workers = self.workers
             for name, value in SOLVER_PARAMETERS.items():
                 setattr(solver.parameters, name, value)
-            watcher = _Watcher(self, index)
+            watcher = _Watcher(self, index, solver)
+            if self.hook is not None:
+                solver.best_bound_callback = watcher.on_bound
             status = solver.solve(model, watcher)
             if watcher.error is not None:
                 raise watcher.error
@@ -260,10 +274,13 @@ class _Search:
                 self.infeasible = True
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 return  # the time left goes to explaining, if there is no plan
-            self._keep(solver.response_proto.solution, solver.value, index)
+            self._keep(solver.response_proto.solution, solver.value)
+            proven = status == cp_model.OPTIMAL and len(self.proven_tiers) == index
+            if not (proven and index >= self.FAIRNESS) and not self.stopped:
+                self._share_nights(deadline)
             assert self.best is not None
             value = self.best.tiers[index]
-            if status == cp_model.OPTIMAL and len(self.proven_tiers) == index:
+            if proven:
                 self.proven_tiers.append(value)
                 self.bound = self.weigh(self.proven_tiers)
             else:
@@ -271,13 +288,14 @@ class _Search:
                     self.bound, self._bound_with(index, round(solver.best_objective_bound))
                 )
             model.add(tier <= value)
+            self._tell(self.best)
 
     def _bound_with(self, index: int, tier_bound: int) -> int:
         if len(self.proven_tiers) < index:
             return self.bound
         return self.weigh([*self.proven_tiers[:index], tier_bound])
 
-    def _keep(self, values: Sequence[int], value: Callable[[Any], int], index: int) -> _Solution:
+    def _keep(self, values: Sequence[int], value: Callable[[Any], int]) -> None:
         tiers = self.tiers_of(value)
         solution = _Solution(list(values), tiers, self.weigh(tiers))
         # The plan last shown to the hook stands unless a better one came after it (CP-SAT
@@ -287,53 +305,99 @@ class _Search:
             solution = shown
         if self.best is None or solution.objective < self.best.objective or solution is shown:
             self.best = solution
-        return solution
+
+    def _share_nights(self, deadline: float) -> None:
+        """Share the best plan's nights again, if that makes them fairer."""
+        assert self.best is not None
+        seconds = min(1.0, max(0.2, deadline - time.monotonic()))
+        values = self.built.share_nights(self.best.values, seconds)
+        if values is None:
+            return
+        # Sharing nights changes neither the crossings nor the changes.
+        crossings, _unfairness, changes = self.best.tiers
+        tiers = (crossings, self.built.unfairness_of(lambda var: values[var.index]), changes)
+        if tiers[self.FAIRNESS] < self.best.tiers[self.FAIRNESS]:
+            self.best = _Solution(values, tiers, self.weigh(tiers))
+
+    def _tell(self, solution: _Solution, tier_bound: tuple[int, int] | None = None) -> None:
+        """Pass `solution` to the hook with the bound known now (with `tier_bound`, the bound
+        the tier being searched has reached), if the plan or the bound is better than last
+        told; stop the search if the hook asks."""
+        if self.hook is None:
+            return
+        with self.lock:
+            bound = self.bound
+            if tier_bound is not None:
+                bound = max(bound, self._bound_with(*tier_bound))
+            proven = self.proven and solution is self.best
+            bound = solution.objective if proven else min(solution.objective, bound)
+            told = self.told
+            if told is not None:
+                objective, told_bound, told_proven = told
+                if solution.objective > objective:
+                    return  # a worse plan than one already shown (a tier's start)
+                same = solution.objective == objective and bound <= told_bound
+                if same and proven <= told_proven:
+                    return  # nothing new
+            self.told = (solution.objective, bound, proven)
+            if told is None or solution.objective < told[0]:
+                self.shown = solution
+            shown = self.shown
+            assert shown is not None
+            stays, nights = self.built.read(shown.value)
+            answer = self.hook(
+                PlanProgress(
+                    seconds=time.monotonic() - self.started,
+                    objective=shown.objective,
+                    bound=bound,
+                    gap=_gap(shown.objective, bound),
+                    crossings=shown.tiers[0],
+                    stays=stays,
+                    nights=nights,
+                    proven=proven,
+                )
+            )
+            if answer is True:
+                self.stopped = True
 
 
 class _Watcher(cp_model.CpSolverSolutionCallback):
-    """Note when the first plan was found; pass each better plan to the progress hook and
-    stop the search when it asks."""
+    """Note when the first plan was found; pass each better plan and each better bound to
+    the progress hook, and stop the search when it asks."""
 
-    def __init__(self, search: _Search, tier: int) -> None:
+    def __init__(self, search: _Search, tier: int, solver: cp_model.CpSolver) -> None:
         super().__init__()
-        self.search, self.tier = search, tier
+        self.search, self.tier, self.solver = search, tier, solver
         self.error: BaseException | None = None
 
     def on_solution_callback(self) -> None:
         search = self.search
-        seconds = time.monotonic() - search.started
         if search.first_seconds is None:
-            search.first_seconds = seconds
-        if search.hook is None:
+            search.first_seconds = time.monotonic() - search.started
+        if search.hook is None or search.stopped:
             return
         try:
             tiers = search.tiers_of(self.value)
-            objective = search.weigh(tiers)
-            if search.reported is not None and objective >= search.reported:
-                return
-            search.reported = objective
-            search.shown = _Solution(list(self.response_proto.solution), tiers, objective)
-            stays, nights = search.built.read(self.value)
-            bound = min(
-                objective,
-                max(search.bound, search._bound_with(self.tier, round(self.best_objective_bound))),
-            )
-            answer = search.hook(
-                PlanProgress(
-                    seconds=seconds,
-                    objective=objective,
-                    bound=bound,
-                    gap=_gap(objective, bound),
-                    crossings=tiers[0],
-                    stays=stays,
-                    nights=nights,
-                )
-            )
+            found = _Solution(list(self.response_proto.solution), tiers, search.weigh(tiers))
+            search._tell(found, (self.tier, round(self.best_objective_bound)))
         except Exception as exc:  # raised again by plan_period, out of the solver's thread
-            self.error, answer = exc, True
-        if answer is True:
+            self.error = exc
             search.stopped = True
+        if search.stopped:
             self.stop_search()
+
+    def on_bound(self, bound: float) -> None:
+        """A better bound on the tier being searched (CP-SAT's best_bound_callback)."""
+        search = self.search
+        if search.shown is None or search.stopped:
+            return
+        try:
+            search._tell(search.shown, (self.tier, round(bound)))
+        except Exception as exc:
+            self.error = exc
+            search.stopped = True
+        if search.stopped:
+            self.solver.stop_search()
 
 
 # --- what both models share ------------------------------------------------------------
@@ -777,6 +841,52 @@ class _StayModel:
             ]
             spreads[name] = max(totals) - min(totals)
         return spreads
+
+    def share_nights(self, values: Sequence[int], seconds: float) -> list[int] | None:
+        """The plan `values` with its nights shared among the qualified on site as evenly as
+        its days on site allow (its nights' spread at its least), or None if that was not
+        found within `seconds`. Only nights change: crossings and changes stay as they were.
+
+        A small model of its own, the stays fixed: the total of nights is known, so its
+        bound (the spread is at least 1 when they do not divide evenly) is usually met and
+        proven at once."""
+        if "nights" not in self._spread_rows:
+            return None
+        high, low, rows = self._spread_rows["nights"]
+        model = cp_model.CpModel()
+        duty: dict[tuple[int, date], cp_model.IntVar] = {}
+        by_day: dict[date, list[cp_model.IntVar]] = defaultdict(list)
+        for (pid, day), night in self.nights.items():
+            if _value(self.presence[pid, day], lambda var: values[var.index]):
+                duty[pid, day] = chosen = model.new_bool_var("")
+                by_day[day].append(chosen)
+                model.add_hint(chosen, values[night.index])
+        for day in self._duty_days:
+            model.add(sum(by_day[day]) == self.frame.rules.min_night_duty)
+        totals = []
+        for row in rows:
+            total = model.new_int_var(0, len(row), "")
+            model.add(total == sum(duty.get((pid, day), 0) for _kind, pid, day in row))
+            totals.append(total)
+        most = model.new_int_var(0, len(self.frame.horizon), "")
+        least = model.new_int_var(0, len(self.frame.horizon), "")
+        model.add_max_equality(most, totals)
+        model.add_min_equality(least, totals)
+        share = self.frame.rules.min_night_duty * len(self._duty_days)
+        model.add(most >= -(-share // len(rows)))
+        model.add(least <= share // len(rows))
+        model.minimize(most - least)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = seconds
+        solver.parameters.num_workers = 1
+        if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        shared = list(values)
+        for key, night in self.nights.items():
+            shared[night.index] = int(solver.value(duty[key])) if key in duty else 0
+        shared[high.index], shared[low.index] = solver.value(most), solver.value(least)
+        shared[self.spreads["nights"].index] = solver.value(most) - solver.value(least)
+        return shared
 
     def unfairness_of(self, value: Callable[[Any], int]) -> int:
         return sum(

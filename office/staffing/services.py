@@ -16,6 +16,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from office import exports
+from office.alerts.models import NoticeKind
+from office.alerts.services import raise_notice
 from office.audit.services import record_event
 from office.auth.models import User
 from office.errors import ConflictError, InvalidInput, NotFoundError
@@ -668,7 +670,7 @@ def add_stay(
     )
     session.add(stay)
     session.flush()
-    _crossings_changed(session, person.side, (first, last))
+    _crossings_changed(session, person.side, (first, last), now=now)
     record_event(
         session,
         "stay.added",
@@ -700,7 +702,7 @@ def change_stay(
     changed = (stay.first_day, stay.last_day, first, last)
     stay.first_day, stay.last_day, stay.is_pinned, stay.note = first, last, pinned, note[:200]
     session.flush()
-    _crossings_changed(session, person.side, changed)
+    _crossings_changed(session, person.side, changed, now=now)
     record_event(
         session,
         "stay.changed",
@@ -731,7 +733,7 @@ def remove_stay(session: Session, stay: Stay, *, actor: User | None, now: dateti
     )
     session.delete(stay)
     session.flush()
-    _crossings_changed(session, person.side, days)
+    _crossings_changed(session, person.side, days, now=now)
 
 
 def shift_label(shift: Shift) -> str:
@@ -836,8 +838,11 @@ def crossings_on(session: Session, day: date) -> Crossings:
     return Crossings(day, north=people(Stay.first_day == day), south=people(Stay.last_day == day))
 
 
-def _crossings_changed(session: Session, side: Side, days: Iterable[date]) -> None:
-    """Mark sent or accepted lists of `days` amended if the stays no longer match them."""
+def _crossings_changed(
+    session: Session, side: Side, days: Iterable[date], *, now: datetime
+) -> None:
+    """Mark sent or accepted lists of `days` amended if the stays no longer match them, and
+    tell the schedulers (once for each sending of a list): it must be sent again."""
     if side is not Side.SOUTH:
         return
     lists = session.scalars(select(CrossingList).where(CrossingList.crossing_on.in_(set(days))))
@@ -846,6 +851,19 @@ def _crossings_changed(session: Session, side: Side, days: Iterable[date]) -> No
             current = crossings_on(session, crossing.crossing_on).snapshot()
             if current != crossing.sent_snapshot:
                 crossing.status = CrossingStatus.AMENDED
+                day = crossing.crossing_on.isoformat()
+                sent_at = crossing.sent_at.isoformat() if crossing.sent_at else ""
+                # Every scheduler, the one who changed the stay too: it is work to do.
+                raise_notice(
+                    session,
+                    NoticeKind.LIST_AMENDED,
+                    f"list_amended:{crossing.id}:{sent_at}",
+                    {"day": day},
+                    "staffing.crossing",
+                    {"day": day},
+                    now=now,
+                    actor=None,
+                )
 
 
 CROSSING_TRANSITIONS = {
@@ -1057,7 +1075,7 @@ def accept_proposal(
     session.flush()
     # A planned stay may run on past the period: its departure's list changes too.
     ends = max([last, *(b for stays in proposed.values() for _a, b in stays)])
-    _crossings_changed(session, proposal.side, checks.days(first, ends))
+    _crossings_changed(session, proposal.side, checks.days(first, ends), now=now)
     record_event(
         session,
         "plan.accepted",

@@ -24,7 +24,7 @@ from office.documents import records as documents
 from office.documents.models import RecordType
 from office.errors import DomainError, NotFoundError
 from office.i18n import _, _l, current_locale_code, format_number, label, office_date
-from office.jobs.web import start_job
+from office.jobs.web import prepare_page, start_job
 from office.stock import queries as stock_queries
 from office.stock import services as stock
 from office.stock.models import StockLot, Store, StoreKind, reference_label
@@ -648,15 +648,13 @@ def _stock_export_params(fmt: str) -> dict[str, Any]:
 def stock_export_page(fmt: str) -> Any:
     """An export's address opened as a link: the page that asks a worker for it."""
     _stock_export_params(fmt)
-    return render_template(
-        "jobs/prepare.html",
+    return prepare_page(
         title=_("Export the on-site stock"),
         what=_(
             "A worker writes the export (%(format)s) of the lots this page shows.",
             format=fmt.upper(),
         ),
         action=url_for("deliveries.stock_export", fmt=fmt, **_query()),
-        button=_("Export"),
         back=url_for("deliveries.stock", **_query()),
     )
 

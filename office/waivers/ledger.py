@@ -23,6 +23,8 @@ from typing import Any
 from sqlalchemy import RowMapping, func, insert, select
 from sqlalchemy.orm import Session
 
+from office.alerts.models import NoticeKind
+from office.alerts.services import raise_notice
 from office.audit.services import record_event
 from office.auth.models import User
 from office.auth.permissions import Permission, has_permission
@@ -764,6 +766,25 @@ def record_drawdown(
         regimes=[f"{s.regime.code}: {s.classification.value}" for s in screenings],
         **({"reason": reason} if flagged else {}),
     )
+    if flagged:
+        # The reviewers hear of it in this transaction: the entry and its notice are one.
+        raise_notice(
+            session,
+            NoticeKind.RECORDED_ANYWAY,
+            f"recorded_anyway:{entry.id}",
+            {
+                "who": actor.display_name if actor is not None else "",
+                "quantity": format(checked.quantity.normalize(), "f"),
+                "unit": checked.unit.value,
+                "resource": resource.code,
+                "on": occurred_on.isoformat(),
+                "reason": reason or "",
+            },
+            "reviews.item",
+            {"kind": "override", "source_id": entry.id},
+            now=now,
+            actor=actor,
+        )
     session.flush()
     return entry
 

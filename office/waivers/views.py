@@ -28,7 +28,7 @@ from office.documents import records as documents
 from office.documents.models import RecordType
 from office.errors import DomainError, InvalidInput
 from office.i18n import _, current_locale_code, format_hs_code, office_date
-from office.jobs.web import start_job
+from office.jobs.web import prepare_page, start_job
 from office.waivers import forms as waiver_forms
 from office.waivers import jobs as ledger_jobs
 from office.waivers import labels, ledger, regimes, screening, services
@@ -703,15 +703,13 @@ def export_page(fmt: str) -> Any:
     form, _filters = _filters_from_request()
     if form.errors:
         return ledger_list()
-    return render_template(
-        "jobs/prepare.html",
+    return prepare_page(
         title=_("Export the ledger"),
         what=_(
             "A worker writes the export (%(format)s) of the entries these filters select.",
             format=fmt.upper(),
         ),
         action=url_for("ledger.export", fmt=fmt, **_query()),
-        button=_("Export"),
         back=url_for("ledger.index", **_query()),
     )
 

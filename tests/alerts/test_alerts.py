@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import time_machine
 from sqlalchemy import select
 
-from office.alerts import services as alerts
+from office.alerts import daily as alerts
 from office.alerts.jobs import ALERTS_KIND
 from office.alerts.models import Notice, NoticeKind
 from office.auth.permissions import Role

@@ -234,33 +234,44 @@ def test_a_queued_job_cancelled_never_runs_and_its_download_says_why(as_reviewer
     assert "This job has already ended (cancelled)" in again.get_data(as_text=True)
 
 
-def test_a_running_plan_asked_to_stop_keeps_nothing(app, client, session):
-    """The planner's progress callback answers True (stop the search) once the owner asked;
-    the job then ends cancelled and no proposal is kept."""
-    from office.jobs.kinds import kind_of
-    from office.staffing.jobs import PlannerProgress
-    from office.staffing.planner import PlanProgress
-
+def _plan_asked(client, session) -> int:
+    """A scheduler asks for a week's plan of four people; the job's id."""
     scheduler = make_user(session, Role.SCHEDULER)
     for _ in range(4):
         make_person(session)
     log_in(client, scheduler)
-    job_id = job_id_of(
+    return job_id_of(
         client.post(
             "/staffing/plan", data={"side": "south", "first_day": "2018-10-01", "days": "7"}
         )
     )
-    with app.app_context():
-        from office.db import db
 
-        with db.new_session(writes=True) as claiming:
-            claimed = services.claim_job(claiming, job_id, worker="test", now=utcnow())
-            claiming.commit()
-        assert claimed is not None
-        context = runner.JobContext(
-            app, kind_of("plan"), job_id, 1, claimed.params, scheduler.id, "en"
-        )
-        progress = PlannerProgress(context, time_limit=10)
+
+def _planner_progress_of(app, job_id: int):
+    """The plan job `job_id` claimed by a worker, and the progress hook its search would call
+    (in `app`'s context)."""
+    from office.db import db
+    from office.jobs.kinds import kind_of
+    from office.staffing.jobs import PlannerProgress
+
+    with db.new_session(writes=True) as claiming:
+        claimed = services.claim_job(claiming, job_id, worker="test", now=utcnow())
+        claiming.commit()
+    assert claimed is not None
+    context = runner.JobContext(
+        app, kind_of("plan"), job_id, 1, claimed.params, claimed.owner_id, "en"
+    )
+    return PlannerProgress(context, time_limit=10)
+
+
+def test_a_running_plan_asked_to_stop_keeps_nothing(app, client, session):
+    """The planner's progress callback answers True (stop the search) once the owner asked;
+    the job then ends cancelled and no proposal is kept."""
+    from office.staffing.planner import PlanProgress
+
+    job_id = _plan_asked(client, session)
+    with app.app_context():
+        progress = _planner_progress_of(app, job_id)
         found = PlanProgress(1.0, 900, 700, 0.22, crossings=4, stays=[], nights=[])
         assert progress(found) is False  # searching: go on
         shown = client.get(f"/jobs/{job_id}.json").get_json()
@@ -274,6 +285,33 @@ def test_a_running_plan_asked_to_stop_keeps_nothing(app, client, session):
         better = PlanProgress(2.0, 850, 700, 0.18, crossings=4, stays=[], nights=[])
         assert progress(better) is True  # stop the search
     assert count(session, PlanProposal) == 0
+
+
+def test_a_running_plan_shows_a_better_bound_and_then_the_proof(app, client, session):
+    """The planner also reports a better bound on the plan it has (not a plan found), and
+    that the plan is proven the best; a gap under 1% is not rounded to look like a proof."""
+    from office.staffing.planner import PlanProgress
+
+    job_id = _plan_asked(client, session)
+    with app.app_context():
+        progress = _planner_progress_of(app, job_id)
+        progress(PlanProgress(1.0, 1_000_000, 0, 1.0, crossings=4, stays=[], nights=[]))
+        time.sleep(PROGRESS_EVERY_SECONDS)
+        closer = PlanProgress(2.0, 1_000_000, 999_935, 0.000065, crossings=4, stays=[], nights=[])
+        assert progress(closer) is False
+        shown = client.get(f"/jobs/{job_id}.json").get_json()["detail_html"]
+        assert "objective 1,000,000 after 2.0 s (1 plan found)." in shown
+        assert "within 0.0065% of it" in shown
+        assert "proven the best" not in shown
+
+        # At once after the last report: the proof is not left out.
+        proof = PlanProgress(
+            2.1, 1_000_000, 1_000_000, 0.0, crossings=4, stays=[], nights=[], proven=True
+        )
+        assert progress(proof) is False
+        shown = client.get(f"/jobs/{job_id}.json").get_json()["detail_html"]
+        assert "This plan is proven the best: no plan can be better." in shown
+        assert "(1 plan found)" in shown and "within" not in shown
 
 
 def test_cancelling_a_finished_job_is_refused_plainly(as_reviewer, session):
