@@ -54,6 +54,7 @@ _ACTIONS = {
 def review_components() -> dict[str, Any]:
     """The schemas the review's operations accept and return, by name."""
     models: list[Any] = [(review_schemas.NoteIn, "validation")]
+    models += [(review_schemas.SignOffIn, "validation")]
     models += [(model, "serialization") for model in review_schemas.MODELS]
     _keys, definitions = models_json_schema(models, ref_template=_REF)
     return dict(definitions["$defs"])
@@ -138,6 +139,36 @@ def review_paths() -> dict[str, Any]:
                     "200": _json("ReviewItemOut", "The item"),
                     "404": no_item,
                     **_ERRORS,
+                },
+            }
+        },
+        "/reviews/months": {
+            "get": {
+                "operationId": "listReviewMonths",
+                "summary": "Months with flagged items or a sign-off, and this one, newest first",
+                "responses": {"200": _json("MonthList", "The months"), **_ERRORS},
+            }
+        },
+        "/reviews/months/{month}/sign-off": {
+            "post": {
+                "operationId": "signOffMonth",
+                "summary": "Sign a month off once every flagged item of it is acknowledged "
+                "(reviewer)",
+                "description": (
+                    "From then on nothing dated in the month changes; with a ledger signing "
+                    "key set, the ledger's head is signed with it and the report prints it."
+                ),
+                "parameters": [_MONTH],
+                "requestBody": _body("SignOffIn"),
+                "responses": {
+                    "201": _json("MonthOut", "The month, signed off"),
+                    "404": _problem("Not a month written YYYY-MM"),
+                    "409": _problem("Already signed off, or an item of it is still open"),
+                    **_WRITE_ERRORS,
+                    "422": _problem(
+                        "Invalid fields, a month before the records or not over yet; `errors` "
+                        "maps each field to its messages"
+                    ),
                 },
             }
         },

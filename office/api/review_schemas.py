@@ -121,6 +121,29 @@ class ReviewItemOut(ReviewRowOut):
     thread: list[ThreadNoteOut]
 
 
+class SignOffIn(_In):
+    note: Annotated[str, Field(max_length=NOTE_MAX, pattern=inputs.MULTILINE_PATTERN)] = ""
+
+
+class SignedOffOut(BaseModel):
+    at: Moment
+    by: str | None
+    note: str
+
+
+class MonthOut(BaseModel):
+    """A month of the review: its flagged items in each state, and its sign-off."""
+
+    month: str = Field(description="YYYY-MM")
+    counts: dict[ReviewState, int]
+    signed_off: SignedOffOut | None
+    report_url: str = Field(description="Its report in this API")
+
+
+class MonthList(BaseModel):
+    items: list[MonthOut] = Field(description="Newest first")
+
+
 # --- the monthly report -------------------------------------------------------------------
 
 
@@ -178,12 +201,6 @@ class FlagOut(BaseModel):
     title: str
     resolution: str | None = Field(description="The last step of its thread, in words")
     refused: list[RefusedOut]
-
-
-class SignedOffOut(BaseModel):
-    at: Moment
-    by: str | None
-    note: str
 
 
 class MonthReportOut(BaseModel):
@@ -284,6 +301,8 @@ class AuditPage(BaseModel):
 MODELS: list[type[BaseModel]] = [
     ReviewQueuePage,
     ReviewItemOut,
+    MonthList,
+    MonthOut,
     MonthReportOut,
     ReportJobOut,
     PetroleumReportOut,

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from flask import Response, current_app, request, url_for
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
 
 from office import inputs
 from office.api import review_schemas as out
@@ -33,9 +34,12 @@ from office.jobs.models import Job
 from office.jobs.queue import queue_of
 from office.jobs.web import send_job_file
 from office.periods import services as periods
+from office.periods.models import SignedOffMonth
 from office.reviews import jobs as report_jobs
 from office.reviews import queries, report, services
 from office.reviews.models import ItemKind, ReviewAction, ReviewItem, ReviewState
+from office.waivers import checkpoints
+from office.waivers.models import LedgerCheckpoint
 from office.waivers.regimes import all_regimes
 
 # Who may take each action, as on the item's page (the service checks again).
@@ -240,6 +244,76 @@ for _action in ReviewAction:
     _register_action(_action)
 
 
+# --- months: their state and sign-off -----------------------------------------------------
+
+
+def _signed_out(signed: SignedOffMonth | None) -> out.SignedOffOut | None:
+    if signed is None:
+        return None
+    return out.SignedOffOut(
+        at=signed.signed_off_at,
+        by=_name(db.session.get(User, signed.signed_off_by_id)),
+        note=signed.note,
+    )
+
+
+def month_out(
+    month: date, counts: dict[ReviewState, int] | None, signed: SignedOffMonth | None
+) -> out.MonthOut:
+    text = month.strftime("%Y-%m")
+    return out.MonthOut(
+        month=text,
+        counts=counts or dict.fromkeys(ReviewState, 0),
+        signed_off=_signed_out(signed),
+        report_url=url_for("api.month_report", month=text),
+    )
+
+
+@bp.get("/reviews/months")
+@permission_required(Permission.VIEW_REVIEW)
+def review_months() -> Response:
+    """The months the page lists: those with flagged items or a sign-off, and this one."""
+    today = _today()
+    counts = queries.count_by_month(db.session, today=today)
+    signed = {s.month: s for s in db.session.scalars(select(SignedOffMonth))}
+    shown = sorted({*counts, *signed, periods.month_of(today)}, reverse=True)
+    items = [month_out(m, counts.get(m), signed.get(m)) for m in shown]
+    return respond(out.MonthList(items=items))
+
+
+@bp.post("/reviews/months/<month>/sign-off")
+@permission_required(Permission.SIGN_OFF_MONTHS)
+def sign_off_month(month: str) -> Response:
+    """Sign the month off as its page does, the ledger's head signed with it when a key is
+    set; answer the month."""
+    day = inputs.month_from(month)
+    if day is None:
+        raise NotFoundError(_("There is no month %(month)s; write it YYYY-MM.", month=month[:20]))
+    body = parse_body(out.SignOffIn)
+    keys = checkpoints.keys_of(current_app)
+    today = _today()
+    signed = services.sign_off_month(
+        db.session,
+        day,
+        note=body.note,
+        actor=current_user,
+        now=utcnow(),
+        today=today,
+        ledger_keys=keys,
+    )
+    counts = queries.count_by_kind(db.session, today=today, month=day)
+    totals = {state: sum(c[state] for c in counts.values()) for state in ReviewState}
+    answer = commit(respond(month_out(day, totals, signed), 201, url_for("api.review_months")))
+    made = db.session.scalar(select(LedgerCheckpoint).where(LedgerCheckpoint.month == day))
+    if keys.file is not None and made is not None:
+        try:
+            checkpoints.append_to_file(keys.file, [made])
+        except OSError as exc:
+            # The sign-off stands; `flask ledger export-checkpoints` copies it there later.
+            current_app.logger.error("ledger checkpoint not appended to %s: %s", keys.file, exc)
+    return answer
+
+
 # --- the monthly report -------------------------------------------------------------------
 
 
@@ -265,18 +339,11 @@ def report_out(built: report.MonthReport) -> out.MonthReportOut:
             flagged=t.flagged,
         )
 
-    signed = built.signed_off
     return out.MonthReportOut(
         month=built.month.strftime("%Y-%m"),
         first_day=built.month,
         last_day=built.last_day,
-        signed_off=out.SignedOffOut(
-            at=signed.signed_off_at,
-            by=_name(db.session.get(User, signed.signed_off_by_id)),
-            note=signed.note,
-        )
-        if signed is not None
-        else None,
+        signed_off=_signed_out(built.signed_off),
         ledger_head=built.head_token,
         regimes=[
             out.RegimeTransfersOut(

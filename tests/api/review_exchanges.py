@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from office.auth.permissions import Role
 from office.jobs.models import Job
+from office.periods.models import SignedOffMonth
 from office.reviews.models import ItemKind, ReviewAction, ReviewNote
 from office.waivers.models import Resource
 from tests.factories import make_resource, make_user
@@ -22,6 +23,8 @@ from tests.reviews.arrange import act, one_of_each
 REVIEW_SCHEMAS = {
     "ReviewQueuePage",
     "ReviewItemOut",
+    "MonthList",
+    "MonthOut",
     "MonthReportOut",
     "ReportJobOut",
     "PetroleumReportOut",
@@ -74,6 +77,22 @@ def review_calls(
         call(allowed, "post", path, raw="{}", headers={"Idempotency-Key": key})
         call(allowed, "post", path, raw='{"other": 1}', headers={"Idempotency-Key": key})
         call(allowed, "post", path, raw="{}", headers={"Idempotency-Key": "unquoted"})
+    # Months and their sign-off.
+    call(reviewer, "get", "/reviews/months")
+    signing = "/reviews/months/2018-09/sign-off"
+    call(reviewer, "post", signing, {"note": "Nothing flagged."})
+    call(reviewer, "post", signing, {})  # already signed off
+    call(reviewer, "post", "/reviews/months/2099-01/sign-off", {})  # not over
+    call(reviewer, "post", "/reviews/months/october/sign-off", {})
+    call(anonymous, "post", signing, {})
+    call(scheduler, "post", signing, {})
+    call(reviewer, "post", signing, raw="{")
+    key = still_processing(session, reviewer, signing)
+    call(reviewer, "post", signing, raw="{}", headers={"Idempotency-Key": key})
+    call(reviewer, "post", signing, raw='{"other": 1}', headers={"Idempotency-Key": key})
+    call(reviewer, "post", signing, raw="{}", headers={"Idempotency-Key": "unquoted"})
+    call(anonymous, "get", "/reviews/months")
+    call(scheduler, "get", "/reviews/months")
     # The monthly report, its CSV and its PDF.
     for suffix in ("", ".csv", ".pdf"):
         call(reviewer, "get", f"/reports/monthly/2099-01{suffix}")
@@ -171,6 +190,12 @@ REVIEW_POSTS: dict[str, tuple[Role, Callable[[Session], str], Callable[[Session]
         lambda s: _dip(s, ReviewAction.ACKNOWLEDGE) + "/reopen",
         lambda s: {"body": "Again."},
         ReviewNote,
+    ),
+    "signOffMonth": (
+        Role.REVIEWER,
+        lambda s: "/reviews/months/2018-09/sign-off",
+        lambda s: {"note": "Nothing flagged."},
+        SignedOffMonth,
     ),
     "printMonthReportPdf": (
         Role.REVIEWER,

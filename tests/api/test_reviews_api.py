@@ -259,3 +259,48 @@ def test_the_item_count_in_the_queue_follows_the_actions(session, reviewer_api, 
     assert keys(page) == {(K.METER_ANOMALY, flagged.reading.id)}
     assert page["counts"]["escalated"] == 1 and page["counts"]["open"] == 4
     assert session.scalar(select(func.count()).select_from(ReviewItem)) == 1
+
+
+# --- months and their sign-off ------------------------------------------------------------
+
+
+def test_the_months_list_counts_each_months_items(session, reviewer, reviewer_api, flagged):
+    act(session, K.DIP_VARIANCE, flagged.dip.id, A.ACKNOWLEDGE, reviewer)
+    months = reviewer_api.get("/reviews/months").get_json()["items"]
+    october = next(m for m in months if m["month"] == "2018-10")
+    assert october["counts"]["acknowledged"] == 1 and october["counts"]["open"] == 4
+    assert october["signed_off"] is None
+    assert october["report_url"] == "/api/v1/reports/monthly/2018-10"
+    assert [m["month"] for m in months] == sorted((m["month"] for m in months), reverse=True)
+
+
+def test_a_month_is_signed_off_once_every_item_is_acknowledged(
+    session, reviewer, reviewer_api, flagged
+):
+    refused = assert_problem(reviewer_api.post("/reviews/months/2018-10/sign-off", {}), 409)
+    assert "still has 5 items under review" in refused["detail"]
+    acknowledge_all(session, reviewer)
+    signed = reviewer_api.post("/reviews/months/2018-10/sign-off", {"note": "All clear."})
+    assert signed.status_code == 201, signed.get_json()
+    month = signed.get_json()
+    assert month["signed_off"]["note"] == "All clear."
+    assert month["signed_off"]["by"] == reviewer_api.user.display_name
+    assert month["counts"]["acknowledged"] == 5
+    again = assert_problem(reviewer_api.post("/reviews/months/2018-10/sign-off", {}), 409)
+    assert "already signed off" in again["detail"]
+    report = reviewer_api.get("/reports/monthly/2018-10").get_json()
+    assert report["signed_off"]["note"] == "All clear."
+
+
+def test_a_sign_off_refused_changes_nothing(session, api_as, reviewer_api, flagged):
+    from office.periods.models import SignedOffMonth
+
+    assert_problem(api_as(Role.ADMIN).post("/reviews/months/2018-09/sign-off", {}), 403)
+    assert_problem(reviewer_api.post("/reviews/months/october/sign-off", {}), 404)
+    before = assert_problem(reviewer_api.post("/reviews/months/2001-01/sign-off", {}), 422)
+    assert "month" in before["errors"]
+    assert "errors" in assert_problem(
+        reviewer_api.post("/reviews/months/2018-09/sign-off", {"note": 1}), 422
+    )
+    assert_problem(reviewer_api.post("/reviews/months/2018-09/sign-off", raw="{"), 400)
+    assert session.scalar(select(func.count()).select_from(SignedOffMonth)) == 0

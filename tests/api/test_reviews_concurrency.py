@@ -1,6 +1,7 @@
 """Reviewers acting on one flagged item through the API at the same moment, committed for real
 (`tests.concurrency`): one step wins, the other is refused plainly (409, never a 500), and the
-thread notes the step taken once."""
+thread notes the step taken once; a month's sign-off and a reopening of one of its items never
+both pass."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from werkzeug.test import TestResponse
 from office.auth import services as auth_services
 from office.auth.models import User
 from office.auth.permissions import Role
+from office.periods.models import SignedOffMonth
 from office.reviews.models import ItemKind, ReviewAction, ReviewItem, ReviewNote, ReviewState
 from tests.api.conftest import API
 from tests.concurrency import Office, at_once
@@ -122,3 +124,30 @@ def test_one_action_sent_twice_at_once_with_its_key_is_taken_once(office):
     assert answers[0].get_json() == answers[1].get_json()
     assert sum("Idempotent-Replayed" in a.headers for a in answers) == 1
     assert _thread(office, source_id) == (ReviewState.QUERIED, [ReviewAction.QUERY])
+
+
+def test_a_sign_off_and_a_reopen_at_once_never_leave_an_open_item_in_a_signed_month(office):
+    source_id = _flagged_override(office, ReviewAction.ACKNOWLEDGE)
+    signer, reopener = _reviewers(office, 2)
+
+    signed, reopened = at_once(
+        [
+            _send(office, signer, "/reviews/months/2018-10/sign-off", {"note": ""}),
+            _send(office, reopener, f"/reviews/items/override/{source_id}/reopen", {"body": "?"}),
+        ]
+    )
+
+    assert sorted([signed.status_code, reopened.status_code]) in ([201, 409], [200, 409])
+    state, actions = _thread(office, source_id)
+    with office.session() as session:
+        is_signed = session.get(SignedOffMonth, date(2018, 10, 1)) is not None
+    assert is_signed == (signed.status_code == 201)
+    if is_signed:
+        assert (state, actions) == (ReviewState.ACKNOWLEDGED, [ReviewAction.ACKNOWLEDGE])
+        assert "signed off" in reopened.get_json()["detail"]
+    else:
+        assert (state, actions) == (
+            ReviewState.OPEN,
+            [ReviewAction.ACKNOWLEDGE, ReviewAction.REOPEN],
+        )
+        assert "under review" in signed.get_json()["detail"]
