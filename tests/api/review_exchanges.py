@@ -30,6 +30,13 @@ REVIEW_SCHEMAS = {
     "PetroleumReportOut",
     "AuditPage",
 }
+# The review's operations schemathesis calls as a reviewer (the rest as an administrator).
+REVIEWER_REVIEW_OPERATIONS = {
+    "listAuditTrail",
+    "queryReviewItem",
+    "acknowledgeReviewItem",
+    "signOffMonth",
+}
 ACTIONS = ("comment", "query", "answer", "escalate", "acknowledge", "reopen")
 
 
