@@ -304,3 +304,16 @@ def test_a_sign_off_refused_changes_nothing(session, api_as, reviewer_api, flagg
     )
     assert_problem(reviewer_api.post("/reviews/months/2018-09/sign-off", raw="{"), 400)
     assert session.scalar(select(func.count()).select_from(SignedOffMonth)) == 0
+
+
+def test_a_refusal_speaks_the_callers_language(reviewer_api, flagged):
+    path = f"/api/v1{item_path(K.DIP_VARIANCE, flagged.dip.id)}/acknowledge"
+    assert reviewer_api.post(path.removeprefix("/api/v1"), {}).status_code == 200
+    for language, words in (("en", "it cannot be acknowledged now"), ("ko", "처리할 수 없습니다")):
+        response = reviewer_api.client.post(
+            path,
+            data="{}",
+            headers={**reviewer_api.headers, "Accept-Language": language},
+            content_type="application/json",
+        )
+        assert words in assert_problem(response, 409)["detail"]
