@@ -69,6 +69,7 @@ class ReviewRowOut(BaseModel):
     detail: str
     refused: list[RefusedOut]
     url: str = Field(description="Its address in this API (the item and its thread)")
+    record_page: str | None = Field(description="The flagged record's page in the web app")
 
 
 class ReviewQueuePage(BaseModel):

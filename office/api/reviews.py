@@ -105,6 +105,7 @@ def _row_fields(row: queries.QueueRow, described: queries.Described | None) -> d
         "detail": str(described.detail) if described else "",
         "refused": _refused(described),
         "url": _item_url(row.kind, row.source_id),
+        "record_page": url_for(described.endpoint, **described.args) if described else None,
     }
 
 

@@ -50,6 +50,7 @@ def test_the_queue_lists_every_flagged_record_awaiting_review_and_leaves_out_the
     assert override["state"] == "open"
     assert override["title"].startswith("Entry ")
     assert override["url"] == "/api/v1" + item_path(K.OVERRIDE, flagged.override.id)
+    assert override["record_page"] == f"/ledger/{flagged.override.id}"
     # Newest first, as the page lists them.
     days = [i["occurred_on"] for i in page["items"]]
     assert days == sorted(days, reverse=True)
