@@ -11,6 +11,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from office import inputs
 from office.api import schemas
 from office.api.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH, REPLAYED
+from office.api.review_openapi import review_components, review_paths
 from office.waivers.models import AUTHORITY_REGIMES, Classification
 from office.waivers.queries import NOT_CHECKED
 
@@ -336,6 +337,8 @@ def openapi_document() -> dict[str, Any]:
     }
     document["paths"]["/screenings"] = _screening_path()
     document["paths"].update(_operations_paths())
+    document["components"]["schemas"].update(review_components())
+    document["paths"].update(review_paths())
     _idempotent(document["paths"])
     return document
 
