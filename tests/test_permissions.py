@@ -237,6 +237,18 @@ EXPECTED: dict[str, object] = {
     "api.daily_log": OPERATIONS_READERS,
     "api.save_daily_log": ADMINS,
     "api.sign_off_daily_log": ADMINS,
+    "api.deliveries": SUPPLIES_READERS,
+    "api.delivery": SUPPLIES_READERS,
+    "api.create_delivery": ADMINS,
+    "api.update_delivery": ADMINS,
+    "api.add_delivery_line": ADMINS,
+    "api.add_delivery_return_line": ADMINS,
+    "api.remove_delivery_line": ADMINS,
+    "api.approve_delivery": ADMINS,
+    "api.cross_delivery": ADMINS,
+    "api.receive_delivery": ADMINS,
+    "api.reject_delivery": ADMINS,
+    "api.stock_lots": SUPPLIES_READERS,
 }
 
 

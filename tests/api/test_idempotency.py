@@ -41,6 +41,7 @@ from tests.api.conftest import (
     diesel_line,
     drawdown_body,
 )
+from tests.api.supplies_calls import supply_posts
 from tests.api.test_openapi import fuel_site, grid_meter, meter_reading
 from tests.concurrency import Office, at_once
 from tests.factories import NOW, draw, make_resource
@@ -363,6 +364,7 @@ POSTS = {
     "recordGeneratorHours": Post(
         Role.ADMIN, lambda s: "/generator-readings", _hours_body, GeneratorReading
     ),
+    **supply_posts(Post),
 }
 
 

@@ -24,6 +24,8 @@ from office.fuel.models import Generator, Meter, MeterSource
 from office.stock.models import Store
 from office.waivers.models import WaiverLine, WaiverStatus
 from tests.api.conftest import API, ApiClient, diesel_line, drawdown_body
+from tests.api.supplies_calls import SCHEMAS as SUPPLY_SCHEMAS
+from tests.api.supplies_calls import supply_calls
 from tests.factories import NOW, draw, make_resource, make_rice, make_waiver
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -408,6 +410,7 @@ def test_the_real_responses_cover_every_schema_the_api_returns(doc, exchanges):
         "DipOut",
         "DipPage",
         "DailyLogOut",
+        *SUPPLY_SCHEMAS,
     }
 
 
@@ -541,10 +544,15 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     call(scheduler, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
     call(scheduler, "get", "/staffing/violations", {"from": "2018-10-02", "to": "2018-10-01"})
     call(anonymous_api, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
+    ids = supply_calls(call, session, admin, reviewer, scheduler, anonymous_api)
     # A control character in a query string.
     for path in {p for p, m, _ in operations(doc) if m == "get" and p != "/openapi.json"}:
         concrete = path.format(
-            waiver_id=granted.id, reading_id=first["id"], movement_id=issued["id"], day="2018-10-11"
+            waiver_id=granted.id,
+            reading_id=first["id"],
+            movement_id=issued["id"],
+            day="2018-10-11",
+            **ids,
         )
         call(admin if "staffing" not in path else scheduler, "get", concrete, {"x": "\x00"})
     # Every protected operation: no token, a role without the permission, bad bodies.
