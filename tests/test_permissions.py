@@ -249,6 +249,15 @@ EXPECTED: dict[str, object] = {
     "api.receive_delivery": ADMINS,
     "api.reject_delivery": ADMINS,
     "api.stock_lots": SUPPLIES_READERS,
+    "api.work_orders": SUPPLIES_READERS,
+    "api.work_order": SUPPLIES_READERS,
+    "api.create_work_order": ADMINS,
+    "api.update_work_order": ADMINS,
+    "api.change_work_order_status": ADMINS,
+    "api.set_work_order_progress": ADMINS,
+    "api.use_work_order_material": ADMINS,
+    "api.add_work_order_cost": ADMINS,
+    "api.assign_work_order_equipment": ADMINS,
 }
 
 

@@ -1,16 +1,17 @@
 """The API's routes for deliveries across the border (their manifests, screening, approval,
-crossing, receipt or rejection) and the on-site stock lots they become.
+crossing, receipt or rejection), the on-site stock lots they become, and the repair works that
+use them (their steps, materials, costs and equipment).
 
-Each calls the service the delivery's page calls (`office.supplies.services`), under the
-page's permission, so a crossing sent by another system is refused or recorded exactly as one
-made on the page: whole or not at all, every refused line named, the attempt kept for the
-reviewers.
+Each calls the service the page calls (`office.supplies.services`, `office.repairs.services`),
+under the page's permission, so a crossing sent by another system is refused or recorded
+exactly as one made on the page: whole or not at all, every refused line named, the attempt
+kept for the reviewers.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from flask import Response, url_for
 from flask_login import current_user
@@ -29,6 +30,8 @@ from office.auth.permissions import Permission
 from office.db import db, utcnow
 from office.errors import DomainError, NotFoundError, problem
 from office.i18n import _, office_date
+from office.repairs import services as repairs
+from office.repairs.models import WorkOrder, WorkStatus
 from office.stock import queries as stock_queries
 from office.stock.models import StockLot, Store
 from office.supplies import services
@@ -42,6 +45,8 @@ from office.waivers.models import (
 )
 from office.waivers.units import format_quantity
 from office.web import RECORDS_BEGIN
+
+T = TypeVar("T")
 
 # --- representations ----------------------------------------------------------------------
 
@@ -543,3 +548,257 @@ def stock_lots() -> Response:
             as_of=as_of,
         )
     )
+
+
+# --- repair works -------------------------------------------------------------------------
+
+
+def work_order_out(order: WorkOrder) -> shapes.WorkOrderOut:
+    return shapes.WorkOrderOut.model_validate(
+        {
+            "id": order.id,
+            "number": order.number,
+            "area": order.area,
+            "room": order.room,
+            "description": order.description,
+            "contractor": order.contractor,
+            "budget_krw": order.budget_krw,
+            "funding_decision": order.funding_decision,
+            "planned_start": order.planned_start,
+            "planned_end": order.planned_end,
+            "actual_start": order.actual_start,
+            "actual_end": order.actual_end,
+            "status": order.status,
+            "progress": order.progress,
+            "next_statuses": [s for s in WorkStatus if s in repairs.TRANSITIONS[order.status]],
+            "created_at": order.created_at,
+        }
+    )
+
+
+def work_order_detail(order: WorkOrder) -> shapes.WorkOrderDetailOut:
+    """The work order as its page shows it: its costs, the materials it drew (with each
+    lot's waiver cover), the equipment serving it, and what it all came to."""
+    spent = repairs.summary(db.session, order)
+    return shapes.WorkOrderDetailOut(
+        **work_order_out(order).model_dump(),
+        costs=[
+            shapes.WorkCostOut(
+                id=cost.id,
+                spent_on=cost.spent_on,
+                description=cost.description,
+                amount_krw=cost.amount_krw,
+            )
+            for cost in sorted(order.costs, key=lambda c: (c.spent_on, c.id))
+        ],
+        materials=[
+            shapes.MaterialUseOut(
+                movement_id=use.movement.id,
+                resource=use.movement.resource.code,
+                used_on=use.movement.occurred_on,
+                quantity=use.movement.quantity,
+                unit=use.movement.resource.unit.value,
+                value_krw=use.value_krw,
+                draws=[
+                    schemas.LotDrawOut(
+                        lot_id=draw.lot_id,
+                        quantity=draw.quantity,
+                        waiver_line_id=draw.waiver_line_id,
+                        classification=draw.classification,
+                        flagged=draw.flagged,
+                    )
+                    for draw in use.draws
+                ],
+            )
+            for use in spent.materials
+        ],
+        equipment=[
+            shapes.EquipmentOut(
+                lot_id=item.lot_id,
+                resource=item.lot.resource.code,
+                must_return_by=item.lot.must_return_by,
+                note=item.note,
+            )
+            for item in sorted(order.equipment, key=lambda e: e.id)
+        ],
+        materials_krw=spent.materials_krw,
+        costs_krw=spent.costs_krw,
+        spent_krw=spent.spent_krw,
+        flagged=spent.flagged,
+    )
+
+
+def _work_order(work_order_id: int) -> WorkOrder:
+    order = _get(WorkOrder, work_order_id)
+    if order is None:
+        raise NotFoundError(_("No work order has the id %(id)d.", id=work_order_id))
+    return order
+
+
+def _work_answer(work_order_id: int, status: int = 200) -> Response:
+    db.session.expire_all()
+    order = _work_order(work_order_id)
+    location = url_for("api.work_order", work_order_id=order.id) if status == 201 else None
+    return commit(respond(work_order_detail(order), status, location))
+
+
+class WorkOrderQuery(_Page):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    status: WorkStatus | None = None
+
+
+@bp.get("/work-orders")
+@permission_required(Permission.VIEW_SUPPLIES)
+def work_orders() -> Response:
+    """Work orders, newest created first, a page at a time (keyset on the id)."""
+    query = _query(WorkOrderQuery)
+    statement = select(WorkOrder)
+    if query.status is not None:
+        statement = statement.where(WorkOrder.status == query.status)
+    found, cursor = _keyset(statement, WorkOrder.id, query)  # type: ignore[type-var]
+    return respond(
+        shapes.WorkOrderPage(items=[work_order_out(o) for o in found], next_cursor=cursor)
+    )
+
+
+@bp.get("/work-orders/<int:work_order_id>")
+@permission_required(Permission.VIEW_SUPPLIES)
+def work_order(work_order_id: int) -> Response:
+    return respond(work_order_detail(_work_order(work_order_id)))
+
+
+def _required(value: T | None, field: str) -> T:
+    if value is None:
+        raise invalid(field, _("This field is required."))
+    return value
+
+
+@bp.post("/work-orders")
+@permission_required(Permission.MANAGE_SUPPLIES)
+def create_work_order() -> Response:
+    body = parse_body(shapes.WorkOrderIn)
+    number = body.number or repairs.next_number(db.session, year=office_date(utcnow()).year)
+    order = repairs.save_work_order(
+        db.session,
+        number=number,
+        area=_required(body.area, "area"),
+        room=body.room,
+        description=body.description,
+        contractor=body.contractor,
+        budget_krw=_required(body.budget_krw, "budget_krw"),
+        funding_decision=body.funding_decision,
+        planned_start=_required(body.planned_start, "planned_start"),
+        planned_end=_required(body.planned_end, "planned_end"),
+        actor=current_user,
+        now=utcnow(),
+    )
+    return _work_answer(order.id, 201)
+
+
+@bp.post("/work-orders/<int:work_order_id>")
+@permission_required(Permission.MANAGE_SUPPLIES)
+def update_work_order(work_order_id: int) -> Response:
+    """Change a work order's details; a field left out keeps its value."""
+    order = _work_order(work_order_id)
+    body = parse_body(shapes.WorkOrderIn)
+    given = body.model_fields_set
+
+    def kept(field: str) -> Any:
+        value = getattr(body, field)
+        return value if field in given and value is not None else getattr(order, field)
+
+    repairs.save_work_order(
+        db.session,
+        number=kept("number"),
+        area=kept("area"),
+        room=kept("room"),
+        description=kept("description"),
+        contractor=kept("contractor"),
+        budget_krw=kept("budget_krw"),
+        funding_decision=kept("funding_decision"),
+        planned_start=kept("planned_start"),
+        planned_end=kept("planned_end"),
+        actor=current_user,
+        now=utcnow(),
+        work_order=order,
+    )
+    return _work_answer(work_order_id)
+
+
+@bp.post("/work-orders/<int:work_order_id>/status")
+@permission_required(Permission.MANAGE_SUPPLIES)
+def change_work_order_status(work_order_id: int) -> Response:
+    """A step of the work: planned -> approved -> in progress -> completed, or cancelled."""
+    order = _work_order(work_order_id)
+    body = parse_body(shapes.WorkStatusIn)
+    repairs.change_status(
+        db.session, order, body.status, on=body.on, actor=current_user, now=utcnow()
+    )
+    return _work_answer(work_order_id)
+
+
+@bp.post("/work-orders/<int:work_order_id>/progress")
+@permission_required(Permission.MANAGE_SUPPLIES)
+def set_work_order_progress(work_order_id: int) -> Response:
+    order = _work_order(work_order_id)
+    body = parse_body(shapes.WorkProgressIn)
+    repairs.set_progress(db.session, order, body.progress, actor=current_user, now=utcnow())
+    return _work_answer(work_order_id)
+
+
+@bp.post("/work-orders/<int:work_order_id>/materials")
+@permission_required(Permission.MANAGE_SUPPLIES)
+def use_work_order_material(work_order_id: int) -> Response:
+    """Draw material for the work from the materials store, oldest lots first."""
+    order = _work_order(work_order_id)
+    body = parse_body(shapes.MaterialIn)
+    resource = _resource(body.resource, "resource")
+    repairs.use_material(
+        db.session,
+        order,
+        resource=resource,
+        quantity=body.quantity,
+        unit=_unit(body.unit, "unit") if body.unit is not None else resource.unit,
+        used_on=body.used_on,
+        actor=current_user,
+        now=utcnow(),
+    )
+    return _work_answer(work_order_id, 201)
+
+
+@bp.post("/work-orders/<int:work_order_id>/costs")
+@permission_required(Permission.MANAGE_SUPPLIES)
+def add_work_order_cost(work_order_id: int) -> Response:
+    order = _work_order(work_order_id)
+    body = parse_body(shapes.CostIn)
+    repairs.add_cost(
+        db.session,
+        order,
+        spent_on=body.spent_on,
+        description=body.description,
+        amount_krw=body.amount_krw,
+        actor=current_user,
+        now=utcnow(),
+    )
+    return _work_answer(work_order_id, 201)
+
+
+@bp.post("/work-orders/<int:work_order_id>/equipment")
+@permission_required(Permission.MANAGE_SUPPLIES)
+def assign_work_order_equipment(work_order_id: int) -> Response:
+    """Note that equipment taken in (a lot that must go back) serves this work."""
+    order = _work_order(work_order_id)
+    body = parse_body(shapes.EquipmentIn)
+    lot = _get(StockLot, body.lot_id)
+    if lot is None:
+        raise invalid("lot_id", _("No stock lot has the id %(id)d.", id=body.lot_id))
+    try:
+        repairs.assign_equipment(
+            db.session, order, lot, note=body.note, actor=current_user, now=utcnow()
+        )
+    except DomainError as exc:
+        if exc.field == "lot":
+            exc.field = "lot_id"
+        raise
+    return _work_answer(work_order_id, 201)

@@ -1,5 +1,5 @@
-"""The OpenAPI description of the deliveries and stock lots routes (`office.api.supplies`),
-merged into `office.api.openapi.openapi_document`."""
+"""The OpenAPI description of the deliveries, stock lots and work orders routes
+(`office.api.supplies`), merged into `office.api.openapi.openapi_document`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from office.api.openapi import (
     _problem,
     _query,
 )
+from office.repairs.models import WorkStatus
 from office.supplies.models import DeliveryStatus, Direction
 
 SUPPLIES_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
@@ -33,6 +34,14 @@ SUPPLIES_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (shapes.DeliveryDetailOut, "serialization"),
     (shapes.DeliveryPage, "serialization"),
     (shapes.StockLotPage, "serialization"),
+    (shapes.WorkOrderIn, "validation"),
+    (shapes.WorkStatusIn, "validation"),
+    (shapes.WorkProgressIn, "validation"),
+    (shapes.MaterialIn, "validation"),
+    (shapes.CostIn, "validation"),
+    (shapes.EquipmentIn, "validation"),
+    (shapes.WorkOrderDetailOut, "serialization"),
+    (shapes.WorkOrderPage, "serialization"),
 ]
 
 _READ_ERRORS = {**_ERRORS, "422": _problem("Invalid parameters")}
@@ -69,6 +78,10 @@ def _action(
 
 
 def supplies_paths() -> dict[str, Any]:
+    return {**_delivery_paths(), **works_paths()}
+
+
+def _delivery_paths() -> dict[str, Any]:
     statuses = {"type": "string", "enum": [s.value for s in DeliveryStatus]}
     directions = {"type": "string", "enum": [d.value for d in Direction]}
     not_draft = "The delivery is no longer a draft, or goes the other way"
@@ -202,4 +215,127 @@ def supplies_paths() -> dict[str, Any]:
                 "responses": {"200": _json("StockLotPage", "A page of lots"), **_READ_ERRORS},
             },
         },
+    }
+
+
+_NO_WORK_ORDER = _problem("No work order has this id")
+_WORK_DETAIL = "The work order as it now stands, with its costs, materials and equipment"
+
+
+def _work_action(
+    operation_id: str, summary: str, description: str, body: str, conflict: str, *, created: bool
+) -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": operation_id,
+            "summary": summary,
+            "description": f"As on the work order's page, through the same service. {description}",
+            "parameters": [_id_param("work_order_id")],
+            "requestBody": _body(body),
+            "responses": {
+                ("201" if created else "200"): _json("WorkOrderDetailOut", _WORK_DETAIL),
+                "404": _NO_WORK_ORDER,
+                "409": _problem(conflict),
+                **_WRITE_ERRORS,
+            },
+        }
+    }
+
+
+def works_paths() -> dict[str, Any]:
+    statuses = {"type": "string", "enum": [s.value for s in WorkStatus]}
+    return {
+        "/work-orders": {
+            "get": {
+                "operationId": "listWorkOrders",
+                "summary": "Repair work orders, newest created first",
+                "parameters": [
+                    _query("status", statuses, "Only those in this state"),
+                    *_cursor_params(1000, 100),
+                ],
+                "responses": {
+                    "200": _json("WorkOrderPage", "A page of work orders"),
+                    **_READ_ERRORS,
+                },
+            },
+            "post": {
+                "operationId": "createWorkOrder",
+                "summary": "Create a work order, planned (office administrator)",
+                "description": (
+                    "As on the new work order page. `area`, `description`, `budget_krw`, "
+                    "`planned_start` and `planned_end` are required; left out, `number` is the "
+                    "next free number of the office's series."
+                ),
+                "requestBody": _body("WorkOrderIn"),
+                "responses": {
+                    "201": _json("WorkOrderDetailOut", "The new work order"),
+                    "409": _problem("Refused by the state of things"),
+                    **_WRITE_ERRORS,
+                },
+            },
+        },
+        "/work-orders/{work_order_id}": {
+            "get": {
+                "operationId": "getWorkOrder",
+                "summary": "A work order with its costs, materials (and their cover), equipment "
+                "and spend",
+                "parameters": [_id_param("work_order_id")],
+                "responses": {
+                    "200": _json("WorkOrderDetailOut", "The work order"),
+                    "404": _NO_WORK_ORDER,
+                    **_ERRORS,
+                },
+            },
+            **_work_action(
+                "updateWorkOrder",
+                "Change a work order's details (office administrator); fields left out are kept",
+                "A number another work order has is refused.",
+                "WorkOrderIn",
+                "Refused by the state of things",
+                created=False,
+            ),
+        },
+        "/work-orders/{work_order_id}/status": _work_action(
+            "changeWorkOrderStatus",
+            "A step of the work: approved, in progress, completed or cancelled (office "
+            "administrator)",
+            "Planned, then approved, then in progress, then completed; cancelled from any "
+            "but the last. `next_statuses` says where it may go.",
+            "WorkStatusIn",
+            "A step its status does not allow",
+            created=False,
+        ),
+        "/work-orders/{work_order_id}/progress": _work_action(
+            "setWorkOrderProgress",
+            "Record how far the work is (office administrator)",
+            "While it is approved or under way.",
+            "WorkProgressIn",
+            "Not approved or under way",
+            created=False,
+        ),
+        "/work-orders/{work_order_id}/materials": _work_action(
+            "useWorkOrderMaterial",
+            "Draw material for the work from the materials store (office administrator)",
+            "Oldest lots first, each draw keeping its lot's waiver cover; while the work is "
+            "approved or under way.",
+            "MaterialIn",
+            "Not approved or under way, or less on site than asked for",
+            created=True,
+        ),
+        "/work-orders/{work_order_id}/costs": _work_action(
+            "addWorkOrderCost",
+            "Record money spent on the work besides its materials (office administrator)",
+            "More than 0, in whole won.",
+            "CostIn",
+            "Refused by the state of things",
+            created=True,
+        ),
+        "/work-orders/{work_order_id}/equipment": _work_action(
+            "assignWorkOrderEquipment",
+            "Note that equipment taken in serves the work (office administrator)",
+            "Only a lot that must go back, once per work order.",
+            "EquipmentIn",
+            "The equipment is on the work order already",
+            created=True,
+        ),
     }

@@ -1,5 +1,6 @@
 """Shapes of the API's JSON for deliveries, their manifests and the on-site stock lots they
-become (`office.api.supplies`). Only the shape lives here; the rules are `office.supplies`'s.
+become, and for the repair works that use them (`office.api.supplies`). Only the shape lives
+here; the rules are `office.supplies`'s and `office.repairs`'s.
 """
 
 from __future__ import annotations
@@ -9,7 +10,19 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, Strict
 
-from office.api.schemas import Id, IsoDate, Line, QuantityIn, QuantityOut, Reason, Text, _In
+from office import inputs
+from office.api.schemas import (
+    Id,
+    IsoDate,
+    Line,
+    LotDrawOut,
+    QuantityIn,
+    QuantityOut,
+    Reason,
+    Text,
+    _In,
+)
+from office.repairs.models import Area, WorkStatus
 from office.stock.models import LotSource
 from office.supplies.models import ApprovalType, DeliveryStatus, Direction
 from office.waivers.models import Classification, Control, Purpose
@@ -217,3 +230,112 @@ class StockLotPage(BaseModel):
     items: list[StockLotOut]
     next_cursor: str | None
     as_of: date | None = Field(description="The day the quantities stand on; null for now")
+
+
+# --- repair works (office.repairs) --------------------------------------------------------
+
+Won = Annotated[QuantityIn, Field(description="In whole won, 0 or more (a cost: more than 0)")]
+
+
+class WorkOrderIn(_In):
+    """A work order's details. On a change, a field left out keeps its value."""
+
+    number: Annotated[
+        Line,
+        Field(max_length=40, description="Left out on creation: the next free number"),
+    ] = ""
+    area: Area | None = None
+    room: Annotated[Line, Field(max_length=80)] = ""
+    description: Annotated[str, Field(max_length=4000, pattern=inputs.MULTILINE_PATTERN)] = ""
+    contractor: Annotated[Line, Field(max_length=120)] = ""
+    budget_krw: Won | None = None
+    funding_decision: Annotated[Line, Field(max_length=80)] = ""
+    planned_start: IsoDate | None = None
+    planned_end: IsoDate | None = None
+
+
+class WorkStatusIn(_In):
+    status: WorkStatus
+    on: IsoDate
+
+
+class WorkProgressIn(_In):
+    progress: Annotated[int, Strict(), Field(ge=0, le=100, description="Percent done")]
+
+
+class MaterialIn(_In):
+    resource: Annotated[Line, Field(max_length=40, description="resource code")]
+    quantity: QuantityIn
+    unit: Annotated[
+        Line | None, Field(max_length=10, description="Left out: the resource's own unit")
+    ] = None
+    used_on: IsoDate
+
+
+class CostIn(_In):
+    spent_on: IsoDate
+    description: Annotated[Line, Field(min_length=1, max_length=200)]
+    amount_krw: Won
+
+
+class EquipmentIn(_In):
+    lot_id: Id
+    note: Annotated[Line, Field(max_length=200)] = ""
+
+
+class WorkOrderOut(BaseModel):
+    id: int
+    number: str
+    area: Area
+    room: str
+    description: str
+    contractor: str
+    budget_krw: int
+    funding_decision: str
+    planned_start: date
+    planned_end: date
+    actual_start: date | None
+    actual_end: date | None
+    status: WorkStatus
+    progress: int
+    next_statuses: list[WorkStatus] = Field(description="Where it may go from here")
+    created_at: datetime
+
+
+class WorkCostOut(BaseModel):
+    id: int
+    spent_on: date
+    description: str
+    amount_krw: int
+
+
+class MaterialUseOut(BaseModel):
+    movement_id: int
+    resource: str
+    used_on: date
+    quantity: QuantityOut
+    unit: str
+    value_krw: int = Field(description="At its delivery lines' values")
+    draws: list[LotDrawOut] = Field(description="The lots drawn, oldest first, and their cover")
+
+
+class EquipmentOut(BaseModel):
+    lot_id: int
+    resource: str
+    must_return_by: date | None
+    note: str
+
+
+class WorkOrderDetailOut(WorkOrderOut):
+    costs: list[WorkCostOut]
+    materials: list[MaterialUseOut]
+    equipment: list[EquipmentOut]
+    materials_krw: int
+    costs_krw: int
+    spent_krw: int
+    flagged: int = Field(description="Material drawn from lots no waiver line covered")
+
+
+class WorkOrderPage(BaseModel):
+    items: list[WorkOrderOut]
+    next_cursor: str | None

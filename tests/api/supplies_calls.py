@@ -1,10 +1,11 @@
-"""The deliveries and stock lots routes' part of the shared route lists: the real calls that
-give every response their OpenAPI operations document (tests/api/test_openapi.py) and their
-POSTs for the Idempotency-Key test (tests/api/test_idempotency.py)."""
+"""The deliveries, stock lots and work orders routes' part of the shared route lists: the real
+calls that give every response their OpenAPI operations document (tests/api/test_openapi.py)
+and their POSTs for the Idempotency-Key test (tests/api/test_idempotency.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -12,13 +13,36 @@ from sqlalchemy.orm import Session
 
 from office.audit.models import AuditEvent
 from office.auth.permissions import Role
+from office.repairs.models import WorkCost, WorkEquipment, WorkOrder, WorkStatus
+from office.stock.models import LotDraw
 from office.supplies.models import Delivery, DeliveryLine
 from office.waivers.models import DrawdownEntry, Resource, WaiverLine
 from tests.factories import make_steel, make_waiver
-from tests.supplies.arrange import approved, crossed, draft, line, lots_of, received
+from tests.supplies.arrange import (
+    approved,
+    crossed,
+    draft,
+    line,
+    lots_of,
+    received,
+    work_order,
+)
 
 # The schemas these routes answer with.
-SCHEMAS = {"DeliveryDetailOut", "DeliveryPage", "StockLotPage"}
+SCHEMAS = {
+    "DeliveryDetailOut",
+    "DeliveryPage",
+    "StockLotPage",
+    "WorkOrderDetailOut",
+    "WorkOrderPage",
+}
+WORK_ORDER = {
+    "area": "floor_2",
+    "description": "Replace the heating pipes",
+    "budget_krw": "10000000",
+    "planned_start": "2018-08-01",
+    "planned_end": "2018-09-30",
+}
 
 
 def _steel_line(session: Session) -> WaiverLine:
@@ -99,7 +123,74 @@ def supply_calls(
     for concrete in ("/deliveries", f"/deliveries/{ready.id}", "/stock-lots"):
         call(anonymous, "get", concrete)
         call(scheduler, "get", concrete)
-    return {"delivery_id": ready.id}
+    return {
+        "delivery_id": ready.id,
+        "work_order_id": work_calls(call, session, admin, scheduler, anonymous),
+    }
+
+
+def work_calls(
+    call: Callable[..., Any], session: Session, admin: Any, scheduler: Any, anonymous: Any
+) -> int:
+    """The work orders' calls; return a work order's id."""
+    from tests.api.test_openapi import still_processing
+
+    steel = _steel_line(session)
+    (lot,) = lots_of(
+        session,
+        received(
+            session,
+            [line(steel.resource, "5", steel, must_return=True, return_due_on=date(2018, 12, 1))],
+        ),
+    )
+    # Successes.
+    order = call(admin, "post", "/work-orders", WORK_ORDER).get_json()
+    path = f"/work-orders/{order['id']}"
+    call(admin, "post", path, {"contractor": "Hanil Construction"})
+    call(admin, "post", f"{path}/status", {"status": "approved", "on": "2018-08-01"})
+    call(admin, "post", f"{path}/progress", {"progress": 10})
+    used = {"resource": "steel", "quantity": "1", "used_on": "2018-10-10"}
+    call(admin, "post", f"{path}/materials", used)
+    cost = {"spent_on": "2018-10-12", "description": "Welders", "amount_krw": 1000}
+    call(admin, "post", f"{path}/costs", cost)
+    call(admin, "post", f"{path}/equipment", {"lot_id": lot.id})
+    call(admin, "get", "/work-orders", {"limit": 1})
+    call(admin, "get", path)
+    # Conflicts.
+    call(admin, "post", f"{path}/status", {"status": "planned", "on": "2018-08-01"})
+    call(admin, "post", f"{path}/materials", {**used, "quantity": "99"})
+    call(admin, "post", f"{path}/equipment", {"lot_id": lot.id})
+    cancelled = call(admin, "post", "/work-orders", WORK_ORDER).get_json()
+    call(
+        admin,
+        "post",
+        f"/work-orders/{cancelled['id']}/status",
+        {"status": "cancelled", "on": "2018-08-01"},
+    )
+    call(admin, "post", f"/work-orders/{cancelled['id']}/progress", {"progress": 10})
+    # Unknown ids, invalid parameters.
+    for operation in ("", "/status", "/progress", "/materials", "/costs", "/equipment"):
+        call(admin, "post", f"/work-orders/999999{operation}", {})
+    call(admin, "get", "/work-orders/999999")
+    call(admin, "get", "/work-orders", {"limit": 0})
+    # No token, a role without the permission, bad bodies, Idempotency-Keys.
+    posts = [
+        "/work-orders",
+        path,
+        *(f"{path}/{step}" for step in ("status", "progress", "materials", "costs", "equipment")),
+    ]
+    for concrete in posts:
+        call(anonymous, "post", concrete, {})
+        call(scheduler, "post", concrete, {})
+        call(admin, "post", concrete, raw="{")
+        key = still_processing(session, admin, concrete)
+        call(admin, "post", concrete, raw="{}", headers={"Idempotency-Key": key})
+        call(admin, "post", concrete, raw='{"other": 1}', headers={"Idempotency-Key": key})
+        call(admin, "post", concrete, raw="{}", headers={"Idempotency-Key": "unquoted"})
+    for concrete in ("/work-orders", path):
+        call(anonymous, "get", concrete)
+        call(scheduler, "get", concrete)
+    return int(order["id"])
 
 
 def supply_posts(post: Callable[..., Any]) -> dict[str, Any]:
@@ -175,5 +266,59 @@ def supply_posts(post: Callable[..., Any]) -> dict[str, Any]:
             lambda s: approved_path(s, "/reject"),
             lambda s: {"reason": "Papers missing"},
             AuditEvent,
+        ),
+        **work_posts(post),
+    }
+
+
+def work_posts(post: Callable[..., Any]) -> dict[str, Any]:
+    def order_path(session: Session, then: str, status: WorkStatus = WorkStatus.PLANNED) -> str:
+        return f"/work-orders/{work_order(session, status).id}{then}"
+
+    def material_body(session: Session) -> dict[str, Any]:
+        chosen = _steel_line(session)
+        received(session, [line(chosen.resource, "5", chosen)])
+        return {"resource": "steel", "quantity": "1", "used_on": "2018-10-10"}
+
+    def equipment_body(session: Session) -> dict[str, Any]:
+        chosen = _steel_line(session)
+        due = {"must_return": True, "return_due_on": date(2018, 12, 1)}
+        (lot,) = lots_of(session, received(session, [line(chosen.resource, "1", chosen, **due)]))
+        return {"lot_id": lot.id}
+
+    working = WorkStatus.IN_PROGRESS
+    return {
+        "createWorkOrder": post(
+            Role.ADMIN, lambda s: "/work-orders", lambda s: WORK_ORDER, WorkOrder
+        ),
+        "updateWorkOrder": post(
+            Role.ADMIN, lambda s: order_path(s, ""), lambda s: {"room": "201"}, AuditEvent
+        ),
+        "changeWorkOrderStatus": post(
+            Role.ADMIN,
+            lambda s: order_path(s, "/status"),
+            lambda s: {"status": "approved", "on": "2018-08-01"},
+            AuditEvent,
+        ),
+        "setWorkOrderProgress": post(
+            Role.ADMIN,
+            lambda s: order_path(s, "/progress", working),
+            lambda s: {"progress": 20},
+            AuditEvent,
+        ),
+        "useWorkOrderMaterial": post(
+            Role.ADMIN, lambda s: order_path(s, "/materials", working), material_body, LotDraw
+        ),
+        "addWorkOrderCost": post(
+            Role.ADMIN,
+            lambda s: order_path(s, "/costs", working),
+            lambda s: {"spent_on": "2018-10-12", "description": "Welders", "amount_krw": 1000},
+            WorkCost,
+        ),
+        "assignWorkOrderEquipment": post(
+            Role.ADMIN,
+            lambda s: order_path(s, "/equipment", working),
+            equipment_body,
+            WorkEquipment,
         ),
     }
