@@ -5,6 +5,7 @@ outcomes and refusals (tests/supplies/test_views.py), answered as JSON or proble
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -100,6 +101,7 @@ def test_a_delivery_is_created_as_a_draft_its_lines_screened_on_its_planned_day(
         "2018-07-20",
     )
     assert body["lines"] == [] and body["crossing_point"] == "Gyeongui road, Dorasan"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", body["created_at"])
 
     added = admin_api.post(
         f"/deliveries/{body['id']}/lines",
