@@ -134,6 +134,9 @@ def openapi_document() -> dict[str, Any]:
         (schemas.ViolationList, "serialization"),
     ]
     models += _SCREENING_MODELS + _OPERATIONS_MODELS
+    from office.api import supplies_openapi  # here: it builds on this module's helpers
+
+    models += supplies_openapi.SUPPLIES_MODELS
     _, definitions = models_json_schema(models, ref_template=_REF)
     classification = {"$ref": _REF.format(model="Classification")}
     document: dict[str, Any] = {
@@ -339,6 +342,7 @@ def openapi_document() -> dict[str, Any]:
     document["paths"].update(_operations_paths())
     document["components"]["schemas"].update(review_components())
     document["paths"].update(review_paths())
+    document["paths"].update(supplies_openapi.supplies_paths())
     _idempotent(document["paths"])
     return document
 

@@ -42,6 +42,7 @@ from tests.api.conftest import (
     drawdown_body,
 )
 from tests.api.review_exchanges import REVIEW_POSTS
+from tests.api.supplies_calls import supply_posts
 from tests.api.test_openapi import fuel_site, grid_meter, meter_reading
 from tests.concurrency import Office, at_once
 from tests.factories import NOW, draw, make_resource
@@ -364,6 +365,7 @@ POSTS = {
     "recordGeneratorHours": Post(
         Role.ADMIN, lambda s: "/generator-readings", _hours_body, GeneratorReading
     ),
+    **supply_posts(Post),
 }
 POSTS.update({name: Post(*fields) for name, fields in REVIEW_POSTS.items()})
 

@@ -25,6 +25,8 @@ from office.stock.models import Store
 from office.waivers.models import WaiverLine, WaiverStatus
 from tests.api.conftest import API, ApiClient, diesel_line, drawdown_body
 from tests.api.review_exchanges import REVIEW_SCHEMAS, review_calls
+from tests.api.supplies_calls import SCHEMAS as SUPPLY_SCHEMAS
+from tests.api.supplies_calls import supply_calls
 from tests.factories import NOW, draw, make_resource, make_rice, make_waiver
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -411,6 +413,7 @@ def test_the_real_responses_cover_every_schema_the_api_returns(doc, exchanges):
         "DipOut",
         "DipPage",
         "DailyLogOut",
+        *SUPPLY_SCHEMAS,
     }
 
 
@@ -548,6 +551,7 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     call(scheduler, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
     call(scheduler, "get", "/staffing/violations", {"from": "2018-10-02", "to": "2018-10-01"})
     call(anonymous_api, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
+    ids = supply_calls(call, session, admin, reviewer, scheduler, anonymous_api)
     # A control character in a query string.
     for path in {p for p, m, _ in operations(doc) if m == "get" and p != "/openapi.json"}:
         concrete = path.format(
@@ -556,6 +560,7 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
             movement_id=issued["id"],
             day="2018-10-11",
             **review_args,
+            **ids,
         )
         call(admin if "staffing" not in path else scheduler, "get", concrete, {"x": "\x00"})
     # Every protected operation: no token, a role without the permission, bad bodies.
