@@ -18,10 +18,10 @@ from office.api import schemas
 from office.api.idempotency import commit
 from office.api.review_schemas import AUDIT_CURSOR_PATTERN, QUEUE_CURSOR_PATTERN, STATE_CHOICES
 from office.api.views import InvalidRequest, _errors, bp, invalid, parse_body, respond
+from office.audit import display
 from office.audit.queries import AuditFilters, TrailRow, trail_page
 
 # The trail's filter vocabulary (an action's prefix), as the audit page offers it.
-from office.audit.views import ACTION_GROUPS
 from office.auth.access import permission_required
 from office.auth.models import User
 from office.auth.permissions import Permission
@@ -609,8 +609,10 @@ def audit_row(row: TrailRow) -> out.AuditRowOut:
 @permission_required(Permission.VIEW_AUDIT)
 def audit_trail() -> Response:
     query: AuditQuery = _query(AuditQuery)
-    if query.action is not None and query.action not in ACTION_GROUPS:
-        raise invalid("action", _("Must be one of: %(choices)s.", choices=", ".join(ACTION_GROUPS)))
+    if query.action is not None and query.action not in display.ACTION_GROUPS:
+        raise invalid(
+            "action", _("Must be one of: %(choices)s.", choices=", ".join(display.ACTION_GROUPS))
+        )
     filters = AuditFilters(
         actor_id=query.actor_id,
         action=query.action or "",

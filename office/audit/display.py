@@ -58,6 +58,34 @@ from office.waivers.units import Unit, format_amount
 
 # --- what happened --------------------------------------------------------------------------
 
+# The kinds of action the trail filters by: an action's prefix and its on-screen name.
+ACTION_GROUPS = {
+    "login": _l("Logins"),
+    "user.": _l("Users"),
+    "api_token.": _l("API tokens"),
+    "session.": _l("Sessions"),
+    "waiver.": _l("Waivers"),
+    "drawdown.": _l("Ledger"),
+    "resource.": _l("Resources"),
+    "hs_rule.": _l("HS rules"),
+    "delivery.": _l("Deliveries"),
+    "store.": _l("Stores and tanks"),
+    "day.": _l("Daily log"),
+    "generator.": _l("Generators"),
+    "meter.": _l("Meter replacements"),
+    "work_order.": _l("Work orders"),
+    "review.": _l("Reviews"),
+    "month.": _l("Monthly sign-offs"),
+    "staff.": _l("Roster"),
+    "staffing.": _l("Staffing rules"),
+    "stay.": _l("Stays on site"),
+    "duty.": _l("Night duty"),
+    "crossing_list.": _l("Crossing lists"),
+    "plan.": _l("Staffing plans"),
+    "document.": _l("Documents"),
+    "notices.": _l("Notification choices"),
+}
+
 ACTION_LABELS = {
     "login.succeeded": _l("Logged in"),
     "login.bad_credentials": _l("Login failed: wrong email or password"),

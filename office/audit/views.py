@@ -16,7 +16,7 @@ from office.auth.access import permission_required
 from office.auth.models import User
 from office.auth.permissions import Permission
 from office.db import db
-from office.i18n import _, _l
+from office.i18n import _
 from office.jobs.web import prepare_page, start_job
 
 
@@ -26,32 +26,6 @@ def _query() -> dict[str, Any]:
 
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-
-# The kinds of action the trail filters by: an action's prefix and its on-screen name.
-ACTION_GROUPS = {
-    "login": _l("Logins"),
-    "user.": _l("Users"),
-    "api_token.": _l("API tokens"),
-    "session.": _l("Sessions"),
-    "waiver.": _l("Waivers"),
-    "drawdown.": _l("Ledger"),
-    "resource.": _l("Resources"),
-    "hs_rule.": _l("HS rules"),
-    "delivery.": _l("Deliveries"),
-    "store.": _l("Stores and tanks"),
-    "day.": _l("Daily log"),
-    "generator.": _l("Generators"),
-    "meter.": _l("Meter replacements"),
-    "work_order.": _l("Work orders"),
-    "review.": _l("Reviews"),
-    "month.": _l("Monthly sign-offs"),
-    "staff.": _l("Roster"),
-    "staffing.": _l("Staffing rules"),
-    "stay.": _l("Stays on site"),
-    "duty.": _l("Night duty"),
-    "crossing_list.": _l("Crossing lists"),
-    "plan.": _l("Staffing plans"),
-}
 
 
 def _day(name: str, errors: dict[str, str]) -> date | None:
@@ -70,7 +44,7 @@ def _filters() -> tuple[AuditFilters, dict[str, str]]:
     action = request.args.get("action", "")
     filters = AuditFilters(
         actor_id=inputs.id_from(actor),
-        action=action if action in ACTION_GROUPS else "",
+        action=action if action in display.ACTION_GROUPS else "",
         date_from=_day("from", errors),
         date_to=_day("to", errors),
     )
@@ -102,7 +76,7 @@ def index() -> Any:
         filters=filters,
         errors=errors,
         users=users,
-        groups=ACTION_GROUPS,
+        groups=display.ACTION_GROUPS,
         args={k: v for k, v in request.args.items() if k != "after"},
         targets=display.targets(db.session, rows),
         action_label=display.action_label,

@@ -69,7 +69,7 @@ def _serve(directory: Path, *demo: str) -> Iterator[str]:
             "OFFICE_ENV": "development",
             "SECRET_KEY": "browser-test-secret-" + "y" * 32,
             "OFFICE_DATABASE_URL": url,
-            "OFFICE_PLANNER_SECONDS": "4",
+            "OFFICE_PLANNER_SECONDS": "10",
         }
         flask = [sys.executable, "-m", "flask", "--app", "app"]
         subprocess.run(
