@@ -78,6 +78,7 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
 def _register_blueprints(app: Flask) -> None:
     from office.alerts.views import bp as notices_bp
     from office.api import operations as _operations  # noqa: F401 (its routes join the blueprint)
+    from office.api import staffing as _staffing  # noqa: F401 (its routes join the blueprint)
     from office.api.views import bp as api_bp
     from office.audit.views import bp as audit_bp
     from office.auth.two_factor_views import bp as two_factor_bp

@@ -237,6 +237,14 @@ EXPECTED: dict[str, object] = {
     "api.daily_log": OPERATIONS_READERS,
     "api.save_daily_log": ADMINS,
     "api.sign_off_daily_log": ADMINS,
+    "api.staff_people": STAFFING_READERS,
+    "api.staff_stays": STAFFING_READERS,
+    "api.staff_stay": STAFFING_READERS,
+    "api.add_staff_stay": SCHEDULERS,
+    "api.change_staff_stay": SCHEDULERS,
+    "api.remove_staff_stay": SCHEDULERS,
+    "api.staff_duty": STAFFING_READERS,
+    "api.set_staff_duty": SCHEDULERS,
 }
 
 

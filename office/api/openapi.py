@@ -117,6 +117,8 @@ def _idempotent(paths: dict[str, Any]) -> None:
 
 @cache
 def openapi_document() -> dict[str, Any]:
+    from office.api import staffing_openapi  # here: it reads this module's helpers
+
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (schemas.ResourceIn, "validation"),
         (schemas.WaiverIn, "validation"),
@@ -133,6 +135,7 @@ def openapi_document() -> dict[str, Any]:
         (schemas.ViolationList, "serialization"),
     ]
     models += _SCREENING_MODELS + _OPERATIONS_MODELS
+    models += staffing_openapi.MODELS
     _, definitions = models_json_schema(models, ref_template=_REF)
     classification = {"$ref": _REF.format(model="Classification")}
     document: dict[str, Any] = {
@@ -336,6 +339,7 @@ def openapi_document() -> dict[str, Any]:
     }
     document["paths"]["/screenings"] = _screening_path()
     document["paths"].update(_operations_paths())
+    document["paths"].update(staffing_openapi.paths())
     _idempotent(document["paths"])
     return document
 

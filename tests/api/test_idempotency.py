@@ -41,6 +41,7 @@ from tests.api.conftest import (
     diesel_line,
     drawdown_body,
 )
+from tests.api.staffing_calls import STAFFING_POSTS
 from tests.api.test_openapi import fuel_site, grid_meter, meter_reading
 from tests.concurrency import Office, at_once
 from tests.factories import NOW, draw, make_resource
@@ -363,6 +364,7 @@ POSTS = {
     "recordGeneratorHours": Post(
         Role.ADMIN, lambda s: "/generator-readings", _hours_body, GeneratorReading
     ),
+    **{name: Post(Role.SCHEDULER, *post) for name, post in STAFFING_POSTS.items()},
 }
 
 
