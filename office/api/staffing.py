@@ -49,30 +49,29 @@ def person_out(person: StaffMember) -> shapes.PersonOut:
     )
 
 
+def _stay_shape(stay: Stay, long_stay: queries.LongStay | None) -> shapes.StayOut:
+    return shapes.StayOut(
+        id=stay.id,
+        person_id=stay.staff_member_id,
+        person=stay.person.name_ko,
+        side=stay.person.side,
+        first_day=stay.first_day,
+        last_day=stay.last_day,
+        days=stay.days,
+        is_pinned=stay.is_pinned,
+        note=stay.note,
+        created_at=stay.created_at,
+        long_stay=str(long_stay.message) if long_stay is not None else None,
+    )
+
+
 def stays_out(stays: list[Stay]) -> list[shapes.StayOut]:
     """The stays as the API shows them, each with its side's warning if it is too long."""
     long: dict[int, dict[int, queries.LongStay]] = {}
     for stay in stays:
         if stay.staff_member_id not in long:
             long[stay.staff_member_id] = queries.long_stays(db.session, stay.person)
-    return [
-        shapes.StayOut(
-            id=stay.id,
-            person_id=stay.staff_member_id,
-            person=stay.person.name_ko,
-            side=stay.person.side,
-            first_day=stay.first_day,
-            last_day=stay.last_day,
-            days=stay.days,
-            is_pinned=stay.is_pinned,
-            note=stay.note,
-            created_at=stay.created_at,
-            long_stay=str(warning.message)
-            if (warning := long[stay.staff_member_id].get(stay.id)) is not None
-            else None,
-        )
-        for stay in stays
-    ]
+    return [_stay_shape(stay, long[stay.staff_member_id].get(stay.id)) for stay in stays]
 
 
 def stay_out(stay: Stay) -> shapes.StayOut:
@@ -237,9 +236,9 @@ def change_staff_stay(stay_id: int) -> Response:
 @permission_required(Permission.MANAGE_STAFFING)
 def remove_staff_stay(stay_id: int) -> Response:
     stay = _stay_or_404(stay_id)
-    answer = stay_out(stay)
     services.remove_stay(db.session, stay, actor=current_user, now=utcnow())
-    return commit(respond(answer.model_copy(update={"long_stay": None})))
+    # As the service read it once it held the side: the stay removed, not one read before.
+    return commit(respond(_stay_shape(stay, None)))
 
 
 # --- duty ---------------------------------------------------------------------------------

@@ -415,3 +415,36 @@ def test_staffing_messages_come_in_korean_when_asked(scheduler_api, session):
 
     message = assert_problem(response, 422)["errors"]["person_id"][0]
     assert "999999" in message and "No person" not in message
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/staffing/stays", {"note": "Boiler\x00"}, "note"),
+        ("/staffing/stays", {"person_id": 2**40}, "person_id"),
+        ("/staffing/stays", {"first_day": 20181001}, "first_day"),
+        ("/staffing/duty", {"people": "1"}, "people"),
+        ("/staffing/duty", {"people": [0]}, "people.0"),
+        ("/staffing/duty", {"side": "both"}, "side"),
+        ("/staffing/duty", {"day": "2099-13-01"}, "day"),
+        ("/staffing/duty", {"who": []}, "who"),
+    ],
+)
+def test_malformed_fields_are_named_and_nothing_changes(scheduler_api, session, path, body, field):
+    person = make_person(session)
+    kept = stay(session, person, D(2018, 10, 1), D(2018, 10, 5))
+    night(session, D(2018, 10, 2), person)
+    valid = {
+        "/staffing/stays": stay_body(person, "2018-11-01", "2018-11-02"),
+        "/staffing/duty": {"day": "2018-10-03", "side": "south", "shift": "night", "people": []},
+    }[path]
+
+    response = scheduler_api.post(path, {**valid, **body})
+
+    assert field in assert_problem(response, 422)["errors"]
+    assert_problem(scheduler_api.post(f"/staffing/stays/{kept.id}", []), 422)
+    session.expire_all()
+    assert [(s.id, s.last_day) for s in session.scalars(select(Stay))] == [
+        (kept.id, D(2018, 10, 5))
+    ]
+    assert count(session, DutyShift) == 1
