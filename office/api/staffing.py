@@ -127,6 +127,53 @@ def staff_people() -> Response:
     return respond(shapes.PersonList(items=[person_out(person) for person in people]))
 
 
+def _person_input(body: shapes.PersonIn) -> services.PersonInput:
+    return services.PersonInput(
+        name_ko=body.name_ko,
+        name_latin=body.name_latin,
+        side=body.side,
+        category=body.category,
+        agency=body.agency,
+        position=body.position,
+        is_duty_qualified=body.is_duty_qualified,
+        active_from=body.active_from,
+        active_until=body.active_until,
+    )
+
+
+@bp.post("/staffing/people")
+@permission_required(Permission.MANAGE_STAFFING)
+def add_staff_person() -> Response:
+    body = parse_body(shapes.PersonIn)
+    person = services.save_person(db.session, _person_input(body), actor=current_user, now=utcnow())
+    location = url_for("api.staff_person", person_id=person.id)
+    return commit(respond(person_out(person), 201, location))
+
+
+def _person_or_404(person_id: int) -> StaffMember:
+    person = _get(StaffMember, person_id)
+    if person is None:
+        raise NotFoundError(_("No person on the roster has the id %(id)d.", id=person_id))
+    return person
+
+
+@bp.get("/staffing/people/<int:person_id>")
+@permission_required(Permission.VIEW_STAFFING)
+def staff_person(person_id: int) -> Response:
+    return respond(person_out(_person_or_404(person_id)))
+
+
+@bp.post("/staffing/people/<int:person_id>")
+@permission_required(Permission.MANAGE_STAFFING)
+def change_staff_person(person_id: int) -> Response:
+    person = _person_or_404(person_id)
+    body = parse_body(shapes.PersonIn)
+    services.save_person(
+        db.session, _person_input(body), actor=current_user, now=utcnow(), person=person
+    )
+    return commit(respond(person_out(person)))
+
+
 def _person(person_id: int, field: str) -> StaffMember:
     person = _get(StaffMember, person_id)
     if person is None:

@@ -24,6 +24,8 @@ from office.api.staffing import MAX_DUTY_DAYS, MAX_PAGE
 
 MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (shapes.PersonList, "serialization"),
+    (shapes.PersonOut, "serialization"),
+    (shapes.PersonIn, "validation"),
     (shapes.StayPage, "serialization"),
     (shapes.StayOut, "serialization"),
     (shapes.StayIn, "validation"),
@@ -44,7 +46,16 @@ _STAY_REFUSED = (
 )
 
 
+_PERSON_REFUSED = (
+    "Refused as on the roster's pages (422, naming the field): someone already on the side's "
+    "roster by those names, a person of the South without a name in Latin letters, dates "
+    "out of order"
+)
+
+
 def paths() -> dict[str, Any]:
+    person = _id_param("person_id")
+    missing_person = _problem("No such person")
     stay = _id_param("stay_id")
     missing_stay = _problem("No such stay (or it was removed meanwhile)")
     return {
@@ -57,6 +68,45 @@ def paths() -> dict[str, Any]:
                     "200": _json("PersonList", "The roster"),
                     "422": _problem("Invalid parameters"),
                     **_READ,
+                },
+            },
+            "post": {
+                "operationId": "addStaffMember",
+                "summary": "Add a person to a side's roster" + _SCHEDULER,
+                "description": _PERSON_REFUSED + ".",
+                "requestBody": _body("PersonIn"),
+                "responses": {
+                    "201": _json("PersonOut", "Added"),
+                    **_WRITE_ERRORS,
+                    "422": _problem("Invalid fields, or refused (see the description)"),
+                },
+            },
+        },
+        "/staffing/people/{person_id}": {
+            "get": {
+                "operationId": "getStaffMember",
+                "summary": "A person on the roster",
+                "parameters": [person],
+                "responses": {
+                    "200": _json("PersonOut", "The person"),
+                    "404": missing_person,
+                    **_READ,
+                },
+            },
+            "post": {
+                "operationId": "changeStaffMember",
+                "summary": "Change a person on the roster; send every field, as the page does"
+                + _SCHEDULER,
+                "description": _PERSON_REFUSED
+                + ", and dates on the roster that leave one of the person's stays outside (409).",
+                "parameters": [person],
+                "requestBody": _body("PersonIn"),
+                "responses": {
+                    "200": _json("PersonOut", "The person after the change"),
+                    "404": missing_person,
+                    "409": _problem("A stay of the person would fall outside the roster dates"),
+                    **_WRITE_ERRORS,
+                    "422": _problem("Invalid fields, or refused (see the description)"),
                 },
             },
         },

@@ -32,6 +32,22 @@ class PersonOut(BaseModel):
     active_until: date | None
 
 
+class PersonIn(_In):
+    """A person as the roster's page takes one: every field, also to change one."""
+
+    name_ko: Annotated[Line, Field(max_length=60, description="The name in Korean")]
+    name_latin: Annotated[
+        Line, Field(max_length=100, description="As in the passport; required for the South")
+    ] = ""
+    side: Side
+    category: Category
+    agency: Annotated[Line, Field(max_length=100)] = ""
+    position: Position
+    is_duty_qualified: Annotated[bool, Strict()] = False
+    active_from: IsoDate
+    active_until: IsoDate | None = None
+
+
 class PersonList(BaseModel):
     items: list[PersonOut]
 

@@ -16,7 +16,7 @@ from office.staffing.models import Shift, Side, Stay
 from tests.factories import NOW, make_person, stay
 
 # What the staffing routes answer with, besides problems.
-STAFFING_SCHEMAS = {"PersonList", "StayPage", "StayOut", "DutyList"}
+STAFFING_SCHEMAS = {"PersonList", "PersonOut", "StayPage", "StayOut", "DutyList"}
 
 
 def staffing_exchanges(
@@ -27,12 +27,20 @@ def staffing_exchanges(
     scheduler: Any,
     admin: Any,
     anonymous: Any,
-) -> int:
-    """Make the calls; return the id of a stay that still exists (for the GETs that follow)."""
-    person = make_person(session)
-    session.commit()
+) -> dict[str, int]:
+    """Make the calls; return the ids of a person and a stay that exist (for the GETs that
+    follow)."""
     call(scheduler, "get", "/staffing/people")
     call(scheduler, "get", "/staffing/people", {"side": "east"})
+    added = call(scheduler, "post", "/staffing/people", PERSON).get_json()
+    call(scheduler, "get", f"/staffing/people/{added['id']}")
+    call(scheduler, "get", "/staffing/people/999999")
+    call(scheduler, "post", f"/staffing/people/{added['id']}", {**PERSON, "agency": "KEPCO"})
+    call(scheduler, "post", "/staffing/people/999999", PERSON)
+    person = make_person(session)
+    stay(session, person, date(2018, 9, 1), date(2018, 9, 3))
+    late = {**PERSON, "name_ko": person.name_ko, "name_latin": person.name_latin}
+    call(scheduler, "post", f"/staffing/people/{person.id}", {**late, "active_from": "2018-09-02"})
     body = {"person_id": person.id, "first_day": "2018-10-01", "last_day": "2018-10-05"}
     first = call(scheduler, "post", "/staffing/stays", body).get_json()["id"]
     call(scheduler, "post", "/staffing/stays", {**body, "last_day": "2018-10-03"})  # overlaps
@@ -53,15 +61,18 @@ def staffing_exchanges(
     call(scheduler, "post", f"/staffing/stays/{first}/removal")  # carries duty
     call(scheduler, "post", f"/staffing/stays/{second}/removal")
     call(scheduler, "post", "/staffing/stays/999999/removal")
-    gets = ["/staffing/people", "/staffing/stays", f"/staffing/stays/{first}", "/staffing/duty"]
+    gets = [
+        "/staffing/people",
+        f"/staffing/people/{person.id}",
+        "/staffing/stays",
+        "/staffing/duty",
+    ]
+    gets.append(f"/staffing/stays/{first}")
     for path in gets:
         call(anonymous, "get", path, {})
-    for path in (
-        "/staffing/stays",
-        f"/staffing/stays/{first}",
-        f"/staffing/stays/{first}/removal",
-        "/staffing/duty",
-    ):
+    posts = ["/staffing/people", f"/staffing/people/{person.id}", "/staffing/stays"]
+    posts += [f"/staffing/stays/{first}", f"/staffing/stays/{first}/removal", "/staffing/duty"]
+    for path in posts:
         call(anonymous, "post", path, {})
         call(admin, "post", path, {})  # an office administrator reads staffing, never writes it
         call(scheduler, "post", path, raw="{")
@@ -70,7 +81,18 @@ def staffing_exchanges(
         call(scheduler, "post", path, raw="{}", headers={"Idempotency-Key": key})
         call(scheduler, "post", path, raw='{"other": 1}', headers={"Idempotency-Key": key})
         call(scheduler, "post", path, raw="{}", headers={"Idempotency-Key": "unquoted"})
-    return first
+    return {"person_id": person.id, "stay_id": first}
+
+
+PERSON = {
+    "name_ko": "한지민",
+    "name_latin": "HAN Jimin",
+    "side": "south",
+    "category": "official",
+    "position": "duty_officer",
+    "is_duty_qualified": True,
+    "active_from": "2018-09-01",
+}
 
 
 def staffed(session: Session) -> None:
@@ -105,6 +127,12 @@ def _duty(session: Session) -> dict[str, Any]:
 
 # For test_idempotency's POSTS: (path, body, a table each adds a row to: the audit trail).
 STAFFING_POSTS: dict[str, tuple[Callable[[Session], str], Callable[[Session], Any], type]] = {
+    "addStaffMember": (lambda s: "/staffing/people", lambda s: PERSON, AuditEvent),
+    "changeStaffMember": (
+        lambda s: f"/staffing/people/{make_person(s).id}",
+        lambda s: {**PERSON, "name_ko": "한지성"},
+        AuditEvent,
+    ),
     "addStay": (lambda s: "/staffing/stays", _new_stay, AuditEvent),
     "changeStay": (_stay_path, lambda s: {"last_day": "2018-10-04"}, AuditEvent),
     "removeStay": (lambda s: _stay_path(s) + "/removal", lambda s: {}, AuditEvent),

@@ -544,7 +544,7 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     call(scheduler, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
     call(scheduler, "get", "/staffing/violations", {"from": "2018-10-02", "to": "2018-10-01"})
     call(anonymous_api, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
-    stay_id = staffing_exchanges(call, still_processing, session, **staffing_roles)
+    staffing_ids = staffing_exchanges(call, still_processing, session, **staffing_roles)
     # A control character in a query string.
     for path in {p for p, m, _ in operations(doc) if m == "get" and p != "/openapi.json"}:
         concrete = path.format(
@@ -552,7 +552,7 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
             reading_id=first["id"],
             movement_id=issued["id"],
             day="2018-10-11",
-            stay_id=stay_id,
+            **staffing_ids,
         )
         call(admin if "staffing" not in path else scheduler, "get", concrete, {"x": "\x00"})
     # Every protected operation: no token, a role without the permission, bad bodies.

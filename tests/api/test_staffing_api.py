@@ -448,3 +448,93 @@ def test_malformed_fields_are_named_and_nothing_changes(scheduler_api, session, 
         (kept.id, D(2018, 10, 5))
     ]
     assert count(session, DutyShift) == 1
+
+
+# --- writing the roster -------------------------------------------------------------------
+
+PERSON = {
+    "name_ko": "한지민",
+    "name_latin": "HAN Jimin",
+    "side": "south",
+    "category": "official",
+    "position": "duty_officer",
+    "is_duty_qualified": True,
+    "active_from": "2018-09-01",
+}
+
+
+def test_a_scheduler_adds_and_changes_a_person_as_on_the_roster_pages(scheduler_api, session):
+    added = scheduler_api.post("/staffing/people", PERSON)
+
+    assert added.status_code == 201, added.get_json()
+    person = added.get_json()
+    assert added.headers["Location"] == f"/api/v1/staffing/people/{person['id']}"
+    assert person == {**PERSON, "id": person["id"], "agency": "", "active_until": None}
+    changed = scheduler_api.post(
+        f"/staffing/people/{person['id']}",
+        {**PERSON, "agency": "KEPCO", "active_until": "2018-12-31"},
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert scheduler_api.get(f"/staffing/people/{person['id']}").get_json() == changed.get_json()
+    assert (changed.get_json()["agency"], changed.get_json()["active_until"]) == (
+        "KEPCO",
+        "2018-12-31",
+    )
+    assert [e.actor_id for e in audit_events(session, "staff.saved")] == [scheduler_api.user.id] * 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        (
+            {"name_latin": "han jimin"},
+            "name_ko",
+            "한지민 is already on the roster of this side.",
+        ),
+        ({"name_ko": "한수아", "name_latin": ""}, "name_latin", None),
+        ({"name_ko": "한수아", "active_until": "2018-08-31"}, "active_until", None),
+        ({"name_ko": "한수아", "side": "east"}, "side", None),
+        ({"name_ko": "한수아", "is_duty_qualified": 1}, "is_duty_qualified", None),
+    ],
+)
+def test_a_person_the_roster_refuses_is_refused_beside_the_field(
+    scheduler_api, session, changes, field, message
+):
+    assert scheduler_api.post("/staffing/people", PERSON).status_code == 201
+
+    response = scheduler_api.post("/staffing/people", {**PERSON, **changes})
+
+    errors = assert_problem(response, 422)["errors"]
+    assert list(errors) == [field]
+    if message is not None:
+        assert errors[field] == [message]
+    assert len(scheduler_api.get("/staffing/people").get_json()["items"]) == 1
+
+
+def test_roster_dates_that_leave_a_stay_outside_are_a_conflict(scheduler_api, session):
+    person = make_person(session, name="김철수")
+    stay(session, person, D(2018, 10, 1), D(2018, 10, 5))
+    body = {**PERSON, "name_ko": "김철수", "name_latin": person.name_latin}
+
+    response = scheduler_api.post(
+        f"/staffing/people/{person.id}", {**body, "active_until": "2018-10-03"}
+    )
+
+    assert assert_problem(response, 409)["detail"] == (
+        "김철수 has a stay from 2018-10-01 to 2018-10-05 outside the active dates."
+    )
+    session.expire_all()
+    assert person.active_until is None
+    assert_problem(scheduler_api.post("/staffing/people/999999", PERSON), 404)
+    assert_problem(scheduler_api.get("/staffing/people/999999"), 404)
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.REVIEWER])
+def test_only_a_scheduler_writes_the_roster(api_as, session, role):
+    person = make_person(session)
+    api = api_as(role)
+
+    assert_problem(api.post("/staffing/people", PERSON), 403)
+    assert_problem(api.post(f"/staffing/people/{person.id}", PERSON), 403)
+    assert api.get(f"/staffing/people/{person.id}").status_code == 200
+    assert [p["id"] for p in api.get("/staffing/people").get_json()["items"]] == [person.id]

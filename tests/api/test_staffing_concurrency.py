@@ -158,3 +158,23 @@ def test_a_change_keeps_what_another_change_committed_while_it_waited(office):
     with office.session() as session:
         kept = session.get(Stay, stay_id)
         assert (kept.last_day, kept.note) == (OCT(20), "Boiler")
+
+
+def test_one_person_added_twice_at_once_is_on_the_roster_once(office):
+    tokens = _tokens(office)
+    person = {
+        "name_ko": "한지민",
+        "name_latin": "HAN Jimin",
+        "side": "south",
+        "category": "official",
+        "position": "staff",
+        "active_from": "2018-09-01",
+    }
+    calls = [send(office, tokens[n % 2], "/staffing/people", person) for n in range(4)]
+
+    answers = at_once(calls)
+
+    assert sorted(status for status, _body in answers) == [201, 422, 422, 422], answers
+    with office.session() as session:
+        named = select(func.count()).where(StaffMember.name_ko == "한지민")
+        assert session.scalar(named.select_from(StaffMember)) == 1
