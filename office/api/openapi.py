@@ -11,6 +11,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from office import inputs
 from office.api import schemas
 from office.api.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH, REPLAYED
+from office.api.review_openapi import review_components, review_paths
 from office.waivers.models import AUTHORITY_REGIMES, Classification
 from office.waivers.queries import NOT_CHECKED
 
@@ -136,6 +137,9 @@ def openapi_document() -> dict[str, Any]:
     ]
     models += _SCREENING_MODELS + _OPERATIONS_MODELS
     models += staffing_openapi.MODELS
+    from office.api import supplies_openapi  # here: it builds on this module's helpers
+
+    models += supplies_openapi.SUPPLIES_MODELS
     _, definitions = models_json_schema(models, ref_template=_REF)
     classification = {"$ref": _REF.format(model="Classification")}
     document: dict[str, Any] = {
@@ -340,6 +344,9 @@ def openapi_document() -> dict[str, Any]:
     document["paths"]["/screenings"] = _screening_path()
     document["paths"].update(_operations_paths())
     document["paths"].update(staffing_openapi.paths())
+    document["components"]["schemas"].update(review_components())
+    document["paths"].update(review_paths())
+    document["paths"].update(supplies_openapi.supplies_paths())
     _idempotent(document["paths"])
     return document
 

@@ -114,6 +114,7 @@ ACTION_LABELS = {
     "document.attached": _l("Document attached"),
     "document.superseded": _l("Document replaced by a new version"),
     "document.withdrawn": _l("Document withdrawn"),
+    "notices.channels_changed": _l("Notification choices changed"),
     "staff.saved": _l("Person saved"),
     "staff.imported": _l("Roster imported"),
     "staff.feed_renewed": _l("Calendar link renewed"),

@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from office.api.openapi import openapi_document
 from office.auth.permissions import Role
 from tests.api.conftest import diesel_line, issue_token
+from tests.api.review_exchanges import REVIEWER_REVIEW_OPERATIONS
 from tests.api.staffing_calls import STAFFING_POSTS, staffed
 from tests.api.test_openapi import fuel_site, grid_meter
 from tests.factories import draw, make_rice, make_user, make_waiver
@@ -25,6 +26,7 @@ EXAMPLES_PER_OPERATION = 20
 # Who calls each operation: the reviewer keeps the catalogue and the waivers, the office
 # administrator the ledger; both read.
 REVIEWER_OPERATIONS = {"createResource", "createWaiver", "changeWaiverStatus"}
+REVIEWER_OPERATIONS |= REVIEWER_REVIEW_OPERATIONS
 
 
 # The document the app serves at /api/v1/openapi.json (a test in test_openapi.py checks that).

@@ -124,6 +124,11 @@ NOT_USER_TEXT = {
     "two_factor_credentials.secret_encrypted": "a Fernet token",
     "documents.media_type": "the media type the app decided from the file's content",
     "documents.sha256": "a SHA-256",
+    "notice_preferences.language": "a language code of the switch's closed list",
+    "notice_deliveries.last_error": (
+        "the mail server's or the app's word on a failed send, for the logs and the "
+        "operators; no page shows it"
+    ),
 }
 
 # The columns that hold text a user chose (typed in a form, sent to the API, imported from a
