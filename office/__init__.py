@@ -79,6 +79,7 @@ def _register_blueprints(app: Flask) -> None:
     import office.api.reviews  # noqa: F401 (its routes join the API's blueprint)
     from office.alerts.views import bp as notices_bp
     from office.api import operations as _operations  # noqa: F401 (its routes join the blueprint)
+    from office.api import staffing as _staffing  # noqa: F401 (its routes join the blueprint)
     from office.api import supplies as _supplies  # noqa: F401 (its routes join the blueprint)
     from office.api.views import bp as api_bp
     from office.audit.views import bp as audit_bp

@@ -118,6 +118,8 @@ def _idempotent(paths: dict[str, Any]) -> None:
 
 @cache
 def openapi_document() -> dict[str, Any]:
+    from office.api import staffing_openapi  # here: it reads this module's helpers
+
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (schemas.ResourceIn, "validation"),
         (schemas.WaiverIn, "validation"),
@@ -134,6 +136,7 @@ def openapi_document() -> dict[str, Any]:
         (schemas.ViolationList, "serialization"),
     ]
     models += _SCREENING_MODELS + _OPERATIONS_MODELS
+    models += staffing_openapi.MODELS
     from office.api import supplies_openapi  # here: it builds on this module's helpers
 
     models += supplies_openapi.SUPPLIES_MODELS
@@ -340,6 +343,7 @@ def openapi_document() -> dict[str, Any]:
     }
     document["paths"]["/screenings"] = _screening_path()
     document["paths"].update(_operations_paths())
+    document["paths"].update(staffing_openapi.paths())
     document["components"]["schemas"].update(review_components())
     document["paths"].update(review_paths())
     document["paths"].update(supplies_openapi.supplies_paths())

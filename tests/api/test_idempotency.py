@@ -42,6 +42,7 @@ from tests.api.conftest import (
     drawdown_body,
 )
 from tests.api.review_exchanges import REVIEW_POSTS
+from tests.api.staffing_calls import STAFFING_POSTS
 from tests.api.supplies_calls import supply_posts
 from tests.api.test_openapi import fuel_site, grid_meter, meter_reading
 from tests.concurrency import Office, at_once
@@ -365,6 +366,7 @@ POSTS = {
     "recordGeneratorHours": Post(
         Role.ADMIN, lambda s: "/generator-readings", _hours_body, GeneratorReading
     ),
+    **{name: Post(Role.SCHEDULER, *post) for name, post in STAFFING_POSTS.items()},
     **supply_posts(Post),
 }
 POSTS.update({name: Post(*fields) for name, fields in REVIEW_POSTS.items()})

@@ -18,6 +18,7 @@ from office.api.openapi import openapi_document
 from office.auth.permissions import Role
 from tests.api.conftest import diesel_line, issue_token
 from tests.api.review_exchanges import REVIEWER_REVIEW_OPERATIONS
+from tests.api.staffing_calls import STAFFING_POSTS, staffed
 from tests.api.test_openapi import fuel_site, grid_meter
 from tests.factories import draw, make_rice, make_user, make_waiver
 
@@ -41,8 +42,10 @@ def tokens(session):
     draw(session, rice, "10", line=waiver.lines[0])
     grid_meter(session)
     fuel_site(session, diesel_line(session)[1])
+    staffed(session)
     return {
-        role: issue_token(session, make_user(session, role)) for role in (Role.ADMIN, Role.REVIEWER)
+        role: issue_token(session, make_user(session, role))
+        for role in (Role.ADMIN, Role.REVIEWER, Role.SCHEDULER)
     }
 
 
@@ -56,9 +59,12 @@ def tokens(session):
     suppress_health_check=list(HealthCheck),
 )
 def test_every_operation_answers_as_documented(case, app, tokens):
+    operation = case.operation.definition.raw.get("operationId")
     role = (
         Role.REVIEWER
-        if case.operation.definition.raw.get("operationId") in (REVIEWER_OPERATIONS)
+        if operation in REVIEWER_OPERATIONS
+        else Role.SCHEDULER
+        if operation in STAFFING_POSTS
         else Role.ADMIN
     )
     case.call_and_validate(

@@ -1,0 +1,368 @@
+"""The API's routes for staffing: the roster, stays on site and duty lists.
+
+Each calls the service the staffing pages call (`office.staffing.services`), under the page's
+permission (schedulers write; everyone who may see staffing reads), so a stay sent by another
+system is refused or saved exactly as one entered on the person's page. The broken rules
+themselves are `GET /staffing/violations` (office.api.views).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, TypeVar
+
+from flask import Response, request, url_for
+from flask_login import current_user
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from office.api import schemas
+from office.api import staffing_schemas as shapes
+from office.api.idempotency import commit
+from office.api.views import MAX_ID, InvalidRequest, _errors, _get, bp, invalid, parse_body, respond
+from office.auth.access import permission_required
+from office.auth.permissions import Permission
+from office.db import db, utcnow
+from office.errors import NotFoundError
+from office.i18n import _
+from office.staffing import queries, services
+from office.staffing.models import DutyShift, Shift, Side, StaffMember, Stay
+
+MAX_PAGE = 500
+# The longest stretch of days one duty listing covers, as for the violations.
+MAX_DUTY_DAYS = 366
+
+
+def person_out(person: StaffMember) -> shapes.PersonOut:
+    return shapes.PersonOut(
+        id=person.id,
+        name_ko=person.name_ko,
+        name_latin=person.name_latin,
+        side=person.side,
+        category=person.category,
+        agency=person.agency,
+        position=person.position,
+        is_duty_qualified=person.is_duty_qualified,
+        active_from=person.active_from,
+        active_until=person.active_until,
+    )
+
+
+def _stay_shape(stay: Stay, long_stay: queries.LongStay | None) -> shapes.StayOut:
+    return shapes.StayOut(
+        id=stay.id,
+        person_id=stay.staff_member_id,
+        person=stay.person.name_ko,
+        side=stay.person.side,
+        first_day=stay.first_day,
+        last_day=stay.last_day,
+        days=stay.days,
+        is_pinned=stay.is_pinned,
+        note=stay.note,
+        created_at=stay.created_at,
+        long_stay=str(long_stay.message) if long_stay is not None else None,
+    )
+
+
+def stays_out(stays: list[Stay]) -> list[shapes.StayOut]:
+    """The stays as the API shows them, each with its side's warning if it is too long."""
+    long: dict[int, dict[int, queries.LongStay]] = {}
+    for stay in stays:
+        if stay.staff_member_id not in long:
+            long[stay.staff_member_id] = queries.long_stays(db.session, stay.person)
+    return [_stay_shape(stay, long[stay.staff_member_id].get(stay.id)) for stay in stays]
+
+
+def stay_out(stay: Stay) -> shapes.StayOut:
+    return stays_out([stay])[0]
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+Q = TypeVar("Q", bound=_Query)
+
+
+def _query(model: type[Q]) -> Q:
+    args = {key: value for key, value in request.args.items() if value != ""}
+    try:
+        return model.model_validate(args)
+    except ValidationError as exc:
+        raise InvalidRequest(422, _("Some parameters are not valid."), _errors(exc)) from None
+
+
+def _check_range(start: date | None, end: date | None) -> None:
+    if start is not None and end is not None and end < start:
+        raise invalid(
+            "to",
+            _(
+                "The end (%(end)s) is before the start (%(start)s).",
+                end=end.isoformat(),
+                start=start.isoformat(),
+            ),
+        )
+
+
+# --- the roster ---------------------------------------------------------------------------
+
+
+class PeopleQuery(_Query):
+    side: Side | None = None
+
+
+@bp.get("/staffing/people")
+@permission_required(Permission.VIEW_STAFFING)
+def staff_people() -> Response:
+    query = _query(PeopleQuery)
+    statement = select(StaffMember)
+    if query.side is not None:
+        statement = statement.where(StaffMember.side == query.side)
+    people = db.session.scalars(
+        statement.order_by(
+            StaffMember.side, StaffMember.category, StaffMember.name_ko, StaffMember.id
+        )
+    )
+    return respond(shapes.PersonList(items=[person_out(person) for person in people]))
+
+
+def _person_input(body: shapes.PersonIn) -> services.PersonInput:
+    return services.PersonInput(
+        name_ko=body.name_ko,
+        name_latin=body.name_latin,
+        side=body.side,
+        category=body.category,
+        agency=body.agency,
+        position=body.position,
+        is_duty_qualified=body.is_duty_qualified,
+        active_from=body.active_from,
+        active_until=body.active_until,
+    )
+
+
+@bp.post("/staffing/people")
+@permission_required(Permission.MANAGE_STAFFING)
+def add_staff_person() -> Response:
+    body = parse_body(shapes.PersonIn)
+    person = services.save_person(db.session, _person_input(body), actor=current_user, now=utcnow())
+    location = url_for("api.staff_person", person_id=person.id)
+    return commit(respond(person_out(person), 201, location))
+
+
+def _person_or_404(person_id: int) -> StaffMember:
+    person = _get(StaffMember, person_id)
+    if person is None:
+        raise NotFoundError(_("No person on the roster has the id %(id)d.", id=person_id))
+    return person
+
+
+@bp.get("/staffing/people/<int:person_id>")
+@permission_required(Permission.VIEW_STAFFING)
+def staff_person(person_id: int) -> Response:
+    return respond(person_out(_person_or_404(person_id)))
+
+
+@bp.post("/staffing/people/<int:person_id>")
+@permission_required(Permission.MANAGE_STAFFING)
+def change_staff_person(person_id: int) -> Response:
+    person = _person_or_404(person_id)
+    body = parse_body(shapes.PersonIn)
+    services.save_person(
+        db.session, _person_input(body), actor=current_user, now=utcnow(), person=person
+    )
+    return commit(respond(person_out(person)))
+
+
+def _person(person_id: int, field: str) -> StaffMember:
+    person = _get(StaffMember, person_id)
+    if person is None:
+        raise invalid(field, _("No person on the roster has the id %(id)d.", id=person_id))
+    return person
+
+
+# --- stays --------------------------------------------------------------------------------
+
+
+class StayQuery(_Query):
+    side: Side | None = None
+    person_id: Annotated[schemas.QueryInt, Field(ge=1, le=MAX_ID)] | None = None
+    date_from: Annotated[schemas.IsoDate | None, Field(alias="from")] = None
+    date_to: Annotated[schemas.IsoDate | None, Field(alias="to")] = None
+    # The id of the last page's last item: an id, within the database's integers.
+    cursor: Annotated[schemas.QueryInt, Field(ge=1, le=MAX_ID)] | None = None
+    limit: Annotated[schemas.QueryInt, Field(ge=1, le=MAX_PAGE)] = 100
+
+
+@bp.get("/staffing/stays")
+@permission_required(Permission.VIEW_STAFFING)
+def staff_stays() -> Response:
+    """Stays, newest recorded first, a page at a time (keyset on the id)."""
+    query = _query(StayQuery)
+    _check_range(query.date_from, query.date_to)
+    statement = select(Stay).options(selectinload(Stay.person))
+    if query.side is not None:
+        on_side = select(StaffMember.id).where(StaffMember.side == query.side)
+        statement = statement.where(Stay.staff_member_id.in_(on_side))
+    if query.person_id is not None:
+        statement = statement.where(Stay.staff_member_id == query.person_id)
+    if query.date_from is not None:
+        statement = statement.where(Stay.last_day >= query.date_from)
+    if query.date_to is not None:
+        statement = statement.where(Stay.first_day <= query.date_to)
+    if query.cursor is not None:
+        statement = statement.where(Stay.id < int(query.cursor))
+    found = list(db.session.scalars(statement.order_by(Stay.id.desc()).limit(query.limit + 1)))
+    more = len(found) > query.limit
+    found = found[: query.limit]
+    cursor = str(found[-1].id) if more and found else None
+    return respond(shapes.StayPage(items=stays_out(found), next_cursor=cursor))
+
+
+def _stay_or_404(stay_id: int) -> Stay:
+    stay = _get(Stay, stay_id)
+    if stay is None:
+        raise NotFoundError(_("No stay has the id %(id)d.", id=stay_id))
+    return stay
+
+
+@bp.get("/staffing/stays/<int:stay_id>")
+@permission_required(Permission.VIEW_STAFFING)
+def staff_stay(stay_id: int) -> Response:
+    return respond(stay_out(_stay_or_404(stay_id)))
+
+
+@bp.post("/staffing/stays")
+@permission_required(Permission.MANAGE_STAFFING)
+def add_staff_stay() -> Response:
+    body = parse_body(shapes.StayIn)
+    stay = services.add_stay(
+        db.session,
+        _person(body.person_id, "person_id"),
+        body.first_day,
+        body.last_day,
+        pinned=body.is_pinned,
+        note=body.note,
+        actor=current_user,
+        now=utcnow(),
+    )
+    location = url_for("api.staff_stay", stay_id=stay.id)
+    return commit(respond(stay_out(stay), 201, location))
+
+
+@bp.post("/staffing/stays/<int:stay_id>")
+@permission_required(Permission.MANAGE_STAFFING)
+def change_staff_stay(stay_id: int) -> Response:
+    stay = _stay_or_404(stay_id)
+    body = parse_body(shapes.StayChangeIn)
+    # What the body leaves out is kept as the stay is once this request holds its side (the
+    # order the services lock in): not as it was read before another change committed.
+    services.lock_sides(db.session, stay.person.side)
+    fresh = db.session.scalar(
+        select(Stay)
+        .where(Stay.id == stay_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if fresh is None:
+        raise NotFoundError(_("No stay has the id %(id)d.", id=stay_id))
+    services.change_stay(
+        db.session,
+        fresh,
+        body.first_day if body.first_day is not None else fresh.first_day,
+        body.last_day if body.last_day is not None else fresh.last_day,
+        pinned=body.is_pinned if body.is_pinned is not None else fresh.is_pinned,
+        note=body.note if body.note is not None else fresh.note,
+        actor=current_user,
+        now=utcnow(),
+    )
+    return commit(respond(stay_out(fresh)))
+
+
+@bp.post("/staffing/stays/<int:stay_id>/removal")
+@permission_required(Permission.MANAGE_STAFFING)
+def remove_staff_stay(stay_id: int) -> Response:
+    stay = _stay_or_404(stay_id)
+    services.remove_stay(db.session, stay, actor=current_user, now=utcnow())
+    # As the service read it once it held the side: the stay removed, not one read before.
+    return commit(respond(_stay_shape(stay, None)))
+
+
+# --- duty ---------------------------------------------------------------------------------
+
+
+class DutyQuery(_Query):
+    date_from: Annotated[schemas.IsoDate, Field(alias="from")]
+    date_to: Annotated[schemas.IsoDate, Field(alias="to")]
+    side: Side | None = None
+    shift: Shift | None = None
+
+
+def duty_out(duties: list[DutyShift]) -> shapes.DutyList:
+    return shapes.DutyList(
+        items=[
+            shapes.DutyOut(
+                day=duty.duty_on,
+                side=duty.person.side,
+                shift=duty.shift,
+                person_id=duty.staff_member_id,
+                person=duty.person.name_ko,
+            )
+            for duty in duties
+        ]
+    )
+
+
+def _duties(start: date, end: date, side: Side | None, shift: Shift | None) -> list[DutyShift]:
+    statement = (
+        select(DutyShift)
+        .join(StaffMember, StaffMember.id == DutyShift.staff_member_id)
+        .where(DutyShift.duty_on >= start, DutyShift.duty_on <= end)
+        .options(selectinload(DutyShift.person))
+    )
+    if side is not None:
+        statement = statement.where(StaffMember.side == side)
+    if shift is not None:
+        statement = statement.where(DutyShift.shift == shift)
+    ordered = statement.order_by(
+        DutyShift.duty_on, StaffMember.side, DutyShift.shift, StaffMember.name_ko, DutyShift.id
+    )
+    return list(db.session.scalars(ordered))
+
+
+@bp.get("/staffing/duty")
+@permission_required(Permission.VIEW_STAFFING)
+def staff_duty() -> Response:
+    query = _query(DutyQuery)
+    _check_range(query.date_from, query.date_to)
+    if (query.date_to - query.date_from).days >= MAX_DUTY_DAYS:
+        raise invalid("to", _("Ask for at most %(n)d days at a time.", n=MAX_DUTY_DAYS))
+    return respond(duty_out(_duties(query.date_from, query.date_to, query.side, query.shift)))
+
+
+@bp.post("/staffing/duty")
+@permission_required(Permission.MANAGE_STAFFING)
+def set_staff_duty() -> Response:
+    body = parse_body(shapes.DutyIn)
+    wanted = set(body.people)
+    found = {
+        person.id: person
+        for person in db.session.scalars(select(StaffMember).where(StaffMember.id.in_(wanted)))
+    }
+    for index, person_id in enumerate(body.people):
+        if person_id not in found:
+            raise invalid(
+                f"people.{index}", _("No person on the roster has the id %(id)d.", id=person_id)
+            )
+    # Each person once, however often named (as the day's page sends a ticked box once).
+    people = [found[person_id] for person_id in dict.fromkeys(body.people)]
+    services.set_duty(
+        db.session,
+        body.day,
+        body.side,
+        body.shift,
+        people,
+        actor=current_user,
+        now=utcnow(),
+    )
+    return commit(respond(duty_out(_duties(body.day, body.day, body.side, body.shift))))

@@ -1,0 +1,222 @@
+"""The OpenAPI description of the staffing routes (office.api.staffing), merged into
+`office.api.openapi.openapi_document`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
+
+from office.api import staffing_schemas as shapes
+from office.api.openapi import (
+    _DATE,
+    _ERRORS,
+    _ID,
+    _WRITE_ERRORS,
+    _body,
+    _id_param,
+    _json,
+    _problem,
+    _query,
+)
+from office.api.staffing import MAX_DUTY_DAYS, MAX_PAGE
+
+MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+    (shapes.PersonList, "serialization"),
+    (shapes.PersonOut, "serialization"),
+    (shapes.PersonIn, "validation"),
+    (shapes.StayPage, "serialization"),
+    (shapes.StayOut, "serialization"),
+    (shapes.StayIn, "validation"),
+    (shapes.StayChangeIn, "validation"),
+    (shapes.DutyList, "serialization"),
+    (shapes.DutyIn, "validation"),
+]
+_SIDE = {"type": "string", "enum": ["south", "north"]}
+_SHIFT = {"type": "string", "enum": ["day", "night"]}
+# Every role may see staffing: a read is never refused for the role (no 403).
+_READ = {"400": _ERRORS["400"], "401": _ERRORS["401"]}
+_BAD_QUERY = _problem("Invalid parameters, or `to` before `from`")
+_SCHEDULER = " (scheduler)"
+_STAY_REFUSED = (
+    "Refused as on the person's page: a stay that ends before it starts or falls outside the "
+    "person's dates on the roster (422, naming the field), one that overlaps another of the "
+    "person's stays (409)"
+)
+
+
+_PERSON_REFUSED = (
+    "Refused as on the roster's pages (422, naming the field): someone already on the side's "
+    "roster by those names, a person of the South without a name in Latin letters, dates "
+    "out of order"
+)
+
+
+def paths() -> dict[str, Any]:
+    person = _id_param("person_id")
+    missing_person = _problem("No such person")
+    stay = _id_param("stay_id")
+    missing_stay = _problem("No such stay (or it was removed meanwhile)")
+    return {
+        "/staffing/people": {
+            "get": {
+                "operationId": "listStaff",
+                "summary": "The roster: everyone on either side's, by side, category and name",
+                "parameters": [_query("side", _SIDE, "Only this side's")],
+                "responses": {
+                    "200": _json("PersonList", "The roster"),
+                    "422": _problem("Invalid parameters"),
+                    **_READ,
+                },
+            },
+            "post": {
+                "operationId": "addStaffMember",
+                "summary": "Add a person to a side's roster" + _SCHEDULER,
+                "description": _PERSON_REFUSED + ".",
+                "requestBody": _body("PersonIn"),
+                "responses": {
+                    "201": _json("PersonOut", "Added"),
+                    **_WRITE_ERRORS,
+                    "422": _problem("Invalid fields, or refused (see the description)"),
+                },
+            },
+        },
+        "/staffing/people/{person_id}": {
+            "get": {
+                "operationId": "getStaffMember",
+                "summary": "A person on the roster",
+                "parameters": [person],
+                "responses": {
+                    "200": _json("PersonOut", "The person"),
+                    "404": missing_person,
+                    **_READ,
+                },
+            },
+            "post": {
+                "operationId": "changeStaffMember",
+                "summary": "Change a person on the roster; send every field, as the page does"
+                + _SCHEDULER,
+                "description": _PERSON_REFUSED
+                + ", and dates on the roster that leave one of the person's stays outside (409).",
+                "parameters": [person],
+                "requestBody": _body("PersonIn"),
+                "responses": {
+                    "200": _json("PersonOut", "The person after the change"),
+                    "404": missing_person,
+                    "409": _problem("A stay of the person would fall outside the roster dates"),
+                    **_WRITE_ERRORS,
+                    "422": _problem("Invalid fields, or refused (see the description)"),
+                },
+            },
+        },
+        "/staffing/stays": {
+            "get": {
+                "operationId": "listStays",
+                "summary": "Stays on site, newest recorded first, paged by cursor",
+                "description": (
+                    "Broken staffing rules (too few on site, too long a stay…) are listed "
+                    "by `GET /staffing/violations`."
+                ),
+                "parameters": [
+                    _query("side", _SIDE, "Only people of this side"),
+                    _query("person_id", _ID, "Only this person's"),
+                    _query("from", _DATE, "Only stays on site on this day or later"),
+                    _query("to", _DATE, "Only stays on site on this day or earlier"),
+                    _query("cursor", _ID, "next_cursor of the last page"),
+                    _query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                        "Stays per page (default 100)",
+                    ),
+                ],
+                "responses": {
+                    "200": _json("StayPage", "A page of stays"),
+                    "422": _BAD_QUERY,
+                    **_READ,
+                },
+            },
+            "post": {
+                "operationId": "addStay",
+                "summary": "Record a person's stay on site" + _SCHEDULER,
+                "description": _STAY_REFUSED
+                + ". A stay longer than the side's rules allow is saved, with `long_stay`.",
+                "requestBody": _body("StayIn"),
+                "responses": {
+                    "201": _json("StayOut", "Recorded"),
+                    "409": _problem("It overlaps another stay of the person"),
+                    **_WRITE_ERRORS,
+                    "422": _problem("Invalid fields, or refused (see the description)"),
+                },
+            },
+        },
+        "/staffing/stays/{stay_id}": {
+            "get": {
+                "operationId": "getStay",
+                "summary": "A stay",
+                "parameters": [stay],
+                "responses": {"200": _json("StayOut", "The stay"), "404": missing_stay, **_READ},
+            },
+            "post": {
+                "operationId": "changeStay",
+                "summary": "Change a stay's days, pin or note; what is left out stays" + _SCHEDULER,
+                "description": _STAY_REFUSED
+                + ", and giving up days that carry duty (409: remove the duty first).",
+                "parameters": [stay],
+                "requestBody": _body("StayChangeIn"),
+                "responses": {
+                    "200": _json("StayOut", "The stay after the change"),
+                    "404": missing_stay,
+                    "409": _problem("It would overlap another stay, or give up days with duty"),
+                    **_WRITE_ERRORS,
+                    "422": _problem("Invalid fields, or refused (see the description)"),
+                },
+            },
+        },
+        "/staffing/stays/{stay_id}/removal": {
+            "post": {
+                "operationId": "removeStay",
+                "summary": "Remove a stay that carries no duty" + _SCHEDULER,
+                "parameters": [stay],
+                "responses": {
+                    "200": _json("StayOut", "The stay removed, as it was"),
+                    "404": missing_stay,
+                    "409": _problem("The person has duty during the stay: remove the duty first"),
+                    "401": _ERRORS["401"],
+                    "403": _ERRORS["403"],
+                },
+            },
+        },
+        "/staffing/duty": {
+            "get": {
+                "operationId": "listDuty",
+                "summary": f"Who is on duty between two days (at most {MAX_DUTY_DAYS} days)",
+                "parameters": [
+                    {**_query("from", _DATE, "First day"), "required": True},
+                    {**_query("to", _DATE, "Last day"), "required": True},
+                    _query("side", _SIDE, "Only this side's"),
+                    _query("shift", _SHIFT, "Only this shift"),
+                ],
+                "responses": {
+                    "200": _json("DutyList", "The duty, by day, side, shift and name"),
+                    "422": _problem("Invalid parameters or range"),
+                    **_READ,
+                },
+            },
+            "post": {
+                "operationId": "setDuty",
+                "summary": "Set one side's duty list of a shift on a day" + _SCHEDULER,
+                "description": (
+                    "As on the day's page: the people named replace those on the list. "
+                    "Refused: a person of the other side (422), one not on site that day (409)."
+                ),
+                "requestBody": _body("DutyIn"),
+                "responses": {
+                    "200": _json("DutyList", "The duty list as it now is"),
+                    "409": _problem("Someone named is not on site that day"),
+                    **_WRITE_ERRORS,
+                    "422": _problem("Invalid fields, an unknown person or one of the other side"),
+                },
+            },
+        },
+    }

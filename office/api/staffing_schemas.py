@@ -1,0 +1,116 @@
+"""Shapes of the staffing part of the API (office.api.staffing): the roster, stays and duty.
+
+Only the shape lives here; the rules are `office.staffing.services`'.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, Strict
+
+from office.api.schemas import Id, IsoDate, Line, _In
+from office.staffing.models import Category, Position, Shift, Side
+
+# The most people one duty list names (a side's roster is a few dozen).
+MAX_DUTY_PEOPLE = 500
+Note = Annotated[Line, Field(max_length=200)]
+Pinned = Annotated[bool, Strict(), Field(description="The planner keeps a pinned stay as it is")]
+
+
+class PersonOut(BaseModel):
+    id: int
+    name_ko: str
+    name_latin: str
+    side: Side
+    category: Category
+    agency: str
+    position: Position
+    is_duty_qualified: bool = Field(description="May be put on night duty")
+    active_from: date
+    active_until: date | None
+
+
+class PersonIn(_In):
+    """A person as the roster's page takes one: every field, also to change one."""
+
+    name_ko: Annotated[Line, Field(max_length=60, description="The name in Korean")]
+    name_latin: Annotated[
+        Line, Field(max_length=100, description="As in the passport; required for the South")
+    ] = ""
+    side: Side
+    category: Category
+    agency: Annotated[Line, Field(max_length=100)] = ""
+    position: Position
+    is_duty_qualified: Annotated[bool, Strict()] = False
+    active_from: IsoDate
+    active_until: IsoDate | None = None
+
+
+class PersonList(BaseModel):
+    items: list[PersonOut]
+
+
+class StayOut(BaseModel):
+    id: int
+    person_id: int
+    person: str = Field(description="The person's name in Korean")
+    side: Side
+    first_day: date
+    last_day: date
+    days: int = Field(description="Days on site, the first and the last counted")
+    is_pinned: bool
+    note: str
+    created_at: datetime
+    long_stay: str | None = Field(
+        description="Set when the stay is longer than its side's rules allow (on its own or "
+        "with the stays it touches): it is kept all the same, as on the person's page"
+    )
+
+
+class StayPage(BaseModel):
+    items: list[StayOut]
+    next_cursor: str | None
+
+
+class StayIn(_In):
+    person_id: Id
+    first_day: IsoDate
+    last_day: IsoDate
+    is_pinned: Pinned = False
+    note: Note = ""
+
+
+class StayChangeIn(_In):
+    """A stay's new days, pin or note; what is left out stays as it is."""
+
+    first_day: IsoDate | None = None
+    last_day: IsoDate | None = None
+    is_pinned: Pinned | None = None
+    note: Note | None = None
+
+
+class DutyOut(BaseModel):
+    day: date
+    side: Side
+    shift: Shift = Field(description="A night belongs to the day it starts")
+    person_id: int
+    person: str = Field(description="The person's name in Korean")
+
+
+class DutyList(BaseModel):
+    items: list[DutyOut]
+
+
+class DutyIn(_In):
+    day: IsoDate
+    side: Side
+    shift: Shift
+    people: Annotated[
+        list[Id],
+        Field(
+            max_length=MAX_DUTY_PEOPLE,
+            description="Who is on this duty list, replacing who was; [] empties it",
+        ),
+    ]

@@ -1,0 +1,180 @@
+"""Stays and duty sent through the API at the same moment, committed for real
+(`tests.concurrency`): a person's stays never overlap, duty never falls on a day off site, a
+change keeps what another change committed meanwhile, and nobody gets a server error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from office.auth.models import User
+from office.auth.permissions import Role
+from office.staffing import services
+from office.staffing.models import DutyShift, Side, StaffMember, Stay
+from tests.api.conftest import token_of
+from tests.concurrency import Office, at_once, held, in_background
+from tests.factories import make_person, make_user, stay
+
+
+def OCT(day: int) -> date:
+    return date(2018, 10, day)
+
+
+def send(office: Office, token: str, path: str, body: Any) -> Callable[[], tuple[int, Any]]:
+    client = office.client()
+
+    def call() -> tuple[int, Any]:
+        response = client.post(
+            "/api/v1" + path, json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        return response.status_code, response.get_json()
+
+    return call
+
+
+def _people(office: Office, n: int) -> list[StaffMember]:
+    with office.session() as session:
+        people = [make_person(session, name=f"직원{n}-{i}") for i in range(n)]
+        session.commit()
+        return people
+
+
+def _stay(office: Office, person: StaffMember, first: date, last: date) -> int:
+    with office.session() as session:
+        return stay(session, session.get(StaffMember, person.id), first, last).id
+
+
+def _tokens(office: Office) -> list[str]:
+    """Tokens of two schedulers."""
+    with office.session() as session:
+        second: User = make_user(session, Role.SCHEDULER, name="Scheduler Two")
+    return [token_of(office, office.scheduler), token_of(office, second)]
+
+
+def test_two_overlapping_stays_of_one_person_sent_at_once_one_lands_the_other_is_409(office):
+    people = _people(office, 4)
+    tokens = _tokens(office)
+    calls = []
+    for person in people:
+        for n, (first, last) in enumerate([(OCT(1), OCT(10)), (OCT(5), OCT(15))]):
+            body = {
+                "person_id": person.id,
+                "first_day": first.isoformat(),
+                "last_day": last.isoformat(),
+            }
+            calls.append(send(office, tokens[n], "/staffing/stays", body))
+
+    answers = at_once(calls)
+
+    statuses = [status for status, _body in answers]
+    assert [sorted(statuses[n : n + 2]) for n in range(0, len(statuses), 2)] == [[201, 409]] * len(
+        people
+    ), answers
+    for status, body in answers:
+        if status == 409:
+            assert body["detail"].endswith("; stays cannot overlap."), body
+    with office.session() as session:
+        for person in people:
+            kept = session.scalars(select(Stay).where(Stay.staff_member_id == person.id)).all()
+            assert len(kept) == 1, person.id
+
+
+def test_a_stay_changed_and_removed_at_once_is_answered_plainly(office):
+    """Each of four stays is removed by one scheduler while another moves it: the move lands
+    first (and the removal removes the moved stay), or finds it gone (404)."""
+    people = _people(office, 4)
+    stay_ids = [_stay(office, person, OCT(1), OCT(10)) for person in people]
+    remover, mover = _tokens(office)
+    calls = []
+    for stay_id in stay_ids:
+        calls.append(send(office, remover, f"/staffing/stays/{stay_id}/removal", {}))
+        calls.append(send(office, mover, f"/staffing/stays/{stay_id}", {"last_day": "2018-10-12"}))
+
+    answers = at_once(calls)
+
+    statuses = [status for status, _body in answers]
+    assert statuses[0::2] == [200] * len(stay_ids), answers
+    assert set(statuses[1::2]) <= {200, 404}, answers
+    with office.session() as session:
+        assert session.scalar(select(func.count()).select_from(Stay)) == 0
+
+
+def test_duty_set_while_stays_are_shrunk_never_falls_off_site(office):
+    people = _people(office, 4)
+    stay_ids = [_stay(office, person, OCT(1), OCT(10)) for person in people]
+    stays_by, duty_by = _tokens(office)
+    calls = []
+    for n, (person, stay_id) in enumerate(zip(people, stay_ids, strict=True)):
+        calls.append(
+            send(office, stays_by, f"/staffing/stays/{stay_id}", {"last_day": "2018-10-03"})
+        )
+        duty = {
+            "day": OCT(5 + n).isoformat(),
+            "side": "south",
+            "shift": "night",
+            "people": [person.id],
+        }
+        calls.append(send(office, duty_by, "/staffing/duty", duty))
+
+    answers = at_once(calls)
+
+    statuses = [status for status, _body in answers]
+    assert set(statuses) <= {200, 409}, answers
+    with office.session() as session:
+        for n, stay_id in enumerate(stay_ids):
+            kept = session.get(Stay, stay_id)
+            on_duty = session.scalar(
+                select(func.count()).select_from(DutyShift).where(DutyShift.duty_on == OCT(5 + n))
+            )
+            # Exactly one of the two landed: the shrink, or the duty (and the shrink refused).
+            assert (kept.last_day == OCT(3), on_duty) in ((True, 0), (False, 1)), answers
+            assert (statuses[2 * n], statuses[2 * n + 1]) in ((200, 409), (409, 200)), answers
+
+
+def test_a_change_keeps_what_another_change_committed_while_it_waited(office):
+    """A note sent for a stay whose days another scheduler is moving waits for the move, then
+    keeps the moved days: what the request leaves out is read once it holds the side."""
+    (person,) = _people(office, 1)
+    stay_id = _stay(office, person, OCT(1), OCT(10))
+    (token, _other) = _tokens(office)
+    note = send(office, token, f"/staffing/stays/{stay_id}", {"note": "Boiler"})
+
+    def move(session: Session) -> None:
+        services.lock_sides(session, Side.SOUTH)
+        session.get(Stay, stay_id).last_day = OCT(20)
+
+    with held(office, move):
+        thread, answered = in_background(note)
+        thread.join(timeout=1)
+        assert answered == [], "the change did not wait for the move in flight"
+    thread.join(timeout=30)
+
+    assert [status for status, _body in answered] == [200], answered
+    assert answered[0][1]["last_day"] == "2018-10-20"
+    with office.session() as session:
+        kept = session.get(Stay, stay_id)
+        assert (kept.last_day, kept.note) == (OCT(20), "Boiler")
+
+
+def test_one_person_added_twice_at_once_is_on_the_roster_once(office):
+    tokens = _tokens(office)
+    person = {
+        "name_ko": "한지민",
+        "name_latin": "HAN Jimin",
+        "side": "south",
+        "category": "official",
+        "position": "staff",
+        "active_from": "2018-09-01",
+    }
+    calls = [send(office, tokens[n % 2], "/staffing/people", person) for n in range(4)]
+
+    answers = at_once(calls)
+
+    assert sorted(status for status, _body in answers) == [201, 422, 422, 422], answers
+    with office.session() as session:
+        named = select(func.count()).where(StaffMember.name_ko == "한지민")
+        assert session.scalar(named.select_from(StaffMember)) == 1
