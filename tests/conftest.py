@@ -62,6 +62,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield TEST_DATABASE_URL
 
 
+# Before pytest-xdist's own hook, which reads each test's xdist_group into its id
+# ("...@browser") for --dist loadgroup: a group added after it is never seen.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # A race that only PostgreSQL can stage (SQLite runs one writer at a time) runs in the
     # PostgreSQL pass; on SQLite it is left out, not skipped (CI fails any skip).
