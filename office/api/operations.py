@@ -27,6 +27,7 @@ from office.api.views import (
     _errors,
     _get,
     bp,
+    found,
     invalid,
     parse_body,
     respond,
@@ -47,7 +48,7 @@ from office.fuel.models import (
     MeterReading,
 )
 from office.i18n import _, office_date
-from office.stock.models import MovementKind, StockLot, StockMovement, Store, StoreKind
+from office.stock.models import LotDraw, MovementKind, StockLot, StockMovement, Store, StoreKind
 from office.waivers.models import WaiverLine
 
 MAX_PAGE = 1000
@@ -269,10 +270,7 @@ def meter_readings() -> Response:
 
 
 def _reading_or_404(reading_id: int) -> MeterReading:
-    reading = _get(MeterReading, reading_id)
-    if reading is None:
-        raise NotFoundError(_("No meter reading has the id %(id)d.", id=reading_id))
-    return reading
+    return found(MeterReading, reading_id, _("No meter reading has the id %(id)d.", id=reading_id))
 
 
 @bp.get("/meter-readings/<int:reading_id>")
@@ -308,6 +306,17 @@ def generator_reading_out(reading: GeneratorReading) -> schemas.GeneratorReading
     )
 
 
+def lot_draw_out(draw: LotDraw) -> schemas.LotDrawOut:
+    """What a movement drew from one lot, and under which line and classification."""
+    return schemas.LotDrawOut(
+        lot_id=draw.lot_id,
+        quantity=draw.quantity,
+        waiver_line_id=draw.waiver_line_id,
+        classification=draw.classification,
+        flagged=draw.flagged,
+    )
+
+
 def movement_out(movement: StockMovement) -> schemas.MovementOut:
     lot = db.session.get(StockLot, movement.lot_id) if movement.lot_id is not None else None
     return schemas.MovementOut(
@@ -322,16 +331,7 @@ def movement_out(movement: StockMovement) -> schemas.MovementOut:
         use=movement.use,
         lot_id=movement.lot_id if movement.kind is MovementKind.RECEIPT else None,
         drawdown_entry_id=lot.drawdown_entry_id if lot is not None else None,
-        draws=[
-            schemas.LotDrawOut(
-                lot_id=draw.lot_id,
-                quantity=draw.quantity,
-                waiver_line_id=draw.waiver_line_id,
-                classification=draw.classification,
-                flagged=draw.flagged,
-            )
-            for draw in movement.draws
-        ],
+        draws=[lot_draw_out(draw) for draw in movement.draws],
         parties=movement.parties,
         note=movement.note,
         recorded_at=movement.recorded_at,

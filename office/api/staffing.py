@@ -20,7 +20,17 @@ from sqlalchemy.orm import selectinload
 from office.api import schemas
 from office.api import staffing_schemas as shapes
 from office.api.idempotency import commit
-from office.api.views import MAX_ID, InvalidRequest, _errors, _get, bp, invalid, parse_body, respond
+from office.api.views import (
+    MAX_ID,
+    InvalidRequest,
+    _errors,
+    _get,
+    bp,
+    found,
+    invalid,
+    parse_body,
+    respond,
+)
 from office.auth.access import permission_required
 from office.auth.permissions import Permission
 from office.db import db, utcnow
@@ -151,10 +161,9 @@ def add_staff_person() -> Response:
 
 
 def _person_or_404(person_id: int) -> StaffMember:
-    person = _get(StaffMember, person_id)
-    if person is None:
-        raise NotFoundError(_("No person on the roster has the id %(id)d.", id=person_id))
-    return person
+    return found(
+        StaffMember, person_id, _("No person on the roster has the id %(id)d.", id=person_id)
+    )
 
 
 @bp.get("/staffing/people/<int:person_id>")
@@ -220,10 +229,7 @@ def staff_stays() -> Response:
 
 
 def _stay_or_404(stay_id: int) -> Stay:
-    stay = _get(Stay, stay_id)
-    if stay is None:
-        raise NotFoundError(_("No stay has the id %(id)d.", id=stay_id))
-    return stay
+    return found(Stay, stay_id, _("No stay has the id %(id)d.", id=stay_id))
 
 
 @bp.get("/staffing/stays/<int:stay_id>")

@@ -22,7 +22,7 @@ from sqlalchemy.orm import selectinload
 from office.api import schemas
 from office.api import supplies_schemas as shapes
 from office.api.idempotency import commit
-from office.api.operations import _keyset, _Page, _query
+from office.api.operations import _keyset, _Page, _query, lot_draw_out
 from office.api.views import MAX_ID, _get, _resource, _unit, bp, invalid, parse_body, respond
 from office.audit.models import AuditEvent
 from office.auth.access import permission_required
@@ -599,16 +599,7 @@ def work_order_detail(order: WorkOrder) -> shapes.WorkOrderDetailOut:
                 quantity=use.movement.quantity,
                 unit=use.movement.resource.unit.value,
                 value_krw=use.value_krw,
-                draws=[
-                    schemas.LotDrawOut(
-                        lot_id=draw.lot_id,
-                        quantity=draw.quantity,
-                        waiver_line_id=draw.waiver_line_id,
-                        classification=draw.classification,
-                        flagged=draw.flagged,
-                    )
-                    for draw in use.draws
-                ],
+                draws=[lot_draw_out(draw) for draw in use.draws],
             )
             for use in spent.materials
         ],

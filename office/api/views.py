@@ -270,6 +270,14 @@ def _get(model: type[R], id_: int) -> R | None:
     return db.session.get(model, id_) if 0 < id_ <= MAX_ID else None
 
 
+def found(model: type[R], id_: int, missing: str) -> R:
+    """The row `id_` of `model`; a 404 problem saying `missing` when there is none."""
+    row = _get(model, id_)
+    if row is None:
+        raise NotFoundError(missing)
+    return row
+
+
 def _unit(value: str, field: str) -> Unit:
     try:
         return Unit(value)
@@ -378,10 +386,7 @@ def create_waiver() -> Response:
 
 
 def _waiver_or_404(waiver_id: int) -> Waiver:
-    waiver = _get(Waiver, waiver_id)
-    if waiver is None:
-        raise NotFoundError(_("No waiver has the id %(id)d.", id=waiver_id))
-    return waiver
+    return found(Waiver, waiver_id, _("No waiver has the id %(id)d.", id=waiver_id))
 
 
 @bp.get("/waivers/<int:waiver_id>")
