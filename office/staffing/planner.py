@@ -300,8 +300,10 @@ class _Search:
         solution = _Solution(list(values), tiers, self.weigh(tiers))
         # The plan last shown to the hook stands unless a better one came after it (CP-SAT
         # may end on another plan as good).
+        # When the hook asked to stop, the plan it was shown is the answer, even if a solver
+        # thread found a better one before the stop reached it.
         shown = self.shown
-        if shown is not None and shown.objective <= solution.objective:
+        if shown is not None and (self.stopped or shown.objective <= solution.objective):
             solution = shown
         if self.best is None or solution.objective < self.best.objective or solution is shown:
             self.best = solution
@@ -326,6 +328,8 @@ class _Search:
         if self.hook is None:
             return
         with self.lock:
+            if self.stopped:
+                return  # the hook asked to stop: it hears nothing more
             bound = self.bound
             if tier_bound is not None:
                 bound = max(bound, self._bound_with(*tier_bound))
