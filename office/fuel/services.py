@@ -10,7 +10,7 @@ that needs a reason and is kept in the day's history.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,6 +26,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from office.audit.services import record_event
 from office.auth.models import User
+from office.concurrency import transaction_memo
 from office.errors import ConflictError, DomainError, InvalidInput
 from office.fuel.models import (
     DailyLog,
@@ -74,6 +75,11 @@ def _lock_log(session: Session, day: date) -> DailyLog:
     Two first writes of a day at once both insert it: the second meets the unique day, and
     its request is run again (`office.concurrency`), finding the log of the first.
     """
+    memo = transaction_memo(session)
+    key = ("daily_log", day)
+    if key in memo:  # locked by this transaction already, and so as read then
+        held: DailyLog = memo[key]
+        return held
     log = session.scalar(
         select(DailyLog)
         .where(DailyLog.log_on == day)
@@ -84,6 +90,7 @@ def _lock_log(session: Session, day: date) -> DailyLog:
         log = DailyLog(log_on=day, status=LogStatus.DRAFT, incidents="", notes="")
         session.add(log)
         session.flush()
+    memo[key] = log
     return log
 
 
@@ -857,47 +864,76 @@ def _seconds_postgresql(element: _Seconds, compiler: SQLCompiler, **kw: Any) -> 
     return f"EXTRACT(EPOCH FROM ({end} - {start}))"
 
 
-def _counted(session: Session, meter: Meter, before: datetime, *only: Any) -> tuple[float, Decimal]:
-    """The seconds covered and the kWh counted by the meter's standing readings of the 30 days
-    to `before` that are not flagged (and meet `only`), summed by the database: a meter read
-    every 15 minutes has some 3,000 of them. A meter's first reading covers no interval and
-    counts nothing."""
-    seconds, total = session.execute(
-        select(
-            func.sum(_Seconds(MeterReading.previous_at, MeterReading.read_at)),
-            func.sum(MeterReading.consumption),
-        ).where(
-            MeterReading.meter_id == meter.id,
-            MeterReading.voided_at.is_(None),
-            MeterReading.previous_at.is_not(None),
-            MeterReading.consumption.is_not(None),
-            MeterReading.flagged.is_(False),
-            MeterReading.read_at > before - timedelta(days=30),
-            MeterReading.read_at <= before,
-            *only,
+_Interval = tuple[datetime, datetime, Decimal]  # from, to, kWh counted
+
+
+@dataclass
+class _Sums:
+    covered: timedelta = timedelta(0)
+    counted: Decimal = Decimal(0)
+
+
+class _History:
+    """A meter's standing intervals of the 30 days before a reading, summed as its readings
+    are recorded one after another: read from the database once, then each new reading's
+    interval added. Its sums are those of the intervals not flagged and not voided that end
+    in the 30 days to `before`; a meter read every 15 minutes has some 3,000 of them. A
+    meter's first reading covers no interval and counts nothing."""
+
+    WINDOW = timedelta(days=30)
+
+    def __init__(self, session: Session, meter: Meter, before: datetime) -> None:
+        rows: Sequence[Any] = session.execute(
+            select(MeterReading.previous_at, MeterReading.read_at, MeterReading.consumption)
+            .where(
+                MeterReading.meter_id == meter.id,
+                MeterReading.voided_at.is_(None),
+                MeterReading.previous_at.is_not(None),
+                MeterReading.consumption.is_not(None),
+                MeterReading.flagged.is_(False),
+                MeterReading.read_at > before - self.WINDOW,
+                MeterReading.read_at <= before,
+            )
+            .order_by(MeterReading.read_at, MeterReading.id)
+        ).all()
+        self.ahead: deque[_Interval] = deque(
+            (_aware(previous_at), _aware(read_at), Decimal(consumption))
+            for previous_at, read_at, consumption in rows
         )
-    ).one()
-    return float(seconds or 0), Decimal(total or 0)
+        self.inside: deque[_Interval] = deque()
+        # Over all the intervals inside, and over those in which the meter counted anything.
+        self.all, self.running = _Sums(), _Sums()
+
+    def add(self, previous_at: datetime, read_at: datetime, consumption: Decimal) -> None:
+        """A reading just recorded, later than every one before."""
+        self.ahead.append((previous_at, read_at, consumption))
+
+    def _move(self, interval: _Interval, sign: int) -> None:
+        previous_at, read_at, consumption = interval
+        for sums in [self.all, self.running] if consumption > 0 else [self.all]:
+            sums.covered += sign * (read_at - previous_at)
+            sums.counted += sign * consumption
+
+    def counted(self, before: datetime, *, running: bool) -> tuple[float, Decimal]:
+        """The seconds covered and the kWh counted in the 30 days to `before` (only the
+        intervals that counted anything, if `running`); `before` never moves back."""
+        while self.ahead and self.ahead[0][1] <= before:
+            interval = self.ahead.popleft()
+            self.inside.append(interval)
+            self._move(interval, 1)
+        while self.inside and self.inside[0][1] <= before - self.WINDOW:
+            self._move(self.inside.popleft(), -1)
+        sums = self.running if running else self.all
+        return sums.covered.total_seconds(), sums.counted
 
 
-def _thirty_day_average(session: Session, meter: Meter, before: datetime) -> Decimal | None:
-    seconds, total = _counted(session, meter, before)
-    if seconds <= 0:
-        return None
-    return total / Decimal(seconds / 86400)
-
-
-def _running_rate(session: Session, meter: Meter, before: datetime) -> Decimal | None:
-    """kWh an hour over the 30 days to `before`, counting only the intervals in which the
-    meter counted anything (the hours its generator ran), flagged ones left out."""
-    seconds, total = _counted(session, meter, before, MeterReading.consumption > 0)
-    if seconds <= 0:
-        return None
-    return total / Decimal(seconds / 3600)
+def _aware(moment: datetime) -> datetime:
+    """A time read back from SQLite, which keeps no zone: UTC, as stored."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def implausibility(
-    session: Session, meter: Meter, previous_at: datetime, read_at: datetime, consumption: Decimal
+    history: _History, meter: Meter, previous_at: datetime, read_at: datetime, consumption: Decimal
 ) -> str | None:
     """Why the kWh counted from `previous_at` to `read_at` look implausible, or None.
 
@@ -916,14 +952,16 @@ def implausibility(
     if seconds <= 0 or consumption <= 0:
         return None
     if meter.source is MeterSource.GENERATOR:
-        usual = _running_rate(session, meter, previous_at)
+        covered, total = history.counted(previous_at, running=True)
+        usual = total / Decimal(covered / 3600) if covered > 0 else None
         rate = consumption / Decimal(seconds / 3600)
         if usual and rate > IMPLAUSIBLE_FACTOR * usual:
             return anomaly_reason(
                 "generator", rate=format_number(rate, 1), usual=format_number(usual, 1)
             )
         return None
-    average = _thirty_day_average(session, meter, previous_at)
+    covered, total = history.counted(previous_at, running=False)
+    average = total / Decimal(covered / 86400) if covered > 0 else None
     elapsed = Decimal(seconds / 86400)
     if average and consumption / elapsed > IMPLAUSIBLE_FACTOR * average:
         return anomaly_reason(
@@ -953,110 +991,17 @@ def record_meter_reading(
     A reading lower than the last is refused unless it rolled over; an implausible one (see
     `implausibility`) is flagged. A grid meter's interval is drawn on its waiver line.
     """
-    number = _register(meter, value, unit)
-    day = office_date(read_at)
-    _check_day(day, now)
-    guard_day(
-        session,
-        day,
-        "meter_reading",
-        reason=correction_reason,
-        actor=actor,
-        now=now,
-        target=meter,
-        meter=meter.name,
-        value=number,
-    )
-    # The meter's readings one at a time: each counts from the last, read under the lock.
-    session.refresh(meter, with_for_update=True)
-    if not meter.is_active:
-        raise ConflictError(
-            _l(
-                "%(name)s was taken out of service on %(when)s.",
-                name=meter.name,
-                when=format_datetime(meter.removed_at),
-            ),
-            "meter",
-        )
-    if read_at < meter.installed_at:
-        raise InvalidInput(
-            _l(
-                "%(name)s was installed on %(when)s; a reading cannot be earlier.",
-                name=meter.name,
-                when=format_datetime(meter.installed_at),
-            ),
-            "read_at",
-        )
-    last = last_reading(session, meter)
-    assert last is not None, "a meter is installed with its first reading"
-    if read_at <= last.read_at:
-        raise InvalidInput(
-            _l(
-                "The last reading of %(name)s was at %(when)s; a new one must be later.",
-                name=meter.name,
-                when=format_datetime(last.read_at),
-            ),
-            "read_at",
-        )
-    delta = number - last.value
-    if rolled_over:
-        if number >= last.value:
-            raise InvalidInput(
-                _l(
-                    "A meter that rolled over reads less than before (%(last)s).",
-                    last=format_number(last.value),
-                ),
-                "rolled_over",
-            )
-        delta += Decimal(10) ** meter.digits
-    elif delta < 0:
-        raise InvalidInput(
-            _l(
-                "%(value)s is lower than the last reading of %(name)s (%(last)s). If the "
-                "register rolled over, say so; if the meter was replaced, record the "
-                "replacement.",
-                value=format_number(number),
-                name=meter.name,
-                last=format_number(last.value),
-            ),
-            "value",
-        )
-    consumption = delta * meter.multiplier
-    reading = MeterReading(
-        meter_id=meter.id,
-        read_at=read_at,
-        read_on=day,
-        value=number,
-        kind=ReadingKind.FINAL if final else ReadingKind.REGULAR,
+    spec = ReadingSpec(
+        meter,
+        value,
+        read_at,
+        unit=unit,
         rolled_over=rolled_over,
-        consumption=consumption,
-        previous_at=last.read_at,
-        recorded_by_id=actor.id if actor else None,
-        recorded_at=now,
+        final=final,
+        override_reason=override_reason,
+        correction_reason=correction_reason,
     )
-    reason = implausibility(session, meter, last.read_at, read_at, consumption)
-    if reason is not None:
-        reading.flagged, reading.flag_reason = True, reason
-    session.add(reading)
-    session.flush()
-    if meter.waiver_line is not None and consumption > 0:
-        entry = ledger.record_drawdown(
-            session,
-            resource=meter.waiver_line.resource,
-            quantity=consumption.quantize(Decimal("0.001")),
-            unit=Unit.KWH,
-            occurred_on=day,
-            waiver_line=meter.waiver_line,
-            purpose=Purpose.OPERATION,
-            source=Source.METER,
-            source_id=reading.id,
-            source_ref=f"meter {meter.id}",
-            override_reason=override_reason,
-            actor=actor,
-            now=now,
-        )
-        reading.drawdown_entry_id = entry.id
-        session.flush()
+    [reading] = _record_readings(session, [spec], actor=actor, now=now)
     return reading
 
 
@@ -1069,8 +1014,156 @@ class ReadingSpec:
     read_at: datetime
     unit: str | None = "kWh"
     rolled_over: bool = False
+    final: bool = False
     override_reason: str | None = None
     correction_reason: str | None = None
+
+
+def _lock_meter(session: Session, meter: Meter) -> None:
+    """Lock the meter, read afresh, once a transaction: its readings are taken one at a time,
+    each counting from the last."""
+    key = ("meter", meter.id)
+    memo = transaction_memo(session)
+    if key not in memo:
+        session.refresh(meter, with_for_update=True)
+        memo[key] = True
+
+
+def _record_readings(
+    session: Session, specs: Sequence[ReadingSpec], *, actor: User | None, now: datetime
+) -> list[MeterReading]:
+    """Record readings in their order, each counting from the one before it; then draw their
+    intervals on the ledger together (`ledger.record_drawdowns`, its one door). Raises the
+    first refusal; the caller's transaction (or savepoint) is then to be rolled back."""
+    last: dict[int, MeterReading] = {}
+    histories: dict[int, _History] = {}
+    readings: list[MeterReading] = []
+    for spec in specs:
+        meter, read_at = spec.meter, spec.read_at
+        number = _register(meter, spec.value, spec.unit)
+        day = office_date(read_at)
+        _check_day(day, now)
+        guard_day(
+            session,
+            day,
+            "meter_reading",
+            reason=spec.correction_reason,
+            actor=actor,
+            now=now,
+            target=meter,
+            meter=meter.name,
+            value=number,
+        )
+        _lock_meter(session, meter)
+        if not meter.is_active:
+            raise ConflictError(
+                _l(
+                    "%(name)s was taken out of service on %(when)s.",
+                    name=meter.name,
+                    when=format_datetime(meter.removed_at),
+                ),
+                "meter",
+            )
+        if read_at < meter.installed_at:
+            raise InvalidInput(
+                _l(
+                    "%(name)s was installed on %(when)s; a reading cannot be earlier.",
+                    name=meter.name,
+                    when=format_datetime(meter.installed_at),
+                ),
+                "read_at",
+            )
+        previous = last.get(meter.id) or last_reading(session, meter)
+        assert previous is not None, "a meter is installed with its first reading"
+        if read_at <= previous.read_at:
+            raise InvalidInput(
+                _l(
+                    "The last reading of %(name)s was at %(when)s; a new one must be later.",
+                    name=meter.name,
+                    when=format_datetime(previous.read_at),
+                ),
+                "read_at",
+            )
+        delta = number - previous.value
+        if spec.rolled_over:
+            if number >= previous.value:
+                raise InvalidInput(
+                    _l(
+                        "A meter that rolled over reads less than before (%(last)s).",
+                        last=format_number(previous.value),
+                    ),
+                    "rolled_over",
+                )
+            delta += Decimal(10) ** meter.digits
+        elif delta < 0:
+            raise InvalidInput(
+                _l(
+                    "%(value)s is lower than the last reading of %(name)s (%(last)s). If the "
+                    "register rolled over, say so; if the meter was replaced, record the "
+                    "replacement.",
+                    value=format_number(number),
+                    name=meter.name,
+                    last=format_number(previous.value),
+                ),
+                "value",
+            )
+        consumption = delta * meter.multiplier
+        reading = MeterReading(
+            meter_id=meter.id,
+            meter=meter,
+            read_at=read_at,
+            read_on=day,
+            value=number,
+            kind=ReadingKind.FINAL if spec.final else ReadingKind.REGULAR,
+            rolled_over=spec.rolled_over,
+            consumption=consumption,
+            previous_at=previous.read_at,
+            recorded_by_id=actor.id if actor else None,
+            recorded_at=now,
+        )
+        history = histories.get(meter.id)
+        if history is None:
+            history = histories[meter.id] = _History(session, meter, previous.read_at)
+        reason = implausibility(history, meter, previous.read_at, read_at, consumption)
+        if reason is not None:
+            reading.flagged, reading.flag_reason = True, reason
+        else:
+            history.add(previous.read_at, read_at, consumption)
+        last[meter.id] = reading
+        readings.append(reading)
+    session.add_all(readings)
+    session.flush()
+    drawn = [
+        (reading, spec, line, reading.consumption)
+        for reading, spec in zip(readings, specs, strict=True)
+        if (line := reading.meter.waiver_line) is not None
+        and reading.consumption is not None
+        and reading.consumption > 0
+    ]
+    entries = ledger.record_drawdowns(
+        session,
+        [
+            ledger.Drawdown(
+                resource=line.resource,
+                quantity=consumption.quantize(Decimal("0.001")),
+                unit=Unit.KWH,
+                occurred_on=reading.read_on,
+                waiver_line=line,
+                purpose=Purpose.OPERATION,
+                source=Source.METER,
+                source_id=reading.id,
+                source_ref=f"meter {reading.meter_id}",
+                override_reason=spec.override_reason,
+            )
+            for reading, spec, line, consumption in drawn
+        ],
+        actor=actor,
+        now=now,
+    )
+    for (reading, *_drawn), entry in zip(drawn, entries, strict=True):
+        reading.drawdown_entry_id = entry.id
+    session.flush()
+    return readings
 
 
 class ReadingsRejected(InvalidInput):
@@ -1101,7 +1194,7 @@ def _hold_for_readings(session: Session, specs: Sequence[ReadingSpec], now: date
         _lock_log(session, day)
     meters = {spec.meter.id: spec.meter for spec in specs}
     for meter_id in sorted(meters):
-        session.refresh(meters[meter_id], with_for_update=True)
+        _lock_meter(session, meters[meter_id])
 
 
 def record_meter_readings(
@@ -1116,7 +1209,7 @@ def record_meter_readings(
     try:
         with session.begin_nested():
             _hold_for_readings(session, specs, now)
-            return [_record_spec(session, spec, actor=actor, now=now) for spec in specs]
+            return _record_readings(session, specs, actor=actor, now=now)
     except DomainError as exc:
         refused = exc
     # Something was refused: find every refusal, each reading in a savepoint of its own,
@@ -1126,30 +1219,13 @@ def record_meter_readings(
         for index, spec in enumerate(specs):
             try:
                 with session.begin_nested():
-                    _record_spec(session, spec, actor=actor, now=now)
+                    _record_readings(session, [spec], actor=actor, now=now)
             except DomainError as exc:
                 rejected.append((index, exc))
         batch.rollback()
     if not rejected:  # refused as a whole (its locks), not for any one reading
         raise refused
     raise ReadingsRejected(rejected)
-
-
-def _record_spec(
-    session: Session, spec: ReadingSpec, *, actor: User | None, now: datetime
-) -> MeterReading:
-    return record_meter_reading(
-        session,
-        spec.meter,
-        value=spec.value,
-        read_at=spec.read_at,
-        unit=spec.unit,
-        rolled_over=spec.rolled_over,
-        override_reason=spec.override_reason,
-        correction_reason=spec.correction_reason,
-        actor=actor,
-        now=now,
-    )
 
 
 def replace_meter(

@@ -1,13 +1,14 @@
 """The drawdown ledger's one door.
 
 Every quantity drawn north, from a manual entry, a delivery crossing, a fuel receipt or
-issue, a meter reading or a work order, is recorded by `record_drawdown`. It screens the
-drawdown under every regime in force: each regime that controls the resource needs a line of
-an authorisation under it (named by the caller, or the regime's standing blanket approval),
-classified against its waiver's status at that moment with its cap enforced under a lock.
-The entry is classified as the worst of its regimes, chained to the previous entry's hash
-with every regime's line, status and classification, and each line's usage is updated, all
-in the caller's transaction. No other code writes ledger rows.
+issue, a meter reading or a work order, is recorded by `record_drawdown` (many at once, a
+head-end's batch, by `record_drawdowns`, the same door). It screens the drawdown under every
+regime in force: each regime that controls the resource needs a line of an authorisation
+under it (named by the caller, or the regime's standing blanket approval), classified against
+its waiver's status at that moment with its cap enforced under a lock. The entry is
+classified as the worst of its regimes, chained to the previous entry's hash with every
+regime's line, status and classification, and each line's usage is updated, all in the
+caller's transaction. No other code writes ledger rows.
 """
 
 from __future__ import annotations
@@ -568,22 +569,20 @@ def entry_digest(values: Mapping[str, Any] | RowMapping) -> str:
 # --- writing -----------------------------------------------------------------------------
 
 
-def _append(session: Session, values: dict[str, Any]) -> DrawdownEntry:
-    """Chain an entry of `values` after the ledger's head and add it to the session."""
+def _chain(session: Session, values: dict[str, Any]) -> DrawdownEntry:
+    """An entry of `values` chained after the ledger's head (the head moved on), not yet added
+    to the session."""
     # Held to the commit: it orders every ledger write (taken once a transaction).
     memo = transaction_memo(session)
     head = memo.get("ledger_head") or session.get(
         LedgerHead, 1, with_for_update=True, populate_existing=True
     )
     assert head is not None, "the ledger's head is created by the migrations"
-    transaction_memo(session)["ledger_head"] = head
+    memo["ledger_head"] = head
     head.last_seq += 1
     values = {**values, "seq": head.last_seq, "prev_hash": head.last_hash}
     values["hash"] = head.last_hash = entry_digest(values)
-    entry = DrawdownEntry(**values)
-    session.add(entry)
-    session.flush()
-    return entry
+    return DrawdownEntry(**values)
 
 
 # --- recording ----------------------------------------------------------------------------
@@ -609,60 +608,184 @@ def regimes_record(rows: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-def _write_entry(
-    session: Session,
-    values: dict[str, Any],
-    screenings: Sequence[tuple[Regime, Control | None, WaiverLine | None, Classification]],
-    principal: WaiverLine | None = None,
-) -> DrawdownEntry:
-    """Append an entry with its screenings (each regime, its control, line and
-    classification), and move each line's use by the entry's quantity."""
-    rows = [
-        {
-            "regime": regime.code,
-            "control": control,
-            "line_id": line.id if line is not None else None,
-            "waiver_id": line.waiver_id if line is not None else None,
-            "waiver_status": line.waiver.status if line is not None else None,
-            "classification": classification,
-        }
-        for regime, control, line, classification in screenings
-    ]
-    # The entry's own waiver and line, which lists show: the line named first (the short
-    # form's), else the first regime's that has one; every regime's is in its screenings.
-    first = principal or next((line for _, _, line, _ in screenings if line is not None), None)
-    values = {
-        **values,
-        "waiver_id": first.waiver_id if first is not None else None,
-        "waiver_line_id": first.id if first is not None else None,
-        "waiver_status": first.waiver.status if first is not None else None,
-        "regimes": regimes_record(rows),
-    }
-    entry = _append(session, values)
-    # In one statement, beside the unit of work: a crossing writes hundreds of entries.
-    screened = [
+Screened = tuple[Regime, Control | None, WaiverLine | None, Classification]
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """An entry ready to be written: its values, each regime's screening and the line named
+    first (the entry's own)."""
+
+    values: dict[str, Any]
+    screenings: Sequence[Screened]
+    principal: WaiverLine | None = None
+
+
+def _draw_on(screenings: Sequence[Screened], base_quantity: Decimal) -> None:
+    """Move the use of each line screened by `base_quantity`: the next drawdown of the
+    transaction is classified against it."""
+    for _regime, _control, line, _classification in screenings:
+        if line is not None:
+            line.used_base += base_quantity
+
+
+def _write_entries(session: Session, staged: Sequence[_Staged]) -> list[DrawdownEntry]:
+    """Append the entries, chained in order, with their screenings (each regime, its control,
+    line and classification): the entries in one flush and the screenings in one statement,
+    beside the unit of work, so that a crossing or a head-end's batch writes its hundreds or
+    thousands of entries in a few statements."""
+    entries: list[DrawdownEntry] = []
+    screened: list[list[dict[str, Any]]] = []
+    for item in staged:
+        rows = [
+            {
+                "regime": regime.code,
+                "regime_id": regime.id,
+                "position": regime.position,
+                "control": control,
+                "line_id": line.id if line is not None else None,
+                "waiver_id": line.waiver_id if line is not None else None,
+                "waiver_status": line.waiver.status if line is not None else None,
+                "classification": classification,
+            }
+            for regime, control, line, classification in item.screenings
+        ]
+        # The entry's own waiver and line, which lists show: the line named first (the short
+        # form's), else the first regime's that has one; every regime's is in its screenings.
+        first = item.principal or next(
+            (line for _, _, line, _ in item.screenings if line is not None), None
+        )
+        entries.append(
+            _chain(
+                session,
+                {
+                    **item.values,
+                    "waiver_id": first.waiver_id if first is not None else None,
+                    "waiver_line_id": first.id if first is not None else None,
+                    "waiver_status": first.waiver.status if first is not None else None,
+                    "regimes": regimes_record(rows),
+                },
+            )
+        )
+        screened.append(rows)
+    session.add_all(entries)
+    session.flush()
+    values = [
         {
             "entry_id": entry.id,
-            "regime_id": regime.id,
-            "position": regime.position,
+            "regime_id": row["regime_id"],
+            "position": row["position"],
             "seq": entry.seq,
             "occurred_on": entry.occurred_on,
             "base_quantity": entry.base_quantity,
-            "control": control,
+            "control": row["control"],
             "waiver_id": row["waiver_id"],
             "waiver_line_id": row["line_id"],
             "waiver_status": row["waiver_status"],
-            "classification": classification,
+            "classification": row["classification"],
         }
-        for (regime, control, _line, classification), row in zip(screenings, rows, strict=True)
+        for entry, rows in zip(entries, screened, strict=True)
+        for row in rows
     ]
-    if screened:
-        session.execute(insert(EntryScreening), screened)
-    session.expire(entry, ["screenings"])  # read from the rows just written
-    for _regime, _control, line, _classification in screenings:
-        if line is not None:
-            line.used_base += entry.base_quantity
-    return entry
+    if values:
+        # Nulls kept: every row has the same keys, so all go in one executemany.
+        session.execute(insert(EntryScreening).execution_options(render_nulls=True), values)
+    for entry in entries:
+        session.expire(entry, ["screenings"])  # read from the rows just written
+    return entries
+
+
+@dataclass(frozen=True)
+class Drawdown:
+    """A drawdown to record: what `record_drawdown` takes, for `record_drawdowns`."""
+
+    resource: Resource
+    quantity: object
+    unit: Unit | str
+    occurred_on: date
+    purpose: Purpose | str
+    waiver_line: WaiverLine | None = None
+    authorisations: Sequence[WaiverLine] = ()
+    source: Source | str = Source.MANUAL
+    source_id: int | None = None
+    source_ref: str | None = None
+    note: str = ""
+    override_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class _Screened(_Staged):
+    """A drawdown staged, with what its audit event and notice tell."""
+
+    drawdown: Drawdown | None = None
+    checked: CheckedDrawdown | None = None
+    regimes: tuple[RegimeScreening, ...] = ()
+    reason: str | None = None
+
+
+def _stage(session: Session, drawdown: Drawdown, *, actor: User | None, now: datetime) -> _Screened:
+    """Check and screen a drawdown and draw it on its lines; raise as `record_drawdown` says."""
+    checked = check_drawdown_input(
+        drawdown.resource,
+        drawdown.quantity,
+        drawdown.unit,
+        drawdown.occurred_on,
+        drawdown.waiver_line,
+        today=office_date(now),
+        authorisations=drawdown.authorisations,
+    )
+    reason = (drawdown.override_reason or "").strip()[:REASON_MAX_LENGTH] or None
+    periods.ensure_open(session, drawdown.occurred_on, "occurred_on")
+    screenings = screen(session, checked, lock=True)
+    classification = worst([s.classification for s in screenings])
+    flagged = classification not in RECORDED_PLAINLY
+    if flagged:
+        message = refusal(screenings, checked)
+        if reason is None:
+            refused = DrawdownRefused(message, classification, screenings)
+        elif actor is None or not has_permission(actor, Permission.OVERRIDE_DRAWDOWN):
+            refused = DrawdownRefused(
+                _l(
+                    "%(refusal)s Only an office administrator can record it anyway.",
+                    refusal=message,
+                ),
+                classification,
+                screenings,
+            )
+        else:
+            refused = None
+        if refused is not None:
+            refused.checked = checked
+            raise refused
+    rows: list[Screened] = [(s.regime, s.control, s.line, s.classification) for s in screenings]
+    _draw_on(rows, checked.base_quantity)
+    return _Screened(
+        values=dict(
+            resource_id=drawdown.resource.id,
+            quantity=checked.quantity,
+            unit=checked.unit,
+            base_quantity=checked.base_quantity,
+            occurred_on=drawdown.occurred_on,
+            recorded_at=now,
+            recorded_by_id=actor.id if actor else None,
+            purpose=Purpose(drawdown.purpose),
+            source=Source(drawdown.source),
+            source_id=drawdown.source_id,
+            source_ref=drawdown.source_ref,
+            note=(drawdown.note or "").strip(),
+            classification=classification,
+            flagged=flagged,
+            override_reason=reason if flagged else None,
+            reverses_id=None,
+            reversal_reason=None,
+        ),
+        screenings=rows,
+        principal=checked.line,
+        drawdown=drawdown,
+        checked=checked,
+        regimes=tuple(screenings),
+        reason=reason,
+    )
 
 
 def record_drawdown(
@@ -693,67 +816,50 @@ def record_drawdown(
     for a month signed off, and DrawdownRefused when the drawdown is not covered under every
     regime and no override (a reason, by a user allowed to override) was given.
     """
-    checked = check_drawdown_input(
-        resource,
-        quantity,
-        unit,
-        occurred_on,
-        waiver_line,
-        today=office_date(now),
+    drawdown = Drawdown(
+        resource=resource,
+        quantity=quantity,
+        unit=unit,
+        occurred_on=occurred_on,
+        purpose=purpose,
+        waiver_line=waiver_line,
         authorisations=authorisations,
+        source=source,
+        source_id=source_id,
+        source_ref=source_ref,
+        note=note,
+        override_reason=override_reason,
     )
-    reason = (override_reason or "").strip()[:REASON_MAX_LENGTH] or None
-    periods.ensure_open(session, occurred_on, "occurred_on")
-    screenings = screen(session, checked, lock=True)
-    classification = worst([s.classification for s in screenings])
-    flagged = classification not in RECORDED_PLAINLY
-    if flagged:
-        message = refusal(screenings, checked)
-        if reason is None:
-            refused = DrawdownRefused(message, classification, screenings)
-        elif actor is None or not has_permission(actor, Permission.OVERRIDE_DRAWDOWN):
-            refused = DrawdownRefused(
-                _l(
-                    "%(refusal)s Only an office administrator can record it anyway.",
-                    refusal=message,
-                ),
-                classification,
-                screenings,
-            )
-        else:
-            refused = None
-        if refused is not None:
-            refused.checked = checked
-            raise refused
-    entry = _write_entry(
-        session,
-        dict(
-            resource_id=resource.id,
-            quantity=checked.quantity,
-            unit=checked.unit,
-            base_quantity=checked.base_quantity,
-            occurred_on=occurred_on,
-            recorded_at=now,
-            recorded_by_id=actor.id if actor else None,
-            purpose=Purpose(purpose),
-            source=Source(source),
-            source_id=source_id,
-            source_ref=source_ref,
-            note=(note or "").strip(),
-            classification=classification,
-            flagged=flagged,
-            override_reason=reason if flagged else None,
-            reverses_id=None,
-            reversal_reason=None,
-        ),
-        [(s.regime, s.control, s.line, s.classification) for s in screenings],
-        checked.line,
-    )
+    [entry] = record_drawdowns(session, [drawdown], actor=actor, now=now)
+    return entry
+
+
+def record_drawdowns(
+    session: Session, drawdowns: Sequence[Drawdown], *, actor: User | None, now: datetime
+) -> list[DrawdownEntry]:
+    """Record drawdowns in their order, each as `record_drawdown` records one (screened after
+    those before it, whose use counts against the caps), and return their entries, written
+    together. Raises as `record_drawdown` does, for the first drawdown refused; the caller's
+    transaction (or savepoint) is then to be rolled back."""
+    staged = [_stage(session, drawdown, actor=actor, now=now) for drawdown in drawdowns]
+    entries = _write_entries(session, staged)
+    for item, entry in zip(staged, entries, strict=True):
+        _tell(session, item, entry, actor=actor, now=now)
+    session.flush()
+    return entries
+
+
+def _tell(
+    session: Session, item: _Screened, entry: DrawdownEntry, *, actor: User | None, now: datetime
+) -> None:
+    """Put an entry on the audit trail and, recorded anyway, tell the reviewers."""
+    assert item.drawdown is not None and item.checked is not None
+    resource, checked, reason = item.drawdown.resource, item.checked, item.reason
     # Every entry is on the audit trail, whichever door it came through: a manual or API
     # drawdown has no other event, and one drawn for a receipt or a crossing is its own record.
     record_event(
         session,
-        "drawdown.overridden" if flagged else "drawdown.recorded",
+        "drawdown.overridden" if entry.flagged else "drawdown.recorded",
         actor=actor,
         target=entry,
         at=now,
@@ -762,11 +868,11 @@ def record_drawdown(
         quantity=checked.quantity,
         unit=checked.unit.value,
         source=entry.source.value,
-        classification=classification.value,
-        regimes=[f"{s.regime.code}: {s.classification.value}" for s in screenings],
-        **({"reason": reason} if flagged else {}),
+        classification=entry.classification.value,
+        regimes=[f"{s.regime.code}: {s.classification.value}" for s in item.regimes],
+        **({"reason": reason} if entry.flagged else {}),
     )
-    if flagged:
+    if entry.flagged:
         # The reviewers hear of it in this transaction: the entry and its notice are one.
         raise_notice(
             session,
@@ -777,7 +883,7 @@ def record_drawdown(
                 "quantity": format(checked.quantity.normalize(), "f"),
                 "unit": checked.unit.value,
                 "resource": resource.code,
-                "on": occurred_on.isoformat(),
+                "on": entry.occurred_on.isoformat(),
                 "reason": reason or "",
             },
             "reviews.item",
@@ -785,8 +891,6 @@ def record_drawdown(
             now=now,
             actor=actor,
         )
-    session.flush()
-    return entry
 
 
 def reverse_entry(
@@ -825,30 +929,30 @@ def reverse_entry(
         raise ConflictError(
             _l("Entry %(seq)d was already reversed by entry %(by)d.", seq=entry.seq, by=earlier.seq)
         )
-    reversal = _write_entry(
-        session,
-        dict(
-            resource_id=entry.resource_id,
-            quantity=-entry.quantity,
-            unit=entry.unit,
-            base_quantity=-entry.base_quantity,
-            occurred_on=occurred_on,
-            recorded_at=now,
-            recorded_by_id=actor.id if actor else None,
-            purpose=entry.purpose,
-            source=entry.source,
-            source_id=entry.source_id,
-            source_ref=entry.source_ref,
-            note="",
-            classification=entry.classification,
-            flagged=False,
-            override_reason=None,
-            reverses_id=entry.id,
-            reversal_reason=reason,
-        ),
-        [(s.regime, s.control, s.waiver_line, s.classification) for s in screened],
-        entry.waiver_line,
+    screenings: list[Screened] = [
+        (s.regime, s.control, s.waiver_line, s.classification) for s in screened
+    ]
+    values = dict(
+        resource_id=entry.resource_id,
+        quantity=-entry.quantity,
+        unit=entry.unit,
+        base_quantity=-entry.base_quantity,
+        occurred_on=occurred_on,
+        recorded_at=now,
+        recorded_by_id=actor.id if actor else None,
+        purpose=entry.purpose,
+        source=entry.source,
+        source_id=entry.source_id,
+        source_ref=entry.source_ref,
+        note="",
+        classification=entry.classification,
+        flagged=False,
+        override_reason=None,
+        reverses_id=entry.id,
+        reversal_reason=reason,
     )
+    _draw_on(screenings, -entry.base_quantity)
+    [reversal] = _write_entries(session, [_Staged(values, screenings, entry.waiver_line)])
     record_event(
         session,
         "drawdown.reversed",

@@ -1,6 +1,7 @@
 """Meters count kWh across rollover and replacement and flag implausible days; a grid meter
 draws each interval on its waiver line; generators are checked against their rated burn."""
 
+import random
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -527,3 +528,47 @@ def test_days_of_fuel_left_follow_the_last_seven_days(session, generator):
     left = services.days_of_fuel_left(session, generator.tank, date(2018, 10, 7))
     assert left == Decimal("93.0")  # 9,300 L at 100 L a day
     assert services.days_of_fuel_left(session, generator.tank, date(2018, 12, 1)) is None
+
+
+def irregular_readings(seed: int, days: int) -> list[tuple[datetime, int]]:
+    """Readings every 1 to 30 hours for `days` days, counting 0 to 80 kWh an hour, with some
+    idle stretches and some spikes far above the usual (a misread register)."""
+    rng = random.Random(seed)
+    moment, value, readings = START, 0, []
+    while moment < START + timedelta(days=days):
+        moment += timedelta(hours=rng.randint(1, 30), minutes=rng.choice([0, 15, 40]))
+        hours = 1 + rng.random() * 3
+        rate = rng.choice([0, 0, 20, 40, 80, 80, 80, 2000])
+        value += round(rate * hours)
+        readings.append((moment, value))
+    return readings
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_batch_flags_and_counts_each_reading_as_one_at_a_time_would(session, power_line, seed):
+    # Forty-five days: the 30 days each reading is held to move past the oldest intervals.
+    readings = irregular_readings(seed, 45)
+    for line in (power_line, None):  # a grid meter, then a generator's
+        one_by_one = meter(session, line, digits=9, multiplier="1", first="0", name="A")
+        batched = meter(session, line, digits=9, multiplier="1", first="0", name="B")
+
+        singly = [
+            read(session, one_by_one, value, (when - START) / timedelta(days=1))
+            for when, value in readings
+        ]
+        together = services.record_meter_readings(
+            session,
+            [services.ReadingSpec(batched, str(value), when) for when, value in readings],
+            actor=None,
+            now=NOW,
+        )
+
+        def seen(recorded: list[MeterReading]) -> list[tuple]:
+            return [
+                (r.read_at, r.consumption, r.flagged, r.flag_message, bool(r.drawdown_entry_id))
+                for r in recorded
+            ]
+
+        assert seen(together) == seen(singly)
+        assert sum(r.flagged for r in singly) >= 3  # the spikes were flagged...
+        assert sum(not r.flagged and r.consumption > 0 for r in singly) >= 10  # ...not all
