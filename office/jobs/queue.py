@@ -16,6 +16,7 @@ a period is made through `services.start_periodic_job`, whose row has a unique k
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from flask import Flask, current_app
@@ -117,10 +118,15 @@ class JobQueue:
 
             send_owed_mails(app)
 
+        closing = threading.Lock()
+
         @huey.on_shutdown(name="office.close_storage")
         def close_storage() -> None:
             # In each worker thread as it stops: its own connection (PostgreSQL's LISTEN).
-            huey.storage.close()
+            # One thread at a time: Huey's SQL storages look at their shared connection
+            # outside their lock, so two threads stopping at once both closed it.
+            with closing:
+                huey.storage.close()
 
         self.run_task = run_job
         self.mail_task = send_mail
