@@ -11,11 +11,12 @@ file without --database-url); adds an administrator with an API token, an electr
 line and a grid meter drawn on it, through the services. Then, run after run, POSTs the next
 --readings 15-minute readings of that meter to /api/v1/meter-readings/batch through the Flask
 test client with the bearer token: the real request path (token, Idempotency-Key, the view,
-`record_meter_readings`, one `record_meter_reading` and one ledger drawdown per interval, the
-commit). Each run continues where the last ended, so later runs meet the 30-day history the
-plausibility check reads. Prints each run's seconds and SQL statements, the median, and the
-load average (other work on the machine skews timings); --profile prints where one run's time
-goes. Checks the ledger's chain and usage at the end.
+`record_meter_readings`: each reading checked as one alone is, each interval drawn through the
+ledger's door, `ledger.record_drawdowns`; the commit). Each run continues where the last
+ended, so later runs meet the 30-day history the plausibility check reads. Prints each run's
+seconds (and this process's CPU seconds) and SQL statements, the median, and the load average
+(other work on the machine skews timings); --profile prints where one run's time goes. Checks
+the ledger's chain and usage at the end.
 
 Timing never goes into the tests; this script only prints.
 """
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
             profiler = cProfile.Profile() if args.profile and run == args.runs else None
             statements[0] = 0
             spent.clear()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             if profiler is not None:
                 profiler.enable()
             response = client.post(
@@ -210,13 +211,15 @@ def main(argv: list[str] | None = None) -> None:
             if profiler is not None:
                 profiler.disable()
             elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu
             if response.status_code != 201:
                 raise SystemExit(
                     f"run {run}: {response.status_code} {response.get_data(as_text=True)[:500]}"
                 )
             seconds.append(elapsed)
             print(
-                f"run {run}: {elapsed:.2f} s, {statements[0]} SQL statements "
+                f"run {run}: {elapsed:.2f} s ({cpu:.2f} s of this process's CPU), "
+                f"{statements[0]} SQL statements "
                 f"({statements[0] / args.readings:.1f} a reading), load {load_average()}"
             )
             first += args.readings
