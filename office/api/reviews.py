@@ -24,13 +24,15 @@ from office.audit.queries import AuditFilters, TrailRow, trail_page
 # The trail's filter vocabulary (an action's prefix), as the audit page offers it.
 from office.auth.access import permission_required
 from office.auth.models import User
-from office.auth.permissions import Permission
+from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
 from office.errors import NotFoundError
+from office.fuel import jobs as petroleum_jobs
 from office.fuel import report as petroleum
 from office.i18n import _, current_locale_code, office_date
 from office.jobs import services as job_services
-from office.jobs.models import Job
+from office.jobs.kinds import kind_of
+from office.jobs.models import Job, JobFile
 from office.jobs.queue import queue_of
 from office.jobs.web import send_job_file
 from office.periods import services as periods
@@ -439,29 +441,19 @@ def job_out(job: Job) -> out.ReportJobOut:
     )
 
 
-@bp.post("/reports/monthly/<month>.pdf")
-@permission_required(Permission.VIEW_REVIEW)
-def print_month_report(month: str) -> Response:
-    """Ask a worker to print the month's PDF in the caller's language: 202 with the job to
-    follow (the one already under way, if any); 303 to the PDF when a fresh one exists."""
-    day = _month(month)
-    locale = current_locale_code()
-    if report_jobs.fresh_pdf(db.session, day, locale, utcnow()) is not None:
+def _print(kind: str, params: dict[str, Any], fresh: JobFile | None, pdf_url: str) -> Response:
+    """Ask a worker for the job `kind` with `params` as the caller: 202 with the job to follow
+    (the one already under way, if any); 303 to `pdf_url` when a `fresh` PDF exists."""
+    if fresh is not None:
         response = Response(status=303)
-        response.headers["Location"] = url_for("api.month_report_pdf", month=month)
+        response.headers["Location"] = pdf_url
         return response
-    params = report_jobs.params_for(day, locale)
-    job = job_services.active_job(db.session, report_jobs.KIND, params, current_user)
+    job = job_services.active_job(db.session, kind, params, current_user)
     queue = None
     if job is None:
         queue = queue_of()
         job = job_services.create_job(
-            db.session,
-            report_jobs.KIND,
-            params,
-            actor=current_user,
-            now=utcnow(),
-            task_id=queue.new_task_id(),
+            db.session, kind, params, actor=current_user, now=utcnow(), task_id=queue.new_task_id()
         )
     answer = commit(respond(job_out(job), 202, url_for("api.report_job", job_id=job.id)))
     if queue is not None and job.task_id is not None:
@@ -473,9 +465,35 @@ def print_month_report(month: str) -> Response:
     return answer
 
 
+@bp.post("/reports/monthly/<month>.pdf")
+@permission_required(Permission.VIEW_REVIEW)
+def print_month_report(month: str) -> Response:
+    """Ask a worker to print the month's PDF in the caller's language: 202 with the job to
+    follow (the one already under way, if any); 303 to the PDF when a fresh one exists."""
+    day = _month(month)
+    locale = current_locale_code()
+    return _print(
+        report_jobs.KIND,
+        report_jobs.params_for(day, locale),
+        report_jobs.fresh_pdf(db.session, day, locale, utcnow()),
+        url_for("api.month_report_pdf", month=month),
+    )
+
+
+# The kinds of job the report routes follow.
+REPORT_JOB_KINDS = frozenset({report_jobs.KIND, petroleum_jobs.KIND})
+
+
 def _job_or_404(job_id: int) -> Job:
     job = db.session.get(Job, job_id) if 0 < job_id <= inputs.MAX_ID else None
-    if job is None or job.kind != report_jobs.KIND or not job_services.may_see(current_user, job):
+    kind = kind_of(job.kind) if job is not None else None
+    if (
+        job is None
+        or kind is None
+        or job.kind not in REPORT_JOB_KINDS
+        or not job_services.may_see(current_user, job)
+        or (kind.permission is not None and not has_permission(current_user, kind.permission))
+    ):
         raise NotFoundError(_("You have no report job with the id %(id)d.", id=job_id))
     return job
 
@@ -498,10 +516,11 @@ def report_job_file(job_id: int) -> Response:
 # --- the UN petroleum report --------------------------------------------------------------
 
 
-class PeriodQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    start: schemas.IsoDate | None = None
+def _asked_report() -> petroleum.Report:
+    """The report of the period `?start=` asks for, as the page reads it; InvalidInput (a 422
+    problem) with the page's message for a start that is not a day written YYYY-MM-DD."""
+    start, end = petroleum.period_asked(request.args.get("start", ""), _today())
+    return petroleum.petroleum_report(db.session, start, end)
 
 
 def _amounts(moved: petroleum.Amounts) -> out.AmountsOut:
@@ -513,12 +532,10 @@ def _amounts(moved: petroleum.Amounts) -> out.AmountsOut:
 def petroleum_report() -> Response:
     """The 30 days from `start` (any day), else the period counted from 1 January that holds
     today, as the page reckons them."""
-    query: PeriodQuery = _query(PeriodQuery)
-    start, end = petroleum.period_from(query.start, _today())
-    built = petroleum.petroleum_report(db.session, start, end)
+    built = _asked_report()
     body = out.PetroleumReportOut(
-        start=start,
-        end=end,
+        start=built.start,
+        end=built.end,
         transfers=[
             out.PetroleumTransferOut(
                 day=t.day,
@@ -554,6 +571,51 @@ def petroleum_report() -> Response:
         ],
     )
     return respond(body)
+
+
+@bp.get("/reports/petroleum.csv")
+@permission_required(Permission.VIEW_OPERATIONS)
+def petroleum_report_csv() -> Response:
+    """The period's report as the CSV its page gives."""
+    built = _asked_report()
+    return Response(
+        petroleum.csv_text(built),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{petroleum.csv_name(built)}"'},
+    )
+
+
+@bp.get("/reports/petroleum.pdf")
+@permission_required(Permission.VIEW_OPERATIONS)
+def petroleum_report_pdf() -> Response:
+    """The period's PDF in the caller's language when a fresh one was printed; else 404, with
+    where to ask a worker for one (a POST to the same address)."""
+    built = _asked_report()
+    fresh = petroleum_jobs.fresh_pdf(db.session, built.start, current_locale_code(), utcnow())
+    if fresh is None:
+        raise NotFoundError(
+            _(
+                "No PDF of the period from %(start)s is printed yet; POST to this address to "
+                "have a worker print one.",
+                start=built.start.isoformat(),
+            )
+        )
+    return send_job_file(fresh)
+
+
+@bp.post("/reports/petroleum.pdf")
+@permission_required(Permission.VIEW_OPERATIONS)
+def print_petroleum_report() -> Response:
+    """Ask a worker to print the period's PDF in the caller's language: 202 with the job to
+    follow (the one already under way, if any); 303 to the PDF when a fresh one exists."""
+    built = _asked_report()
+    locale = current_locale_code()
+    return _print(
+        petroleum_jobs.KIND,
+        petroleum_jobs.params_for(built.start, locale),
+        petroleum_jobs.fresh_pdf(db.session, built.start, locale, utcnow()),
+        url_for("api.petroleum_report_pdf", start=built.start.isoformat()),
+    )
 
 
 # --- the audit trail ----------------------------------------------------------------------
