@@ -7,12 +7,13 @@ Only the shape lives here; the rules are the services' (office.reviews, office.a
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
 from office import inputs
 from office.api.schemas import QuantityOut, _In
+from office.documents.models import DocumentKind
 from office.reviews.models import ItemKind, ReviewAction, ReviewState
 from office.reviews.services import NOTE_MAX
 from office.waivers.models import Classification, Purpose
@@ -91,6 +92,31 @@ class ThreadNoteOut(BaseModel):
     body: str
 
 
+class ItemDocumentOut(BaseModel):
+    """A document attached to the item's thread, as the thread on its page shows it."""
+
+    id: int
+    title: str
+    filename: str
+    kind: DocumentKind
+    media_type: str
+    size: int = Field(description="In bytes")
+    uploaded_at: Moment
+    uploaded_by: str | None
+    state: Literal["current", "replaced", "withdrawn"] = Field(
+        description="Replaced by a later version, or withdrawn (with when, by whom and why)"
+    )
+    withdrawn_at: Moment | None
+    withdrawn_by: str | None
+    withdrawn_reason: str | None
+    page: str = Field(description="The document's page")
+    download_url: str | None = Field(
+        description="The page's address of the file (there is no documents API yet: it takes a "
+        "logged-in browser session, not a token); null when the caller may not read it: a "
+        "withdrawn document is the ministry's reviewers' to read"
+    )
+
+
 class ReviewLineOut(BaseModel):
     """The waiver line the record draws on, with its cap and what is left of it now."""
 
@@ -120,6 +146,9 @@ class ReviewItemOut(ReviewRowOut):
     month_closed: bool = Field(description="Its month is signed off: only comments are taken")
     actions: list[ReviewAction] = Field(description="What the caller may do with it now")
     thread: list[ThreadNoteOut]
+    documents: list[ItemDocumentOut] = Field(
+        description="The documents attached to its thread, oldest first, every version"
+    )
 
 
 class SignOffIn(_In):

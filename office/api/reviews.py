@@ -26,6 +26,9 @@ from office.auth.access import permission_required
 from office.auth.models import User
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
+from office.documents import panels
+from office.documents import queries as document_queries
+from office.documents.models import Document, RecordType
 from office.errors import NotFoundError
 from office.fuel import jobs as petroleum_jobs
 from office.fuel import report as petroleum
@@ -157,6 +160,40 @@ def _kind(kind: str) -> ItemKind:
     return ItemKind(kind)
 
 
+def _attached(item: ReviewItem | None) -> list[Document]:
+    """The documents attached to the item's thread, in the order they came (as its page's
+    thread shows them)."""
+    if item is None:
+        return []
+    shelf = document_queries.shelf(db.session, RecordType.REVIEW_ITEM, item.id)
+    return sorted((*shelf.current, *shelf.history), key=lambda d: (d.uploaded_at, d.id))
+
+
+def document_out(document: Document) -> out.ItemDocumentOut:
+    return out.ItemDocumentOut(
+        id=document.id,
+        title=document.title,
+        filename=document.filename,
+        kind=document.kind,
+        media_type=document.media_type,
+        size=document.size,
+        uploaded_at=document.uploaded_at,
+        uploaded_by=_name(document.uploaded_by),
+        state="withdrawn"
+        if document.is_withdrawn
+        else "replaced"
+        if document.superseded_by_id is not None
+        else "current",
+        withdrawn_at=document.withdrawn_at,
+        withdrawn_by=_name(document.withdrawn_by),
+        withdrawn_reason=document.withdrawn_reason,
+        page=url_for("documents.detail", document_id=document.id),
+        download_url=url_for("documents.download", document_id=document.id)
+        if panels.may_read(document)
+        else None,
+    )
+
+
 def item_out(kind: ItemKind, source_id: int) -> out.ReviewItemOut:
     """The flagged record `kind` `source_id` as its page shows it; NotFoundError if none is."""
     row = queries.find_record(db.session, kind, source_id, today=_today())
@@ -196,6 +233,7 @@ def item_out(kind: ItemKind, source_id: int) -> out.ReviewItemOut:
         actions=[
             action for action in ReviewAction if services.can_take(current_user, action, row.state)
         ],
+        documents=[document_out(d) for d in _attached(item)],
         thread=[
             out.ThreadNoteOut(
                 at=note.at,
