@@ -15,11 +15,12 @@ from office import inputs
 from office.api.schemas import QuantityOut, _In
 from office.documents.models import DocumentKind
 from office.reviews.models import ItemKind, ReviewAction, ReviewState
+from office.reviews.queries import QUEUE_STATES
 from office.reviews.services import NOTE_MAX
 from office.waivers.models import Classification, Purpose
 
 # The queue's `state`: one state, those still awaiting review (the page's default), or all.
-STATE_CHOICES = ("awaiting", "all", *(state.value for state in ReviewState))
+STATE_CHOICES = QUEUE_STATES
 # A queue cursor, as `next_cursor` gives it: the last item's day, kind and record.
 QUEUE_CURSOR_PATTERN = (
     r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}\.("

@@ -16,7 +16,7 @@ from office import inputs
 from office.api import review_schemas as out
 from office.api import schemas
 from office.api.idempotency import commit
-from office.api.review_schemas import AUDIT_CURSOR_PATTERN, QUEUE_CURSOR_PATTERN, STATE_CHOICES
+from office.api.review_schemas import AUDIT_CURSOR_PATTERN
 from office.api.views import InvalidRequest, _errors, bp, invalid, parse_body, respond
 from office.audit import display
 from office.audit.queries import AuditFilters, TrailRow, trail_page
@@ -45,7 +45,6 @@ from office.reviews import queries, report, services
 from office.reviews.models import ItemKind, ReviewAction, ReviewItem, ReviewState
 from office.waivers import checkpoints
 from office.waivers.models import LedgerCheckpoint
-from office.waivers.regimes import all_regimes
 
 # Who may take each action, as on the item's page (the service checks again).
 ACTION_PERMISSIONS = {
@@ -80,12 +79,14 @@ def _name(user: User | None) -> str | None:
 class QueueQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    kind: ItemKind | None = None
-    state: Annotated[str, Field(pattern="^(" + "|".join(STATE_CHOICES) + ")$")] = "awaiting"
-    month: Annotated[str | None, Field(pattern=inputs.MONTH_PATTERN)] = None
-    waiver_id: Annotated[schemas.QueryInt, Field(ge=1, le=inputs.MAX_ID)] | None = None
-    regime: Annotated[str | None, Field(pattern=r"^[a-z0-9_]{1,20}$")] = None
-    cursor: Annotated[str | None, Field(pattern=QUEUE_CURSOR_PATTERN)] = None
+    # Read as written: the queue's own rules (office.reviews.queries.queue_filters) judge
+    # them, with the page's messages.
+    kind: Annotated[str, Field(max_length=100)] = ""
+    state: Annotated[str, Field(max_length=100)] = ""
+    month: Annotated[str, Field(max_length=100)] = ""
+    waiver_id: Annotated[str, Field(max_length=100)] = ""
+    regime: Annotated[str, Field(max_length=100)] = ""
+    cursor: Annotated[str, Field(max_length=200)] = ""
     limit: Annotated[schemas.QueryInt, Field(ge=1, le=500)] = queries.PAGE_SIZE
 
 
@@ -118,27 +119,24 @@ def _row_fields(row: queries.QueueRow, described: queries.Described | None) -> d
 @permission_required(Permission.VIEW_REVIEW)
 def review_queue() -> Response:
     query: QueueQuery = _query(QueueQuery)
-    month = inputs.month_from(query.month) if query.month else None
-    if query.month and month is None:
-        raise invalid("month", str(inputs.range_message()))
-    regime_id = None
-    if query.regime is not None:
-        regime_id = next((r.id for r in all_regimes(db.session) if r.code == query.regime), None)
-        if regime_id is None:
-            codes = ", ".join(r.code for r in all_regimes(db.session))
-            raise invalid("regime", _("Must be one of: %(choices)s.", choices=codes))
-    filters = queries.QueueFilters(
+    filters, refused = queries.queue_filters(
+        db.session,
         kind=query.kind,
-        state=ReviewState(query.state) if query.state in set(ReviewState) else None,
-        awaiting=query.state == "awaiting",
-        month=month,
-        waiver_id=query.waiver_id,
-        regime_id=regime_id,
+        state=query.state,
+        month=query.month,
+        waiver=query.waiver_id,
+        regime=query.regime,
     )
-    today = _today()
+    errors = {("waiver_id" if name == "waiver" else name): [str(m)] for name, m in refused.items()}
     after = queries.decode_cursor(query.cursor) if query.cursor else None
     if query.cursor and after is None:
-        raise invalid("cursor", _("Not a value this parameter takes."))
+        errors["cursor"] = [str(queries.bad_cursor_message())]
+    if errors:
+        # The page leaves these out and says why; an API caller is told, not guessed for.
+        messages = [m for ms in errors.values() for m in ms]
+        detail = messages[0] if len(messages) == 1 else _("Some parameters are not valid.")
+        raise InvalidRequest(422, detail, errors)
+    today = _today()
     rows, cursor = queries.queue_page(
         db.session, filters, today=today, after=after, size=query.limit
     )

@@ -17,8 +17,18 @@ from office.documents.models import RecordType
 from office.reviews import services as review_services
 from office.reviews.models import ItemKind, ReviewAction, ReviewItem, ReviewNote, ReviewState
 from tests.api.conftest import assert_problem
+from tests.conftest import log_in
 from tests.factories import NOW
-from tests.reviews.arrange import OCT, TODAY, acknowledge_all, act, item_of, one_of_each
+from tests.reviews.arrange import (
+    BAD_FILTERS,
+    OCT,
+    TODAY,
+    acknowledge_all,
+    act,
+    item_of,
+    one_of_each,
+)
+from tests.reviews.pages import read
 
 K, A, S = ItemKind, ReviewAction, ReviewState
 
@@ -113,6 +123,29 @@ def test_the_queue_pages_by_cursor_without_repeating_or_skipping(reviewer_api, f
 def test_bad_queue_parameters_are_a_problem(reviewer_api, flagged, query):
     body = assert_problem(reviewer_api.get("/reviews/items", query), 422)
     assert set(body["errors"]) == set(query)
+
+
+@pytest.mark.parametrize(("name", "value", "message"), BAD_FILTERS)
+def test_a_filter_the_queue_cannot_take_is_refused_with_the_pages_message(
+    app, reviewer, reviewer_api, flagged, name, value, message
+):
+    field = {"waiver": "waiver_id", "after": "cursor"}.get(name, name)
+    body = assert_problem(reviewer_api.get("/reviews/items", {field: value}), 422)
+    browser = log_in(app.test_client(), reviewer)
+    browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    page = read(browser.get("/reviews/queue", query_string={name: value}))
+    [(_category, said)] = page.flashes
+    assert said.startswith(message)
+    assert body["errors"] == {field: [said]}
+    assert body["detail"] == said
+
+
+def test_several_bad_filters_are_each_named(reviewer_api, flagged):
+    body = assert_problem(
+        reviewer_api.get("/reviews/items", {"kind": "lunch", "month": "october"}), 422
+    )
+    assert set(body["errors"]) == {"kind", "month"}
+    assert body["detail"] == "Some parameters are not valid."
 
 
 def test_who_may_read_the_queue(api_as, anonymous_api, flagged):
