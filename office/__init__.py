@@ -125,6 +125,7 @@ def _register_job_kinds() -> None:
     """Import each feature's kinds of job, so that web and workers know them all."""
     import office.alerts.jobs
     import office.audit.jobs
+    import office.fuel.jobs
     import office.jobs.cleanup
     import office.reviews.jobs
     import office.staffing.jobs

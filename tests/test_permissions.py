@@ -133,6 +133,7 @@ EXPECTED: dict[str, object] = {
     "operations.petroleum": OPERATIONS_READERS,
     "operations.petroleum_csv": OPERATIONS_READERS,
     "operations.petroleum_pdf": OPERATIONS_READERS,
+    "operations.print_petroleum": OPERATIONS_READERS,
     "operations.receive": ADMINS,
     "operations.issue": ADMINS,
     "operations.return_south": ADMINS,
@@ -286,6 +287,9 @@ EXPECTED: dict[str, object] = {
     "api.report_job": REVIEW_READERS,
     "api.report_job_file": REVIEW_READERS,
     "api.petroleum_report": OPERATIONS_READERS,
+    "api.petroleum_report_csv": OPERATIONS_READERS,
+    "api.petroleum_report_pdf": OPERATIONS_READERS,
+    "api.print_petroleum_report": OPERATIONS_READERS,
     "api.audit_trail": AUDIT_READERS,
 }
 

@@ -84,6 +84,13 @@ def review_paths() -> dict[str, Any]:
 
     no_item = _problem("No such flagged record (or no longer flagged), or no such kind")
     no_month = _problem("No such month, or one without a report (before the records, or ahead)")
+    bad_start = _problem("A start that is not a day written YYYY-MM-DD (`errors` names it)")
+    start = _query(
+        "start",
+        _DATE,
+        "Any day: the 30 days from it; by default the period counted from 1 January that "
+        "holds today",
+    )
     paths: dict[str, Any] = {
         "/reviews/items": {
             "get": {
@@ -255,20 +262,61 @@ def review_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "getPetroleumReport",
                 "summary": "The UN petroleum report (HS 2710) of a 30-day period",
-                "parameters": [
-                    _query(
-                        "start",
-                        _DATE,
-                        "Any day: the 30 days from it; by default the period counted from 1 "
-                        "January that holds today",
-                    )
-                ],
+                "parameters": [start],
                 "responses": {
                     "200": _json("PetroleumReportOut", "The report"),
-                    "422": _problem("Invalid start"),
+                    "422": bad_start,
                     **_ERRORS,
                 },
             }
+        },
+        "/reports/petroleum.csv": {
+            "get": {
+                "operationId": "getPetroleumReportCsv",
+                "summary": "The UN petroleum report of a 30-day period as the CSV its page gives",
+                "description": (
+                    "A row per transfer north, then per return south, each with its period, "
+                    "product, amounts and factor; UTF-8 with a byte-order mark."
+                ),
+                "parameters": [start],
+                "responses": {
+                    "200": _file("text/csv", "The CSV file"),
+                    "422": bad_start,
+                    **_ERRORS,
+                },
+            }
+        },
+        "/reports/petroleum.pdf": {
+            "get": {
+                "operationId": "getPetroleumReportPdf",
+                "summary": "The period's PDF in the caller's language, once a worker printed it",
+                "description": (
+                    "Served when a fresh one exists (printed in the last ten minutes); else "
+                    "404: POST to this address (with the same `start`) to have one printed."
+                ),
+                "parameters": [start],
+                "responses": {
+                    "200": _file("application/pdf", "The PDF"),
+                    "404": _problem("No fresh PDF of the period yet"),
+                    "422": bad_start,
+                    **_ERRORS,
+                },
+            },
+            "post": {
+                "operationId": "printPetroleumReportPdf",
+                "summary": "Ask a worker to print the period's PDF; follow the job it answers",
+                "description": (
+                    "202 with the job (the same one while it is under way): follow `url` until "
+                    "`file_url` is given. 303 to the PDF when a fresh one exists. No body."
+                ),
+                "parameters": [start],
+                "responses": {
+                    "202": _json("ReportJobOut", "The job printing it"),
+                    "303": {"description": "A fresh PDF exists: its address in Location"},
+                    "422": bad_start,
+                    **_ERRORS,
+                },
+            },
         },
         "/audit": {
             "get": {

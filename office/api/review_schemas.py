@@ -7,18 +7,20 @@ Only the shape lives here; the rules are the services' (office.reviews, office.a
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
 from office import inputs
 from office.api.schemas import QuantityOut, _In
+from office.documents.models import DocumentKind
 from office.reviews.models import ItemKind, ReviewAction, ReviewState
+from office.reviews.queries import QUEUE_STATES
 from office.reviews.services import NOTE_MAX
 from office.waivers.models import Classification, Purpose
 
 # The queue's `state`: one state, those still awaiting review (the page's default), or all.
-STATE_CHOICES = ("awaiting", "all", *(state.value for state in ReviewState))
+STATE_CHOICES = QUEUE_STATES
 # A queue cursor, as `next_cursor` gives it: the last item's day, kind and record.
 QUEUE_CURSOR_PATTERN = (
     r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}\.("
@@ -91,6 +93,31 @@ class ThreadNoteOut(BaseModel):
     body: str
 
 
+class ItemDocumentOut(BaseModel):
+    """A document attached to the item's thread, as the thread on its page shows it."""
+
+    id: int
+    title: str
+    filename: str
+    kind: DocumentKind
+    media_type: str
+    size: int = Field(description="In bytes")
+    uploaded_at: Moment
+    uploaded_by: str | None
+    state: Literal["current", "replaced", "withdrawn"] = Field(
+        description="Replaced by a later version, or withdrawn (with when, by whom and why)"
+    )
+    withdrawn_at: Moment | None
+    withdrawn_by: str | None
+    withdrawn_reason: str | None
+    page: str = Field(description="The document's page")
+    download_url: str | None = Field(
+        description="The page's address of the file (there is no documents API yet: it takes a "
+        "logged-in browser session, not a token); null when the caller may not read it: a "
+        "withdrawn document is the ministry's reviewers' to read"
+    )
+
+
 class ReviewLineOut(BaseModel):
     """The waiver line the record draws on, with its cap and what is left of it now."""
 
@@ -120,6 +147,9 @@ class ReviewItemOut(ReviewRowOut):
     month_closed: bool = Field(description="Its month is signed off: only comments are taken")
     actions: list[ReviewAction] = Field(description="What the caller may do with it now")
     thread: list[ThreadNoteOut]
+    documents: list[ItemDocumentOut] = Field(
+        description="The documents attached to its thread, oldest first, every version"
+    )
 
 
 class SignOffIn(_In):

@@ -16,7 +16,7 @@ from office import inputs
 from office.api import review_schemas as out
 from office.api import schemas
 from office.api.idempotency import commit
-from office.api.review_schemas import AUDIT_CURSOR_PATTERN, QUEUE_CURSOR_PATTERN, STATE_CHOICES
+from office.api.review_schemas import AUDIT_CURSOR_PATTERN
 from office.api.views import InvalidRequest, _errors, bp, invalid, parse_body, respond
 from office.audit import display
 from office.audit.queries import AuditFilters, TrailRow, trail_page
@@ -24,13 +24,18 @@ from office.audit.queries import AuditFilters, TrailRow, trail_page
 # The trail's filter vocabulary (an action's prefix), as the audit page offers it.
 from office.auth.access import permission_required
 from office.auth.models import User
-from office.auth.permissions import Permission
+from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
+from office.documents import panels
+from office.documents import queries as document_queries
+from office.documents.models import Document, RecordType
 from office.errors import NotFoundError
+from office.fuel import jobs as petroleum_jobs
 from office.fuel import report as petroleum
 from office.i18n import _, current_locale_code, office_date
 from office.jobs import services as job_services
-from office.jobs.models import Job
+from office.jobs.kinds import kind_of
+from office.jobs.models import Job, JobFile
 from office.jobs.queue import queue_of
 from office.jobs.web import send_job_file
 from office.periods import services as periods
@@ -40,7 +45,6 @@ from office.reviews import queries, report, services
 from office.reviews.models import ItemKind, ReviewAction, ReviewItem, ReviewState
 from office.waivers import checkpoints
 from office.waivers.models import LedgerCheckpoint
-from office.waivers.regimes import all_regimes
 
 # Who may take each action, as on the item's page (the service checks again).
 ACTION_PERMISSIONS = {
@@ -75,12 +79,14 @@ def _name(user: User | None) -> str | None:
 class QueueQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    kind: ItemKind | None = None
-    state: Annotated[str, Field(pattern="^(" + "|".join(STATE_CHOICES) + ")$")] = "awaiting"
-    month: Annotated[str | None, Field(pattern=inputs.MONTH_PATTERN)] = None
-    waiver_id: Annotated[schemas.QueryInt, Field(ge=1, le=inputs.MAX_ID)] | None = None
-    regime: Annotated[str | None, Field(pattern=r"^[a-z0-9_]{1,20}$")] = None
-    cursor: Annotated[str | None, Field(pattern=QUEUE_CURSOR_PATTERN)] = None
+    # Read as written: the queue's own rules (office.reviews.queries.queue_filters) judge
+    # them, with the page's messages.
+    kind: Annotated[str, Field(max_length=100)] = ""
+    state: Annotated[str, Field(max_length=100)] = ""
+    month: Annotated[str, Field(max_length=100)] = ""
+    waiver_id: Annotated[str, Field(max_length=100)] = ""
+    regime: Annotated[str, Field(max_length=100)] = ""
+    cursor: Annotated[str, Field(max_length=200)] = ""
     limit: Annotated[schemas.QueryInt, Field(ge=1, le=500)] = queries.PAGE_SIZE
 
 
@@ -113,27 +119,24 @@ def _row_fields(row: queries.QueueRow, described: queries.Described | None) -> d
 @permission_required(Permission.VIEW_REVIEW)
 def review_queue() -> Response:
     query: QueueQuery = _query(QueueQuery)
-    month = inputs.month_from(query.month) if query.month else None
-    if query.month and month is None:
-        raise invalid("month", str(inputs.range_message()))
-    regime_id = None
-    if query.regime is not None:
-        regime_id = next((r.id for r in all_regimes(db.session) if r.code == query.regime), None)
-        if regime_id is None:
-            codes = ", ".join(r.code for r in all_regimes(db.session))
-            raise invalid("regime", _("Must be one of: %(choices)s.", choices=codes))
-    filters = queries.QueueFilters(
+    filters, refused = queries.queue_filters(
+        db.session,
         kind=query.kind,
-        state=ReviewState(query.state) if query.state in set(ReviewState) else None,
-        awaiting=query.state == "awaiting",
-        month=month,
-        waiver_id=query.waiver_id,
-        regime_id=regime_id,
+        state=query.state,
+        month=query.month,
+        waiver=query.waiver_id,
+        regime=query.regime,
     )
-    today = _today()
+    errors = {("waiver_id" if name == "waiver" else name): [str(m)] for name, m in refused.items()}
     after = queries.decode_cursor(query.cursor) if query.cursor else None
     if query.cursor and after is None:
-        raise invalid("cursor", _("Not a value this parameter takes."))
+        errors["cursor"] = [str(queries.bad_cursor_message())]
+    if errors:
+        # The page leaves these out and says why; an API caller is told, not guessed for.
+        messages = [m for ms in errors.values() for m in ms]
+        detail = messages[0] if len(messages) == 1 else _("Some parameters are not valid.")
+        raise InvalidRequest(422, detail, errors)
+    today = _today()
     rows, cursor = queries.queue_page(
         db.session, filters, today=today, after=after, size=query.limit
     )
@@ -153,6 +156,40 @@ def _kind(kind: str) -> ItemKind:
     if kind not in set(ItemKind):
         raise NotFoundError(_("There is no kind of flagged item called %(kind)s.", kind=kind[:40]))
     return ItemKind(kind)
+
+
+def _attached(item: ReviewItem | None) -> list[Document]:
+    """The documents attached to the item's thread, in the order they came (as its page's
+    thread shows them)."""
+    if item is None:
+        return []
+    shelf = document_queries.shelf(db.session, RecordType.REVIEW_ITEM, item.id)
+    return sorted((*shelf.current, *shelf.history), key=lambda d: (d.uploaded_at, d.id))
+
+
+def document_out(document: Document) -> out.ItemDocumentOut:
+    return out.ItemDocumentOut(
+        id=document.id,
+        title=document.title,
+        filename=document.filename,
+        kind=document.kind,
+        media_type=document.media_type,
+        size=document.size,
+        uploaded_at=document.uploaded_at,
+        uploaded_by=_name(document.uploaded_by),
+        state="withdrawn"
+        if document.is_withdrawn
+        else "replaced"
+        if document.superseded_by_id is not None
+        else "current",
+        withdrawn_at=document.withdrawn_at,
+        withdrawn_by=_name(document.withdrawn_by),
+        withdrawn_reason=document.withdrawn_reason,
+        page=url_for("documents.detail", document_id=document.id),
+        download_url=url_for("documents.download", document_id=document.id)
+        if panels.may_read(document)
+        else None,
+    )
 
 
 def item_out(kind: ItemKind, source_id: int) -> out.ReviewItemOut:
@@ -194,6 +231,7 @@ def item_out(kind: ItemKind, source_id: int) -> out.ReviewItemOut:
         actions=[
             action for action in ReviewAction if services.can_take(current_user, action, row.state)
         ],
+        documents=[document_out(d) for d in _attached(item)],
         thread=[
             out.ThreadNoteOut(
                 at=note.at,
@@ -439,29 +477,19 @@ def job_out(job: Job) -> out.ReportJobOut:
     )
 
 
-@bp.post("/reports/monthly/<month>.pdf")
-@permission_required(Permission.VIEW_REVIEW)
-def print_month_report(month: str) -> Response:
-    """Ask a worker to print the month's PDF in the caller's language: 202 with the job to
-    follow (the one already under way, if any); 303 to the PDF when a fresh one exists."""
-    day = _month(month)
-    locale = current_locale_code()
-    if report_jobs.fresh_pdf(db.session, day, locale, utcnow()) is not None:
+def _print(kind: str, params: dict[str, Any], fresh: JobFile | None, pdf_url: str) -> Response:
+    """Ask a worker for the job `kind` with `params` as the caller: 202 with the job to follow
+    (the one already under way, if any); 303 to `pdf_url` when a `fresh` PDF exists."""
+    if fresh is not None:
         response = Response(status=303)
-        response.headers["Location"] = url_for("api.month_report_pdf", month=month)
+        response.headers["Location"] = pdf_url
         return response
-    params = report_jobs.params_for(day, locale)
-    job = job_services.active_job(db.session, report_jobs.KIND, params, current_user)
+    job = job_services.active_job(db.session, kind, params, current_user)
     queue = None
     if job is None:
         queue = queue_of()
         job = job_services.create_job(
-            db.session,
-            report_jobs.KIND,
-            params,
-            actor=current_user,
-            now=utcnow(),
-            task_id=queue.new_task_id(),
+            db.session, kind, params, actor=current_user, now=utcnow(), task_id=queue.new_task_id()
         )
     answer = commit(respond(job_out(job), 202, url_for("api.report_job", job_id=job.id)))
     if queue is not None and job.task_id is not None:
@@ -473,9 +501,35 @@ def print_month_report(month: str) -> Response:
     return answer
 
 
+@bp.post("/reports/monthly/<month>.pdf")
+@permission_required(Permission.VIEW_REVIEW)
+def print_month_report(month: str) -> Response:
+    """Ask a worker to print the month's PDF in the caller's language: 202 with the job to
+    follow (the one already under way, if any); 303 to the PDF when a fresh one exists."""
+    day = _month(month)
+    locale = current_locale_code()
+    return _print(
+        report_jobs.KIND,
+        report_jobs.params_for(day, locale),
+        report_jobs.fresh_pdf(db.session, day, locale, utcnow()),
+        url_for("api.month_report_pdf", month=month),
+    )
+
+
+# The kinds of job the report routes follow.
+REPORT_JOB_KINDS = frozenset({report_jobs.KIND, petroleum_jobs.KIND})
+
+
 def _job_or_404(job_id: int) -> Job:
     job = db.session.get(Job, job_id) if 0 < job_id <= inputs.MAX_ID else None
-    if job is None or job.kind != report_jobs.KIND or not job_services.may_see(current_user, job):
+    kind = kind_of(job.kind) if job is not None else None
+    if (
+        job is None
+        or kind is None
+        or job.kind not in REPORT_JOB_KINDS
+        or not job_services.may_see(current_user, job)
+        or (kind.permission is not None and not has_permission(current_user, kind.permission))
+    ):
         raise NotFoundError(_("You have no report job with the id %(id)d.", id=job_id))
     return job
 
@@ -498,10 +552,11 @@ def report_job_file(job_id: int) -> Response:
 # --- the UN petroleum report --------------------------------------------------------------
 
 
-class PeriodQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    start: schemas.IsoDate | None = None
+def _asked_report() -> petroleum.Report:
+    """The report of the period `?start=` asks for, as the page reads it; InvalidInput (a 422
+    problem) with the page's message for a start that is not a day written YYYY-MM-DD."""
+    start, end = petroleum.period_asked(request.args.get("start", ""), _today())
+    return petroleum.petroleum_report(db.session, start, end)
 
 
 def _amounts(moved: petroleum.Amounts) -> out.AmountsOut:
@@ -513,12 +568,10 @@ def _amounts(moved: petroleum.Amounts) -> out.AmountsOut:
 def petroleum_report() -> Response:
     """The 30 days from `start` (any day), else the period counted from 1 January that holds
     today, as the page reckons them."""
-    query: PeriodQuery = _query(PeriodQuery)
-    start, end = petroleum.period_from(query.start, _today())
-    built = petroleum.petroleum_report(db.session, start, end)
+    built = _asked_report()
     body = out.PetroleumReportOut(
-        start=start,
-        end=end,
+        start=built.start,
+        end=built.end,
         transfers=[
             out.PetroleumTransferOut(
                 day=t.day,
@@ -554,6 +607,51 @@ def petroleum_report() -> Response:
         ],
     )
     return respond(body)
+
+
+@bp.get("/reports/petroleum.csv")
+@permission_required(Permission.VIEW_OPERATIONS)
+def petroleum_report_csv() -> Response:
+    """The period's report as the CSV its page gives."""
+    built = _asked_report()
+    return Response(
+        petroleum.csv_text(built),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{petroleum.csv_name(built)}"'},
+    )
+
+
+@bp.get("/reports/petroleum.pdf")
+@permission_required(Permission.VIEW_OPERATIONS)
+def petroleum_report_pdf() -> Response:
+    """The period's PDF in the caller's language when a fresh one was printed; else 404, with
+    where to ask a worker for one (a POST to the same address)."""
+    built = _asked_report()
+    fresh = petroleum_jobs.fresh_pdf(db.session, built.start, current_locale_code(), utcnow())
+    if fresh is None:
+        raise NotFoundError(
+            _(
+                "No PDF of the period from %(start)s is printed yet; POST to this address to "
+                "have a worker print one.",
+                start=built.start.isoformat(),
+            )
+        )
+    return send_job_file(fresh)
+
+
+@bp.post("/reports/petroleum.pdf")
+@permission_required(Permission.VIEW_OPERATIONS)
+def print_petroleum_report() -> Response:
+    """Ask a worker to print the period's PDF in the caller's language: 202 with the job to
+    follow (the one already under way, if any); 303 to the PDF when a fresh one exists."""
+    built = _asked_report()
+    locale = current_locale_code()
+    return _print(
+        petroleum_jobs.KIND,
+        petroleum_jobs.params_for(built.start, locale),
+        petroleum_jobs.fresh_pdf(db.session, built.start, locale, utcnow()),
+        url_for("api.petroleum_report_pdf", start=built.start.isoformat()),
+    )
 
 
 # --- the audit trail ----------------------------------------------------------------------

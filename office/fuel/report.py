@@ -9,6 +9,7 @@ product never stops the report of the others."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,6 +17,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from office import exports, inputs
+from office.errors import InvalidInput
 from office.i18n import _, format_hs_code
 from office.stock.models import MovementKind, StockLot, StockMovement
 from office.waivers.labels import factor_text
@@ -28,7 +31,7 @@ from office.waivers.models import (
     Resource,
     Waiver,
 )
-from office.waivers.units import Unit, can_convert, convert, unit_name
+from office.waivers.units import Unit, can_convert, convert, format_quantity, unit_name
 
 PERIOD_DAYS = 30
 PETROLEUM_PREFIX = "2710"
@@ -53,6 +56,19 @@ def period_from(start: date | None, today: date) -> tuple[date, date]:
     """The report's period: the 30 days from `start`, any day, or without one the period
     counted from 1 January that holds `today`."""
     return (start, period_end(start)) if start is not None else period_of(today)
+
+
+def period_asked(text: str, today: date) -> tuple[date, date]:
+    """The period a reader asked for by `?start=` (blank for the one that holds `today`), as
+    the page and the API read it.
+
+    Raises InvalidInput (field `start`) when `text` is not a day written YYYY-MM-DD.
+    """
+    text = text.strip()
+    day = inputs.day_from(text) if text else None
+    if text and day is None:
+        raise InvalidInput(_("Choose the period by a date written YYYY-MM-DD."), "start")
+    return period_from(day, today)
 
 
 def period_of(day: date) -> tuple[date, date]:
@@ -259,3 +275,73 @@ def petroleum_report(session: Session, start: date, end: date) -> Report:
         total = report.total(resource)
         total.returned_litres = _plus(total.returned_litres, moved.litres)
     return report
+
+
+CSV_HEADER = [
+    "period_start",
+    "period_end",
+    "kind",
+    "date",
+    "product",
+    "hs_code",
+    "litres",
+    "tonnes",
+    "barrels",
+    "barrels_per_tonne",
+    "un_authorisation",
+    "parties",
+    "ledger_entry",
+    "petroleum_kind",
+    "factor_source",
+    "factor_note",
+]
+
+
+def _factor_cells(resource: Resource) -> list[str]:
+    """The product's kind, whose factor converted it (own, unsd_default or none) and, in the
+    reader's words, the factor shown on the page or why some units are missing."""
+    source = (
+        "none"
+        if resource.effective_barrels_per_tonne is None
+        else "unsd_default"
+        if resource.barrels_per_tonne_is_default
+        else "own"
+    )
+    note = factor_note(resource) or factor_shown(resource)
+    kind = resource.petroleum_kind.value if resource.petroleum_kind else ""
+    return [kind, source, note]
+
+
+def _row(report: Report, kind: str, moved: Transfer | Return) -> list[object]:
+    transfer = moved if isinstance(moved, Transfer) else None
+    return [
+        report.start,
+        report.end,
+        kind,
+        moved.day,
+        moved.resource.code,
+        moved.resource.hs_code,
+        moved.amounts.litres,
+        moved.amounts.tonnes,
+        moved.amounts.barrels,
+        format_quantity(moved.resource.effective_barrels_per_tonne),
+        (transfer.waiver or "") if transfer is not None else "",
+        moved.parties,
+        transfer.ledger_seq if transfer is not None else "",
+        *_factor_cells(moved.resource),
+    ]
+
+
+def csv_text(report: Report) -> str:
+    """The report as the CSV the page and the API give: a row per transfer, then per return,
+    with a byte-order mark so that spreadsheets read it as UTF-8."""
+    out = io.StringIO()
+    writer = exports.writer(out)
+    writer.writerow(CSV_HEADER)
+    writer.writerows(_row(report, "transfer", t) for t in report.transfers)
+    writer.writerows(_row(report, "return", r) for r in report.returns)
+    return "\ufeff" + out.getvalue()
+
+
+def csv_name(report: Report) -> str:
+    return f"petroleum-{report.start}-{report.end}.csv"

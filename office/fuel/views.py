@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from functools import partial
@@ -10,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -25,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
-from office import exports, inputs, printing
+from office import inputs
 from office.auth.access import permission_required
 from office.auth.permissions import Permission, has_permission
 from office.db import db, utcnow
@@ -33,6 +31,7 @@ from office.documents import panels
 from office.documents import records as documents
 from office.documents.models import RecordType
 from office.errors import DomainError
+from office.fuel import jobs as petroleum_jobs
 from office.fuel import queries, services
 from office.fuel import report as petroleum
 from office.fuel.forms import (
@@ -64,6 +63,7 @@ from office.fuel.models import (
     MeterReading,
 )
 from office.i18n import SEOUL, _, current_locale_code, office_date
+from office.jobs.web import prepare_page, send_job_file, start_job
 from office.periods import services as periods
 from office.staffing import services as staffing
 from office.staffing.models import Side
@@ -978,140 +978,82 @@ def per_person() -> Any:
     ), 200 if valid else 422
 
 
-def _report_period() -> tuple[date, date, bool]:
-    """The 30 days from `?start=` (any day), else the period counted from 1 January that
-    holds today."""
-    text = request.args.get("start", "").strip()
-    day = inputs.day_from(text) if text else None
-    if text and day is None:
-        return (*petroleum.period_from(None, _today()), False)
-    return (*petroleum.period_from(day, _today()), True)
+def _asked_report() -> tuple[petroleum.Report, str | None]:
+    """The report of the period `?start=` asks for and None; with a bad start, the period
+    that holds today's and the message that says why."""
+    try:
+        start, end = petroleum.period_asked(request.args.get("start", ""), _today())
+    except DomainError as exc:
+        start, end = petroleum.period_from(None, _today())
+        refused: str | None = str(exc)
+    else:
+        refused = None
+    return petroleum.petroleum_report(db.session, start, end), refused
 
 
-def _render_petroleum(report: petroleum.Report, *, printing: bool) -> str:
-    return render_template(
-        "fuel/petroleum.html",
-        report=report,
-        periods=petroleum.periods(report.start.year),
-        earlier=report.start - timedelta(days=petroleum.PERIOD_DAYS),
-        later=report.start + timedelta(days=petroleum.PERIOD_DAYS),
-        locale=current_locale_code(),
-        printing=printing,
-    )
+def _refused_report(report: petroleum.Report, refused: str) -> tuple[str, int]:
+    flash(refused, "error")
+    return petroleum_jobs.render_html(report, printing=False), 422
 
 
 @bp.get("/petroleum", endpoint="petroleum")
 @permission_required(Permission.VIEW_OPERATIONS)
 def petroleum_page() -> Any:
-    start, end, valid = _report_period()
-    if not valid:
-        flash(_("Choose the period by a date written YYYY-MM-DD."), "error")
-    report = petroleum.petroleum_report(db.session, start, end)
-    return _render_petroleum(report, printing=False), 200 if valid else 422
+    report, refused = _asked_report()
+    if refused is not None:
+        return _refused_report(report, refused)
+    return petroleum_jobs.render_html(report, printing=False)
 
 
 @bp.get("/petroleum.pdf", endpoint="petroleum_pdf")
 @permission_required(Permission.VIEW_OPERATIONS)
-def petroleum_pdf() -> Response:
-    start, end, _valid = _report_period()
-    report = petroleum.petroleum_report(db.session, start, end)
-    printed = printing.pdf(
-        _render_petroleum(report, printing=True),
-        static_url=request.url_root + "static/",
-        static_folder=current_app.static_folder,
-    )
-    name = f"petroleum-{start}-{end}-{current_locale_code()}.pdf"
-    return Response(
-        printed,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+def petroleum_pdf() -> Any:
+    """The period's PDF when a fresh one was printed; else a page that asks a worker for it."""
+    report, refused = _asked_report()
+    if refused is not None:
+        return _refused_report(report, refused)
+    fresh = petroleum_jobs.fresh_pdf(db.session, report.start, current_locale_code(), utcnow())
+    if fresh is not None:
+        return send_job_file(fresh)
+    start = report.start.isoformat()
+    return prepare_page(
+        title=_("UN petroleum notification %(start)s", start=start),
+        what=_("The PDF of this report is printed by a worker; it takes a few seconds."),
+        action=url_for("operations.print_petroleum", start=start),
+        back=url_for("operations.petroleum", start=start),
+        button=_("Print the PDF"),
     )
 
 
-def _factor_cells(resource: Resource) -> list[str]:
-    """The product's kind, whose factor converted it (own, unsd_default or none) and, in the
-    reader's words, the factor shown on the page or why some units are missing."""
-    source = (
-        "none"
-        if resource.effective_barrels_per_tonne is None
-        else "unsd_default"
-        if resource.barrels_per_tonne_is_default
-        else "own"
+@bp.post("/petroleum.pdf", endpoint="print_petroleum")
+@permission_required(Permission.VIEW_OPERATIONS)
+def print_petroleum() -> Any:
+    """Ask a worker to print the period's PDF (or serve a fresh one), in the reader's
+    language."""
+    report, refused = _asked_report()
+    if refused is not None:
+        return _refused_report(report, refused)
+    start = report.start.isoformat()
+    locale = current_locale_code()
+    if petroleum_jobs.fresh_pdf(db.session, report.start, locale, utcnow()) is not None:
+        return redirect(url_for("operations.petroleum_pdf", start=start), 303)
+    return start_job(
+        petroleum_jobs.KIND,
+        petroleum_jobs.params_for(report.start, locale),
+        back=url_for("operations.petroleum", start=start),
     )
-    note = petroleum.factor_note(resource) or petroleum.factor_shown(resource)
-    kind = resource.petroleum_kind.value if resource.petroleum_kind else ""
-    return [kind, source, note]
 
 
 @bp.get("/petroleum.csv", endpoint="petroleum_csv")
 @permission_required(Permission.VIEW_OPERATIONS)
-def petroleum_csv() -> Response:
-    start, end, _valid = _report_period()
-    report = petroleum.petroleum_report(db.session, start, end)
-    out = io.StringIO()
-    writer = exports.writer(out)
-    writer.writerow(
-        [
-            "period_start",
-            "period_end",
-            "kind",
-            "date",
-            "product",
-            "hs_code",
-            "litres",
-            "tonnes",
-            "barrels",
-            "barrels_per_tonne",
-            "un_authorisation",
-            "parties",
-            "ledger_entry",
-            "petroleum_kind",
-            "factor_source",
-            "factor_note",
-        ]
-    )
-    for t in report.transfers:
-        writer.writerow(
-            [
-                start,
-                end,
-                "transfer",
-                t.day,
-                t.resource.code,
-                t.resource.hs_code,
-                t.amounts.litres,
-                t.amounts.tonnes,
-                t.amounts.barrels,
-                format_quantity(t.resource.effective_barrels_per_tonne),
-                t.waiver or "",
-                t.parties,
-                t.ledger_seq,
-                *_factor_cells(t.resource),
-            ]
-        )
-    for r in report.returns:
-        writer.writerow(
-            [
-                start,
-                end,
-                "return",
-                r.day,
-                r.resource.code,
-                r.resource.hs_code,
-                r.amounts.litres,
-                r.amounts.tonnes,
-                r.amounts.barrels,
-                format_quantity(r.resource.effective_barrels_per_tonne),
-                "",
-                r.parties,
-                "",
-                *_factor_cells(r.resource),
-            ]
-        )
+def petroleum_csv() -> Any:
+    report, refused = _asked_report()
+    if refused is not None:
+        return _refused_report(report, refused)
     return Response(
-        "\ufeff" + out.getvalue(),
+        petroleum.csv_text(report),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="petroleum-{start}-{end}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{petroleum.csv_name(report)}"'},
     )
 
 

@@ -47,6 +47,7 @@ from office.waivers.models import (
     WaiverStatus,
 )
 from office.waivers.queries import CLEARED, entry_screenings
+from office.waivers.regimes import all_regimes
 from office.waivers.services import LineUsage, line_usage
 from office.waivers.units import amount
 
@@ -64,6 +65,75 @@ class QueueFilters:
     # Refused under this regime (by id): drawdowns recorded anyway that it did not clear,
     # and uses no longer covered by a line under it.
     regime_id: int | None = None
+
+
+# What the queue's filters take, as its page offers them: "awaiting" (the default), "all"
+# or one state.
+QUEUE_STATES = ("awaiting", "all", *(state.value for state in ReviewState))
+
+
+def _choices(values: Any) -> str:
+    return ", ".join(values)
+
+
+def queue_filters(
+    session: Session,
+    *,
+    kind: str = "",
+    state: str = "",
+    month: str = "",
+    waiver: str = "",
+    regime: str = "",
+) -> tuple[QueueFilters, dict[str, LazyText]]:
+    """The queue's filters as a reader wrote them (blank: not filtered), the page's and the
+    API's alike; each value it cannot take is left out, with the message that says why, by
+    the filter's name."""
+    refused: dict[str, LazyText] = {}
+    if kind and kind not in set(ItemKind):
+        refused["kind"] = _l(
+            "There is no kind of flagged item called %(value)s; choose one of: %(choices)s.",
+            value=kind[:40],
+            choices=_choices(k.value for k in ItemKind),
+        )
+    if state and state not in QUEUE_STATES:
+        refused["state"] = _l(
+            "There is no state called %(value)s; choose one of: %(choices)s.",
+            value=state[:40],
+            choices=_choices(QUEUE_STATES),
+        )
+    month_on = inputs.month_from(month) if month else None
+    if month and month_on is None:
+        refused["month"] = _l(
+            "Write the month as YYYY-MM, from %(first)s to %(last)s.",
+            first=inputs.FIRST_DAY.strftime("%Y-%m"),
+            last=inputs.LAST_DAY.strftime("%Y-%m"),
+        )
+    waiver_id = inputs.id_from(waiver) if waiver else None
+    if waiver and waiver_id is None:
+        refused["waiver"] = _l("Choose the waiver by its id, a whole number from 1.")
+    regime_id = None
+    if regime:
+        regimes = all_regimes(session)
+        regime_id = next((r.id for r in regimes if r.code == regime), None)
+        if regime_id is None:
+            refused["regime"] = _l(
+                "There is no regime called %(value)s; choose one of: %(choices)s.",
+                value=regime[:40],
+                choices=_choices(r.code for r in regimes),
+            )
+    state = state if state and "state" not in refused else "awaiting"
+    return QueueFilters(
+        kind=ItemKind(kind) if kind and "kind" not in refused else None,
+        state=ReviewState(state) if state in set(ReviewState) else None,
+        awaiting=state == "awaiting",
+        month=month_on,
+        waiver_id=waiver_id,
+        regime_id=regime_id,
+    ), refused
+
+
+def bad_cursor_message() -> LazyText:
+    return _l("The queue cannot continue from that point; start again from its first page.")
 
 
 def _part(

@@ -85,33 +85,38 @@ def _month_arg(text: str) -> date | None:
 QUEUE_ARGS = ("kind", "state", "month", "waiver", "regime")
 
 
-def _filters(args: Mapping[str, str] | None = None) -> queries.QueueFilters:
+def _asked_filters(
+    args: Mapping[str, str] | None = None,
+) -> tuple[queries.QueueFilters, dict[str, Any]]:
     args = request.args if args is None else args
-    kind = args.get("kind", "")
-    state = args.get("state", "awaiting")
-    month = _month_arg(args.get("month", "")) if args.get("month") else None
-    waiver = args.get("waiver", "")
-    regime = args.get("regime", "")
-    return queries.QueueFilters(
-        kind=ItemKind(kind) if kind in set(ItemKind) else None,
-        state=ReviewState(state) if state in set(ReviewState) else None,
-        awaiting=state == "awaiting",
-        month=month,
-        waiver_id=inputs.id_from(waiver),
-        regime_id=next((r.id for r in all_regimes(db.session) if r.code == regime), None)
-        if regime
-        else None,
+    return queries.queue_filters(
+        db.session,
+        kind=args.get("kind", ""),
+        state=args.get("state", ""),
+        month=args.get("month", ""),
+        waiver=args.get("waiver", ""),
+        regime=args.get("regime", ""),
     )
+
+
+def _filters(args: Mapping[str, str] | None = None) -> queries.QueueFilters:
+    """The queue's filters in `args` (the request's), leaving out any it cannot take."""
+    return _asked_filters(args)[0]
 
 
 @bp.get("/queue", endpoint="queue")
 @permission_required(Permission.VIEW_REVIEW)
-def queue() -> str:
+def queue() -> Any:
     today = _today()
-    filters = _filters()
+    filters, refused = _asked_filters()
     after = (
         queries.decode_cursor(request.args.get("after", "")) if request.args.get("after") else None
     )
+    if request.args.get("after") and after is None:
+        refused["after"] = queries.bad_cursor_message()
+    # A value the queue cannot take is left out and said so, as the API refuses it.
+    for message in refused.values():
+        flash(str(message), "error")
     rows, cursor = queries.queue_page(db.session, filters, today=today, after=after)
     counts = queries.count_by_state(db.session, filters, today=today)
     waivers = db.session.scalars(select(Waiver).order_by(Waiver.reference)).all()
@@ -125,13 +130,13 @@ def queue() -> str:
         cursor=cursor,
         counts=counts,
         filters=filters,
-        state_arg=request.args.get("state", "awaiting"),
+        state_arg="awaiting" if filters.awaiting else "all" if filters.state is None else "",
         args={key: value for key, value in request.args.items() if key != "after"},
         waivers=waivers,
         regimes=all_regimes(db.session),
         kinds=list(ItemKind),
         states=list(ReviewState),
-    )
+    ), 422 if refused else 200
 
 
 def _kind(kind: str) -> ItemKind:

@@ -124,6 +124,21 @@ def review_calls(
     # The petroleum report and the audit trail.
     call(admin, "get", "/reports/petroleum", {"start": "2018-10-01"})
     call(admin, "get", "/reports/petroleum", {"start": "October"})
+    petroleum_pdf = "/reports/petroleum.pdf"
+    call(admin, "get", "/reports/petroleum.csv", {"start": "2018-10-01"})
+    call(admin, "get", "/reports/petroleum.csv", {"start": "October"})
+    call(admin, "get", petroleum_pdf, {"start": "October"})
+    call(admin, "get", petroleum_pdf)  # not printed yet
+    call(admin, "post", petroleum_pdf)
+    run_jobs(app)
+    call(admin, "get", petroleum_pdf)
+    call(admin, "post", petroleum_pdf)  # a fresh one exists
+    key = still_processing(session, admin, petroleum_pdf)
+    call(admin, "post", petroleum_pdf, raw="{}", headers={"Idempotency-Key": key})
+    call(admin, "post", petroleum_pdf, raw='{"other": 1}', headers={"Idempotency-Key": key})
+    call(admin, "post", petroleum_pdf, raw="{}", headers={"Idempotency-Key": "unquoted"})
+    call(anonymous, "post", petroleum_pdf)
+    call(scheduler, "post", petroleum_pdf)
     call(reviewer, "get", "/audit", {"action": "review."})
     call(reviewer, "get", "/audit", {"limit": 0})
     # No token, a role without the permission.
@@ -136,6 +151,8 @@ def review_calls(
         f"/reports/jobs/{job['id']}",
         f"/reports/jobs/{job['id']}/file",
         "/reports/petroleum",
+        "/reports/petroleum.csv",
+        "/reports/petroleum.pdf",
         "/audit",
     ):
         call(anonymous, "get", path)
@@ -207,6 +224,12 @@ REVIEW_POSTS: dict[str, tuple[Role, Callable[[Session], str], Callable[[Session]
     "printMonthReportPdf": (
         Role.REVIEWER,
         lambda s: "/reports/monthly/2018-10.pdf",
+        lambda s: {},
+        Job,
+    ),
+    "printPetroleumReportPdf": (
+        Role.ADMIN,
+        lambda s: "/reports/petroleum.pdf",
         lambda s: {},
         Job,
     ),

@@ -11,14 +11,17 @@ import pytest
 from sqlalchemy import func, select
 
 from office.auth.permissions import Role
+from office.db import utcnow
 from office.fuel import report as petroleum
+from office.i18n import office_date
 from office.jobs.models import Job, JobState
 from office.reviews import report
 from office.reviews.models import ItemKind, ReviewAction
 from tests.api.conftest import API, assert_problem
 from tests.conftest import log_in
-from tests.jobs import run_jobs
+from tests.jobs import fetched, run_jobs
 from tests.reviews.arrange import OCT, TODAY, act, one_of_each
+from tests.security.test_reports import pdf_text
 
 K, A = ItemKind, ReviewAction
 
@@ -156,11 +159,108 @@ def test_the_petroleum_report_gives_the_figures_of_its_page(session, admin_api, 
     }
 
 
-def test_the_petroleum_report_refuses_a_bad_start(admin_api):
-    assert (
-        "start"
-        in assert_problem(admin_api.get("/reports/petroleum", {"start": "1.10"}), 422)["errors"]
+PETROLEUM = "/reports/petroleum"
+BAD_START = "Choose the period by a date written YYYY-MM-DD."
+
+
+def test_the_petroleum_csv_is_the_pages_csv(client, admin, admin_api, flagged):
+    response = admin_api.get(f"{PETROLEUM}.csv", {"start": "2018-10-01"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="petroleum-2018-10-01-2018-10-30.csv"'
     )
+    page = log_in(client, admin).get("/operations/petroleum.csv?start=2018-10-01")
+    assert page.status_code == 200
+    assert response.get_data() == page.get_data()
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0].startswith("\ufeffperiod_start,period_end,kind,date,product")
+    assert any(",transfer,2018-10-" in line for line in lines[1:])
+
+
+def test_the_petroleum_csv_of_no_start_is_the_period_that_holds_today(client, admin, admin_api):
+    start, end = petroleum.period_of(office_date(utcnow()))
+    response = admin_api.get(f"{PETROLEUM}.csv")
+    assert f'filename="petroleum-{start}-{end}.csv"' in response.headers["Content-Disposition"]
+    assert response.get_data() == log_in(client, admin).get("/operations/petroleum.csv").get_data()
+
+
+@pytest.mark.parametrize("start", ["1.10", "2018-02-30", "October", "1900-01-01"])
+def test_a_bad_start_is_refused_with_the_pages_message(client, session, admin, admin_api, start):
+    for answer in (
+        admin_api.get(PETROLEUM, {"start": start}),
+        admin_api.get(f"{PETROLEUM}.csv", {"start": start}),
+        admin_api.get(f"{PETROLEUM}.pdf", {"start": start}),
+        admin_api.post(f"{PETROLEUM}.pdf?start={start}"),
+    ):
+        problem = assert_problem(answer, 422)
+        assert problem["detail"] == BAD_START
+        assert problem["errors"] == {"start": [BAD_START]}
+    page = log_in(client, admin)
+    for path in ("/operations/petroleum", "/operations/petroleum.csv"):
+        shown = page.get(path, query_string={"start": start})
+        assert shown.status_code == 422 and shown.mimetype == "text/html"
+        assert BAD_START in shown.get_data(as_text=True)
+    assert page.post("/operations/petroleum.pdf", query_string={"start": start}).status_code == 422
+    assert session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+def test_the_petroleum_pdf_is_printed_by_a_worker_and_then_served(app, session, admin_api, flagged):
+    pdf = f"{PETROLEUM}.pdf?start=2018-10-01"
+    assert_problem(admin_api.get(pdf), 404)
+    asked = admin_api.post(pdf)
+    assert asked.status_code == 202
+    job = asked.get_json()
+    assert asked.headers["Location"] == job["url"] == f"{API}/reports/jobs/{job['id']}"
+    assert job["state"] == "queued" and job["file_url"] is None
+    # Asked again while under way: the same job.
+    assert admin_api.post(pdf).get_json()["id"] == job["id"]
+    assert session.scalar(select(func.count()).select_from(Job)) == 1
+    assert session.scalar(select(Job.params)) == {"start": "2018-10-01", "locale": "en"}
+
+    run_jobs(app)
+    done = admin_api.get(f"/reports/jobs/{job['id']}").get_json()
+    assert done["state"] == JobState.DONE.value and done["finished"] is True
+    assert done["file_url"] == f"{API}/reports/jobs/{job['id']}/file"
+    file = admin_api.get(f"/reports/jobs/{job['id']}/file")
+    assert file.mimetype == "application/pdf" and file.get_data().startswith(b"%PDF")
+    assert file.headers["Content-Disposition"] == (
+        'attachment; filename="petroleum-2018-10-01-2018-10-30-en.pdf"'
+    )
+    assert "Refinedpetroleumtransferrednorth" in pdf_text(file.get_data())
+    served = admin_api.get(pdf)
+    assert served.status_code == 200 and served.get_data() == file.get_data()
+    again = admin_api.post(pdf)
+    assert again.status_code == 303
+    assert again.headers["Location"] == f"{API}{pdf}"
+    assert session.scalar(select(func.count()).select_from(Job)) == 1
+
+
+def test_the_petroleum_pages_pdf_comes_from_the_same_worker(client, admin, admin_api, flagged):
+    page = log_in(client, admin)
+    prepared = page.get("/operations/petroleum.pdf?start=2018-10-01")
+    assert prepared.status_code == 200 and prepared.mimetype == "text/html"
+    assert 'action="/operations/petroleum.pdf?start=2018-10-01"' in prepared.get_data(True)
+    printed = fetched(page, "/operations/petroleum.pdf?start=2018-10-01")
+    assert printed.status_code == 200 and printed.get_data().startswith(b"%PDF")
+    # The page's fresh PDF is the one the API serves (the same user's or another's).
+    assert admin_api.get(f"{PETROLEUM}.pdf?start=2018-10-01").get_data() == printed.get_data()
+
+
+def test_who_may_have_the_petroleum_report(api_as, anonymous_api, reviewer_api, flagged):
+    scheduler = api_as(Role.SCHEDULER)
+    for path in (f"{PETROLEUM}.csv", f"{PETROLEUM}.pdf"):
+        assert_problem(scheduler.get(path), 403)
+        assert_problem(anonymous_api.get(path), 401)
+    assert_problem(scheduler.post(f"{PETROLEUM}.pdf"), 403)
+    assert_problem(anonymous_api.post(f"{PETROLEUM}.pdf"), 401)
+    assert reviewer_api.get(f"{PETROLEUM}.csv").status_code == 200
+    job = reviewer_api.post(f"{PETROLEUM}.pdf").get_json()
+    # The job is its owner's to follow.
+    other = api_as(Role.ADMIN)
+    assert_problem(other.get(f"/reports/jobs/{job['id']}"), 404)
+    assert_problem(other.get(f"/reports/jobs/{job['id']}/file"), 404)
+    assert reviewer_api.get(f"/reports/jobs/{job['id']}").status_code == 200
 
 
 # --- the audit trail ----------------------------------------------------------------------

@@ -3,15 +3,32 @@ refusals as the pages (tests/reviews), each refusal a problem that changes nothi
 
 from __future__ import annotations
 
+import io
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from office.auth.permissions import Role
+from office.documents import services as documents
+from office.documents.demo import pdf_file
+from office.documents.models import RecordType
+from office.reviews import services as review_services
 from office.reviews.models import ItemKind, ReviewAction, ReviewItem, ReviewNote, ReviewState
 from tests.api.conftest import assert_problem
-from tests.reviews.arrange import OCT, TODAY, acknowledge_all, act, item_of, one_of_each
+from tests.conftest import log_in
+from tests.factories import NOW
+from tests.reviews.arrange import (
+    BAD_FILTERS,
+    OCT,
+    TODAY,
+    acknowledge_all,
+    act,
+    item_of,
+    one_of_each,
+)
+from tests.reviews.pages import read
 
 K, A, S = ItemKind, ReviewAction, ReviewState
 
@@ -108,6 +125,29 @@ def test_bad_queue_parameters_are_a_problem(reviewer_api, flagged, query):
     assert set(body["errors"]) == set(query)
 
 
+@pytest.mark.parametrize(("name", "value", "message"), BAD_FILTERS)
+def test_a_filter_the_queue_cannot_take_is_refused_with_the_pages_message(
+    app, reviewer, reviewer_api, flagged, name, value, message
+):
+    field = {"waiver": "waiver_id", "after": "cursor"}.get(name, name)
+    body = assert_problem(reviewer_api.get("/reviews/items", {field: value}), 422)
+    browser = log_in(app.test_client(), reviewer)
+    browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    page = read(browser.get("/reviews/queue", query_string={name: value}))
+    [(_category, said)] = page.flashes
+    assert said.startswith(message)
+    assert body["errors"] == {field: [said]}
+    assert body["detail"] == said
+
+
+def test_several_bad_filters_are_each_named(reviewer_api, flagged):
+    body = assert_problem(
+        reviewer_api.get("/reviews/items", {"kind": "lunch", "month": "october"}), 422
+    )
+    assert set(body["errors"]) == {"kind", "month"}
+    assert body["detail"] == "Some parameters are not valid."
+
+
 def test_who_may_read_the_queue(api_as, anonymous_api, flagged):
     assert api_as(Role.ADMIN).get("/reviews/items").status_code == 200
     assert_problem(api_as(Role.SCHEDULER).get("/reviews/items"), 403)
@@ -132,6 +172,67 @@ def test_an_item_shows_its_record_its_line_and_what_the_caller_may_do(
     assert item["month_closed"] is False
     assert set(item["actions"]) == {"comment", "query", "escalate", "acknowledge"}
     assert set(admin_api.get(path).get_json()["actions"]) == {"comment"}
+
+
+def _attach(session, user, kind: ItemKind, source_id: int, title: str):
+    item = review_services.open_item(session, kind, source_id, now=NOW, today=TODAY)
+    document = documents.attach_to(
+        session,
+        RecordType.REVIEW_ITEM,
+        item.id,
+        documents.Upload(io.BytesIO(pdf_file([title])), f"{title}.pdf", title, "correspondence"),
+        actor=user,
+        now=NOW,
+        max_bytes=1024 * 1024,
+    )
+    session.commit()
+    return document
+
+
+def test_an_item_lists_the_documents_attached_to_its_thread(
+    session, admin, reviewer, reviewer_api, admin_api, flagged
+):
+    letter = _attach(session, admin, K.OVERRIDE, flagged.override.id, "Ministry letter")
+    later = NOW + timedelta(minutes=5)
+    wrong = _attach(session, admin, K.OVERRIDE, flagged.override.id, "Wrong file")
+    documents.withdraw(session, wrong, reason="Not this item's.", actor=reviewer, now=later)
+    session.commit()
+
+    item = reviewer_api.get(item_path(K.OVERRIDE, flagged.override.id)).get_json()
+
+    assert [d["id"] for d in item["documents"]] == [letter.id, wrong.id]
+    shown = item["documents"][0]
+    assert shown == {
+        "id": letter.id,
+        "title": "Ministry letter",
+        "filename": "Ministry letter.pdf",
+        "kind": "correspondence",
+        "media_type": "application/pdf",
+        "size": letter.size,
+        "uploaded_at": shown["uploaded_at"],
+        "uploaded_by": "Admin Kim",
+        "state": "current",
+        "withdrawn_at": None,
+        "withdrawn_by": None,
+        "withdrawn_reason": None,
+        "page": f"/documents/{letter.id}",
+        "download_url": f"/documents/{letter.id}/file",
+    }
+    assert shown["uploaded_at"].endswith("Z") and letter.size > 0
+    withdrawn = item["documents"][1]
+    assert (withdrawn["state"], withdrawn["withdrawn_reason"]) == ("withdrawn", "Not this item's.")
+    assert withdrawn["download_url"] == f"/documents/{wrong.id}/file"
+    # A withdrawn document is the ministry's reviewers' to read, as on the page.
+    as_admin = admin_api.get(item_path(K.OVERRIDE, flagged.override.id)).get_json()
+    assert [d["download_url"] for d in as_admin["documents"]] == [
+        f"/documents/{letter.id}/file",
+        None,
+    ]
+    # Another item, flagged or taken up, has none of them.
+    assert reviewer_api.get(item_path(K.DIP_VARIANCE, flagged.dip.id)).get_json()["documents"] == []
+    act(session, K.METER_ANOMALY, flagged.reading.id, A.QUERY, reviewer, "Why?")
+    queried = reviewer_api.get(item_path(K.METER_ANOMALY, flagged.reading.id)).get_json()
+    assert queried["documents"] == [] and len(queried["thread"]) == 1
 
 
 def test_an_unknown_kind_or_record_is_not_found(reviewer_api, flagged):

@@ -15,6 +15,7 @@ from werkzeug.test import TestResponse
 from office.auth import services as auth_services
 from office.auth.models import User
 from office.auth.permissions import Role
+from office.jobs.models import Job
 from office.periods.models import SignedOffMonth
 from office.reviews.models import ItemKind, ReviewAction, ReviewItem, ReviewNote, ReviewState
 from tests.api.conftest import API
@@ -151,3 +152,24 @@ def test_a_sign_off_and_a_reopen_at_once_never_leave_an_open_item_in_a_signed_mo
             [ReviewAction.ACKNOWLEDGE, ReviewAction.REOPEN],
         )
         assert "under review" in signed.get_json()["detail"]
+
+
+def _jobs(office: Office) -> list[Job]:
+    with office.session() as session:
+        return list(session.scalars(select(Job).order_by(Job.id)))
+
+
+def test_a_petroleum_pdf_asked_twice_at_once_with_its_key_is_one_job(office):
+    token = _token(office, office.admin)
+    key = '"petroleum-pdf-race-1"'
+
+    answers = at_once(
+        [_send(office, token, "/reports/petroleum.pdf?start=2018-10-01", {}, key) for _ in range(2)]
+    )
+
+    assert [a.status_code for a in answers] == [202, 202]
+    assert answers[0].get_json() == answers[1].get_json()
+    assert sum("Idempotent-Replayed" in a.headers for a in answers) == 1
+    [job] = _jobs(office)
+    assert (job.kind, job.params) == ("petroleum_pdf", {"start": "2018-10-01", "locale": "en"})
+    assert answers[0].get_json()["id"] == job.id

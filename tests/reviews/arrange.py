@@ -373,3 +373,15 @@ def item_of(session: Session, kind: ItemKind, source_id: int) -> ReviewItem | No
         .where(ReviewItem.kind == kind, ReviewItem.source_id == source_id)
         .execution_options(populate_existing=True)
     )
+
+
+# Each filter, a value it cannot take, and the start of what the page says (the API says
+# the same: tests/api/test_reviews_api.py).
+BAD_FILTERS = [
+    ("kind", "lunch", "There is no kind of flagged item called lunch; choose one of: override, "),
+    ("state", "closed", "There is no state called closed; choose one of: awaiting, all, open, "),
+    ("month", "2018-13", "Write the month as YYYY-MM, from 2000-01 to 2099-12."),
+    ("waiver", "x", "Choose the waiver by its id, a whole number from 1."),
+    ("regime", "eu", "There is no regime called eu; choose one of: un, "),
+    ("after", "2018-10-03.lunch.1", "The queue cannot continue from that point; start again"),
+]

@@ -17,8 +17,10 @@ from office.waivers.models import WaiverStatus
 from tests.conftest import log_in
 from tests.factories import NOW, draw
 from tests.reviews.arrange import (
+    BAD_FILTERS,
     OCT,
     TODAY,
+    acknowledge_all,
     act,
     capped_line,
     carry_back,
@@ -253,3 +255,27 @@ def test_the_older_link_pages_through_the_queue(client, session, admin, reviewer
     assert not [text for _href, text in read(second).links if text.startswith("Older items")]
     ids = [source_id for _kind, source_id in item_links(first) + item_links(second)]
     assert len(set(ids)) == 53
+
+
+# --- filters it cannot take ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "value", "message"), BAD_FILTERS)
+def test_a_filter_the_queue_cannot_take_is_left_out_and_said_so(
+    client, reviewer, session, flagged, name, value, message
+):
+    log_in(client, reviewer)
+    acknowledge_all(session, reviewer)
+    response = client.get("/reviews/queue", query_string={name: value})
+
+    assert response.status_code == 422
+    page = read(response)
+    assert [(category, text[: len(message)]) for category, text in page.flashes] == [
+        ("error", message)
+    ]
+    # The queue as it is without that filter: what awaits review (nothing, here), not every
+    # state nor a guess at what was meant.
+    assert item_links(response) == []
+    unfiltered = client.get("/reviews/queue", query_string={name: value, "state": "all"})
+    if name != "state":
+        assert sorted(item_links(unfiltered)) == sorted(flagged.keys())

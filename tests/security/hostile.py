@@ -530,9 +530,15 @@ EVERY_ONE = {
     "users.detail",
 }
 NOT_FOLLOWED = {"static", "auth.login"}
-# Buttons that ask a worker for a file (exports, the monthly PDF): the crawler presses them,
-# lets the worker run, and reads the file the job left.
-JOB_BUTTONS = {"reviews.print_report", "ledger.export", "audit.export", "deliveries.stock_export"}
+# Buttons that ask a worker for a file (exports, the monthly and petroleum PDFs): the crawler
+# presses them, lets the worker run, and reads the file the job left.
+JOB_BUTTONS = {
+    "reviews.print_report",
+    "operations.print_petroleum",
+    "ledger.export",
+    "audit.export",
+    "deliveries.stock_export",
+}
 
 
 def crawl(app: Flask, client: FlaskClient, start: tuple[str, ...] = ("/",)) -> Crawl:
