@@ -95,6 +95,7 @@ class LockSpace(IntEnum):
     MONTH = 1  # months since year 0
     LOGIN = 2  # the CRC-32 of a normalised email, or of "network " and a client network
     CATALOGUE = 3  # 0: the resources and HS rules, whose control classes follow each other
+    JOB = 4  # the CRC-32 of a job's owner and kind: one job asked for at a time
 
 
 class ConcurrentChange(ConflictError):

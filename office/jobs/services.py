@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from office.auth.models import User
 from office.auth.permissions import has_permission
+from office.concurrency import LockSpace, advisory_lock, text_key
 from office.errors import ConflictError, ForbiddenError, InvalidInput
 from office.i18n import _l, label
 from office.jobs.kinds import kind_of
@@ -408,7 +409,12 @@ def fresh_file(
 
 
 def active_job(session: Session, kind: str, params: dict[str, Any], owner: User) -> Job | None:
-    """`owner`'s job of `kind` with exactly `params` that is still queued or running."""
+    """`owner`'s job of `kind` with exactly `params` that is still queued or running.
+
+    Asked before recording a job: the question holds `owner`'s jobs of `kind` to the end of
+    the transaction, so that two requests asking for the same job at once make one (the
+    second waits for the first's commit, then finds its job)."""
+    advisory_lock(session, LockSpace.JOB, text_key(f"{owner.id} {kind}"))
     for job in session.scalars(
         select(Job)
         .where(

@@ -173,3 +173,15 @@ def test_a_petroleum_pdf_asked_twice_at_once_with_its_key_is_one_job(office):
     [job] = _jobs(office)
     assert (job.kind, job.params) == ("petroleum_pdf", {"start": "2018-10-01", "locale": "en"})
     assert answers[0].get_json()["id"] == job.id
+
+
+def test_a_petroleum_pdf_asked_four_times_at_once_without_a_key_is_one_job(office):
+    token = _token(office, office.admin)
+
+    answers = at_once(
+        [_send(office, token, "/reports/petroleum.pdf?start=2018-10-01", {}) for _ in range(4)]
+    )
+
+    assert [a.status_code for a in answers] == [202] * 4
+    [job] = _jobs(office)
+    assert {a.get_json()["id"] for a in answers} == {job.id}

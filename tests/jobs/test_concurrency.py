@@ -107,3 +107,20 @@ def test_a_double_click_on_an_export_asks_once(office):
     assert set(answers) <= ANSWERS
     with office.session() as session:
         assert session.scalar(select(func.count()).select_from(Job)) == 1
+
+
+def test_the_same_export_asked_from_two_tabs_at_once_is_one_job(office):
+    # Two forms, each with its own once-token: not a double click, the same job asked twice.
+    client = office.client(office.reviewer)
+    sent = []
+    for _ in range(3):
+        page = client.get("/ledger/export.csv").get_data(as_text=True)
+        token = re.search(rf'name="{ONCE_FIELD}" value="([^"]+)"', page)
+        assert token is not None
+        sent.append({ONCE_FIELD: token[1]})
+    answers = at_once(
+        [post(office, office.reviewer, "/ledger/export.csv", data=data) for data in sent]
+    )
+    assert set(answers) == {303}
+    with office.session() as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 1
