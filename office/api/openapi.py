@@ -384,6 +384,9 @@ def _screening_path() -> dict[str, Any]:
 
 _OPERATIONS_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (schemas.MeterList, "serialization"),
+    (schemas.MeterIn, "validation"),
+    (schemas.MeterReplacementIn, "validation"),
+    (schemas.MeterOut, "serialization"),
     (schemas.MeterReadingIn, "validation"),
     (schemas.MeterReadingBatchIn, "validation"),
     (schemas.MeterReadingOut, "serialization"),
@@ -391,10 +394,14 @@ _OPERATIONS_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (schemas.MeterReadingPage, "serialization"),
     (schemas.VoidIn, "validation"),
     (schemas.GeneratorList, "serialization"),
+    (schemas.GeneratorIn, "validation"),
+    (schemas.GeneratorOut, "serialization"),
     (schemas.GeneratorReadingIn, "validation"),
     (schemas.GeneratorReadingOut, "serialization"),
     (schemas.GeneratorReadingPage, "serialization"),
     (schemas.TankList, "serialization"),
+    (schemas.TankIn, "validation"),
+    (schemas.TankOut, "serialization"),
     (schemas.ReceiptIn, "validation"),
     (schemas.IssueIn, "validation"),
     (schemas.ReturnIn, "validation"),
@@ -569,12 +576,30 @@ def _fuel_paths() -> dict[str, Any]:
                 "summary": "Every generator",
                 "responses": {"200": _json("GeneratorList", "The generators"), **_ERRORS},
             },
+            "post": {
+                "operationId": "createGenerator",
+                "summary": "Add a generator (office administrator)",
+                "description": "As on the equipment page, through the same service. Refused "
+                "(422): a name another generator has, a tank that is not one.",
+                "requestBody": _body("GeneratorIn"),
+                "responses": {"201": _json("GeneratorOut", "Added"), **_WRITE_ERRORS},
+            },
         },
         "/tanks": {
             "get": {
                 "operationId": "listTanks",
                 "summary": "Every fuel tank",
                 "responses": {"200": _json("TankList", "The tanks"), **_ERRORS},
+            },
+            "post": {
+                "operationId": "createTank",
+                "summary": "Add a fuel tank for one product, with the stock in it now (office "
+                "administrator)",
+                "description": "As on the tanks page, through the same service. Refused (422): "
+                "a name another store has, an unknown resource, an opening stock above the "
+                "capacity.",
+                "requestBody": _body("TankIn"),
+                "responses": {"201": _json("TankOut", "Added"), **_WRITE_ERRORS},
             },
         },
         "/generator-readings": {
@@ -655,6 +680,50 @@ def _meter_paths() -> dict[str, Any]:
                 "operationId": "listMeters",
                 "summary": "Every meter, in service or not, with its last reading",
                 "responses": {"200": _json("MeterList", "The meters"), **_ERRORS},
+            },
+            "post": {
+                "operationId": "createMeter",
+                "summary": "Install a meter with its first reading (office administrator)",
+                "description": (
+                    "As on the equipment page, through the same service. A grid meter draws "
+                    "on a waiver line of electricity; the first reading counts nothing."
+                ),
+                "requestBody": _body("MeterIn"),
+                "responses": {
+                    "201": _json("MeterOut", "Installed, with its first reading"),
+                    "409": _problem("The day or its month is signed off"),
+                    **_WRITE_ERRORS,
+                    "422": _problem(
+                        "Invalid fields, or refused: a grid meter without a line of "
+                        "electricity, a first reading beyond its register, a day in the future"
+                    ),
+                },
+            },
+        },
+        "/meters/{meter_id}/replace": {
+            "post": {
+                "operationId": "replaceMeter",
+                "summary": "Replace a meter: its final reading, the new one's first (office "
+                "administrator)",
+                "description": (
+                    "As on the equipment page, through the same service: the old meter's "
+                    "final reading is recorded as any reading (its interval drawn on the "
+                    "waiver line through the ledger), the old meter is taken out of service "
+                    "at `replaced_at`, and the new one, on the same source and line, is put "
+                    "in with its first reading at the same instant."
+                ),
+                "parameters": [_id_param("meter_id")],
+                "requestBody": _body("MeterReplacementIn"),
+                "responses": {
+                    "201": _json("MeterOut", "The new meter, with its first reading"),
+                    "404": _problem("No such meter"),
+                    "409": _problem(
+                        "The meter is out of service already, the ledger refused the final "
+                        "interval, or the day or month is signed off"
+                    ),
+                    **_WRITE_ERRORS,
+                    "422": _problem(f"Invalid fields, or refused: {_RECORD_REFUSALS}"),
+                },
             },
         },
         "/meter-readings": {

@@ -8,7 +8,10 @@ page, and each interval of a grid meter is drawn through the ledger's one door.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from flask import Response, request, url_for
@@ -26,6 +29,7 @@ from office.api.views import (
     _authorisation,
     _errors,
     _get,
+    _resource,
     bp,
     found,
     invalid,
@@ -35,7 +39,7 @@ from office.api.views import (
 from office.auth.access import permission_required
 from office.auth.permissions import Permission
 from office.db import db, utcnow
-from office.errors import NotFoundError, problem
+from office.errors import DomainError, InvalidInput, NotFoundError, problem
 from office.fuel import services
 from office.fuel.models import (
     DailyLog,
@@ -50,6 +54,7 @@ from office.fuel.models import (
 from office.i18n import _, office_date
 from office.stock.models import LotDraw, MovementKind, StockLot, StockMovement, Store, StoreKind
 from office.waivers.models import WaiverLine
+from office.waivers.units import parse_quantity
 
 MAX_PAGE = 1000
 
@@ -140,6 +145,104 @@ def meters() -> Response:
     return respond(
         schemas.MeterList(items=[meter_out(m, services.last_reading(db.session, m)) for m in rows])
     )
+
+
+def _quantity(value: Decimal, field: str, *, allow_zero: bool = False) -> Decimal:
+    """`value` read as the page's form reads that field (`office.fuel.forms.IsQuantity`): a
+    refusal is the service's message, under the request's own field."""
+    try:
+        return parse_quantity(value, allow_zero=allow_zero)
+    except InvalidInput as exc:
+        raise invalid(field, str(exc)) from None
+
+
+@contextmanager
+def _fields(names: Callable[[str], str]) -> Iterator[None]:
+    """Name a service's refusal by the request's field (the service's `value` is the body's
+    `first_value`, say)."""
+    try:
+        yield
+    except DomainError as exc:
+        if exc.field is not None:
+            exc.field = names(exc.field)
+        raise
+
+
+def _meter_created(meter: Meter) -> Response:
+    answer = meter_out(meter, services.last_reading(db.session, meter))
+    return commit(respond(answer, 201, url_for("api.meters")))
+
+
+@bp.post("/meters")
+@permission_required(Permission.LOG_OPERATIONS)
+def create_meter() -> Response:
+    """Install a meter with its first reading, as the equipment page does."""
+    body = parse_body(schemas.MeterIn)
+    line = None
+    if body.waiver_line_id is not None:
+        line = _get(WaiverLine, body.waiver_line_id)
+        if line is None:
+            raise invalid(
+                "waiver_line_id", _("No waiver line has the id %(id)d.", id=body.waiver_line_id)
+            )
+    multiplier = _quantity(body.multiplier, "multiplier")
+    first_value = _quantity(body.first_value, "first_value", allow_zero=True)
+    with _fields(lambda field: {"value": "first_value", "day": "installed_at"}.get(field, field)):
+        meter = services.add_meter(
+            db.session,
+            name=body.name,
+            source=body.source,
+            waiver_line=line,
+            digits=body.digits,
+            multiplier=multiplier,
+            installed_at=body.installed_at,
+            first_value=first_value,
+            correction_reason=body.correction_reason,
+            actor=current_user,
+            now=utcnow(),
+        )
+    return _meter_created(meter)
+
+
+@bp.post("/meters/<int:meter_id>/replace")
+@permission_required(Permission.LOG_OPERATIONS)
+def replace_meter(meter_id: int) -> Response:
+    """Take a meter out with its final reading (its last interval drawn on the ledger, as
+    any reading's) and put a new one in with its first, as the equipment page does."""
+    old = found(Meter, meter_id, _("No meter has the id %(id)d.", id=meter_id))
+    body = parse_body(schemas.MeterReplacementIn)
+    final_value = _quantity(body.final_value, "final_value", allow_zero=True)
+    multiplier = _quantity(body.multiplier, "multiplier")
+    first_value = _quantity(body.first_value, "first_value", allow_zero=True)
+
+    def named(field: str) -> str:
+        # The old meter's final reading is taken first: until it is, a register's refusal
+        # is the final one's.
+        new = "first_value" if old.removed_at is not None else "final_value"
+        return {
+            "value": new,
+            "rolled_over": "final_rolled_over",
+            "read_at": "replaced_at",
+            "day": "replaced_at",
+        }.get(field, field)
+
+    with _fields(named):
+        meter = services.replace_meter(
+            db.session,
+            old,
+            final_value=final_value,
+            final_rolled_over=body.final_rolled_over,
+            at=body.replaced_at,
+            name=body.name,
+            digits=body.digits,
+            multiplier=multiplier,
+            first_value=first_value,
+            override_reason=body.override_reason,
+            correction_reason=body.correction_reason,
+            actor=current_user,
+            now=utcnow(),
+        )
+    return _meter_created(meter)
 
 
 @bp.post("/meter-readings")
@@ -370,24 +473,51 @@ def _generator(generator_id: int, field: str = "generator_id") -> Generator:
     return generator
 
 
+def generator_out(generator: Generator) -> schemas.GeneratorOut:
+    return schemas.GeneratorOut(
+        id=generator.id,
+        name=generator.name,
+        rated_lph=generator.rated_lph,
+        tank_id=generator.tank_id,
+        is_active=generator.is_active,
+    )
+
+
+def tank_out(tank: Store) -> schemas.TankOut:
+    return schemas.TankOut(
+        id=tank.id,
+        name=tank.name,
+        resource=tank.product.code,
+        unit=tank.product.unit.value,
+        capacity=tank.full,
+        tolerance=tank.tolerance,
+        location=tank.location,
+        is_active=tank.is_active,
+    )
+
+
 @bp.get("/generators")
 @permission_required(Permission.VIEW_OPERATIONS)
 def generators() -> Response:
     rows = db.session.scalars(select(Generator).order_by(Generator.name, Generator.id))
-    return respond(
-        schemas.GeneratorList(
-            items=[
-                schemas.GeneratorOut(
-                    id=g.id,
-                    name=g.name,
-                    rated_lph=g.rated_lph,
-                    tank_id=g.tank_id,
-                    is_active=g.is_active,
-                )
-                for g in rows
-            ]
-        )
+    return respond(schemas.GeneratorList(items=[generator_out(g) for g in rows]))
+
+
+@bp.post("/generators")
+@permission_required(Permission.LOG_OPERATIONS)
+def create_generator() -> Response:
+    """Add a generator, as the equipment page does."""
+    body = parse_body(schemas.GeneratorIn)
+    tank = _tank(body.tank_id) if body.tank_id is not None else None
+    generator = services.add_generator(
+        db.session,
+        name=body.name,
+        rated_lph=_quantity(body.rated_lph, "rated_lph"),
+        tank=tank,
+        actor=current_user,
+        now=utcnow(),
     )
+    return commit(respond(generator_out(generator), 201, url_for("api.generators")))
 
 
 @bp.get("/tanks")
@@ -396,23 +526,29 @@ def tanks() -> Response:
     rows = db.session.scalars(
         select(Store).where(Store.kind == StoreKind.TANK).order_by(Store.name, Store.id)
     )
-    return respond(
-        schemas.TankList(
-            items=[
-                schemas.TankOut(
-                    id=t.id,
-                    name=t.name,
-                    resource=t.product.code,
-                    unit=t.product.unit.value,
-                    capacity=t.full,
-                    tolerance=t.tolerance,
-                    location=t.location,
-                    is_active=t.is_active,
-                )
-                for t in rows
-            ]
-        )
+    return respond(schemas.TankList(items=[tank_out(t) for t in rows]))
+
+
+@bp.post("/tanks")
+@permission_required(Permission.LOG_OPERATIONS)
+def create_tank() -> Response:
+    """Add a fuel tank, with the stock in it now, as the tanks page does."""
+    body = parse_body(schemas.TankIn)
+    product = _resource(body.resource, "resource")
+    tolerance, opening = body.tolerance, body.opening
+    tank = services.create_tank(
+        db.session,
+        name=body.name,
+        product=product,
+        capacity=_quantity(body.capacity, "capacity"),
+        tolerance=None if tolerance is None else _quantity(tolerance, "tolerance", allow_zero=True),
+        location=body.location,
+        opening=None if opening is None else _quantity(opening, "opening", allow_zero=True),
+        opened_on=body.opened_on or office_date(utcnow()),
+        actor=current_user,
+        now=utcnow(),
     )
+    return commit(respond(tank_out(tank), 201, url_for("api.tanks")))
 
 
 @bp.post("/generator-readings")

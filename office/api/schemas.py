@@ -549,6 +549,53 @@ class MeterList(BaseModel):
     items: list[MeterOut]
 
 
+Name = Annotated[Line, Field(min_length=1, max_length=80)]
+Digits = Annotated[
+    int,
+    Strict(),
+    Field(ge=1, le=12, description="The register turns over to zero after 10^digits - 1"),
+]
+Multiplier = Annotated[QuantityIn, Field(description="kWh per register unit")]
+
+
+class MeterIn(_In):
+    name: Name
+    source: MeterSource = Field(description="grid_south: drawn on its waiver line")
+    waiver_line_id: Annotated[
+        Id | None, Field(description="Required for grid_south: a line of electricity")
+    ] = None
+    digits: Digits
+    multiplier: Multiplier
+    installed_at: Instant
+    first_value: Annotated[RegisterIn, Field(description="The register when installed")]
+    correction_reason: Annotated[
+        Text | None, Field(description="Needed when the day's log is signed off")
+    ] = None
+
+
+class MeterReplacementIn(_In):
+    final_value: Annotated[RegisterIn, Field(description="The old meter's register at the end")]
+    final_rolled_over: Annotated[
+        bool,
+        Strict(),
+        Field(description="The old register turned over to zero since its last reading"),
+    ] = False
+    replaced_at: Annotated[
+        Instant, Field(description="The old meter's final reading and the new one's first")
+    ]
+    name: Annotated[Name, Field(description="The new meter's name")]
+    digits: Digits
+    multiplier: Multiplier
+    first_value: Annotated[RegisterIn, Field(description="The new meter's register")]
+    override_reason: Annotated[
+        Text | None,
+        Field(description="Records a final interval the waiver line does not cover, flagged"),
+    ] = None
+    correction_reason: Annotated[
+        Text | None, Field(description="Needed when the day's log is signed off")
+    ] = None
+
+
 class MeterReadingFields(_In):
     value: Annotated[RegisterIn, Field(description="The register in kWh, within its digits")]
     read_at: Instant
@@ -633,6 +680,12 @@ class GeneratorList(BaseModel):
     items: list[GeneratorOut]
 
 
+class GeneratorIn(_In):
+    name: Name
+    rated_lph: Annotated[QuantityIn, Field(description="Litres per running hour")]
+    tank_id: Annotated[Id | None, Field(description="The tank it is fed from")] = None
+
+
 class GeneratorReadingIn(_In):
     generator_id: Id
     hours: Annotated[
@@ -671,6 +724,23 @@ class TankOut(BaseModel):
 
 class TankList(BaseModel):
     items: list[TankOut]
+
+
+class TankIn(_In):
+    name: Name
+    resource: Annotated[Line, Field(max_length=40, description="The product's resource code")]
+    capacity: Annotated[QuantityIn, Field(description="In the product's unit")]
+    tolerance: Annotated[
+        RegisterIn | None,
+        Field(description="A dip further off the book is flagged; default 1% of the capacity"),
+    ] = None
+    location: Annotated[Line, Field(max_length=120)] = ""
+    opening: Annotated[
+        RegisterIn | None, Field(description="The stock in it now, in the product's unit")
+    ] = None
+    opened_on: Annotated[
+        IsoDate | None, Field(description="The day of the opening stock; default today")
+    ] = None
 
 
 class ReceiptIn(_In):

@@ -21,7 +21,7 @@ from office.auth.models import User
 from office.auth.permissions import Role
 from office.db import utcnow
 from office.fuel import services as fuel
-from office.fuel.models import MeterSource
+from office.fuel.models import Meter, MeterSource
 from office.i18n import office_date
 from office.waivers.models import DrawdownEntry, LedgerHead, Waiver, WaiverLine, WaiverStatus
 from tests.concurrency import Office
@@ -106,6 +106,38 @@ def diesel_line(
     diesel = make_resource(session)
     waiver = make_waiver(session, [(diesel, unit, granted or "1000", granted)], status=status)
     return waiver, waiver.lines[0]
+
+
+INSTALLED = datetime(2018, 10, 1, 0, 0, tzinfo=UTC)  # 09:00 in Seoul, the `meter` fixture's
+
+
+@pytest.fixture
+def power_line(session) -> WaiverLine:
+    power = make_resource(
+        session, "electricity", hs_code="2716.00", unit="kWh", barrels_per_tonne=None
+    )
+    return make_waiver(
+        session, [(power, "kWh", "100000", "100000")], reference="MOU-T-POWER"
+    ).lines[0]
+
+
+@pytest.fixture
+def meter(session, power_line) -> Meter:
+    """The grid meter: five digits, read in kWh, installed 2018-10-01 09:00 (Seoul) at 99,000."""
+    meter = fuel.add_meter(
+        session,
+        name="Main incomer",
+        source=MeterSource.GRID_SOUTH,
+        waiver_line=power_line,
+        digits=5,
+        multiplier="1",
+        installed_at=INSTALLED,
+        first_value="99000",
+        actor=None,
+        now=NOW,
+    )
+    session.commit()
+    return meter
 
 
 def drawdown_body(line: WaiverLine | None = None, **changes: Any) -> dict[str, Any]:

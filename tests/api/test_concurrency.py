@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from office.fuel import services as fuel
-from office.fuel.models import DailyLog, LogStatus, Meter, MeterReading
+from office.fuel.models import DailyLog, LogStatus, Meter, MeterReading, ReadingKind
 from office.stock.models import LotDraw, StockLot, StockMovement
 from office.waivers import ledger
 from office.waivers.models import DrawdownEntry, WaiverLine
@@ -224,3 +224,105 @@ def test_a_day_signed_off_ten_times_at_once_is_signed_off_once(office):
         assert log.status is LogStatus.SIGNED_OFF
         signed = [e for e in log.events if e.action == "signed_off"]
         assert len(signed) == 1
+
+
+# --- setting up: a meter replaced while it is read, equipment added twice at once ----------
+
+
+def test_a_meter_replaced_while_readings_arrive_takes_none_after_its_final_reading(
+    office, meter_id
+):
+    """A batch before the replacement's instant, readings after it, and the replacement, at
+    once: each reading lands on the old meter before its final one or is refused (taken out
+    of service, or not later than the last); the final reading is the old meter's last."""
+    token = token_of(office, office.admin)
+    start = datetime(2018, 10, 2, 15, 0, tzinfo=UTC)  # 00:00 on the 3rd in Seoul
+    batch = quarter_hours(meter_id, start, 20, 5)  # to 04:45 in Seoul, at 100
+    replaced_at = datetime(2018, 10, 3, 0, 30, tzinfo=UTC)  # 09:30 in Seoul
+    later = [
+        {
+            "meter_id": meter_id,
+            "value": str(200 + 10 * n),
+            "read_at": (replaced_at + timedelta(minutes=30 + 60 * n)).isoformat(),
+        }
+        for n in range(4)
+    ]
+    replacement = {
+        "final_value": "150",
+        "replaced_at": replaced_at.isoformat(),
+        "name": "New incomer",
+        "digits": 7,
+        "multiplier": "1",
+        "first_value": "0",
+    }
+
+    results = at_once(
+        [
+            send(office, token, f"/meters/{meter_id}/replace", replacement),
+            send(office, token, "/meter-readings/batch", {"readings": batch}),
+            *(send(office, token, "/meter-readings", reading) for reading in later),
+        ],
+        timeout=TIMEOUT,
+    )
+
+    (replaced, answer), (batch_status, _batch), singles = results[0], results[1], results[2:]
+    assert replaced in (201, 409, 422) and batch_status in (201, 422), results
+    assert {status for status, _body in singles} <= {201, 409, 422}, results
+    kept = assert_each_interval_counted_once(office, meter_id)
+    with office.session() as session:
+        old = session.get(Meter, meter_id)
+        new = session.scalars(select(Meter).where(Meter.replaces_id == meter_id)).all()
+        if replaced == 201:
+            final = kept[-1]
+            assert (final.kind, final.value) == (ReadingKind.FINAL, Decimal(150))
+            assert final.read_at.replace(tzinfo=UTC) == replaced_at
+            assert old.removed_at is not None
+            assert [m.id for m in new] == [answer["id"]]
+            # The readings after its instant came after it, so were refused as taken out of
+            # service (one landing first would have refused the replacement).
+            assert [status for status, _body in singles] == [409] * 4, results
+            assert all(
+                body["detail"].startswith("Main incomer was taken out of service")
+                for _status, body in singles
+            )
+        else:
+            assert old.removed_at is None and new == []
+            assert all(r.kind is not ReadingKind.FINAL for r in kept)
+    # Whatever won, no reading of the old meter is later than its last one standing.
+    assert all(r.read_at <= kept[-1].read_at for r in kept)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        (
+            "/generators",
+            {"name": "Generator 2", "rated_lph": "19"},
+            "A generator named Generator 2 already exists.",
+        ),
+        (
+            "/tanks",
+            {"name": "Annex tank", "resource": "diesel", "capacity": "800"},
+            "A store named Annex tank already exists.",
+        ),
+    ],
+)
+def test_equipment_added_with_one_name_at_once_is_added_once(office, path, body, message):
+    with office.session() as session:
+        make_resource(session)
+        session.commit()
+    token = token_of(office, office.admin)
+
+    results = at_once([send(office, token, path, body) for _ in range(5)], timeout=TIMEOUT)
+
+    statuses = sorted(status for status, _body in results)
+    assert statuses == [201, 422, 422, 422, 422], results
+    assert all(b["errors"] == {"name": [message]} for s, b in results if s == 422), results
+    listed = [
+        i for i in office.client().get("/api/v1" + path, headers=auth(token)).get_json()["items"]
+    ]
+    assert [item["name"] for item in listed] == [body["name"]]
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

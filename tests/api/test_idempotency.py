@@ -24,7 +24,14 @@ from office.auth import services as auth_services
 from office.auth.permissions import Role
 from office.db import utcnow
 from office.fuel import services as fuel
-from office.fuel.models import DailyLogEvent, DipReading, GeneratorReading, MeterReading
+from office.fuel.models import (
+    DailyLogEvent,
+    DipReading,
+    Generator,
+    GeneratorReading,
+    Meter,
+    MeterReading,
+)
 from office.stock.models import StockMovement, Store
 from office.waivers.models import (
     DrawdownEntry,
@@ -309,6 +316,37 @@ def _hours_body(session: Session) -> dict[str, Any]:
     return {"generator_id": generator.id, "hours": "12", "read_at": "2018-10-03T09:00:00Z"}
 
 
+def _meter_body(session: Session) -> dict[str, Any]:
+    return {
+        "name": "Generator 1 output",
+        "source": "generator",
+        "digits": 6,
+        "multiplier": "1",
+        "installed_at": "2018-10-04T09:00:00+09:00",
+        "first_value": "0",
+    }
+
+
+def _meter_replacement(session: Session) -> str:
+    return f"/meters/{grid_meter(session).id}/replace"
+
+
+def _replacement_body(session: Session) -> dict[str, Any]:
+    return {
+        "final_value": "99100",
+        "replaced_at": "2018-10-05T09:00:00+09:00",
+        "name": "New incomer",
+        "digits": 6,
+        "multiplier": "1",
+        "first_value": "0",
+    }
+
+
+def _tank_body(session: Session) -> dict[str, Any]:
+    make_resource(session)
+    return {"name": "Annex tank", "resource": "diesel", "capacity": "800", "opening": "100"}
+
+
 POSTS = {
     "createResource": Post(Role.REVIEWER, lambda s: "/resources", _resource_body, Resource),
     "createWaiver": Post(Role.REVIEWER, lambda s: "/waivers", _waiver_body, Waiver),
@@ -363,6 +401,12 @@ POSTS = {
     "signOffDailyLog": Post(
         Role.ADMIN, lambda s: "/daily-logs/2018-10-10/sign-off", lambda s: {}, DailyLogEvent
     ),
+    "createMeter": Post(Role.ADMIN, lambda s: "/meters", _meter_body, Meter),
+    "replaceMeter": Post(Role.ADMIN, _meter_replacement, _replacement_body, Meter),
+    "createGenerator": Post(
+        Role.ADMIN, lambda s: "/generators", lambda s: {"name": "G2", "rated_lph": "19"}, Generator
+    ),
+    "createTank": Post(Role.ADMIN, lambda s: "/tanks", _tank_body, Store),
     "recordGeneratorHours": Post(
         Role.ADMIN, lambda s: "/generator-readings", _hours_body, GeneratorReading
     ),

@@ -13,42 +13,11 @@ from sqlalchemy import func, select
 
 from office.auth.permissions import Role
 from office.fuel import services
-from office.fuel.models import DailyLogEvent, Meter, MeterReading, MeterSource
-from office.waivers.models import DrawdownEntry, Source, WaiverLine
+from office.fuel.models import DailyLogEvent, Meter, MeterReading
+from office.waivers.models import DrawdownEntry, Source
 from tests.api.conftest import assert_ledger_verifies, assert_problem
 from tests.conftest import log_in
-from tests.factories import NOW, make_resource, make_waiver
-
-INSTALLED = datetime(2018, 10, 1, 0, 0, tzinfo=UTC)  # 09:00 in Seoul
-
-
-@pytest.fixture
-def power_line(session) -> WaiverLine:
-    power = make_resource(
-        session, "electricity", hs_code="2716.00", unit="kWh", barrels_per_tonne=None
-    )
-    return make_waiver(
-        session, [(power, "kWh", "100000", "100000")], reference="MOU-T-POWER"
-    ).lines[0]
-
-
-@pytest.fixture
-def meter(session, power_line) -> Meter:
-    """The grid meter: five digits, read in kWh, installed 2018-10-01 09:00 (Seoul) at 99,000."""
-    meter = services.add_meter(
-        session,
-        name="Main incomer",
-        source=MeterSource.GRID_SOUTH,
-        waiver_line=power_line,
-        digits=5,
-        multiplier="1",
-        installed_at=INSTALLED,
-        first_value="99000",
-        actor=None,
-        now=NOW,
-    )
-    session.commit()
-    return meter
+from tests.factories import NOW
 
 
 def reading(meter: Meter, value: Any, read_at: str = "2018-10-10T09:00:00+09:00", **more: Any):

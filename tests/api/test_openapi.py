@@ -327,13 +327,17 @@ PROTECTED = [
     ("/drawdowns/{entry_id}/reversal", "post"),
     ("/screenings", "post"),
     ("/meters", "get"),
+    ("/meters", "post"),
+    ("/meters/{meter_id}/replace", "post"),
     ("/meter-readings", "get"),
     ("/meter-readings", "post"),
     ("/meter-readings/batch", "post"),
     ("/meter-readings/{reading_id}", "get"),
     ("/meter-readings/{reading_id}/void", "post"),
     ("/generators", "get"),
+    ("/generators", "post"),
     ("/tanks", "get"),
+    ("/tanks", "post"),
     ("/generator-readings", "get"),
     ("/generator-readings", "post"),
     ("/fuel/receipts", "post"),
@@ -402,13 +406,16 @@ def test_the_real_responses_cover_every_schema_the_api_returns(doc, exchanges):
         "ViolationList",
         "ScreeningResult",
         "MeterList",
+        "MeterOut",
         "MeterReadingOut",
         "MeterReadingList",
         "MeterReadingPage",
         "GeneratorList",
+        "GeneratorOut",
         "GeneratorReadingOut",
         "GeneratorReadingPage",
         "TankList",
+        "TankOut",
         "MovementOut",
         "MovementPage",
         "DipOut",
@@ -501,6 +508,28 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     tank, generator, fuel_line = fuel_site(session, line)
     call(admin, "get", "/tanks")
     call(admin, "get", "/generators")
+    call(admin, "post", "/tanks", {"name": "Annex tank", "resource": "diesel", "capacity": "800"})
+    call(admin, "post", "/generators", {"name": "Generator 2", "rated_lph": 19, "tank_id": tank.id})
+    generator_meter = {
+        "name": "Generator 2 output",
+        "source": "generator",
+        "digits": 6,
+        "multiplier": "1",
+        "installed_at": "2018-10-04T09:00:00+09:00",
+        "first_value": "0",
+    }
+    installed = call(admin, "post", "/meters", generator_meter).get_json()
+    replacement = {
+        "final_value": "150",
+        "replaced_at": "2018-10-05T09:00:00+09:00",
+        "name": "Generator 2 output, new",
+        "digits": 6,
+        "multiplier": "1",
+        "first_value": "0",
+    }
+    call(admin, "post", f"/meters/{installed['id']}/replace", replacement)
+    call(admin, "post", f"/meters/{installed['id']}/replace", replacement)  # out of service
+    call(admin, "post", "/meters/999999/replace", replacement)
     lines = [{"regime": "un", "line_id": fuel_line.id}]
     receipt = {"tank_id": tank.id, "quantity": "500", "unit": "L", "received_on": "2018-10-02"}
     call(admin, "post", "/fuel/receipts", {**receipt, "authorisations": lines})
@@ -531,6 +560,7 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     call(admin, "post", "/generator-readings", {**hours, "read_at": "2018-10-20T09:00:00+09:00"})
     call(admin, "post", f"/meter-readings/{first['id']}/void", {"reason": "Misread"})
     call(admin, "post", "/meter-readings", meter_reading(meter, "99900", 20))  # signed off
+    call(admin, "post", "/meters", {**generator_meter, "installed_at": "2018-10-20T09:00:00Z"})
     call(reviewer, "post", status_path, {"status": "draft", "effective_on": "2018-06-01"})
     call(admin, "post", "/drawdowns", drawdown_body(line, quantity=5000))
     call(admin, "post", reversal_path, {"reason": "Again"})
@@ -575,6 +605,7 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
             entry_id=entry.id,
             reading_id=first["id"],
             movement_id=issued["id"],
+            meter_id=meter.id,
             day="2018-10-12",
         )
         call(anonymous_api, method, concrete, {})
@@ -583,7 +614,15 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
             allowed = (
                 admin
                 if path.startswith(
-                    ("/drawdowns", "/screenings", "/meter", "/fuel", "/generator", "/daily")
+                    (
+                        "/drawdowns",
+                        "/screenings",
+                        "/meter",
+                        "/fuel",
+                        "/generator",
+                        "/tanks",
+                        "/daily",
+                    )
                 )
                 else reviewer
             )
