@@ -241,6 +241,8 @@ EXPECTED: dict[str, object] = {
     "api.staff_person": STAFFING_READERS,
     "api.add_staff_person": SCHEDULERS,
     "api.change_staff_person": SCHEDULERS,
+    "api.staff_people_csv": STAFFING_READERS,
+    "api.import_staff_people": SCHEDULERS,
     "api.staff_stays": STAFFING_READERS,
     "api.staff_stay": STAFFING_READERS,
     "api.add_staff_stay": SCHEDULERS,

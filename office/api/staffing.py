@@ -34,7 +34,7 @@ from office.api.views import (
 from office.auth.access import permission_required
 from office.auth.permissions import Permission
 from office.db import db, utcnow
-from office.errors import NotFoundError
+from office.errors import NotFoundError, problem
 from office.i18n import _
 from office.staffing import queries, services
 from office.staffing.models import DutyShift, Shift, Side, StaffMember, Stay
@@ -158,6 +158,39 @@ def add_staff_person() -> Response:
     person = services.save_person(db.session, _person_input(body), actor=current_user, now=utcnow())
     location = url_for("api.staff_person", person_id=person.id)
     return commit(respond(person_out(person), 201, location))
+
+
+@bp.get("/staffing/people.csv")
+@permission_required(Permission.VIEW_STAFFING)
+def staff_people_csv() -> Response:
+    """The roster as the page exports it: the columns the import reads."""
+    return Response(
+        "\ufeff" + services.export_roster(db.session),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="roster.csv"'},
+    )
+
+
+@bp.post("/staffing/people/import")
+@permission_required(Permission.MANAGE_STAFFING)
+def import_staff_people() -> Response:
+    """Add everyone a roster CSV lists, or nobody: a refusal lists every line refused."""
+    body = parse_body(shapes.RosterImportIn)
+    try:
+        added = services.import_roster(
+            db.session, body.csv.encode("utf-8"), actor=current_user, now=utcnow()
+        )
+    except services.RosterImportError as exc:
+        db.session.rollback()
+        lines = [schemas.RejectedLine(line=line, message=message) for line, message in exc.errors]
+        return problem(
+            422,
+            str(exc),
+            errors={"csv": [str(exc)]},
+            rejected_lines=[line.model_dump(mode="json") for line in lines],
+        )
+    answer = shapes.PersonList(items=[person_out(person) for person in added])
+    return commit(respond(answer, 201, url_for("api.staff_people")))
 
 
 def _person_or_404(person_id: int) -> StaffMember:

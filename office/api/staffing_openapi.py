@@ -20,12 +20,15 @@ from office.api.openapi import (
     _problem,
     _query,
 )
+from office.api.review_openapi import _file
 from office.api.staffing import MAX_DUTY_DAYS, MAX_PAGE
+from office.staffing.services import IMPORT_MAX_ROWS
 
 MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (shapes.PersonList, "serialization"),
     (shapes.PersonOut, "serialization"),
     (shapes.PersonIn, "validation"),
+    (shapes.RosterImportIn, "validation"),
     (shapes.StayPage, "serialization"),
     (shapes.StayOut, "serialization"),
     (shapes.StayIn, "validation"),
@@ -79,6 +82,36 @@ def paths() -> dict[str, Any]:
                     "201": _json("PersonOut", "Added"),
                     **_WRITE_ERRORS,
                     "422": _problem("Invalid fields, or refused (see the description)"),
+                },
+            },
+        },
+        "/staffing/people.csv": {
+            "get": {
+                "operationId": "exportStaff",
+                "summary": "The roster as a CSV file, as the roster's page exports it",
+                "description": "UTF-8 with a byte order mark; the columns the import reads.",
+                "responses": {"200": _file("text/csv", "The CSV file"), **_READ},
+            },
+        },
+        "/staffing/people/import": {
+            "post": {
+                "operationId": "importStaff",
+                "summary": "Add everyone a roster CSV lists, all or none" + _SCHEDULER,
+                "description": (
+                    "As the roster's page imports a file: the text of the CSV, at most "
+                    f"{IMPORT_MAX_ROWS:,} rows, each refused as one person added on the "
+                    "page would be, and also someone already on the roster or named twice "
+                    "in the file. If any line is refused nobody is added, and the answer "
+                    "(422) lists every line refused in `rejected_lines`, by its number."
+                ),
+                "requestBody": _body("RosterImportIn"),
+                "responses": {
+                    "201": _json("PersonList", "Everyone added, in the file's order"),
+                    **_WRITE_ERRORS,
+                    "422": _problem(
+                        "Invalid fields, or lines refused (`rejected_lines` lists them); "
+                        "nobody added"
+                    ),
                 },
             },
         },

@@ -11,10 +11,13 @@ from typing import Annotated
 from pydantic import BaseModel, Field, Strict
 
 from office.api.schemas import Id, IsoDate, Line, _In
+from office.inputs import MULTILINE_PATTERN
 from office.staffing.models import Category, Position, Shift, Side
 
 # The most people one duty list names (a side's roster is a few dozen).
 MAX_DUTY_PEOPLE = 500
+# The longest roster CSV taken in one request: the page's 20,000 rows, long ones among them.
+MAX_ROSTER_CSV = 8_000_000
 Note = Annotated[Line, Field(max_length=200)]
 Pinned = Annotated[bool, Strict(), Field(description="The planner keeps a pinned stay as it is")]
 
@@ -50,6 +53,21 @@ class PersonIn(_In):
 
 class PersonList(BaseModel):
     items: list[PersonOut]
+
+
+class RosterImportIn(_In):
+    csv: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_ROSTER_CSV,
+            pattern=MULTILINE_PATTERN,
+            description="The text of a roster CSV file, with the columns the export has "
+            "(name_ko, name_latin, side, category, agency, position, duty_qualified, "
+            "active_from, active_until; name_ko, side, category, position and active_from "
+            "required)",
+        ),
+    ]
 
 
 class StayOut(BaseModel):

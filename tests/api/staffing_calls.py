@@ -37,6 +37,9 @@ def staffing_exchanges(
     call(scheduler, "get", "/staffing/people/999999")
     call(scheduler, "post", f"/staffing/people/{added['id']}", {**PERSON, "agency": "KEPCO"})
     call(scheduler, "post", "/staffing/people/999999", PERSON)
+    call(scheduler, "get", "/staffing/people.csv")
+    call(scheduler, "post", "/staffing/people/import", ROSTER)
+    call(scheduler, "post", "/staffing/people/import", ROSTER)  # everyone already on it
     person = make_person(session)
     stay(session, person, date(2018, 9, 1), date(2018, 9, 3))
     late = {**PERSON, "name_ko": person.name_ko, "name_latin": person.name_latin}
@@ -63,6 +66,7 @@ def staffing_exchanges(
     call(scheduler, "post", "/staffing/stays/999999/removal")
     gets = [
         "/staffing/people",
+        "/staffing/people.csv",
         f"/staffing/people/{person.id}",
         "/staffing/stays",
         "/staffing/duty",
@@ -71,6 +75,7 @@ def staffing_exchanges(
     for path in gets:
         call(anonymous, "get", path, {})
     posts = ["/staffing/people", f"/staffing/people/{person.id}", "/staffing/stays"]
+    posts += ["/staffing/people/import"]
     posts += [f"/staffing/stays/{first}", f"/staffing/stays/{first}/removal", "/staffing/duty"]
     for path in posts:
         call(anonymous, "post", path, {})
@@ -92,6 +97,12 @@ PERSON = {
     "position": "duty_officer",
     "is_duty_qualified": True,
     "active_from": "2018-09-01",
+}
+
+# A roster CSV of one person, as the roster's page exports it.
+ROSTER = {
+    "csv": ",".join(services.ROSTER_COLUMNS)
+    + "\n박기술,Park Gisul,south,support,KT,technician,no,2018-09-14,\n"
 }
 
 
@@ -137,4 +148,5 @@ STAFFING_POSTS: dict[str, tuple[Callable[[Session], str], Callable[[Session], An
     "changeStay": (_stay_path, lambda s: {"last_day": "2018-10-04"}, AuditEvent),
     "removeStay": (lambda s: _stay_path(s) + "/removal", lambda s: {}, AuditEvent),
     "setDuty": (lambda s: "/staffing/duty", _duty, AuditEvent),
+    "importStaff": (lambda s: "/staffing/people/import", lambda s: ROSTER, AuditEvent),
 }

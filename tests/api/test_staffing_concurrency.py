@@ -178,3 +178,44 @@ def test_one_person_added_twice_at_once_is_on_the_roster_once(office):
     with office.session() as session:
         named = select(func.count()).where(StaffMember.name_ko == "한지민")
         assert session.scalar(named.select_from(StaffMember)) == 1
+
+
+def test_rosters_imported_at_once_add_each_person_once_and_a_refused_one_nobody(office):
+    """Two files naming one person, and that person added by hand, all at once: one of the
+    three lands; the others are refused whole, naming the line of the person already added."""
+    tokens = _tokens(office)
+    header = ",".join(services.ROSTER_COLUMNS)
+    kim = "김철수,Kim Cheolsu,south,official,,duty_officer,yes,2018-09-14,"
+    files = {
+        "박기술": f"{header}\n{kim}\n박기술,Park Gisul,south,support,KT,technician,no,2018-09-14,",
+        "리광혁": f"{header}\n{kim}\n리광혁,,north,official,,staff,no,2018-09-14,",
+    }
+    person = {
+        "name_ko": "김철수",
+        "name_latin": "Kim Cheolsu",
+        "side": "south",
+        "category": "official",
+        "position": "staff",
+        "active_from": "2018-09-01",
+    }
+    calls = [
+        send(office, tokens[n], "/staffing/people/import", {"csv": text})
+        for n, text in enumerate(files.values())
+    ]
+    calls.append(send(office, tokens[0], "/staffing/people", person))
+
+    answers = at_once(calls)
+
+    assert sorted(status for status, _body in answers) == [201, 422, 422], answers
+    for status, body in answers[:2]:
+        if status == 422:
+            assert body["rejected_lines"] == [
+                {"line": 2, "message": "김철수 is already on the roster."}
+            ], body
+    with office.session() as session:
+        names = list(session.scalars(select(StaffMember.name_ko)))
+    assert names.count("김철수") == 1, names
+    landed = {
+        other for (status, _body), other in zip(answers[:2], files, strict=True) if status == 201
+    }
+    assert sorted(names) == sorted(["김철수", *landed]), answers
