@@ -37,7 +37,15 @@ from office.db import db, utcnow
 from office.errors import NotFoundError, problem
 from office.i18n import _
 from office.staffing import queries, services
-from office.staffing.models import DutyShift, Shift, Side, StaffMember, Stay
+from office.staffing.models import (
+    Category,
+    DutyShift,
+    Shift,
+    Side,
+    StaffingRule,
+    StaffMember,
+    Stay,
+)
 
 MAX_PAGE = 500
 # The longest stretch of days one duty listing covers, as for the violations.
@@ -325,6 +333,76 @@ def remove_staff_stay(stay_id: int) -> Response:
     services.remove_stay(db.session, stay, actor=current_user, now=utcnow())
     # As the service read it once it held the side: the stay removed, not one read before.
     return commit(respond(_stay_shape(stay, None)))
+
+
+# --- the sides' rules ---------------------------------------------------------------------
+
+
+def rules_out(rule: StaffingRule) -> shapes.RulesOut:
+    return shapes.RulesOut(
+        side=rule.side,
+        weekday_min=rule.weekday_min,
+        weekend_min=rule.weekend_min,
+        max_headcount=rule.max_headcount,
+        counted_categories=[Category(c) for c in rule.counted_categories],
+        min_night_duty=rule.min_night_duty,
+        max_consecutive_days=rule.max_consecutive_days,
+        min_stay_days=rule.min_stay_days,
+        min_rest_days=rule.min_rest_days,
+        crossing_weekdays=list(rule.crossing_weekdays),
+        max_crossings_per_month=rule.max_crossings_per_month,
+        applies_from=rule.applies_from,
+    )
+
+
+def _rules_or_404(side: str) -> StaffingRule:
+    rule = next(
+        (rule for chosen, rule in services.rules_by_side(db.session).items() if chosen == side),
+        None,
+    )
+    if rule is None:
+        raise NotFoundError(
+            _("There are rules for the south and the north only, not %(side)s.", side=side[:20])
+        )
+    return rule
+
+
+@bp.get("/staffing/rules")
+@permission_required(Permission.VIEW_STAFFING)
+def staffing_rules() -> Response:
+    rules = sorted(services.rules_by_side(db.session).values(), key=lambda rule: rule.id)
+    return respond(shapes.RulesList(items=[rules_out(rule) for rule in rules]))
+
+
+@bp.get("/staffing/rules/<side>")
+@permission_required(Permission.VIEW_STAFFING)
+def staffing_side_rules(side: str) -> Response:
+    return respond(rules_out(_rules_or_404(side)))
+
+
+@bp.post("/staffing/rules/<side>")
+@permission_required(Permission.MANAGE_STAFFING)
+def save_staffing_rules(side: str) -> Response:
+    rule = _rules_or_404(side)
+    body = parse_body(shapes.RulesIn)
+    services.update_rules(
+        db.session,
+        rule,
+        weekday_min=body.weekday_min,
+        weekend_min=body.weekend_min,
+        max_headcount=body.max_headcount,
+        counted_categories=[category.value for category in body.counted_categories],
+        min_night_duty=body.min_night_duty,
+        max_consecutive_days=body.max_consecutive_days,
+        min_stay_days=body.min_stay_days,
+        min_rest_days=body.min_rest_days,
+        crossing_weekdays=body.crossing_weekdays,
+        max_crossings_per_month=body.max_crossings_per_month,
+        applies_from=body.applies_from,
+        actor=current_user,
+        now=utcnow(),
+    )
+    return commit(respond(rules_out(rule)))
 
 
 # --- duty ---------------------------------------------------------------------------------

@@ -34,6 +34,9 @@ MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (shapes.StayIn, "validation"),
     (shapes.StayChangeIn, "validation"),
     (shapes.DutyList, "serialization"),
+    (shapes.RulesList, "serialization"),
+    (shapes.RulesOut, "serialization"),
+    (shapes.RulesIn, "validation"),
     (shapes.DutyIn, "validation"),
 ]
 _SIDE = {"type": "string", "enum": ["south", "north"]}
@@ -61,6 +64,8 @@ def paths() -> dict[str, Any]:
     missing_person = _problem("No such person")
     stay = _id_param("stay_id")
     missing_stay = _problem("No such stay (or it was removed meanwhile)")
+    side = {"name": "side", "in": "path", "required": True, "schema": _SIDE}
+    missing_side = _problem("No such side")
     return {
         "/staffing/people": {
             "get": {
@@ -217,6 +222,47 @@ def paths() -> dict[str, Any]:
                     "409": _problem("The person has duty during the stay: remove the duty first"),
                     "401": _ERRORS["401"],
                     "403": _ERRORS["403"],
+                },
+            },
+        },
+        "/staffing/rules": {
+            "get": {
+                "operationId": "listStaffingRules",
+                "summary": "Both sides' staffing rules, as the rules page shows them",
+                "description": (
+                    "Breaking one is allowed and listed by `GET /staffing/violations`; "
+                    "overlapping stays and duty off site are refused instead."
+                ),
+                "responses": {"200": _json("RulesList", "The south's and the north's"), **_READ},
+            },
+        },
+        "/staffing/rules/{side}": {
+            "get": {
+                "operationId": "getStaffingRules",
+                "summary": "One side's staffing rules",
+                "parameters": [side],
+                "responses": {
+                    "200": _json("RulesOut", "The side's rules"),
+                    "404": missing_side,
+                    **_READ,
+                },
+            },
+            "post": {
+                "operationId": "saveStaffingRules",
+                "summary": "Change one side's rules; send every field, as the page does"
+                + _SCHEDULER,
+                "description": (
+                    "Refused as on the rules page (422, naming the field): a minimum above "
+                    "the maximum on site, no category counted, no day to cross on, a "
+                    "shortest stay longer than the longest."
+                ),
+                "parameters": [side],
+                "requestBody": _body("RulesIn"),
+                "responses": {
+                    "200": _json("RulesOut", "The side's rules after the change"),
+                    "404": missing_side,
+                    **_WRITE_ERRORS,
+                    "422": _problem("Invalid fields, or refused (see the description)"),
                 },
             },
         },

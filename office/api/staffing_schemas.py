@@ -70,6 +70,71 @@ class RosterImportIn(_In):
     ]
 
 
+Weekday = Annotated[int, Strict(), Field(ge=0, le=6, description="0 is Monday, 6 Sunday")]
+
+
+Headcount = Annotated[int, Strict(), Field(ge=0, le=500)]
+Days = Annotated[int, Strict(), Field(ge=1, le=366)]
+
+
+class RulesOut(BaseModel):
+    side: Side
+    weekday_min: int = Field(description="Minimum on site, Monday to Friday")
+    weekend_min: int = Field(description="Minimum on site, Saturday and Sunday")
+    max_headcount: int = Field(description="Maximum on site")
+    counted_categories: list[Category] = Field(description="Counted toward the headcount")
+    min_night_duty: int = Field(description="Night duty officers, at least")
+    max_consecutive_days: int = Field(description="The longest stay: days on site in a row")
+    min_stay_days: int = Field(description="The shortest stay; 1 for no minimum")
+    min_rest_days: int = Field(description="Rest days between stays, at least")
+    crossing_weekdays: list[int] = Field(
+        description="The days of the week people may arrive or leave (0 is Monday)"
+    )
+    max_crossings_per_month: int | None = Field(
+        description="Arrivals and departures of a person in a month, at most; null: no limit"
+    )
+    applies_from: date = Field(description="Daily headcount and night duty count from this day")
+
+
+class RulesList(BaseModel):
+    items: list[RulesOut]
+
+
+class RulesIn(_In):
+    """A side's rules as the rules page takes them: every field, also to change one."""
+
+    weekday_min: Annotated[Headcount, Field(description="Minimum on site, Monday to Friday")]
+    weekend_min: Annotated[Headcount, Field(description="Minimum on site, Saturday and Sunday")]
+    max_headcount: Annotated[
+        Headcount, Field(description="Maximum on site; each minimum is at most this")
+    ]
+    counted_categories: Annotated[
+        list[Category], Field(max_length=10, description="Counted toward the headcount")
+    ]
+    min_night_duty: Annotated[
+        int, Strict(), Field(ge=0, le=50, description="Night duty officers, at least")
+    ]
+    max_consecutive_days: Annotated[
+        Days, Field(description="The longest stay: days on site in a row, at most")
+    ]
+    min_stay_days: Annotated[
+        Days, Field(description="The shortest stay (1 for no minimum); at most the longest")
+    ]
+    min_rest_days: Annotated[
+        int, Strict(), Field(ge=0, le=60, description="Rest days between stays, at least")
+    ]
+    crossing_weekdays: Annotated[
+        list[Weekday],
+        Field(max_length=7, description="The days of the week people may arrive or leave"),
+    ]
+    max_crossings_per_month: Annotated[
+        int | None,
+        Strict(),
+        Field(ge=1, le=62, description="Arrivals and departures a month; null: no limit"),
+    ]
+    applies_from: IsoDate
+
+
 class StayOut(BaseModel):
     id: int
     person_id: int

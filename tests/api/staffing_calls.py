@@ -17,6 +17,7 @@ from tests.factories import NOW, make_person, stay
 
 # What the staffing routes answer with, besides problems.
 STAFFING_SCHEMAS = {"PersonList", "PersonOut", "StayPage", "StayOut", "DutyList"}
+STAFFING_SCHEMAS |= {"RulesList", "RulesOut"}
 
 
 def staffing_exchanges(
@@ -27,9 +28,9 @@ def staffing_exchanges(
     scheduler: Any,
     admin: Any,
     anonymous: Any,
-) -> dict[str, int]:
-    """Make the calls; return the ids of a person and a stay that exist (for the GETs that
-    follow)."""
+) -> dict[str, Any]:
+    """Make the calls; return the ids of a person and a stay that exist, and a side (for the
+    GETs that follow)."""
     call(scheduler, "get", "/staffing/people")
     call(scheduler, "get", "/staffing/people", {"side": "east"})
     added = call(scheduler, "post", "/staffing/people", PERSON).get_json()
@@ -61,6 +62,12 @@ def staffing_exchanges(
     call(scheduler, "post", "/staffing/duty", {**duty, "day": "2018-10-07"})  # off site
     call(scheduler, "get", "/staffing/duty", {"from": "2018-10-01", "to": "2018-10-31"})
     call(scheduler, "get", "/staffing/duty", {"from": "2018-10-01"})
+    call(scheduler, "get", "/staffing/rules")
+    call(scheduler, "get", "/staffing/rules/south")
+    call(scheduler, "get", "/staffing/rules/east")
+    call(scheduler, "post", "/staffing/rules/north", RULES)
+    call(scheduler, "post", "/staffing/rules/north", {**RULES, "weekday_min": 9})
+    call(scheduler, "post", "/staffing/rules/east", RULES)
     call(scheduler, "post", f"/staffing/stays/{first}/removal")  # carries duty
     call(scheduler, "post", f"/staffing/stays/{second}/removal")
     call(scheduler, "post", "/staffing/stays/999999/removal")
@@ -70,12 +77,14 @@ def staffing_exchanges(
         f"/staffing/people/{person.id}",
         "/staffing/stays",
         "/staffing/duty",
+        "/staffing/rules",
+        "/staffing/rules/south",
     ]
     gets.append(f"/staffing/stays/{first}")
     for path in gets:
         call(anonymous, "get", path, {})
     posts = ["/staffing/people", f"/staffing/people/{person.id}", "/staffing/stays"]
-    posts += ["/staffing/people/import"]
+    posts += ["/staffing/people/import", "/staffing/rules/south"]
     posts += [f"/staffing/stays/{first}", f"/staffing/stays/{first}/removal", "/staffing/duty"]
     for path in posts:
         call(anonymous, "post", path, {})
@@ -86,7 +95,7 @@ def staffing_exchanges(
         call(scheduler, "post", path, raw="{}", headers={"Idempotency-Key": key})
         call(scheduler, "post", path, raw='{"other": 1}', headers={"Idempotency-Key": key})
         call(scheduler, "post", path, raw="{}", headers={"Idempotency-Key": "unquoted"})
-    return {"person_id": person.id, "stay_id": first}
+    return {"person_id": person.id, "stay_id": first, "side": "south"}
 
 
 PERSON = {
@@ -103,6 +112,21 @@ PERSON = {
 ROSTER = {
     "csv": ",".join(services.ROSTER_COLUMNS)
     + "\n박기술,Park Gisul,south,support,KT,technician,no,2018-09-14,\n"
+}
+
+# A side's rules, every field (as the rules page sends them).
+RULES = {
+    "weekday_min": 3,
+    "weekend_min": 2,
+    "max_headcount": 8,
+    "counted_categories": ["official"],
+    "min_night_duty": 1,
+    "max_consecutive_days": 12,
+    "min_stay_days": 1,
+    "min_rest_days": 2,
+    "crossing_weekdays": [0, 1, 2, 3, 4, 5, 6],
+    "max_crossings_per_month": None,
+    "applies_from": "2018-09-14",
 }
 
 
@@ -149,4 +173,5 @@ STAFFING_POSTS: dict[str, tuple[Callable[[Session], str], Callable[[Session], An
     "removeStay": (lambda s: _stay_path(s) + "/removal", lambda s: {}, AuditEvent),
     "setDuty": (lambda s: "/staffing/duty", _duty, AuditEvent),
     "importStaff": (lambda s: "/staffing/people/import", lambda s: ROSTER, AuditEvent),
+    "saveStaffingRules": (lambda s: "/staffing/rules/north", lambda s: RULES, AuditEvent),
 }

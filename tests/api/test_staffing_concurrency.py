@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from office.audit.models import AuditEvent
 from office.auth.models import User
 from office.auth.permissions import Role
 from office.staffing import services
@@ -219,3 +220,49 @@ def test_rosters_imported_at_once_add_each_person_once_and_a_refused_one_nobody(
         other for (status, _body), other in zip(answers[:2], files, strict=True) if status == 201
     }
     assert sorted(names) == sorted(["김철수", *landed]), answers
+
+
+def test_a_sides_rules_changed_twice_at_once_are_one_change_whole(office):
+    """Two schedulers save the South's rules at once: each waits for the other, and the rules
+    are one of the two as sent, never a mix of both."""
+    tokens = _tokens(office)
+    common = {
+        "counted_categories": ["official"],
+        "min_night_duty": 1,
+        "min_rest_days": 2,
+        "crossing_weekdays": [0, 1, 2, 3, 4, 5, 6],
+        "applies_from": "2018-09-14",
+    }
+    bodies = [
+        {
+            **common,
+            "weekday_min": 3,
+            "weekend_min": 3,
+            "max_headcount": 6,
+            "max_consecutive_days": 10,
+            "min_stay_days": 5,
+            "max_crossings_per_month": 4,
+        },
+        {
+            **common,
+            "weekday_min": 9,
+            "weekend_min": 8,
+            "max_headcount": 12,
+            "max_consecutive_days": 14,
+            "min_stay_days": 7,
+            "max_crossings_per_month": None,
+        },
+    ]
+    calls = [send(office, tokens[n], "/staffing/rules/south", bodies[n]) for n in range(2)]
+
+    answers = at_once(calls)
+
+    assert [status for status, _body in answers] == [200, 200], answers
+    with office.session() as session:
+        rule = services.rules_by_side(session)[Side.SOUTH]
+        kept = {field: getattr(rule, field) for field in bodies[0] if field != "applies_from"}
+        events = session.scalar(
+            select(func.count()).where(AuditEvent.action == "staffing.rules_changed")
+        )
+    assert kept in [{k: v for k, v in b.items() if k != "applies_from"} for b in bodies], kept
+    assert events == 2
