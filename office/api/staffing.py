@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from office import inputs
 from office.api import schemas
 from office.api import staffing_schemas as shapes
 from office.api.idempotency import commit
@@ -35,10 +36,11 @@ from office.auth.access import permission_required
 from office.auth.permissions import Permission
 from office.db import db, utcnow
 from office.errors import NotFoundError, problem
-from office.i18n import _
+from office.i18n import _, office_date
 from office.staffing import queries, services
 from office.staffing.models import (
     Category,
+    CrossingStatus,
     DutyShift,
     Shift,
     Side,
@@ -403,6 +405,104 @@ def save_staffing_rules(side: str) -> Response:
         now=utcnow(),
     )
     return commit(respond(rules_out(rule)))
+
+
+# --- crossing name lists ------------------------------------------------------------------
+
+
+class CrossingMonthQuery(_Query):
+    month: Annotated[str, Field(pattern=inputs.MONTH_PATTERN)] | None = None
+
+
+def _crossing_day(day: str) -> date:
+    when = inputs.day_from(day)
+    if when is None:
+        raise NotFoundError(_("There is no day %(day)s; write it YYYY-MM-DD.", day=day[:20]))
+    return when
+
+
+def crossing_list_out(day: date) -> shapes.CrossingListOut:
+    crossings = services.crossings_on(db.session, day)
+    row = services.crossing_list(db.session, day)
+
+    def people(listed: list[StaffMember]) -> list[shapes.CrossingPersonOut]:
+        return [
+            shapes.CrossingPersonOut(
+                person_id=p.id,
+                name_ko=p.name_ko,
+                name_latin=p.name_latin,
+                agency=p.agency,
+                position=p.position,
+            )
+            for p in listed
+        ]
+
+    return shapes.CrossingListOut(
+        day=day,
+        status=row.status if row is not None else CrossingStatus.DRAFT,
+        sent_at=row.sent_at if row is not None else None,
+        accepted_at=row.accepted_at if row is not None else None,
+        north=people(crossings.north),
+        south=people(crossings.south),
+    )
+
+
+@bp.get("/staffing/crossings")
+@permission_required(Permission.VIEW_STAFFING)
+def crossing_month() -> Response:
+    """A month's crossing lists (this month's by default), as the crossings page shows them."""
+    query = _query(CrossingMonthQuery)
+    first = inputs.month_from(query.month) if query.month else None
+    if query.month and first is None:
+        raise invalid("month", _("Choose a month written YYYY-MM, e.g. 2018-10."))
+    month = queries.crossing_month(db.session, first or office_date(utcnow()).replace(day=1))
+    return respond(
+        shapes.CrossingMonthOut(
+            month=month.first.strftime("%Y-%m"),
+            north=month.north,
+            south=month.south,
+            days=[
+                shapes.CrossingDayOut(
+                    day=day.day,
+                    north=day.north,
+                    south=day.south,
+                    status=day.status,
+                    sent_at=day.sent_at,
+                    accepted_at=day.accepted_at,
+                )
+                for day in month.days
+            ],
+        )
+    )
+
+
+@bp.get("/staffing/crossings/<day>")
+@permission_required(Permission.VIEW_STAFFING)
+def crossing_list(day: str) -> Response:
+    """A day's name list, as the printable list shows it, and where it stands."""
+    return respond(crossing_list_out(_crossing_day(day)))
+
+
+@bp.get("/staffing/crossings/<day>.csv")
+@permission_required(Permission.VIEW_STAFFING)
+def crossing_list_csv(day: str) -> Response:
+    when = _crossing_day(day)
+    return Response(
+        "\ufeff" + services.crossings_csv(services.crossings_on(db.session, when)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="crossing-{when}.csv"'},
+    )
+
+
+@bp.post("/staffing/crossings/<day>/status")
+@permission_required(Permission.MANAGE_STAFFING)
+def mark_crossing_list(day: str) -> Response:
+    when = _crossing_day(day)
+    body = parse_body(shapes.CrossingStatusIn)
+    services.mark_crossing_list(
+        db.session, when, CrossingStatus(body.status), actor=current_user, now=utcnow()
+    )
+    return commit(respond(crossing_list_out(when)))
 
 
 # --- duty ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode
 
+from office import inputs
 from office.api import staffing_schemas as shapes
 from office.api.openapi import (
     _DATE,
@@ -37,6 +38,9 @@ MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (shapes.RulesList, "serialization"),
     (shapes.RulesOut, "serialization"),
     (shapes.RulesIn, "validation"),
+    (shapes.CrossingMonthOut, "serialization"),
+    (shapes.CrossingListOut, "serialization"),
+    (shapes.CrossingStatusIn, "validation"),
     (shapes.DutyIn, "validation"),
 ]
 _SIDE = {"type": "string", "enum": ["south", "north"]}
@@ -66,6 +70,8 @@ def paths() -> dict[str, Any]:
     missing_stay = _problem("No such stay (or it was removed meanwhile)")
     side = {"name": "side", "in": "path", "required": True, "schema": _SIDE}
     missing_side = _problem("No such side")
+    day = {"name": "day", "in": "path", "required": True, "schema": _DATE}
+    missing_day = _problem("Not a day written YYYY-MM-DD within the office's range")
     return {
         "/staffing/people": {
             "get": {
@@ -263,6 +269,69 @@ def paths() -> dict[str, Any]:
                     "404": missing_side,
                     **_WRITE_ERRORS,
                     "422": _problem("Invalid fields, or refused (see the description)"),
+                },
+            },
+        },
+        "/staffing/crossings": {
+            "get": {
+                "operationId": "listCrossingLists",
+                "summary": "A month's crossing lists, as the crossings page shows them",
+                "description": "Those of the South only: the North's people do not cross.",
+                "parameters": [
+                    _query(
+                        "month",
+                        {"type": "string", "pattern": inputs.MONTH_PATTERN},
+                        "YYYY-MM; this month by default",
+                    )
+                ],
+                "responses": {
+                    "200": _json("CrossingMonthOut", "The month's days with crossings"),
+                    "422": _problem("Not a month"),
+                    **_READ,
+                },
+            },
+        },
+        "/staffing/crossings/{day}": {
+            "get": {
+                "operationId": "getCrossingList",
+                "summary": "A day's crossing name list, as the printable list shows it",
+                "parameters": [day],
+                "responses": {
+                    "200": _json("CrossingListOut", "Who crosses, and where the list stands"),
+                    "404": missing_day,
+                    **_READ,
+                },
+            },
+        },
+        "/staffing/crossings/{day}.csv": {
+            "get": {
+                "operationId": "getCrossingListCsv",
+                "summary": "A day's crossing name list as the CSV file the day's page gives",
+                "parameters": [day],
+                "responses": {
+                    "200": _file("text/csv", "The CSV file"),
+                    "404": missing_day,
+                    **_READ,
+                },
+            },
+        },
+        "/staffing/crossings/{day}/status": {
+            "post": {
+                "operationId": "markCrossingList",
+                "summary": "Record that a day's list was sent to the North, or accepted by it"
+                + _SCHEDULER,
+                "description": (
+                    "As on the day's page: a draft or amended list becomes sent (refused when "
+                    "nobody crosses that day), a sent one accepted; any other step is a 409. "
+                    "A list sent is amended by itself when the stays it names change."
+                ),
+                "parameters": [day],
+                "requestBody": _body("CrossingStatusIn"),
+                "responses": {
+                    "200": _json("CrossingListOut", "The list as it now stands"),
+                    "404": missing_day,
+                    "409": _problem("Not a step from where the list stands, or nobody crosses"),
+                    **_WRITE_ERRORS,
                 },
             },
         },

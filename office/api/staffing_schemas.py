@@ -6,13 +6,13 @@ Only the shape lives here; the rules are `office.staffing.services`'.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, Strict
 
 from office.api.schemas import Id, IsoDate, Line, _In
 from office.inputs import MULTILINE_PATTERN
-from office.staffing.models import Category, Position, Shift, Side
+from office.staffing.models import Category, CrossingStatus, Position, Shift, Side
 
 # The most people one duty list names (a side's roster is a few dozen).
 MAX_DUTY_PEOPLE = 500
@@ -133,6 +133,51 @@ class RulesIn(_In):
         Field(ge=1, le=62, description="Arrivals and departures a month; null: no limit"),
     ]
     applies_from: IsoDate
+
+
+class CrossingDayOut(BaseModel):
+    day: date
+    north: int = Field(description="How many of the South cross north to start a stay")
+    south: int = Field(description="How many return south at the end of one")
+    status: CrossingStatus = Field(
+        description="Where the day's list stands with the North: amended when the stays "
+        "changed after it was sent (send it again)"
+    )
+    sent_at: datetime | None
+    accepted_at: datetime | None
+
+
+class CrossingMonthOut(BaseModel):
+    month: str = Field(description="YYYY-MM")
+    north: int
+    south: int
+    days: list[CrossingDayOut] = Field(
+        description="Every day someone of the South crosses, or whose list was recorded"
+    )
+
+
+class CrossingPersonOut(BaseModel):
+    person_id: int
+    name_ko: str
+    name_latin: str
+    agency: str
+    position: Position
+
+
+class CrossingListOut(BaseModel):
+    day: date
+    status: CrossingStatus
+    sent_at: datetime | None
+    accepted_at: datetime | None
+    north: list[CrossingPersonOut] = Field(description="Crossing north to start a stay")
+    south: list[CrossingPersonOut] = Field(description="Returning south at the end of one")
+
+
+class CrossingStatusIn(_In):
+    status: Annotated[
+        Literal["sent", "accepted"],
+        Field(description="Sent to the North (again, once amended), or accepted by it"),
+    ]
 
 
 class StayOut(BaseModel):

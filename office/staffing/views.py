@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import io
 import re
 from datetime import date, timedelta
 from typing import Any, TypeVar
@@ -21,7 +20,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
-from office import exports, inputs
+from office import inputs
 from office.auth.access import permission_required, public
 from office.auth.forms import ActionForm
 from office.auth.permissions import Permission, has_permission
@@ -510,17 +509,8 @@ def crossing_page(day: str) -> str:
 @permission_required(Permission.VIEW_STAFFING)
 def crossing_csv(day: str) -> Response:
     when = _day_or_404(day)
-    crossings = services.crossings_on(db.session, when)
-    out = io.StringIO()
-    writer = exports.writer(out)
-    writer.writerow(["date", "direction", "name_ko", "name_latin", "agency", "position"])
-    for direction, people in (("north", crossings.north), ("south", crossings.south)):
-        for p in people:
-            writer.writerow(
-                [when.isoformat(), direction, p.name_ko, p.name_latin, p.agency, p.position.value]
-            )
     return Response(
-        "\ufeff" + out.getvalue(),
+        "\ufeff" + services.crossings_csv(services.crossings_on(db.session, when)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="crossing-{when}.csv"'},
     )

@@ -17,7 +17,7 @@ from tests.factories import NOW, make_person, stay
 
 # What the staffing routes answer with, besides problems.
 STAFFING_SCHEMAS = {"PersonList", "PersonOut", "StayPage", "StayOut", "DutyList"}
-STAFFING_SCHEMAS |= {"RulesList", "RulesOut"}
+STAFFING_SCHEMAS |= {"RulesList", "RulesOut", "CrossingMonthOut", "CrossingListOut"}
 
 
 def staffing_exchanges(
@@ -68,6 +68,16 @@ def staffing_exchanges(
     call(scheduler, "post", "/staffing/rules/north", RULES)
     call(scheduler, "post", "/staffing/rules/north", {**RULES, "weekday_min": 9})
     call(scheduler, "post", "/staffing/rules/east", RULES)
+    call(scheduler, "get", "/staffing/crossings", {"month": "2018-10"})
+    call(scheduler, "get", "/staffing/crossings", {"month": "2018-13"})
+    call(scheduler, "get", "/staffing/crossings/2018-10-01")
+    call(scheduler, "get", "/staffing/crossings/2018-02-30")
+    call(scheduler, "get", "/staffing/crossings/2018-10-01.csv")
+    call(scheduler, "get", "/staffing/crossings/2018-02-30.csv")
+    sent = {"status": "sent"}
+    call(scheduler, "post", "/staffing/crossings/2018-10-01/status", sent)
+    call(scheduler, "post", "/staffing/crossings/2018-10-01/status", sent)  # sent already
+    call(scheduler, "post", "/staffing/crossings/2018-02-30/status", sent)
     call(scheduler, "post", f"/staffing/stays/{first}/removal")  # carries duty
     call(scheduler, "post", f"/staffing/stays/{second}/removal")
     call(scheduler, "post", "/staffing/stays/999999/removal")
@@ -79,12 +89,16 @@ def staffing_exchanges(
         "/staffing/duty",
         "/staffing/rules",
         "/staffing/rules/south",
+        "/staffing/crossings",
+        "/staffing/crossings/2018-10-01",
+        "/staffing/crossings/2018-10-01.csv",
     ]
     gets.append(f"/staffing/stays/{first}")
     for path in gets:
         call(anonymous, "get", path, {})
     posts = ["/staffing/people", f"/staffing/people/{person.id}", "/staffing/stays"]
     posts += ["/staffing/people/import", "/staffing/rules/south"]
+    posts += ["/staffing/crossings/2018-10-01/status"]
     posts += [f"/staffing/stays/{first}", f"/staffing/stays/{first}/removal", "/staffing/duty"]
     for path in posts:
         call(anonymous, "post", path, {})
@@ -174,4 +188,9 @@ STAFFING_POSTS: dict[str, tuple[Callable[[Session], str], Callable[[Session], An
     "setDuty": (lambda s: "/staffing/duty", _duty, AuditEvent),
     "importStaff": (lambda s: "/staffing/people/import", lambda s: ROSTER, AuditEvent),
     "saveStaffingRules": (lambda s: "/staffing/rules/north", lambda s: RULES, AuditEvent),
+    "markCrossingList": (
+        lambda s: f"/staffing/crossings/{_stay_of(s).first_day}/status",
+        lambda s: {"status": "sent"},
+        AuditEvent,
+    ),
 }

@@ -15,7 +15,7 @@ from office.audit.models import AuditEvent
 from office.auth.models import User
 from office.auth.permissions import Role
 from office.staffing import services
-from office.staffing.models import DutyShift, Side, StaffMember, Stay
+from office.staffing.models import CrossingList, CrossingStatus, DutyShift, Side, StaffMember, Stay
 from tests.api.conftest import token_of
 from tests.concurrency import Office, at_once, held, in_background
 from tests.factories import make_person, make_user, stay
@@ -266,3 +266,54 @@ def test_a_sides_rules_changed_twice_at_once_are_one_change_whole(office):
         )
     assert kept in [{k: v for k, v in b.items() if k != "applies_from"} for b in bodies], kept
     assert events == 2
+
+
+def test_a_list_sent_twice_at_once_is_sent_once(office):
+    """Two schedulers send one day's list at the same moment (it has no row yet): one sends
+    it, the other is told it is sent already."""
+    (person,) = _people(office, 1)
+    _stay(office, person, OCT(1), OCT(10))
+    tokens = _tokens(office)
+    calls = [
+        send(office, tokens[n], "/staffing/crossings/2018-10-01/status", {"status": "sent"})
+        for n in range(2)
+    ]
+
+    answers = at_once(calls)
+
+    assert sorted(status for status, _body in answers) == [200, 409], answers
+    refused = next(body for status, body in answers if status == 409)
+    assert refused["detail"] == "The list of 2018-10-01 is sent; it cannot become sent."
+    with office.session() as session:
+        sent = session.scalar(select(func.count()).where(AuditEvent.action == "crossing_list.sent"))
+        rows = session.scalars(select(CrossingList)).all()
+    assert (sent, [row.status for row in rows]) == (1, [CrossingStatus.SENT])
+
+
+def test_a_list_sent_while_its_stays_move_is_never_sent_stale(office):
+    """Each of four lists is sent while a stay it names is moved: the list sent names the
+    stays as they are, or it is marked amended (to be sent again)."""
+    people = _people(office, 4)
+    stay_ids = [_stay(office, person, OCT(1 + n), OCT(20)) for n, person in enumerate(people)]
+    sender, mover = _tokens(office)
+    calls = []
+    for n, stay_id in enumerate(stay_ids):
+        day = OCT(1 + n).isoformat()
+        calls.append(send(office, sender, f"/staffing/crossings/{day}/status", {"status": "sent"}))
+        calls.append(send(office, mover, f"/staffing/stays/{stay_id}", {"first_day": "2018-10-12"}))
+
+    answers = at_once(calls)
+
+    with office.session() as session:
+        for n in range(len(stay_ids)):
+            day = OCT(1 + n)
+            row = services.crossing_list(session, day)
+            current = services.crossings_on(session, day).snapshot()
+            sent, moved = answers[2 * n], answers[2 * n + 1]
+            assert moved[0] == 200, answers
+            if sent[0] == 200:  # sent before the move: the move amended it
+                assert row.status is CrossingStatus.AMENDED, (n, answers)
+                assert row.sent_snapshot != current
+            else:  # moved first: nobody crosses that day any more
+                assert sent[1]["detail"] == f"Nobody crosses on {day.isoformat()}.", answers
+                assert row is None or row.status is not CrossingStatus.SENT
