@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, TypeVar
 
-from flask import Response, request, url_for
+from flask import Response, current_app, request, url_for
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
@@ -36,12 +36,17 @@ from office.auth.access import permission_required
 from office.auth.permissions import Permission
 from office.db import db, utcnow
 from office.errors import NotFoundError, problem
-from office.i18n import _, office_date
-from office.staffing import queries, services
+from office.i18n import _, current_locale_code, office_date
+from office.jobs import services as job_services
+from office.jobs.models import Job
+from office.jobs.queue import queue_of
+from office.staffing import jobs as plan_jobs
+from office.staffing import labels, queries, services
 from office.staffing.models import (
     Category,
     CrossingStatus,
     DutyShift,
+    PlanProposal,
     Shift,
     Side,
     StaffingRule,
@@ -503,6 +508,149 @@ def mark_crossing_list(day: str) -> Response:
         db.session, when, CrossingStatus(body.status), actor=current_user, now=utcnow()
     )
     return commit(respond(crossing_list_out(when)))
+
+
+# --- the planner --------------------------------------------------------------------------
+
+
+def plan_job_out(job: Job) -> shapes.PlanJobOut:
+    detail = job.detail or {}
+    done = (job.result or {}).get("values", {}).get("proposal_id")
+    return shapes.PlanJobOut(
+        id=job.id,
+        state=job.state.value,
+        finished=job.is_finished,
+        percent=job.percent,
+        stage=job.stage,
+        solutions=detail.get("solutions"),
+        objective=detail.get("objective"),
+        gap=detail.get("gap"),
+        crossings=detail.get("crossings"),
+        error=job.error,
+        url=url_for("api.plan_job", job_id=job.id),
+        proposal_url=url_for("api.plan_proposal", proposal_id=done) if done else None,
+    )
+
+
+@bp.post("/staffing/plans")
+@permission_required(Permission.MANAGE_STAFFING)
+def ask_for_plan() -> Response:
+    """Ask a worker to search for a plan, as the planner page does: 202 with the job to
+    follow (the caller's same search still under way, if any)."""
+    body = parse_body(shapes.PlanIn)
+    services.check_plan_period(body.first_day, body.days)
+    params = {
+        "side": body.side.value,
+        "first_day": body.first_day.isoformat(),
+        "days": body.days,
+        "locale": current_locale_code(),
+    }
+    job = job_services.active_job(db.session, plan_jobs.KIND, params, current_user)
+    queue = None
+    if job is None:
+        queue = queue_of()
+        job = job_services.create_job(
+            db.session,
+            plan_jobs.KIND,
+            params,
+            actor=current_user,
+            now=utcnow(),
+            task_id=queue.new_task_id(),
+        )
+    answer = commit(respond(plan_job_out(job), 202, url_for("api.plan_job", job_id=job.id)))
+    if queue is not None and job.task_id is not None:
+        try:
+            queue.enqueue(job.id, job.task_id)
+        except Exception:
+            # Recorded, queued: the workers' sweep hands it to the queue again within minutes.
+            current_app.logger.exception("job %s: not handed to the queue", job.id)
+    return answer
+
+
+@bp.get("/staffing/plan-jobs/<int:job_id>")
+@permission_required(Permission.MANAGE_STAFFING)
+def plan_job(job_id: int) -> Response:
+    job = db.session.get(Job, job_id) if 0 < job_id <= MAX_ID else None
+    if job is None or job.kind != plan_jobs.KIND or not job_services.may_see(current_user, job):
+        raise NotFoundError(_("You have no planner job with the id %(id)d.", id=job_id))
+    return respond(plan_job_out(job))
+
+
+def proposal_out(proposal: PlanProposal) -> shapes.ProposalOut:
+    return shapes.ProposalOut(
+        id=proposal.id,
+        side=proposal.side,
+        first_day=proposal.first_day,
+        last_day=proposal.last_day,
+        status=proposal.status,
+        summary=labels.planner_summary(proposal.objective),
+        created_at=proposal.created_at,
+        decided_at=proposal.decided_at,
+        changes=[
+            shapes.PersonChangeOut(
+                person_id=change.person.id,
+                person=change.person.name_ko,
+                added=[[first, last] for first, last in change.added],
+                removed=[[first, last] for first, last in change.removed],
+                nights_before=change.nights_before,
+                nights_after=change.nights_after,
+            )
+            for change in queries.proposal_diff(db.session, proposal)
+        ],
+    )
+
+
+@bp.get("/staffing/plans")
+@permission_required(Permission.MANAGE_STAFFING)
+def plan_proposals() -> Response:
+    """The ten newest proposals, as the planner page lists them."""
+    recent = db.session.scalars(
+        select(PlanProposal)
+        .order_by(PlanProposal.created_at.desc(), PlanProposal.id.desc())
+        .limit(10)
+    )
+    return respond(
+        shapes.ProposalList(
+            items=[
+                shapes.ProposalSummaryOut(
+                    id=p.id,
+                    side=p.side,
+                    first_day=p.first_day,
+                    last_day=p.last_day,
+                    status=p.status,
+                    summary=labels.planner_summary(p.objective),
+                    created_at=p.created_at,
+                )
+                for p in recent
+            ]
+        )
+    )
+
+
+def _proposal_or_404(proposal_id: int) -> PlanProposal:
+    return found(PlanProposal, proposal_id, _("No proposal has the id %(id)d.", id=proposal_id))
+
+
+@bp.get("/staffing/plans/<int:proposal_id>")
+@permission_required(Permission.MANAGE_STAFFING)
+def plan_proposal(proposal_id: int) -> Response:
+    return respond(proposal_out(_proposal_or_404(proposal_id)))
+
+
+@bp.post("/staffing/plans/<int:proposal_id>/accept")
+@permission_required(Permission.MANAGE_STAFFING)
+def accept_plan(proposal_id: int) -> Response:
+    proposal = _proposal_or_404(proposal_id)
+    services.accept_proposal(db.session, proposal, actor=current_user, now=utcnow())
+    return commit(respond(proposal_out(proposal)))
+
+
+@bp.post("/staffing/plans/<int:proposal_id>/discard")
+@permission_required(Permission.MANAGE_STAFFING)
+def discard_plan(proposal_id: int) -> Response:
+    proposal = _proposal_or_404(proposal_id)
+    services.discard_proposal(db.session, proposal, actor=current_user, now=utcnow())
+    return commit(respond(proposal_out(proposal)))
 
 
 # --- duty ---------------------------------------------------------------------------------

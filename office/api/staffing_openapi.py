@@ -23,7 +23,7 @@ from office.api.openapi import (
 )
 from office.api.review_openapi import _file
 from office.api.staffing import MAX_DUTY_DAYS, MAX_PAGE
-from office.staffing.services import IMPORT_MAX_ROWS
+from office.staffing.services import IMPORT_MAX_ROWS, MAX_PLAN_DAYS
 
 MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (shapes.PersonList, "serialization"),
@@ -41,6 +41,10 @@ MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (shapes.CrossingMonthOut, "serialization"),
     (shapes.CrossingListOut, "serialization"),
     (shapes.CrossingStatusIn, "validation"),
+    (shapes.PlanIn, "validation"),
+    (shapes.PlanJobOut, "serialization"),
+    (shapes.ProposalList, "serialization"),
+    (shapes.ProposalOut, "serialization"),
     (shapes.DutyIn, "validation"),
 ]
 _SIDE = {"type": "string", "enum": ["south", "north"]}
@@ -70,6 +74,8 @@ def paths() -> dict[str, Any]:
     missing_stay = _problem("No such stay (or it was removed meanwhile)")
     side = {"name": "side", "in": "path", "required": True, "schema": _SIDE}
     missing_side = _problem("No such side")
+    proposal = _id_param("proposal_id")
+    missing_proposal = _problem("No such proposal")
     day = {"name": "day", "in": "path", "required": True, "schema": _DATE}
     missing_day = _problem("Not a day written YYYY-MM-DD within the office's range")
     return {
@@ -332,6 +338,91 @@ def paths() -> dict[str, Any]:
                     "404": missing_day,
                     "409": _problem("Not a step from where the list stands, or nobody crosses"),
                     **_WRITE_ERRORS,
+                },
+            },
+        },
+        "/staffing/plans": {
+            "get": {
+                "operationId": "listPlanProposals",
+                "summary": "The ten newest plans the planner proposed, as its page lists them"
+                + _SCHEDULER,
+                "responses": {
+                    "200": _json("ProposalList", "Newest first"),
+                    **_ERRORS,
+                },
+            },
+            "post": {
+                "operationId": "askForPlan",
+                "summary": "Ask a worker to search for a plan of a side's stays and nights"
+                + _SCHEDULER,
+                "description": (
+                    "As the planner page does: 202 with the job (the same one while the "
+                    "caller's same search is under way). Follow `url` until `finished`; a "
+                    "plan found is kept as a proposal, at `proposal_url`, to accept or discard. "
+                    f"At most {MAX_PLAN_DAYS} days, within the office's dates (422 otherwise)."
+                ),
+                "requestBody": _body("PlanIn"),
+                "responses": {
+                    "202": _json("PlanJobOut", "The job searching"),
+                    **_WRITE_ERRORS,
+                },
+            },
+        },
+        "/staffing/plan-jobs/{job_id}": {
+            "get": {
+                "operationId": "getPlanJob",
+                "summary": "A planner job of the caller's: its progress, its proposal once done",
+                "parameters": [_id_param("job_id")],
+                "responses": {
+                    "200": _json("PlanJobOut", "The job"),
+                    "404": _problem("No such planner job of the caller's"),
+                    **_ERRORS,
+                },
+            },
+        },
+        "/staffing/plans/{proposal_id}": {
+            "get": {
+                "operationId": "getPlanProposal",
+                "summary": "A proposed plan and what accepting it changes, per person" + _SCHEDULER,
+                "parameters": [proposal],
+                "responses": {
+                    "200": _json("ProposalOut", "The proposal"),
+                    "404": missing_proposal,
+                    **_ERRORS,
+                },
+            },
+        },
+        "/staffing/plans/{proposal_id}/accept": {
+            "post": {
+                "operationId": "acceptPlanProposal",
+                "summary": "Put a proposed plan in place" + _SCHEDULER,
+                "description": (
+                    "As on the proposal's page: the planned people's unpinned stays inside "
+                    "the period, and their duty there, become the plan's. Refused (409) when "
+                    "it was decided already, or the roster or stays changed so that it no "
+                    "longer fits."
+                ),
+                "parameters": [proposal],
+                "responses": {
+                    "200": _json("ProposalOut", "The proposal, accepted"),
+                    "404": missing_proposal,
+                    "409": _problem("Decided already, or it no longer fits"),
+                    "401": _ERRORS["401"],
+                    "403": _ERRORS["403"],
+                },
+            },
+        },
+        "/staffing/plans/{proposal_id}/discard": {
+            "post": {
+                "operationId": "discardPlanProposal",
+                "summary": "Discard a proposed plan" + _SCHEDULER,
+                "parameters": [proposal],
+                "responses": {
+                    "200": _json("ProposalOut", "The proposal, discarded"),
+                    "404": missing_proposal,
+                    "409": _problem("Decided already"),
+                    "401": _ERRORS["401"],
+                    "403": _ERRORS["403"],
                 },
             },
         },

@@ -12,7 +12,15 @@ from pydantic import BaseModel, Field, Strict
 
 from office.api.schemas import Id, IsoDate, Line, _In
 from office.inputs import MULTILINE_PATTERN
-from office.staffing.models import Category, CrossingStatus, Position, Shift, Side
+from office.staffing.models import (
+    Category,
+    CrossingStatus,
+    Position,
+    ProposalStatus,
+    Shift,
+    Side,
+)
+from office.staffing.services import MAX_PLAN_DAYS
 
 # The most people one duty list names (a side's roster is a few dozen).
 MAX_DUTY_PEOPLE = 500
@@ -178,6 +186,68 @@ class CrossingStatusIn(_In):
         Literal["sent", "accepted"],
         Field(description="Sent to the North (again, once amended), or accepted by it"),
     ]
+
+
+class PlanIn(_In):
+    side: Side
+    first_day: IsoDate
+    days: Annotated[
+        int, Strict(), Field(ge=1, le=MAX_PLAN_DAYS, description="How many days to plan")
+    ]
+
+
+class PlanJobOut(BaseModel):
+    """A worker's job searching for a plan."""
+
+    id: int
+    state: str
+    finished: bool
+    percent: int | None
+    stage: str = Field(description="reading, solving or saving, while it runs")
+    solutions: int | None = Field(description="Plans found so far, each better than the last")
+    objective: float | None = Field(description="The best plan's objective so far (lower: better)")
+    gap: float | None = Field(description="How far the best plan may be from the best possible")
+    crossings: int | None = Field(description="The best plan's crossings")
+    error: str | None = Field(description="Why it failed, when it did")
+    url: str = Field(description="Where to follow it")
+    proposal_url: str | None = Field(description="The proposal it made, once done")
+
+
+class PersonChangeOut(BaseModel):
+    person_id: int
+    person: str = Field(description="The person's name in Korean")
+    added: list[list[date]] = Field(description="Days on site the plan adds: [first, last] each")
+    removed: list[list[date]] = Field(description="Days on site it removes: [first, last] each")
+    nights_before: int
+    nights_after: int
+
+
+class ProposalOut(BaseModel):
+    id: int
+    side: Side
+    first_day: date
+    last_day: date
+    status: ProposalStatus
+    summary: str = Field(description="The planner's account of its search")
+    created_at: datetime
+    decided_at: datetime | None
+    changes: list[PersonChangeOut] = Field(
+        description="Per planned person: what accepting the plan changes"
+    )
+
+
+class ProposalSummaryOut(BaseModel):
+    id: int
+    side: Side
+    first_day: date
+    last_day: date
+    status: ProposalStatus
+    summary: str
+    created_at: datetime
+
+
+class ProposalList(BaseModel):
+    items: list[ProposalSummaryOut]
 
 
 class StayOut(BaseModel):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
@@ -645,45 +644,7 @@ def proposal_page(proposal_id: int) -> str:
         proposal=proposal,
         changes=queries.proposal_diff(db.session, proposal),
         action_form=ActionForm(),
-        summary=_planner_summary(proposal.objective),
-    )
-
-
-_SUMMARY = re.compile(
-    r"(?P<status>[A-Za-z_]+); (?P<seconds>[0-9.]+) s; spread of nights (?P<nights>\d+), "
-    r"weekends (?P<weekends>\d+), days on site (?P<days>\d+)"
-    r"(?:; crossings (?P<crossings>\d+); gap (?P<gap>[0-9.]+)%)?"
-)
-
-
-def _planner_summary(objective: str | None) -> str:
-    """The planner's summary of its search (kept in its own words) in the reader's."""
-    found = {"OPTIMAL": _("the best plan"), "FEASIBLE": _("a good plan, not proven the best")}
-    match = _SUMMARY.fullmatch(objective or "")
-    if match is None:
-        return found.get(objective or "", objective or "")
-    what = found.get(match["status"].upper(), match["status"])
-    if match["crossings"] is None:  # proposals made before the planner counted crossings
-        return _(
-            "Found %(what)s in %(seconds)s s; spread of nights %(nights)s, of weekends "
-            "%(weekends)s, of days on site %(days)s.",
-            what=what,
-            seconds=match["seconds"],
-            nights=match["nights"],
-            weekends=match["weekends"],
-            days=match["days"],
-        )
-    return _(
-        "Found %(what)s in %(seconds)s s: %(crossings)s crossings; spread of nights "
-        "%(nights)s, of weekends %(weekends)s, of days on site %(days)s; within %(gap)s%% "
-        "of the best possible.",
-        what=what,
-        seconds=match["seconds"],
-        crossings=match["crossings"],
-        nights=match["nights"],
-        weekends=match["weekends"],
-        days=match["days"],
-        gap=match["gap"],
+        summary=labels.planner_summary(proposal.objective),
     )
 
 

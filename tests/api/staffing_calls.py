@@ -11,13 +11,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from office.audit.models import AuditEvent
+from office.jobs.models import Job
 from office.staffing import services
-from office.staffing.models import Shift, Side, Stay
+from office.staffing.models import PlanProposal, ProposalStatus, Shift, Side, Stay
 from tests.factories import NOW, make_person, stay
 
 # What the staffing routes answer with, besides problems.
 STAFFING_SCHEMAS = {"PersonList", "PersonOut", "StayPage", "StayOut", "DutyList"}
 STAFFING_SCHEMAS |= {"RulesList", "RulesOut", "CrossingMonthOut", "CrossingListOut"}
+STAFFING_SCHEMAS |= {"PlanJobOut", "ProposalList", "ProposalOut"}
 
 
 def staffing_exchanges(
@@ -78,6 +80,20 @@ def staffing_exchanges(
     call(scheduler, "post", "/staffing/crossings/2018-10-01/status", sent)
     call(scheduler, "post", "/staffing/crossings/2018-10-01/status", sent)  # sent already
     call(scheduler, "post", "/staffing/crossings/2018-02-30/status", sent)
+    call(scheduler, "get", "/staffing/plans")
+    job = call(scheduler, "post", "/staffing/plans", PLAN).get_json()["id"]
+    call(scheduler, "get", f"/staffing/plan-jobs/{job}")
+    call(scheduler, "get", "/staffing/plan-jobs/999999")
+    call(admin, "get", f"/staffing/plan-jobs/{job}")
+    accepted, discarded = _proposal(session), _proposal(session)
+    call(scheduler, "get", f"/staffing/plans/{accepted}")
+    call(scheduler, "get", "/staffing/plans/999999")
+    call(admin, "get", "/staffing/plans")
+    call(admin, "get", f"/staffing/plans/{accepted}")
+    for decision, proposal in (("accept", accepted), ("discard", discarded)):
+        call(scheduler, "post", f"/staffing/plans/{proposal}/{decision}")
+        call(scheduler, "post", f"/staffing/plans/{proposal}/{decision}")  # decided already
+        call(scheduler, "post", f"/staffing/plans/999999/{decision}")
     call(scheduler, "post", f"/staffing/stays/{first}/removal")  # carries duty
     call(scheduler, "post", f"/staffing/stays/{second}/removal")
     call(scheduler, "post", "/staffing/stays/999999/removal")
@@ -92,13 +108,17 @@ def staffing_exchanges(
         "/staffing/crossings",
         "/staffing/crossings/2018-10-01",
         "/staffing/crossings/2018-10-01.csv",
+        "/staffing/plans",
+        f"/staffing/plans/{accepted}",
+        f"/staffing/plan-jobs/{job}",
     ]
     gets.append(f"/staffing/stays/{first}")
     for path in gets:
         call(anonymous, "get", path, {})
     posts = ["/staffing/people", f"/staffing/people/{person.id}", "/staffing/stays"]
     posts += ["/staffing/people/import", "/staffing/rules/south"]
-    posts += ["/staffing/crossings/2018-10-01/status"]
+    posts += ["/staffing/crossings/2018-10-01/status", "/staffing/plans"]
+    posts += [f"/staffing/plans/{accepted}/accept", f"/staffing/plans/{discarded}/discard"]
     posts += [f"/staffing/stays/{first}", f"/staffing/stays/{first}/removal", "/staffing/duty"]
     for path in posts:
         call(anonymous, "post", path, {})
@@ -109,7 +129,12 @@ def staffing_exchanges(
         call(scheduler, "post", path, raw="{}", headers={"Idempotency-Key": key})
         call(scheduler, "post", path, raw='{"other": 1}', headers={"Idempotency-Key": key})
         call(scheduler, "post", path, raw="{}", headers={"Idempotency-Key": "unquoted"})
-    return {"person_id": person.id, "stay_id": first, "side": "south"}
+    return {
+        "person_id": person.id,
+        "stay_id": first,
+        "side": "south",
+        "proposal_id": accepted,
+    }
 
 
 PERSON = {
@@ -142,6 +167,30 @@ RULES = {
     "max_crossings_per_month": None,
     "applies_from": "2018-09-14",
 }
+
+# A week's plan of the South (a worker would search for it).
+PLAN = {"side": "south", "first_day": "2018-10-01", "days": 7}
+
+
+def _proposal(session: Session) -> int:
+    """A proposal giving a new person a stay in November 2018, written out by hand."""
+    person = make_person(session)
+    proposal = PlanProposal(
+        side=Side.SOUTH,
+        first_day=date(2018, 11, 1),
+        last_day=date(2018, 11, 14),
+        status=ProposalStatus.PROPOSED,
+        plan={
+            "people": [person.id],
+            "stays": [[person.id, "2018-11-02", "2018-11-05"]],
+            "nights": [],
+        },
+        objective="optimal; 1.0 s; spread of nights 0, weekends 0, days on site 0",
+        created_at=NOW,
+    )
+    session.add(proposal)
+    session.commit()
+    return proposal.id
 
 
 def staffed(session: Session) -> None:
@@ -188,6 +237,17 @@ STAFFING_POSTS: dict[str, tuple[Callable[[Session], str], Callable[[Session], An
     "setDuty": (lambda s: "/staffing/duty", _duty, AuditEvent),
     "importStaff": (lambda s: "/staffing/people/import", lambda s: ROSTER, AuditEvent),
     "saveStaffingRules": (lambda s: "/staffing/rules/north", lambda s: RULES, AuditEvent),
+    "askForPlan": (lambda s: "/staffing/plans", lambda s: PLAN, Job),
+    "acceptPlanProposal": (
+        lambda s: f"/staffing/plans/{_proposal(s)}/accept",
+        lambda s: {},
+        AuditEvent,
+    ),
+    "discardPlanProposal": (
+        lambda s: f"/staffing/plans/{_proposal(s)}/discard",
+        lambda s: {},
+        AuditEvent,
+    ),
     "markCrossingList": (
         lambda s: f"/staffing/crossings/{_stay_of(s).first_day}/status",
         lambda s: {"status": "sent"},

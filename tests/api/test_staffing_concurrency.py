@@ -14,8 +14,18 @@ from sqlalchemy.orm import Session
 from office.audit.models import AuditEvent
 from office.auth.models import User
 from office.auth.permissions import Role
+from office.jobs.models import Job, JobState
 from office.staffing import services
-from office.staffing.models import CrossingList, CrossingStatus, DutyShift, Side, StaffMember, Stay
+from office.staffing.models import (
+    CrossingList,
+    CrossingStatus,
+    DutyShift,
+    PlanProposal,
+    ProposalStatus,
+    Side,
+    StaffMember,
+    Stay,
+)
 from tests.api.conftest import token_of
 from tests.concurrency import Office, at_once, held, in_background
 from tests.factories import make_person, make_user, stay
@@ -317,3 +327,68 @@ def test_a_list_sent_while_its_stays_move_is_never_sent_stale(office):
             else:  # moved first: nobody crosses that day any more
                 assert sent[1]["detail"] == f"Nobody crosses on {day.isoformat()}.", answers
                 assert row is None or row.status is not CrossingStatus.SENT
+
+
+def _proposal(office: Office, person: StaffMember) -> int:
+    """A proposal giving `person` a stay from the 3rd to the 8th, written out by hand."""
+    with office.session() as session:
+        proposal = PlanProposal(
+            side=Side.SOUTH,
+            first_day=OCT(1),
+            last_day=OCT(14),
+            status=ProposalStatus.PROPOSED,
+            plan={
+                "people": [person.id],
+                "stays": [[person.id, "2018-10-03", "2018-10-08"]],
+                "nights": [],
+            },
+        )
+        session.add(proposal)
+        session.commit()
+        return proposal.id
+
+
+def test_a_proposal_accepted_twice_and_discarded_at_once_is_decided_once(office):
+    """Two schedulers accept a proposal while a third discards it: one decision lands, the
+    others are told it was decided; an accepted plan's stay is recorded once."""
+    people = _people(office, 3)
+    proposals = [_proposal(office, person) for person in people]
+    tokens = _tokens(office)
+    calls = []
+    for proposal_id in proposals:
+        for n, decision in enumerate(("accept", "accept", "discard")):
+            path = f"/staffing/plans/{proposal_id}/{decision}"
+            calls.append(send(office, tokens[n % 2], path, {}))
+
+    answers = at_once(calls)
+
+    with office.session() as session:
+        for n, (person, proposal_id) in enumerate(zip(people, proposals, strict=True)):
+            mine = answers[3 * n : 3 * n + 3]
+            assert sorted(status for status, _body in mine) == [200, 409, 409], answers
+            won = next(body for status, body in mine if status == 200)
+            kept = session.get(PlanProposal, proposal_id)
+            assert kept.status.value == won["status"]
+            for status, body in mine:
+                if status == 409:
+                    assert body["detail"] == f"This proposal was already {won['status']}.", body
+            stays = session.scalars(select(Stay).where(Stay.staff_member_id == person.id)).all()
+            expected = [(OCT(3), OCT(8))] if won["status"] == "accepted" else []
+            assert [(s.first_day, s.last_day) for s in stays] == expected
+
+
+def test_a_plan_asked_for_at_once_by_two_schedulers_is_a_job_of_each(office):
+    """Two schedulers ask for the same plan at the same moment: each is answered with a job
+    of their own, recorded and queued, that only they may follow."""
+    tokens = _tokens(office)
+    ask = {"side": "south", "first_day": "2018-10-01", "days": 7}
+    calls = [send(office, tokens[n], "/staffing/plans", ask) for n in range(2)]
+
+    answers = at_once(calls)
+
+    assert [status for status, _body in answers] == [202, 202], answers
+    with office.session() as session:
+        jobs = [session.get(Job, body["id"]) for _status, body in answers]
+        assert all(job is not None and job.state is JobState.QUEUED for job in jobs)
+        assert len({job.owner_id for job in jobs}) == 2
+        assert session.scalar(select(func.count()).select_from(Job)) == 2
