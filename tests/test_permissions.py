@@ -243,6 +243,8 @@ EXPECTED: dict[str, object] = {
     "api.change_staff_person": SCHEDULERS,
     "api.staff_people_csv": STAFFING_READERS,
     "api.import_staff_people": SCHEDULERS,
+    "api.staff_person_feed": SCHEDULERS,
+    "api.renew_staff_person_feed": SCHEDULERS,
     "api.staff_stays": STAFFING_READERS,
     "api.staff_stay": STAFFING_READERS,
     "api.add_staff_stay": SCHEDULERS,

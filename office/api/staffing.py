@@ -231,6 +231,29 @@ def change_staff_person(person_id: int) -> Response:
     return commit(respond(person_out(person)))
 
 
+def feed_out(person: StaffMember) -> shapes.FeedOut:
+    return shapes.FeedOut(
+        person_id=person.id,
+        feed_url=url_for("staffing.feed", token=person.feed_token, _external=True),
+    )
+
+
+@bp.get("/staffing/people/<int:person_id>/feed")
+@permission_required(Permission.MANAGE_STAFFING)
+def staff_person_feed(person_id: int) -> Response:
+    """The person's calendar link, as their page shows it to schedulers."""
+    return respond(feed_out(_person_or_404(person_id)))
+
+
+@bp.post("/staffing/people/<int:person_id>/feed")
+@permission_required(Permission.MANAGE_STAFFING)
+def renew_staff_person_feed(person_id: int) -> Response:
+    """Make the person a new calendar link; the old one stops working."""
+    person = _person_or_404(person_id)
+    services.renew_feed_token(db.session, person, actor=current_user, now=utcnow())
+    return commit(respond(feed_out(person)))
+
+
 def _person(person_id: int, field: str) -> StaffMember:
     person = _get(StaffMember, person_id)
     if person is None:

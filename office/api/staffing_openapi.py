@@ -30,6 +30,7 @@ MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (shapes.PersonOut, "serialization"),
     (shapes.PersonIn, "validation"),
     (shapes.RosterImportIn, "validation"),
+    (shapes.FeedOut, "serialization"),
     (shapes.StayPage, "serialization"),
     (shapes.StayOut, "serialization"),
     (shapes.StayIn, "validation"),
@@ -157,6 +158,30 @@ def paths() -> dict[str, Any]:
                     "409": _problem("A stay of the person would fall outside the roster dates"),
                     **_WRITE_ERRORS,
                     "422": _problem("Invalid fields, or refused (see the description)"),
+                },
+            },
+        },
+        "/staffing/people/{person_id}/feed": {
+            "get": {
+                "operationId": "getStaffFeed",
+                "summary": "A person's secret calendar link, as their page shows it" + _SCHEDULER,
+                "parameters": [person],
+                "responses": {
+                    "200": _json("FeedOut", "The link"),
+                    "404": missing_person,
+                    **_ERRORS,
+                },
+            },
+            "post": {
+                "operationId": "renewStaffFeed",
+                "summary": "Make a person a new calendar link; the old one stops working"
+                + _SCHEDULER,
+                "parameters": [person],
+                "responses": {
+                    "200": _json("FeedOut", "The new link"),
+                    "404": missing_person,
+                    "401": _ERRORS["401"],
+                    "403": _ERRORS["403"],
                 },
             },
         },

@@ -63,6 +63,13 @@ class PersonList(BaseModel):
     items: list[PersonOut]
 
 
+class FeedOut(BaseModel):
+    person_id: int
+    feed_url: str = Field(
+        description="The person's secret calendar link (iCalendar), for any calendar program"
+    )
+
+
 class RosterImportIn(_In):
     csv: Annotated[
         str,

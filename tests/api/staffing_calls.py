@@ -19,7 +19,7 @@ from tests.factories import NOW, make_person, stay
 # What the staffing routes answer with, besides problems.
 STAFFING_SCHEMAS = {"PersonList", "PersonOut", "StayPage", "StayOut", "DutyList"}
 STAFFING_SCHEMAS |= {"RulesList", "RulesOut", "CrossingMonthOut", "CrossingListOut"}
-STAFFING_SCHEMAS |= {"PlanJobOut", "ProposalList", "ProposalOut"}
+STAFFING_SCHEMAS |= {"PlanJobOut", "ProposalList", "ProposalOut", "FeedOut"}
 
 
 def staffing_exchanges(
@@ -41,6 +41,11 @@ def staffing_exchanges(
     call(scheduler, "post", f"/staffing/people/{added['id']}", {**PERSON, "agency": "KEPCO"})
     call(scheduler, "post", "/staffing/people/999999", PERSON)
     call(scheduler, "get", "/staffing/people.csv")
+    call(scheduler, "get", f"/staffing/people/{added['id']}/feed")
+    call(scheduler, "get", "/staffing/people/999999/feed")
+    call(admin, "get", f"/staffing/people/{added['id']}/feed")
+    call(scheduler, "post", f"/staffing/people/{added['id']}/feed")
+    call(scheduler, "post", "/staffing/people/999999/feed")
     call(scheduler, "post", "/staffing/people/import", ROSTER)
     call(scheduler, "post", "/staffing/people/import", ROSTER)  # everyone already on it
     person = make_person(session)
@@ -100,6 +105,7 @@ def staffing_exchanges(
     gets = [
         "/staffing/people",
         "/staffing/people.csv",
+        f"/staffing/people/{added['id']}/feed",
         f"/staffing/people/{person.id}",
         "/staffing/stays",
         "/staffing/duty",
@@ -117,6 +123,7 @@ def staffing_exchanges(
         call(anonymous, "get", path, {})
     posts = ["/staffing/people", f"/staffing/people/{person.id}", "/staffing/stays"]
     posts += ["/staffing/people/import", "/staffing/rules/south"]
+    posts += [f"/staffing/people/{person.id}/feed"]
     posts += ["/staffing/crossings/2018-10-01/status", "/staffing/plans"]
     posts += [f"/staffing/plans/{accepted}/accept", f"/staffing/plans/{discarded}/discard"]
     posts += [f"/staffing/stays/{first}", f"/staffing/stays/{first}/removal", "/staffing/duty"]
@@ -235,6 +242,11 @@ STAFFING_POSTS: dict[str, tuple[Callable[[Session], str], Callable[[Session], An
     "changeStay": (_stay_path, lambda s: {"last_day": "2018-10-04"}, AuditEvent),
     "removeStay": (lambda s: _stay_path(s) + "/removal", lambda s: {}, AuditEvent),
     "setDuty": (lambda s: "/staffing/duty", _duty, AuditEvent),
+    "renewStaffFeed": (
+        lambda s: f"/staffing/people/{make_person(s).id}/feed",
+        lambda s: {},
+        AuditEvent,
+    ),
     "importStaff": (lambda s: "/staffing/people/import", lambda s: ROSTER, AuditEvent),
     "saveStaffingRules": (lambda s: "/staffing/rules/north", lambda s: RULES, AuditEvent),
     "askForPlan": (lambda s: "/staffing/plans", lambda s: PLAN, Job),

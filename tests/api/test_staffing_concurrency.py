@@ -392,3 +392,25 @@ def test_a_plan_asked_for_at_once_by_two_schedulers_is_a_job_of_each(office):
         assert all(job is not None and job.state is JobState.QUEUED for job in jobs)
         assert len({job.owner_id for job in jobs}) == 2
         assert session.scalar(select(func.count()).select_from(Job)) == 2
+
+
+def test_a_calendar_link_renewed_twice_at_once_leaves_one_link_that_works(office):
+    """Two schedulers make a person a new calendar link at the same moment: each is answered
+    with a link; exactly one of the two works (the one saved last), and the old one does not."""
+    (person,) = _people(office, 1)
+    tokens = _tokens(office)
+    calls = [send(office, tokens[n], f"/staffing/people/{person.id}/feed", {}) for n in range(2)]
+
+    answers = at_once(calls)
+
+    assert [status for status, _body in answers] == [200, 200], answers
+    links = [body["feed_url"].removeprefix("http://localhost") for _status, body in answers]
+    client = office.client()
+    works = [
+        client.get(link).status_code == 200
+        for link in [*links, f"/staffing/feed/{person.feed_token}.ics"]
+    ]
+    assert sorted(works[:2]) == [False, True] and not works[2], (links, works)
+    with office.session() as session:
+        kept = session.get(StaffMember, person.id).feed_token
+    assert f"/staffing/feed/{kept}.ics" in links
