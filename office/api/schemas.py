@@ -369,6 +369,13 @@ class RejectedRow(BaseModel):
     message: str
 
 
+class RejectedLine(BaseModel):
+    """A line of a CSV file that was refused."""
+
+    line: int = Field(description="Its line number in the file (1 is the header)")
+    message: str
+
+
 class Problem(BaseModel):
     type: str
     title: str
@@ -377,6 +384,9 @@ class Problem(BaseModel):
     errors: dict[str, list[str]] | None = None
     rejected: list[RejectedRow] | None = Field(
         default=None, description="In a batch refused: every row refused, by index"
+    )
+    rejected_lines: list[RejectedLine] | None = Field(
+        default=None, description="In a CSV file refused: every line refused, by its number"
     )
     classification: Classification | None = None
     regimes: list[ScreeningOut] | None = None

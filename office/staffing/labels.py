@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
-from office.i18n import _l, register_labels
+from office.i18n import _, _l, register_labels
 from office.staffing.checks import RULE_LABELS, Rule
 from office.staffing.models import (
     Category,
@@ -82,3 +83,41 @@ register_labels(
         Rule: RULE_LABELS,
     }
 )
+
+
+_SUMMARY = re.compile(
+    r"(?P<status>[A-Za-z_]+); (?P<seconds>[0-9.]+) s; spread of nights (?P<nights>\d+), "
+    r"weekends (?P<weekends>\d+), days on site (?P<days>\d+)"
+    r"(?:; crossings (?P<crossings>\d+); gap (?P<gap>[0-9.]+)%)?"
+)
+
+
+def planner_summary(objective: str | None) -> str:
+    """The planner's summary of its search (kept in its own words) in the reader's."""
+    found = {"OPTIMAL": _("the best plan"), "FEASIBLE": _("a good plan, not proven the best")}
+    match = _SUMMARY.fullmatch(objective or "")
+    if match is None:
+        return found.get(objective or "", objective or "")
+    what = found.get(match["status"].upper(), match["status"])
+    if match["crossings"] is None:  # proposals made before the planner counted crossings
+        return _(
+            "Found %(what)s in %(seconds)s s; spread of nights %(nights)s, of weekends "
+            "%(weekends)s, of days on site %(days)s.",
+            what=what,
+            seconds=match["seconds"],
+            nights=match["nights"],
+            weekends=match["weekends"],
+            days=match["days"],
+        )
+    return _(
+        "Found %(what)s in %(seconds)s s: %(crossings)s crossings; spread of nights "
+        "%(nights)s, of weekends %(weekends)s, of days on site %(days)s; within %(gap)s%% "
+        "of the best possible.",
+        what=what,
+        seconds=match["seconds"],
+        crossings=match["crossings"],
+        nights=match["nights"],
+        weekends=match["weekends"],
+        days=match["days"],
+        gap=match["gap"],
+    )

@@ -838,6 +838,18 @@ def crossings_on(session: Session, day: date) -> Crossings:
     return Crossings(day, north=people(Stay.first_day == day), south=people(Stay.last_day == day))
 
 
+def crossings_csv(crossings: Crossings) -> str:
+    """Return a day's crossings as the CSV the North is sent: one row a person, by direction."""
+    out = io.StringIO()
+    writer = exports.writer(out)
+    writer.writerow(["date", "direction", "name_ko", "name_latin", "agency", "position"])
+    day = crossings.day.isoformat()
+    for direction, people in (("north", crossings.north), ("south", crossings.south)):
+        for p in people:
+            writer.writerow([day, direction, p.name_ko, p.name_latin, p.agency, p.position.value])
+    return out.getvalue()
+
+
 def _crossings_changed(
     session: Session, side: Side, days: Iterable[date], *, now: datetime
 ) -> None:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import io
-import re
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
@@ -21,7 +19,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
-from office import exports, inputs
+from office import inputs
 from office.auth.access import permission_required, public
 from office.auth.forms import ActionForm
 from office.auth.permissions import Permission, has_permission
@@ -510,17 +508,8 @@ def crossing_page(day: str) -> str:
 @permission_required(Permission.VIEW_STAFFING)
 def crossing_csv(day: str) -> Response:
     when = _day_or_404(day)
-    crossings = services.crossings_on(db.session, when)
-    out = io.StringIO()
-    writer = exports.writer(out)
-    writer.writerow(["date", "direction", "name_ko", "name_latin", "agency", "position"])
-    for direction, people in (("north", crossings.north), ("south", crossings.south)):
-        for p in people:
-            writer.writerow(
-                [when.isoformat(), direction, p.name_ko, p.name_latin, p.agency, p.position.value]
-            )
     return Response(
-        "\ufeff" + out.getvalue(),
+        "\ufeff" + services.crossings_csv(services.crossings_on(db.session, when)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="crossing-{when}.csv"'},
     )
@@ -655,45 +644,7 @@ def proposal_page(proposal_id: int) -> str:
         proposal=proposal,
         changes=queries.proposal_diff(db.session, proposal),
         action_form=ActionForm(),
-        summary=_planner_summary(proposal.objective),
-    )
-
-
-_SUMMARY = re.compile(
-    r"(?P<status>[A-Za-z_]+); (?P<seconds>[0-9.]+) s; spread of nights (?P<nights>\d+), "
-    r"weekends (?P<weekends>\d+), days on site (?P<days>\d+)"
-    r"(?:; crossings (?P<crossings>\d+); gap (?P<gap>[0-9.]+)%)?"
-)
-
-
-def _planner_summary(objective: str | None) -> str:
-    """The planner's summary of its search (kept in its own words) in the reader's."""
-    found = {"OPTIMAL": _("the best plan"), "FEASIBLE": _("a good plan, not proven the best")}
-    match = _SUMMARY.fullmatch(objective or "")
-    if match is None:
-        return found.get(objective or "", objective or "")
-    what = found.get(match["status"].upper(), match["status"])
-    if match["crossings"] is None:  # proposals made before the planner counted crossings
-        return _(
-            "Found %(what)s in %(seconds)s s; spread of nights %(nights)s, of weekends "
-            "%(weekends)s, of days on site %(days)s.",
-            what=what,
-            seconds=match["seconds"],
-            nights=match["nights"],
-            weekends=match["weekends"],
-            days=match["days"],
-        )
-    return _(
-        "Found %(what)s in %(seconds)s s: %(crossings)s crossings; spread of nights "
-        "%(nights)s, of weekends %(weekends)s, of days on site %(days)s; within %(gap)s%% "
-        "of the best possible.",
-        what=what,
-        seconds=match["seconds"],
-        crossings=match["crossings"],
-        nights=match["nights"],
-        weekends=match["weekends"],
-        days=match["days"],
-        gap=match["gap"],
+        summary=labels.planner_summary(proposal.objective),
     )
 
 

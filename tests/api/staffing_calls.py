@@ -11,12 +11,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from office.audit.models import AuditEvent
+from office.jobs.models import Job
 from office.staffing import services
-from office.staffing.models import Shift, Side, Stay
+from office.staffing.models import PlanProposal, ProposalStatus, Shift, Side, Stay
 from tests.factories import NOW, make_person, stay
 
 # What the staffing routes answer with, besides problems.
 STAFFING_SCHEMAS = {"PersonList", "PersonOut", "StayPage", "StayOut", "DutyList"}
+STAFFING_SCHEMAS |= {"RulesList", "RulesOut", "CrossingMonthOut", "CrossingListOut"}
+STAFFING_SCHEMAS |= {"PlanJobOut", "ProposalList", "ProposalOut", "FeedOut"}
 
 
 def staffing_exchanges(
@@ -27,9 +30,9 @@ def staffing_exchanges(
     scheduler: Any,
     admin: Any,
     anonymous: Any,
-) -> dict[str, int]:
-    """Make the calls; return the ids of a person and a stay that exist (for the GETs that
-    follow)."""
+) -> dict[str, Any]:
+    """Make the calls; return the ids of a person and a stay that exist, and a side (for the
+    GETs that follow)."""
     call(scheduler, "get", "/staffing/people")
     call(scheduler, "get", "/staffing/people", {"side": "east"})
     added = call(scheduler, "post", "/staffing/people", PERSON).get_json()
@@ -37,6 +40,14 @@ def staffing_exchanges(
     call(scheduler, "get", "/staffing/people/999999")
     call(scheduler, "post", f"/staffing/people/{added['id']}", {**PERSON, "agency": "KEPCO"})
     call(scheduler, "post", "/staffing/people/999999", PERSON)
+    call(scheduler, "get", "/staffing/people.csv")
+    call(scheduler, "get", f"/staffing/people/{added['id']}/feed")
+    call(scheduler, "get", "/staffing/people/999999/feed")
+    call(admin, "get", f"/staffing/people/{added['id']}/feed")
+    call(scheduler, "post", f"/staffing/people/{added['id']}/feed")
+    call(scheduler, "post", "/staffing/people/999999/feed")
+    call(scheduler, "post", "/staffing/people/import", ROSTER)
+    call(scheduler, "post", "/staffing/people/import", ROSTER)  # everyone already on it
     person = make_person(session)
     stay(session, person, date(2018, 9, 1), date(2018, 9, 3))
     late = {**PERSON, "name_ko": person.name_ko, "name_latin": person.name_latin}
@@ -58,19 +69,63 @@ def staffing_exchanges(
     call(scheduler, "post", "/staffing/duty", {**duty, "day": "2018-10-07"})  # off site
     call(scheduler, "get", "/staffing/duty", {"from": "2018-10-01", "to": "2018-10-31"})
     call(scheduler, "get", "/staffing/duty", {"from": "2018-10-01"})
+    call(scheduler, "get", "/staffing/rules")
+    call(scheduler, "get", "/staffing/rules/south")
+    call(scheduler, "get", "/staffing/rules/east")
+    call(scheduler, "post", "/staffing/rules/north", RULES)
+    call(scheduler, "post", "/staffing/rules/north", {**RULES, "weekday_min": 9})
+    call(scheduler, "post", "/staffing/rules/east", RULES)
+    call(scheduler, "get", "/staffing/crossings", {"month": "2018-10"})
+    call(scheduler, "get", "/staffing/crossings", {"month": "2018-13"})
+    call(scheduler, "get", "/staffing/crossings/2018-10-01")
+    call(scheduler, "get", "/staffing/crossings/2018-02-30")
+    call(scheduler, "get", "/staffing/crossings/2018-10-01.csv")
+    call(scheduler, "get", "/staffing/crossings/2018-02-30.csv")
+    sent = {"status": "sent"}
+    call(scheduler, "post", "/staffing/crossings/2018-10-01/status", sent)
+    call(scheduler, "post", "/staffing/crossings/2018-10-01/status", sent)  # sent already
+    call(scheduler, "post", "/staffing/crossings/2018-02-30/status", sent)
+    call(scheduler, "get", "/staffing/plans")
+    job = call(scheduler, "post", "/staffing/plans", PLAN).get_json()["id"]
+    call(scheduler, "get", f"/staffing/plan-jobs/{job}")
+    call(scheduler, "get", "/staffing/plan-jobs/999999")
+    call(admin, "get", f"/staffing/plan-jobs/{job}")
+    accepted, discarded = _proposal(session), _proposal(session)
+    call(scheduler, "get", f"/staffing/plans/{accepted}")
+    call(scheduler, "get", "/staffing/plans/999999")
+    call(admin, "get", "/staffing/plans")
+    call(admin, "get", f"/staffing/plans/{accepted}")
+    for decision, proposal in (("accept", accepted), ("discard", discarded)):
+        call(scheduler, "post", f"/staffing/plans/{proposal}/{decision}")
+        call(scheduler, "post", f"/staffing/plans/{proposal}/{decision}")  # decided already
+        call(scheduler, "post", f"/staffing/plans/999999/{decision}")
     call(scheduler, "post", f"/staffing/stays/{first}/removal")  # carries duty
     call(scheduler, "post", f"/staffing/stays/{second}/removal")
     call(scheduler, "post", "/staffing/stays/999999/removal")
     gets = [
         "/staffing/people",
+        "/staffing/people.csv",
+        f"/staffing/people/{added['id']}/feed",
         f"/staffing/people/{person.id}",
         "/staffing/stays",
         "/staffing/duty",
+        "/staffing/rules",
+        "/staffing/rules/south",
+        "/staffing/crossings",
+        "/staffing/crossings/2018-10-01",
+        "/staffing/crossings/2018-10-01.csv",
+        "/staffing/plans",
+        f"/staffing/plans/{accepted}",
+        f"/staffing/plan-jobs/{job}",
     ]
     gets.append(f"/staffing/stays/{first}")
     for path in gets:
         call(anonymous, "get", path, {})
     posts = ["/staffing/people", f"/staffing/people/{person.id}", "/staffing/stays"]
+    posts += ["/staffing/people/import", "/staffing/rules/south"]
+    posts += [f"/staffing/people/{person.id}/feed"]
+    posts += ["/staffing/crossings/2018-10-01/status", "/staffing/plans"]
+    posts += [f"/staffing/plans/{accepted}/accept", f"/staffing/plans/{discarded}/discard"]
     posts += [f"/staffing/stays/{first}", f"/staffing/stays/{first}/removal", "/staffing/duty"]
     for path in posts:
         call(anonymous, "post", path, {})
@@ -81,7 +136,12 @@ def staffing_exchanges(
         call(scheduler, "post", path, raw="{}", headers={"Idempotency-Key": key})
         call(scheduler, "post", path, raw='{"other": 1}', headers={"Idempotency-Key": key})
         call(scheduler, "post", path, raw="{}", headers={"Idempotency-Key": "unquoted"})
-    return {"person_id": person.id, "stay_id": first}
+    return {
+        "person_id": person.id,
+        "stay_id": first,
+        "side": "south",
+        "proposal_id": accepted,
+    }
 
 
 PERSON = {
@@ -93,6 +153,51 @@ PERSON = {
     "is_duty_qualified": True,
     "active_from": "2018-09-01",
 }
+
+# A roster CSV of one person, as the roster's page exports it.
+ROSTER = {
+    "csv": ",".join(services.ROSTER_COLUMNS)
+    + "\n박기술,Park Gisul,south,support,KT,technician,no,2018-09-14,\n"
+}
+
+# A side's rules, every field (as the rules page sends them).
+RULES = {
+    "weekday_min": 3,
+    "weekend_min": 2,
+    "max_headcount": 8,
+    "counted_categories": ["official"],
+    "min_night_duty": 1,
+    "max_consecutive_days": 12,
+    "min_stay_days": 1,
+    "min_rest_days": 2,
+    "crossing_weekdays": [0, 1, 2, 3, 4, 5, 6],
+    "max_crossings_per_month": None,
+    "applies_from": "2018-09-14",
+}
+
+# A week's plan of the South (a worker would search for it).
+PLAN = {"side": "south", "first_day": "2018-10-01", "days": 7}
+
+
+def _proposal(session: Session) -> int:
+    """A proposal giving a new person a stay in November 2018, written out by hand."""
+    person = make_person(session)
+    proposal = PlanProposal(
+        side=Side.SOUTH,
+        first_day=date(2018, 11, 1),
+        last_day=date(2018, 11, 14),
+        status=ProposalStatus.PROPOSED,
+        plan={
+            "people": [person.id],
+            "stays": [[person.id, "2018-11-02", "2018-11-05"]],
+            "nights": [],
+        },
+        objective="optimal; 1.0 s; spread of nights 0, weekends 0, days on site 0",
+        created_at=NOW,
+    )
+    session.add(proposal)
+    session.commit()
+    return proposal.id
 
 
 def staffed(session: Session) -> None:
@@ -137,4 +242,27 @@ STAFFING_POSTS: dict[str, tuple[Callable[[Session], str], Callable[[Session], An
     "changeStay": (_stay_path, lambda s: {"last_day": "2018-10-04"}, AuditEvent),
     "removeStay": (lambda s: _stay_path(s) + "/removal", lambda s: {}, AuditEvent),
     "setDuty": (lambda s: "/staffing/duty", _duty, AuditEvent),
+    "renewStaffFeed": (
+        lambda s: f"/staffing/people/{make_person(s).id}/feed",
+        lambda s: {},
+        AuditEvent,
+    ),
+    "importStaff": (lambda s: "/staffing/people/import", lambda s: ROSTER, AuditEvent),
+    "saveStaffingRules": (lambda s: "/staffing/rules/north", lambda s: RULES, AuditEvent),
+    "askForPlan": (lambda s: "/staffing/plans", lambda s: PLAN, Job),
+    "acceptPlanProposal": (
+        lambda s: f"/staffing/plans/{_proposal(s)}/accept",
+        lambda s: {},
+        AuditEvent,
+    ),
+    "discardPlanProposal": (
+        lambda s: f"/staffing/plans/{_proposal(s)}/discard",
+        lambda s: {},
+        AuditEvent,
+    ),
+    "markCrossingList": (
+        lambda s: f"/staffing/crossings/{_stay_of(s).first_day}/status",
+        lambda s: {"status": "sent"},
+        AuditEvent,
+    ),
 }

@@ -538,3 +538,47 @@ def test_only_a_scheduler_writes_the_roster(api_as, session, role):
     assert_problem(api.post(f"/staffing/people/{person.id}", PERSON), 403)
     assert api.get(f"/staffing/people/{person.id}").status_code == 200
     assert [p["id"] for p in api.get("/staffing/people").get_json()["items"]] == [person.id]
+
+
+# --- the calendar link --------------------------------------------------------------------
+
+
+def test_a_scheduler_reads_and_renews_a_persons_calendar_link(scheduler_api, session):
+    person = make_person(session)
+    old = person.feed_token
+
+    shown = scheduler_api.get(f"/staffing/people/{person.id}/feed").get_json()
+    renewed = scheduler_api.post(f"/staffing/people/{person.id}/feed")
+
+    assert shown == {
+        "person_id": person.id,
+        "feed_url": f"http://localhost/staffing/feed/{old}.ics",
+    }
+    assert renewed.status_code == 200
+    new = renewed.get_json()["feed_url"]
+    assert new != shown["feed_url"] and new.endswith(".ics")
+    feed = scheduler_api.client.get(new.removeprefix("http://localhost"))
+    assert feed.status_code == 200 and feed.mimetype == "text/calendar"
+    assert scheduler_api.client.get(f"/staffing/feed/{old}.ics").status_code == 404
+    assert scheduler_api.get(f"/staffing/people/{person.id}/feed").get_json()["feed_url"] == new
+    assert [e.actor_id for e in audit_events(session, "staff.feed_renewed")] == [
+        scheduler_api.user.id
+    ]
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.REVIEWER])
+def test_only_a_scheduler_sees_or_renews_a_calendar_link(api_as, anonymous_api, session, role):
+    person = make_person(session)
+    token = person.feed_token
+    api = api_as(role)
+
+    assert_problem(api.get(f"/staffing/people/{person.id}/feed"), 403)
+    assert_problem(api.post(f"/staffing/people/{person.id}/feed"), 403)
+    assert_problem(anonymous_api.post(f"/staffing/people/{person.id}/feed"), 401)
+    session.expire_all()
+    assert person.feed_token == token
+
+
+def test_an_unknown_persons_link_is_not_found(scheduler_api):
+    assert_problem(scheduler_api.get("/staffing/people/999999/feed"), 404)
+    assert_problem(scheduler_api.post("/staffing/people/999999/feed"), 404)
