@@ -16,6 +16,7 @@ from office import inputs
 from office.api import review_schemas as out
 from office.api import schemas
 from office.api.idempotency import commit
+from office.api.jobs import ask_job
 from office.api.review_schemas import AUDIT_CURSOR_PATTERN
 from office.api.views import InvalidRequest, _errors, bp, invalid, parse_body, respond
 from office.audit import display
@@ -36,7 +37,6 @@ from office.i18n import _, current_locale_code, office_date
 from office.jobs import services as job_services
 from office.jobs.kinds import kind_of
 from office.jobs.models import Job, JobFile
-from office.jobs.queue import queue_of
 from office.jobs.web import send_job_file
 from office.periods import services as periods
 from office.periods.models import SignedOffMonth
@@ -484,21 +484,11 @@ def _print(kind: str, params: dict[str, Any], fresh: JobFile | None, pdf_url: st
         response = Response(status=303)
         response.headers["Location"] = pdf_url
         return response
-    job = job_services.active_job(db.session, kind, params, current_user)
-    queue = None
-    if job is None:
-        queue = queue_of()
-        job = job_services.create_job(
-            db.session, kind, params, actor=current_user, now=utcnow(), task_id=queue.new_task_id()
-        )
-    answer = commit(respond(job_out(job), 202, url_for("api.report_job", job_id=job.id)))
-    if queue is not None and job.task_id is not None:
-        try:
-            queue.enqueue(job.id, job.task_id)
-        except Exception:
-            # Recorded, queued: the workers' sweep hands it to the queue again within minutes.
-            current_app.logger.exception("job %s: not handed to the queue", job.id)
-    return answer
+    return ask_job(
+        kind,
+        params,
+        lambda job: respond(job_out(job), 202, url_for("api.report_job", job_id=job.id)),
+    )
 
 
 @bp.post("/reports/monthly/<month>.pdf")

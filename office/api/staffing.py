@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, TypeVar
 
-from flask import Response, current_app, request, url_for
+from flask import Response, request, url_for
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from office import inputs
 from office.api import schemas
 from office.api import staffing_schemas as shapes
 from office.api.idempotency import commit
+from office.api.jobs import ask_job
 from office.api.views import (
     MAX_ID,
     InvalidRequest,
@@ -39,7 +40,6 @@ from office.errors import NotFoundError, problem
 from office.i18n import _, current_locale_code, office_date
 from office.jobs import services as job_services
 from office.jobs.models import Job
-from office.jobs.queue import queue_of
 from office.staffing import jobs as plan_jobs
 from office.staffing import labels, queries, services
 from office.staffing.models import (
@@ -568,26 +568,11 @@ def ask_for_plan() -> Response:
         "days": body.days,
         "locale": current_locale_code(),
     }
-    job = job_services.active_job(db.session, plan_jobs.KIND, params, current_user)
-    queue = None
-    if job is None:
-        queue = queue_of()
-        job = job_services.create_job(
-            db.session,
-            plan_jobs.KIND,
-            params,
-            actor=current_user,
-            now=utcnow(),
-            task_id=queue.new_task_id(),
-        )
-    answer = commit(respond(plan_job_out(job), 202, url_for("api.plan_job", job_id=job.id)))
-    if queue is not None and job.task_id is not None:
-        try:
-            queue.enqueue(job.id, job.task_id)
-        except Exception:
-            # Recorded, queued: the workers' sweep hands it to the queue again within minutes.
-            current_app.logger.exception("job %s: not handed to the queue", job.id)
-    return answer
+    return ask_job(
+        plan_jobs.KIND,
+        params,
+        lambda job: respond(plan_job_out(job), 202, url_for("api.plan_job", job_id=job.id)),
+    )
 
 
 @bp.get("/staffing/plan-jobs/<int:job_id>")

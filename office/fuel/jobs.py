@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import render_template, request
+from flask import render_template
 from sqlalchemy.orm import Session
 
 from office.auth.permissions import Permission
@@ -18,7 +18,6 @@ from office.jobs import services as jobs
 from office.jobs.kinds import JobKind, register
 from office.jobs.models import JobFile
 from office.jobs.runner import JobContext
-from office.printing import pdf as print_pdf
 
 KIND = "petroleum_pdf"
 # A period's figures may change (a late entry, a void), so its PDF is served again only for
@@ -54,22 +53,13 @@ def render_html(built: report.Report, *, printing: bool) -> str:
 
 
 def run_petroleum_pdf(context: JobContext) -> None:
-    params = context.params
-    start = date.fromisoformat(params["start"])
-    context.progress(stage="reading", percent=10, force=True)
-    with context.read_session() as session, context.rendering():
-        built = report.petroleum_report(session, start, report.period_end(start))
-        html = render_html(built, printing=True)
-    context.progress(stage="printing", percent=40, force=True)
-    with context.rendering():
-        pdf = print_pdf(
-            html, static_url=request.url_root + "static/", static_folder=context.app.static_folder
-        )
-    context.check_stop()
-    context.progress(stage="saving", percent=90, force=True)
-    file = context.open_file(file_name(params), "application/pdf")
-    file.write(pdf)
-    context.finish_file()
+    start = date.fromisoformat(context.params["start"])
+    context.print_file(
+        lambda session: render_html(
+            report.petroleum_report(session, start, report.period_end(start)), printing=True
+        ),
+        file_name(context.params),
+    )
 
 
 def describe(params: dict[str, Any]) -> str:

@@ -17,15 +17,16 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from office import printing
 from office.auth.models import User
 from office.auth.permissions import has_permission
 from office.db import db, utcnow
@@ -269,6 +270,24 @@ class JobContext:
         """A request context in the job's language, to render templates outside a request."""
         with self.app.test_request_context("/"), force_locale(self.locale):
             yield
+
+    def print_file(self, html_of: Callable[[Session], str], name: str) -> None:
+        """A PDF job's work: the HTML made from the database (`html_of`, in the job's
+        language), printed by WeasyPrint with our own static files, kept as the job's file
+        `name`; the job is then done."""
+        self.progress(stage="reading", percent=10, force=True)
+        with self.read_session() as session, self.rendering():
+            html = html_of(session)
+        self.progress(stage="printing", percent=40, force=True)
+        with self.rendering():
+            printed = printing.pdf(
+                html, static_url=request.url_root + "static/", static_folder=self.app.static_folder
+            )
+        self.check_stop()
+        self.progress(stage="saving", percent=90, force=True)
+        file = self.open_file(name, "application/pdf")
+        file.write(printed)
+        self.finish_file()
 
 
 def _language(params: dict[str, Any], owner: User | None) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import render_template, request
+from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -45,22 +45,15 @@ def fresh_pdf(session: Session, month: date, locale: str, now: datetime) -> JobF
 
 
 def run_report_pdf(context: JobContext) -> None:
-    params = context.params
-    month = date.fromisoformat(f"{params['month']}-01")
-    context.progress(stage="reading", percent=10, force=True)
-    with context.read_session() as session, context.rendering():
-        built = report.build(session, month, today=office_date(utcnow()))
-        html = render_template("reviews/report.html", report=built, printing=True)
-    context.progress(stage="printing", percent=40, force=True)
-    with context.rendering():
-        pdf = report.pdf(
-            html, static_url=request.url_root + "static/", static_folder=context.app.static_folder
-        )
-    context.check_stop()
-    context.progress(stage="saving", percent=90, force=True)
-    file = context.open_file(file_name(params), "application/pdf")
-    file.write(pdf)
-    context.finish_file()
+    month = date.fromisoformat(f"{context.params['month']}-01")
+    context.print_file(
+        lambda session: render_template(
+            "reviews/report.html",
+            report=report.build(session, month, today=office_date(utcnow())),
+            printing=True,
+        ),
+        file_name(context.params),
+    )
 
 
 def describe(params: dict[str, Any]) -> str:
