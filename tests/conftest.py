@@ -62,17 +62,32 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield TEST_DATABASE_URL
 
 
+# The fixtures through which a test reaches the database under test.
+DATABASE_FIXTURES = frozenset({"database_url", "template_url", "engine", "demo_office_url"})
+
+
 # Before pytest-xdist's own hook, which reads each test's xdist_group into its id
 # ("...@browser") for --dist loadgroup: a group added after it is never seen.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # A race that only PostgreSQL can stage (SQLite runs one writer at a time) runs in the
     # PostgreSQL pass; on SQLite it is left out, not skipped (CI fails any skip).
-    if not is_postgres(TEST_DATABASE_URL):
+    # A test that touches no database proves nothing new in the PostgreSQL pass (the planner's
+    # search, the input parsers): it runs in the SQLite pass only. Marked by module; a marked
+    # module's test that takes a database fixture runs in both.
+    if is_postgres(TEST_DATABASE_URL):
+        left_out = [
+            item
+            for item in items
+            if item.get_closest_marker("database_free")
+            and not DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        ]
+    else:
         left_out = [item for item in items if item.get_closest_marker("postgres_only")]
-        if left_out:
-            config.hook.pytest_deselected(items=left_out)
-            items[:] = [item for item in items if item not in left_out]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        kept = set(left_out)
+        items[:] = [item for item in items if item not in kept]
     # The browser tests share one served database and one Chromium: one worker runs them all
     # (`make test` distributes the rest with pytest-xdist's --dist loadgroup).
     for item in items:

@@ -22,6 +22,9 @@ from wtforms.validators import Length
 import office
 from office import create_app, inputs
 
+# Touches no database: run in the SQLite pass only (tests/conftest.py).
+pytestmark = pytest.mark.database_free
+
 LENIENT_NUMBERS = ["１２", "٣", "1_000", "1e3", " 1 2", "Infinity", "NaN", "0x10", "+5", "१२"]
 
 

@@ -8,6 +8,9 @@ import pytest
 from office.staffing.checks import Person, Plan, Rule, SideRules, find_violations
 from office.staffing.models import Category, Side
 
+# Touches no database: run in the SQLite pass only (tests/conftest.py).
+pytestmark = pytest.mark.database_free
+
 MONDAY = date(2018, 10, 1)
 SATURDAY = date(2018, 10, 6)
 RULES = SideRules(

@@ -18,6 +18,9 @@ from office.staffing.models import Category, PlanProposal, ProposalStatus, Side,
 from tests.conftest import log_in
 from tests.factories import NOW, make_person, make_user, stay
 
+# Touches no database: run in the SQLite pass only (tests/conftest.py).
+pytestmark = pytest.mark.database_free
+
 START = date(2018, 10, 1)
 SMALL = SideRules(
     Side.SOUTH,
