@@ -1,8 +1,9 @@
 """Documents changed through the API at the same moment, committed for real on a database of
 their own (on PostgreSQL the requests overlap), as tests/documents/test_concurrency.py does
 through the pages: one document never has two current versions, a withdrawal and a new version
-of one document do not both land, and the first photos of a day make one log. The loser is
-refused plainly (409), never a 500, and leaves nothing stored."""
+of one document do not both land, the first documents of a day or a review thread make one
+log or one item, and a manifest line never loses a document to its removal. The loser is
+refused plainly (409, or 404 for a line gone), never a 500, and leaves nothing stored."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from office.auth.models import User
 from office.auth.permissions import Role
 from office.documents.models import Document, DocumentChunk, RecordType
 from office.fuel.models import DailyLog
+from office.reviews.models import ReviewItem
+from office.supplies.models import DeliveryLine
 from tests.api.conftest import API, token_of
 from tests.api.document_calls import Form, attached
 from tests.concurrency import Office, at_once
-from tests.documents.arrange import PDF, big_pdf
+from tests.documents.arrange import PDF, big_pdf, delivery_with_line
 from tests.factories import make_resource, make_user, make_waiver
+from tests.reviews.arrange import capped_line, override
 
 AT_ONCE = 4
 
@@ -134,3 +138,40 @@ def test_the_first_photos_of_a_day_sent_at_once_make_one_log(office: Office):
         logs = session.scalars(select(DailyLog).where(DailyLog.log_on == date(2018, 10, 2))).all()
         assert len(logs) == 1
         assert session.scalars(select(Document.record_id)).all() == [logs[0].id] * AT_ONCE
+
+
+def test_the_first_documents_of_a_review_thread_sent_at_once_open_one_item(office: Office):
+    with office.session() as session:
+        entry = override(session, office.admin, capped_line(session, make_resource(session), "100"))
+    tokens = _tokens(office, Role.ADMIN, AT_ONCE)
+    form = Form({"record_type": "review_item", "key": f"override-{entry.id}", "kind": "amendment"})
+
+    answers = at_once([_form(office, token, "/documents", form) for token in tokens])
+
+    assert [a.status_code for a in answers] == [201] * AT_ONCE
+    with office.session() as session:
+        items = session.scalars(select(ReviewItem).where(ReviewItem.source_id == entry.id)).all()
+        assert len(items) == 1
+        assert session.scalars(select(Document.record_id)).all() == [items[0].id] * AT_ONCE
+
+
+def test_a_manifest_line_removed_while_a_document_is_attached_to_it_loses_none(office: Office):
+    with office.session() as session:
+        _delivery, line = delivery_with_line(session, make_resource(session))
+    (token,) = _tokens(office, Role.ADMIN, 1)
+    remover = office.client(office.admin)
+    form = Form({"record_type": "delivery_line", "key": str(line.id), "kind": "invoice"})
+
+    removed, attached_now = at_once(
+        [
+            lambda: remover.post(f"/deliveries/lines/{line.id}/delete"),
+            _form(office, token, "/documents", form),
+        ]
+    )
+
+    assert removed.status_code == 302 and attached_now.status_code in (201, 404)
+    with office.session() as session:
+        still_there = session.get(DeliveryLine, line.id) is not None
+        kept = session.scalar(select(func.count()).select_from(Document)) or 0
+    # Either the document landed and the line stayed, or the line went and nothing landed.
+    assert (still_there, kept, attached_now.status_code) in ((True, 1, 201), (False, 0, 404))
