@@ -54,7 +54,7 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
     _register_blueprints(app)
     _register_job_kinds()
     jobs_queue.init_app(app)
-    from office.documents.views import allow_uploads
+    from office.documents.web import allow_uploads
 
     allow_uploads(app)  # before every check that reads a form
     # Inside the retries: each attempt records its form token or Idempotency-Key anew.
@@ -78,6 +78,7 @@ def create_app(environ: Mapping[str, str] | None = None, **overrides: Any) -> Fl
 def _register_blueprints(app: Flask) -> None:
     import office.api.reviews  # noqa: F401 (its routes join the API's blueprint)
     from office.alerts.views import bp as notices_bp
+    from office.api import documents as _documents  # noqa: F401 (its routes join the blueprint)
     from office.api import operations as _operations  # noqa: F401 (its routes join the blueprint)
     from office.api import staffing as _staffing  # noqa: F401 (its routes join the blueprint)
     from office.api import supplies as _supplies  # noqa: F401 (its routes join the blueprint)

@@ -161,7 +161,7 @@ def load(environ: Mapping[str, str], instance_path: Path = INSTANCE_PATH) -> dic
         # bound to one connection) runs no heartbeat thread.
         "OFFICE_JOBS_HEARTBEAT_SECONDS": 10.0,
         # The largest document; its upload may be this and a margin for the form around it
-        # (`office.documents.views.allow_uploads`); other requests keep MAX_CONTENT_LENGTH.
+        # (`office.documents.web.allow_uploads`); other requests keep MAX_CONTENT_LENGTH.
         "OFFICE_MAX_UPLOAD_MB": max_upload_mb,
         **mail,
         "SESSION_COOKIE_NAME": "office_session",

@@ -5,9 +5,9 @@ A client sends `Idempotency-Key: "<key>"` with a POST: a Structured Field string
 characters, new for each request it means (a UUID will do). It may then send the request
 again, after a timeout or an answer lost on the way, as often as it needs:
 
-- the same key with the same request (method, path and query, body byte for byte) gets the
-  first answer again (status, body, Location), marked `Idempotent-Replayed: true`, and
-  writes nothing;
+- the same key with the same request (method, path and query, body byte for byte; a
+  multipart form part for part, whatever its boundary: `body_of`) gets the first answer
+  again (status, body, Location), marked `Idempotent-Replayed: true`, and writes nothing;
 - the same key with another request is refused: 422, and nothing is written;
 - two at the same moment with one key: the second waits for the first, then gets its answer
   (the draft allows a 409 instead; waiting serves a client that retries on a short timeout
@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from typing import Any
 
 import http_sf
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from flask.typing import RouteCallable
 from flask_login import current_user
 from sqlalchemy import select, update
@@ -47,6 +48,8 @@ REPLAYED = "Idempotent-Replayed"
 # document declares it.
 KEY_PATTERN = r'^"([\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x22\x5c]){1,255}"$'
 _CLAIM = "office_idempotency_claim"
+# How much of an uploaded file is read at a time for its fingerprint.
+CHUNK = 512 * 1024
 
 
 def parse_key(value: str) -> str | None:
@@ -71,6 +74,24 @@ def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def body_of(req: Request) -> bytes:
+    """What of `req`'s body its fingerprint reads: the bytes as sent; for a multipart form
+    (a document's upload), each field's name and value and each file's field, name and
+    SHA-256, sorted by name. A client sending the same form again draws a new boundary, and it is
+    the same request; the file is read in chunks, never whole into memory."""
+    if req.mimetype != "multipart/form-data":
+        return req.get_data()
+    parts: list[list[str]] = [["field", n, v] for n, v in sorted(req.form.items(multi=True))]
+    for name, file in sorted(req.files.items(multi=True), key=lambda item: item[0]):
+        digest = hashlib.sha256()
+        file.stream.seek(0)
+        while chunk := file.stream.read(CHUNK):
+            digest.update(chunk)
+        file.stream.seek(0)
+        parts.append(["file", name, file.filename or "", digest.hexdigest()])
+    return b"multipart/form-data\n" + json.dumps(parts, ensure_ascii=False).encode()
 
 
 def _find(user_id: int, key: str) -> IdempotencyKey | None:
@@ -168,7 +189,7 @@ def idempotent(view: RouteCallable) -> RouteCallable:
                 ),
             )
         user_id = current_user.id
-        sent = fingerprint(request.method, request.path, request.query_string, request.get_data())
+        sent = fingerprint(request.method, request.path, request.query_string, body_of(request))
         found = _find(user_id, key)
         if found is not None:
             replayed = _replay(found, sent)

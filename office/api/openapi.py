@@ -347,6 +347,10 @@ def openapi_document() -> dict[str, Any]:
     document["components"]["schemas"].update(review_components())
     document["paths"].update(review_paths())
     document["paths"].update(supplies_openapi.supplies_paths())
+    from office.api import document_openapi  # here: it builds on this module's helpers
+
+    document["components"]["schemas"].update(document_openapi.document_components())
+    document["paths"].update(document_openapi.document_paths())
     _idempotent(document["paths"])
     return document
 

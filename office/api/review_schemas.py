@@ -110,11 +110,12 @@ class ItemDocumentOut(BaseModel):
     withdrawn_at: Moment | None
     withdrawn_by: str | None
     withdrawn_reason: str | None
-    page: str = Field(description="The document's page")
+    url: str = Field(description="Its address in this API (GET /documents/{id})")
+    page: str = Field(description="The document's page in the web app")
     download_url: str | None = Field(
-        description="The page's address of the file (there is no documents API yet: it takes a "
-        "logged-in browser session, not a token); null when the caller may not read it: a "
-        "withdrawn document is the ministry's reviewers' to read"
+        description="The address of its file in this API (GET /documents/{id}/file, with the "
+        "token); null when the caller may not read it: a withdrawn document is the "
+        "ministry's reviewers' to read"
     )
 
 

@@ -185,8 +185,9 @@ def document_out(document: Document) -> out.ItemDocumentOut:
         withdrawn_at=document.withdrawn_at,
         withdrawn_by=_name(document.withdrawn_by),
         withdrawn_reason=document.withdrawn_reason,
+        url=url_for("api.document", document_id=document.id),
         page=url_for("documents.detail", document_id=document.id),
-        download_url=url_for("documents.download", document_id=document.id)
+        download_url=url_for("api.document_file", document_id=document.id)
         if panels.may_read(document)
         else None,
     )

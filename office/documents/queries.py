@@ -86,3 +86,15 @@ def versions(session: Session, document: Document) -> list[Document]:
     while chain[-1].superseded_by_id is not None and chain[-1].superseded_by_id in by_id:
         chain.append(by_id[chain[-1].superseded_by_id])
     return chain
+
+
+def predecessors(session: Session, document_ids: Iterable[int]) -> dict[int, int]:
+    """The version each of `document_ids` supersedes, by the superseding one's id (a first
+    version has no entry)."""
+    ids = sorted(set(document_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Document.superseded_by_id, Document.id).where(Document.superseded_by_id.in_(ids))
+    )
+    return {newer: older for newer, older in rows if newer is not None}

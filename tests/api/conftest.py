@@ -58,14 +58,16 @@ class ApiClient:
         *,
         raw: bytes | str | None = None,
         headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
     ) -> TestResponse:
-        """POST `body` as JSON, or `raw` exactly as given (with `headers` besides the token)."""
+        """POST `body` as JSON, or `raw` exactly as given (with `headers` besides the token,
+        as `content_type`)."""
         data = raw if raw is not None else json.dumps(body)
         return self.client.post(
             API + path,
             data=data,
             headers={**self.headers, **(headers or {})},
-            content_type="application/json",
+            content_type=content_type,
         )
 
 

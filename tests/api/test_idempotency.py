@@ -48,6 +48,7 @@ from tests.api.conftest import (
     diesel_line,
     drawdown_body,
 )
+from tests.api.document_calls import Form, document_posts
 from tests.api.review_exchanges import REVIEW_POSTS
 from tests.api.staffing_calls import STAFFING_POSTS
 from tests.api.supplies_calls import supply_posts
@@ -63,12 +64,15 @@ def new_key() -> str:
 
 
 def send(api: ApiClient, path: str, body: Any, key: str | None) -> TestResponse:
+    """POST `body` as JSON, or a document's `Form` as multipart (with a boundary of its own
+    each time)."""
     headers = dict(api.headers)
     if key is not None:
         headers["Idempotency-Key"] = key
-    return api.client.post(
-        API + path, data=json.dumps(body), headers=headers, content_type="application/json"
+    data, content_type = (
+        body.encoded() if isinstance(body, Form) else (json.dumps(body), "application/json")
     )
+    return api.client.post(API + path, data=data, headers=headers, content_type=content_type)
 
 
 def count(session: Session, model: type) -> int:
@@ -414,6 +418,7 @@ POSTS = {
     **supply_posts(Post),
 }
 POSTS.update({name: Post(*fields) for name, fields in REVIEW_POSTS.items()})
+POSTS.update(document_posts(Post))
 
 
 @pytest.mark.parametrize("operation", sorted(POSTS))

@@ -24,6 +24,8 @@ from office.fuel.models import Generator, Meter, MeterSource
 from office.stock.models import Store
 from office.waivers.models import WaiverLine, WaiverStatus
 from tests.api.conftest import API, ApiClient, diesel_line, drawdown_body
+from tests.api.document_calls import SCHEMAS as DOCUMENT_SCHEMAS
+from tests.api.document_calls import document_calls
 from tests.api.review_exchanges import REVIEW_SCHEMAS, review_calls
 from tests.api.staffing_calls import STAFFING_SCHEMAS, staffing_exchanges
 from tests.api.supplies_calls import SCHEMAS as SUPPLY_SCHEMAS
@@ -139,8 +141,11 @@ def test_operations_have_unique_ids_and_say_how_they_authenticate(doc):
         else:
             assert "security" not in operation, "protected by the document-wide bearer"
             assert "401" in operation["responses"], f"{method} {path}"
-            # 403 wherever some role lacks the permission; every role reads staffing rules.
-            if not (path.startswith("/staffing/") and method == "get"):
+            # 403 wherever some role lacks the permission; every role reads staffing rules,
+            # and a document (or a record's) that a role may not see is not there for it (404).
+            if operation["operationId"] in ("listDocuments", "getDocument"):
+                assert "404" in operation["responses"], f"{method} {path}"
+            elif not (path.startswith("/staffing/") and method == "get"):
                 assert "403" in operation["responses"], f"{method} {path}"
 
 
@@ -423,6 +428,7 @@ def test_the_real_responses_cover_every_schema_the_api_returns(doc, exchanges):
         "DailyLogOut",
         *STAFFING_SCHEMAS,
         *SUPPLY_SCHEMAS,
+        *DOCUMENT_SCHEMAS,
     }
 
 
@@ -454,13 +460,14 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
         method: str,
         path: str,
         body: Any = None,
-        raw: str | None = None,
+        raw: str | bytes | None = None,
         headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
     ):
         if method == "get":
             response = api.get(path, body)
         else:
-            response = api.post(path, body, raw=raw, headers=headers)
+            response = api.post(path, body, raw=raw, headers=headers, content_type=content_type)
         rule, _args = adapter.match(API + path, method.upper(), return_rule=True)
         payload = response.get_json() if response.is_json else None
         recorded.append(
@@ -586,6 +593,7 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
     call(anonymous_api, "get", "/staffing/violations", {"from": "2018-10-01", "to": "2018-10-02"})
     staffing_ids = staffing_exchanges(call, still_processing, session, **staffing_roles)
     ids = supply_calls(call, session, admin, reviewer, scheduler, anonymous_api)
+    ids |= document_calls(app, call, session, admin, reviewer, scheduler, anonymous_api)
     # A control character in a query string.
     for path in {p for p, m, _ in operations(doc) if m == "get" and p != "/openapi.json"}:
         concrete = path.format(

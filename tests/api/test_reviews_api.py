@@ -215,17 +215,25 @@ def test_an_item_lists_the_documents_attached_to_its_thread(
         "withdrawn_at": None,
         "withdrawn_by": None,
         "withdrawn_reason": None,
+        "url": f"/api/v1/documents/{letter.id}",
         "page": f"/documents/{letter.id}",
-        "download_url": f"/documents/{letter.id}/file",
+        "download_url": f"/api/v1/documents/{letter.id}/file",
     }
     assert shown["uploaded_at"].endswith("Z") and letter.size > 0
+    # The token that read the item downloads the file, byte for byte.
+    downloaded = reviewer_api.client.get(
+        shown["download_url"], headers=reviewer_api.headers, buffered=True
+    )
+    assert downloaded.status_code == 200
+    assert downloaded.headers["Content-Disposition"].startswith("attachment;")
+    assert downloaded.get_data() == pdf_file(["Ministry letter"])
     withdrawn = item["documents"][1]
     assert (withdrawn["state"], withdrawn["withdrawn_reason"]) == ("withdrawn", "Not this item's.")
-    assert withdrawn["download_url"] == f"/documents/{wrong.id}/file"
+    assert withdrawn["download_url"] == f"/api/v1/documents/{wrong.id}/file"
     # A withdrawn document is the ministry's reviewers' to read, as on the page.
     as_admin = admin_api.get(item_path(K.OVERRIDE, flagged.override.id)).get_json()
     assert [d["download_url"] for d in as_admin["documents"]] == [
-        f"/documents/{letter.id}/file",
+        f"/api/v1/documents/{letter.id}/file",
         None,
     ]
     # Another item, flagged or taken up, has none of them.
