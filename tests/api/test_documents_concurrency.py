@@ -16,14 +16,14 @@ from werkzeug.test import TestResponse
 
 from office.auth.models import User
 from office.auth.permissions import Role
-from office.documents.models import Document, DocumentChunk, RecordType
+from office.documents.models import Document
 from office.fuel.models import DailyLog
 from office.reviews.models import ReviewItem
 from office.supplies.models import DeliveryLine
 from tests.api.conftest import API, token_of
 from tests.api.document_calls import Form, attached
 from tests.concurrency import Office, at_once
-from tests.documents.arrange import PDF, big_pdf, delivery_with_line
+from tests.documents.arrange import PDF, big_pdf, chunks_kept, delivery_with_line, versions_of
 from tests.factories import make_resource, make_user, make_waiver
 from tests.reviews.arrange import capped_line, override
 
@@ -60,22 +60,6 @@ def _json(office: Office, token: str, path: str, body: object) -> Callable[[], T
     )
 
 
-def _versions(office: Office, waiver_id: int) -> list[Document]:
-    with office.session() as session:
-        return list(
-            session.scalars(
-                select(Document)
-                .where(Document.record_type == RecordType.WAIVER, Document.record_id == waiver_id)
-                .order_by(Document.id)
-            )
-        )
-
-
-def _chunks(office: Office) -> int:
-    with office.session() as session:
-        return session.scalar(select(func.count()).select_from(DocumentChunk)) or 0
-
-
 def test_new_versions_of_one_document_sent_at_once_make_one_chain(office: Office):
     waiver_id, first = _letter(office)
     tokens = _tokens(office, Role.REVIEWER, AT_ONCE)
@@ -93,13 +77,13 @@ def test_new_versions_of_one_document_sent_at_once_make_one_chain(office: Office
     for answer in answers:
         if answer.status_code == 409:
             assert "was replaced by a newer version" in answer.get_json()["detail"]
-    versions = _versions(office, waiver_id)
+    versions = versions_of(office, waiver_id)
     assert len(versions) == 2
     old, new = versions
     assert old.superseded_by_id == new.id and new.is_current
     (won,) = [a.get_json() for a in answers if a.status_code == 201]
     assert (won["id"], won["supersedes"]) == (new.id, old.id)
-    assert _chunks(office) == old.chunks + new.chunks  # nothing left of the refused ones
+    assert chunks_kept(office) == old.chunks + new.chunks  # nothing left of the refused ones
 
 
 def test_a_withdrawal_and_a_new_version_sent_at_once_do_not_both_land(office: Office):
@@ -115,7 +99,7 @@ def test_a_withdrawal_and_a_new_version_sent_at_once_do_not_both_land(office: Of
 
     statuses = [a.status_code for a in answers]
     assert statuses in ([201, 409], [409, 200])
-    versions = _versions(office, waiver_id)
+    versions = versions_of(office, waiver_id)
     old = versions[0]
     if old.is_withdrawn:
         assert statuses == [409, 200]
@@ -124,7 +108,7 @@ def test_a_withdrawal_and_a_new_version_sent_at_once_do_not_both_land(office: Of
         assert statuses == [201, 409]
         assert len(versions) == 2 and old.superseded_by_id == versions[1].id
         assert versions[1].is_current
-    assert _chunks(office) == sum(d.chunks for d in versions)
+    assert chunks_kept(office) == sum(d.chunks for d in versions)
 
 
 def test_the_first_photos_of_a_day_sent_at_once_make_one_log(office: Office):

@@ -15,10 +15,11 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse, encode_multipart
 
 from office.documents.demo import pdf_file, png_file
-from office.documents.models import Document, DocumentChunk
+from office.documents.models import Document, DocumentChunk, RecordType
 from office.supplies import services as supplies
 from office.supplies.models import Delivery, DeliveryLine
 from office.waivers.models import Resource
+from tests.concurrency import Office
 from tests.factories import NOW
 
 PDF = pdf_file(["Exemption letter", "for the test"])
@@ -118,3 +119,21 @@ def fetch(client: FlaskClient, url: str) -> TestResponse:
     """GET `url` and read the whole answer at once (a file is streamed: read later, it would
     end its request after the next one began)."""
     return client.get(url, buffered=True)
+
+
+def versions_of(office: Office, waiver_id: int) -> list[Document]:
+    """Every version of the waiver's documents, committed, oldest first."""
+    with office.session() as session:
+        return list(
+            session.scalars(
+                select(Document)
+                .where(Document.record_type == RecordType.WAIVER, Document.record_id == waiver_id)
+                .order_by(Document.id)
+            )
+        )
+
+
+def chunks_kept(office: Office) -> int:
+    """How many chunks of documents' bytes the database holds, committed."""
+    with office.session() as session:
+        return session.scalar(select(func.count()).select_from(DocumentChunk)) or 0

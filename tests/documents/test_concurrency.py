@@ -11,12 +11,19 @@ from datetime import date
 from sqlalchemy import func, select
 
 from office.documents import services as documents
-from office.documents.models import Document, DocumentChunk, RecordType
+from office.documents.models import Document, RecordType
 from office.fuel.models import DailyLog
 from office.reviews.models import ReviewItem
 from office.supplies.models import DeliveryLine
 from tests.concurrency import Office, at_once
-from tests.documents.arrange import PDF, big_pdf, delivery_with_line, upload
+from tests.documents.arrange import (
+    PDF,
+    big_pdf,
+    chunks_kept,
+    delivery_with_line,
+    upload,
+    versions_of,
+)
 from tests.factories import NOW, make_resource, make_waiver
 from tests.reviews.arrange import capped_line, override
 
@@ -41,22 +48,6 @@ def _letter(office: Office) -> tuple[int, int]:
         return waiver.id, document.id
 
 
-def _versions(office: Office, waiver_id: int) -> list[Document]:
-    with office.session() as session:
-        return list(
-            session.scalars(
-                select(Document)
-                .where(Document.record_type == RecordType.WAIVER, Document.record_id == waiver_id)
-                .order_by(Document.id)
-            )
-        )
-
-
-def _chunks(office: Office) -> int:
-    with office.session() as session:
-        return session.scalar(select(func.count()).select_from(DocumentChunk)) or 0
-
-
 def test_new_versions_of_one_document_sent_at_once_make_one_chain(office: Office):
     waiver_id, first = _letter(office)
     clients = [office.client(office.reviewer) for _ in range(AT_ONCE)]
@@ -76,12 +67,12 @@ def test_new_versions_of_one_document_sent_at_once_make_one_chain(office: Office
     for answer in answers:
         if answer.status_code == 422:
             assert "was replaced by a newer version" in answer.get_data(as_text=True)
-    versions = _versions(office, waiver_id)
+    versions = versions_of(office, waiver_id)
     assert len(versions) == 2
     old, new = versions
     assert old.superseded_by_id == new.id and new.is_current
     assert [d.id for d in versions if d.is_current] == [new.id]
-    assert _chunks(office) == old.chunks + new.chunks  # nothing left of the refused ones
+    assert chunks_kept(office) == old.chunks + new.chunks  # nothing left of the refused ones
 
 
 def test_a_withdrawal_and_a_new_version_sent_at_once_do_not_both_land(office: Office):
@@ -104,7 +95,7 @@ def test_a_withdrawal_and_a_new_version_sent_at_once_do_not_both_land(office: Of
     )
 
     assert sorted(answers) == [302, 422]
-    versions = _versions(office, waiver_id)
+    versions = versions_of(office, waiver_id)
     old = versions[0]
     if old.is_withdrawn:
         assert len(versions) == 1 and old.superseded_by_id is None
