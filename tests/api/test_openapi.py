@@ -359,6 +359,7 @@ PROTECTED = [
 ]
 
 
+@pytest.mark.xdist_group("openapi-exchanges")
 def test_every_real_response_is_documented_and_fits_its_schema(doc, exchanges):
     failures = []
     for exchange in exchanges:
@@ -382,6 +383,7 @@ def test_every_real_response_is_documented_and_fits_its_schema(doc, exchanges):
     assert failures == []
 
 
+@pytest.mark.xdist_group("openapi-exchanges")
 def test_every_documented_response_is_given_by_a_real_call(doc, exchanges):
     given = {(e.path, e.method, str(e.status)) for e in exchanges}
     documented = {
@@ -392,6 +394,7 @@ def test_every_documented_response_is_given_by_a_real_call(doc, exchanges):
     assert documented - given == set()
 
 
+@pytest.mark.xdist_group("openapi-exchanges")
 def test_the_real_responses_cover_every_schema_the_api_returns(doc, exchanges):
     returned = {
         doc["paths"][e.path][e.method]["responses"][str(e.status)]["content"][e.mimetype]["schema"][
@@ -441,9 +444,16 @@ class Exchange:
     body: Any
 
 
+# Recorded once a test process: the three tests that read them run on one process (their
+# xdist group) and check the same calls, which take seconds to make.
+_RECORDED: list[list[Exchange]] = []
+
+
 @pytest.fixture
 def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> list[Exchange]:
     """Real calls that between them give every response each operation documents."""
+    if _RECORDED:
+        return _RECORDED[0]
     monkeypatch.setattr(once, "ANSWER_WAIT_SECONDS", 0)  # no wait for an answer never coming
     reviewer, admin, scheduler = api_as(Role.REVIEWER), api_as(Role.ADMIN), api_as(Role.SCHEDULER)
     staffing_roles = {"scheduler": scheduler, "admin": admin, "anonymous": anonymous_api}
@@ -641,6 +651,7 @@ def exchanges(app, client, session, doc, api_as, anonymous_api, monkeypatch) -> 
             call(allowed, method, concrete, raw="{}", headers={"Idempotency-Key": key})
             call(allowed, method, concrete, raw='{"other": 1}', headers={"Idempotency-Key": key})
             call(allowed, method, concrete, raw="{}", headers={"Idempotency-Key": "unquoted"})
+    _RECORDED.append(recorded)
     return recorded
 
 
