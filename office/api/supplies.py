@@ -354,15 +354,21 @@ def add_delivery_line(delivery_id: int) -> Response:
     return _answer(delivery_id, 201)
 
 
+def _lot(lot_id: int) -> StockLot:
+    """The stock lot a body names in `lot_id`: an unknown id is a field's error (422)."""
+    lot = _get(StockLot, lot_id)
+    if lot is None:
+        raise invalid("lot_id", _("No stock lot has the id %(id)d.", id=lot_id))
+    return lot
+
+
 @bp.post("/deliveries/<int:delivery_id>/return-lines")
 @permission_required(Permission.MANAGE_SUPPLIES)
 def add_delivery_return_line(delivery_id: int) -> Response:
     """Add to a south-bound draft a quantity of an on-site lot to carry back."""
     delivery = _load(delivery_id)
     body = parse_body(shapes.ReturnLineIn)
-    lot = _get(StockLot, body.lot_id)
-    if lot is None:
-        raise invalid("lot_id", _("No stock lot has the id %(id)d.", id=body.lot_id))
+    lot = _lot(body.lot_id)
     try:
         services.add_return_line(
             db.session, delivery, lot, body.quantity, actor=current_user, now=utcnow()
@@ -781,9 +787,7 @@ def assign_work_order_equipment(work_order_id: int) -> Response:
     """Note that equipment taken in (a lot that must go back) serves this work."""
     order = _work_order(work_order_id)
     body = parse_body(shapes.EquipmentIn)
-    lot = _get(StockLot, body.lot_id)
-    if lot is None:
-        raise invalid("lot_id", _("No stock lot has the id %(id)d.", id=body.lot_id))
+    lot = _lot(body.lot_id)
     try:
         repairs.assign_equipment(
             db.session, order, lot, note=body.note, actor=current_user, now=utcnow()
