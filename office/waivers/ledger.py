@@ -714,13 +714,14 @@ class Drawdown:
 
 
 @dataclass(frozen=True)
-class _Screened(_Staged):
+class _Screened:
     """A drawdown staged, with what its audit event and notice tell."""
 
-    drawdown: Drawdown | None = None
-    checked: CheckedDrawdown | None = None
-    regimes: tuple[RegimeScreening, ...] = ()
-    reason: str | None = None
+    staged: _Staged
+    drawdown: Drawdown
+    checked: CheckedDrawdown
+    regimes: tuple[RegimeScreening, ...]
+    reason: str | None
 
 
 def _stage(session: Session, drawdown: Drawdown, *, actor: User | None, now: datetime) -> _Screened:
@@ -759,7 +760,7 @@ def _stage(session: Session, drawdown: Drawdown, *, actor: User | None, now: dat
             raise refused
     rows: list[Screened] = [(s.regime, s.control, s.line, s.classification) for s in screenings]
     _draw_on(rows, checked.base_quantity)
-    return _Screened(
+    staged = _Staged(
         values=dict(
             resource_id=drawdown.resource.id,
             quantity=checked.quantity,
@@ -781,11 +782,8 @@ def _stage(session: Session, drawdown: Drawdown, *, actor: User | None, now: dat
         ),
         screenings=rows,
         principal=checked.line,
-        drawdown=drawdown,
-        checked=checked,
-        regimes=tuple(screenings),
-        reason=reason,
     )
+    return _Screened(staged, drawdown, checked, tuple(screenings), reason)
 
 
 def record_drawdown(
@@ -842,7 +840,7 @@ def record_drawdowns(
     together. Raises as `record_drawdown` does, for the first drawdown refused; the caller's
     transaction (or savepoint) is then to be rolled back."""
     staged = [_stage(session, drawdown, actor=actor, now=now) for drawdown in drawdowns]
-    entries = _write_entries(session, staged)
+    entries = _write_entries(session, [item.staged for item in staged])
     for item, entry in zip(staged, entries, strict=True):
         _tell(session, item, entry, actor=actor, now=now)
     session.flush()
@@ -853,7 +851,6 @@ def _tell(
     session: Session, item: _Screened, entry: DrawdownEntry, *, actor: User | None, now: datetime
 ) -> None:
     """Put an entry on the audit trail and, recorded anyway, tell the reviewers."""
-    assert item.drawdown is not None and item.checked is not None
     resource, checked, reason = item.drawdown.resource, item.checked, item.reason
     # Every entry is on the audit trail, whichever door it came through: a manual or API
     # drawdown has no other event, and one drawn for a receipt or a crossing is its own record.
